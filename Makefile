@@ -1,0 +1,36 @@
+# Agent Hive: `make run` starts the portal, `make test` runs lint, types and the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint types pytest bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python scripts/run_stack.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	HIVE_TESTING=1 $(BIN)/mypy
+
+pytest: $(STAMP)
+	HIVE_TESTING=1 $(BIN)/pytest --create-db
+
+test: lint types pytest
+
+bench: $(STAMP)
+	HIVE_TESTING=1 $(BIN)/python bench/provision.py
+
+clean:
+	rm -rf $(VENV) var .run

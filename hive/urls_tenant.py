@@ -1,0 +1,10 @@
+"""URL root of a customer's portal at ``<slug>.<HIVE_DOMAIN>``."""
+
+from django.urls import include, path
+
+from hive.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", include("tenants.urls_portal")),
+]

@@ -1,0 +1,54 @@
+"""Who may do what in a customer's portal: membership lookup, role checks, staff audit entries.
+
+Views reach tenant data only after ``TenantAccessMiddleware`` has let the user in; these helpers
+answer the finer question of role (owner / member / viewer). Staff (account managers) act with
+owner rights, and every entry of theirs is recorded once per session and customer.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from tenants.models import ROLE_RANK, Customer, Membership, Role, StaffEntry, User
+
+STAFF_ENTRY_SESSION_KEY = "hive_staff_entries"
+
+
+def membership_for(user: User | AnonymousUser, customer: Customer) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, customer=customer).first()
+
+
+def current_customer(request: HttpRequest) -> Customer:
+    customer: Customer | None = getattr(request, "customer", None)
+    if customer is None:
+        raise PermissionDenied("This page belongs to a customer portal")
+    return customer
+
+
+def portal_role(request: HttpRequest) -> Role:
+    membership: Membership | None = getattr(request, "membership", None)
+    if membership is not None:
+        return Role(membership.role)
+    if request.user.is_authenticated and request.user.is_staff:
+        return Role.OWNER
+    raise PermissionDenied("Not a member of this customer")
+
+
+def require_role(request: HttpRequest, role: Role) -> Role:
+    """Raise PermissionDenied unless the user's role in this portal is at least ``role``."""
+    have = portal_role(request)
+    if ROLE_RANK[have] < ROLE_RANK[role]:
+        raise PermissionDenied(f"This needs the {role.label.lower()} role; you are a {have.label.lower()}.")
+    return have
+
+
+def record_staff_entry(request: HttpRequest, customer: Customer) -> None:
+    entered: list[str] = request.session.get(STAFF_ENTRY_SESSION_KEY, [])
+    if customer.schema_name in entered:
+        return
+    StaffEntry.objects.create(user=request.user, customer=customer, path=request.get_full_path()[:500])
+    request.session[STAFF_ENTRY_SESSION_KEY] = [*entered, customer.schema_name]

@@ -1,0 +1,68 @@
+"""Forms of the public site and the portal's members page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from tenants.models import Role, User
+from tenants.subdomains import MAX_LENGTH, validate_subdomain
+
+
+class SignupForm(forms.Form):
+    company_name = forms.CharField(max_length=120, label="Company name")
+    subdomain = forms.CharField(
+        max_length=MAX_LENGTH + 20,
+        help_text="Your portal's address: <subdomain>.{domain}. Lowercase letters, digits and hyphens.",
+    )
+    email = forms.EmailField(label="Work email")
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    def clean_subdomain(self) -> str:
+        return validate_subdomain(self.cleaned_data["subdomain"])
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. Log in, or use another email for a new company."
+            )
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if password:
+            probe = User(email=cleaned.get("email", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class JoinForm(forms.Form):
+    """A new person accepting an invitation chooses their name and password."""
+
+    full_name = forms.CharField(max_length=150, required=False)
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        password_validation.validate_password(password, User(email=self.email))
+        return password

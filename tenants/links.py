@@ -1,0 +1,29 @@
+"""Absolute links between the public site and customer portals.
+
+Scheme and port come from the request being served, so the same code works on
+``http://hive.localhost:8000`` in development and ``https://agenthive.example`` in production.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from tenants.models import Customer
+
+
+def _origin(request: HttpRequest, host: str) -> str:
+    port = request.get_port()
+    default = "443" if request.is_secure() else "80"
+    suffix = "" if port in (default, "") else f":{port}"
+    return f"{request.scheme}://{host}{suffix}"
+
+
+def public_url(request: HttpRequest, path: str = "/") -> str:
+    return _origin(request, settings.HIVE_DOMAIN) + path
+
+
+def portal_url(request: HttpRequest, customer: Customer, path: str = "/") -> str:
+    domain = customer.get_primary_domain()
+    host = domain.domain if domain is not None else f"{customer.schema_name}.{settings.HIVE_DOMAIN}"
+    return _origin(request, host) + path

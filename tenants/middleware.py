@@ -1,0 +1,73 @@
+"""The two middlewares every request passes: host → schema, then who may enter this portal.
+
+``HostTenantMiddleware`` replaces django-tenants' main middleware: the apex domain (and local
+aliases) serve the public schema; ``<slug>.<HIVE_DOMAIN>`` serves that customer; an unknown host
+is a 404. It sets ``request.customer`` (None on the public site) for our code and keeps
+``request.tenant`` as django-tenants expects it. ``TenantAccessMiddleware`` is the one access path into a portal: members enter, staff
+enter and are audit-logged, everyone else gets a 404 (anonymous users are sent to log in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import set_urlconf
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
+
+from tenants import access, host_cache
+from tenants.models import Customer, Domain
+
+# Paths of a portal that anyone may reach: the login flow, health, static files.
+OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz", "/static/")
+
+
+class HostTenantMiddleware(TenantMainMiddleware):
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        connection.set_schema_to_public()
+        hostname = remove_www(request.get_host().split(":")[0]).lower()
+        if hostname in settings.HIVE_PUBLIC_HOSTS:
+            request.customer = None  # type: ignore[attr-defined]
+            request.tenant = connection.tenant  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            return None
+        customer = host_cache.get(hostname)
+        if customer is None:
+            domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+            if domain is None:
+                raise Http404(f"No portal at {hostname}")
+            customer = domain.tenant
+            host_cache.put(hostname, customer)
+        customer.domain_url = hostname
+        request.customer = request.tenant = customer  # type: ignore[attr-defined]
+        connection.set_tenant(customer)
+        self.setup_url_routing(request)
+        return None
+
+
+class TenantAccessMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        customer: Customer | None = getattr(request, "customer", None)
+        request.membership = None  # type: ignore[attr-defined]
+        if customer is None or request.path.startswith(OPEN_PREFIXES):
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = access.membership_for(request.user, customer)
+        if membership is None and not request.user.is_staff:
+            raise Http404("Not a member of this customer")
+        request.membership = membership  # type: ignore[attr-defined]
+        if membership is None:
+            access.record_staff_entry(request, customer)
+        elif customer.is_suspended:
+            return render(request, "tenants/suspended.html", {"customer": customer}, status=403)
+        return self.get_response(request)

@@ -1,0 +1,99 @@
+"""Pages of a customer's portal that belong to the tenants app: the home page and the team."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tenants import access, links, services
+from tenants.forms import InvitationForm, RoleForm
+from tenants.models import Invitation, Membership, Role
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    customer = access.current_customer(request)
+    return render(request, "tenants/portal_home.html", {"role": access.portal_role(request), "customer": customer})
+
+
+def _membership_in_portal(request: HttpRequest, pk: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("user", "customer")
+        .filter(pk=pk, customer=access.current_customer(request))
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
+@require_http_methods(["GET", "POST"])
+def members(request: HttpRequest) -> HttpResponse:
+    customer = access.current_customer(request)
+    role = access.portal_role(request)
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST":
+        access.require_role(request, Role.OWNER)
+        if form.is_valid():
+            try:
+                services.invitation_send(
+                    customer=customer,
+                    email=form.cleaned_data["email"],
+                    role=Role(form.cleaned_data["role"]),
+                    invited_by=request.user,  # type: ignore[arg-type]
+                    accept_url_base=links.public_url(request, "/invitations/"),
+                )
+            except services.MembershipError as exc:
+                form.add_error("email", str(exc))
+            else:
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+                return redirect("members")
+    context = {
+        "members": Membership.objects.filter(customer=customer).select_related("user").order_by("user__email"),
+        "invitations": Invitation.objects.filter(customer=customer, accepted_at=None, revoked_at=None),
+        "form": form,
+        "role": role,
+        "roles": Role.choices,
+        "is_owner": role == Role.OWNER,
+    }
+    return render(request, "tenants/members.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    access.require_role(request, Role.OWNER)
+    membership = _membership_in_portal(request, pk)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(membership=membership, role=Role(form.cleaned_data["role"]))
+        except services.MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+    return redirect("members")
+
+
+@require_POST
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    access.require_role(request, Role.OWNER)
+    membership = _membership_in_portal(request, pk)
+    try:
+        services.membership_remove(membership=membership)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user.email} was removed.")
+    return redirect("members")
+
+
+@require_POST
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    access.require_role(request, Role.OWNER)
+    invitation = Invitation.objects.filter(pk=pk, customer=access.current_customer(request)).first()
+    if invitation is None:
+        raise Http404("No such invitation")
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
+    return redirect("members")

@@ -1,0 +1,128 @@
+"""Pages of the public site: landing, signup, login and password reset, invitation acceptance."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from tenants import links, services
+from tenants.forms import JoinForm, SignupForm
+from tenants.models import Membership, User
+
+
+def _safe_next(request: HttpRequest, target: str) -> bool:
+    """Allow relative targets and absolute ones on the apex or any customer subdomain."""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return True
+    parts = urlsplit(target)
+    host = (parts.hostname or "").lower()
+    return parts.scheme in ("http", "https") and (
+        host == settings.HIVE_DOMAIN or host.endswith("." + settings.HIVE_DOMAIN)
+    )
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    portals = []
+    if request.user.is_authenticated:
+        portals = [
+            (m, links.portal_url(request, m.customer))
+            for m in Membership.objects.filter(user=request.user).select_related("customer")
+        ]
+    return render(request, "tenants/landing.html", {"portals": portals})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer, user = services.customer_signup(
+                company_name=data["company_name"],
+                subdomain=data["subdomain"],
+                email=data["email"],
+                password=data["password"],
+            )
+        except services.ProvisioningError as exc:
+            form.add_error(None, str(exc))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(links.portal_url(request, customer))
+    return render(request, "tenants/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "tenants/login.html"
+    redirect_authenticated_user = False
+
+    def get_redirect_url(self) -> str:
+        target = self.request.POST.get("next", self.request.GET.get("next", ""))
+        return target if target and _safe_next(self.request, target) else ""
+
+    def get_success_url(self) -> str:
+        target = self.get_redirect_url()
+        if target:
+            return target
+        if getattr(self.request, "customer", None) is not None:
+            return "/"
+        user = self.request.user
+        memberships = list(Membership.objects.filter(user=user).select_related("customer")[:2])  # type: ignore[misc]
+        if len(memberships) == 1:
+            return links.portal_url(self.request, memberships[0].customer)
+        if user.is_staff and not memberships:
+            return reverse("admin:index")
+        return "/"
+
+
+@require_http_methods(["POST"])
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponseRedirect(links.public_url(request))
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "tenants/password_reset.html"
+    email_template_name = "emails/password_reset_body.txt"
+    html_email_template_name = "emails/password_reset_body.html"
+    subject_template_name = "emails/password_reset_subject.txt"
+    success_url = "/password-reset/sent/"
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationError as exc:
+        return render(request, "tenants/invitation_invalid.html", {"reason": str(exc)}, status=410)
+    customer = invitation.customer
+    user = request.user
+    if user.is_authenticated:
+        if user.email.lower() != invitation.email.lower():
+            return render(
+                request, "tenants/invitation_wrong_user.html", {"invitation": invitation}, status=403
+            )
+        if request.method == "POST":
+            services.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
+            return HttpResponseRedirect(links.portal_url(request, customer))
+        return render(request, "tenants/invitation_accept.html", {"invitation": invitation})
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        messages.info(request, f"Log in as {invitation.email} to join {customer.name}.")
+        return redirect(f"{reverse('login')}?next={request.path}")
+    form = JoinForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        new_user = User.objects.create_user(
+            email=invitation.email, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
+        )
+        services.invitation_accept(invitation=invitation, user=new_user)
+        login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
+        return HttpResponseRedirect(links.portal_url(request, customer))
+    return render(request, "tenants/invitation_join.html", {"invitation": invitation, "form": form})
