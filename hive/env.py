@@ -48,9 +48,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def env_database(name: str, default: str) -> dict[str, object]:
     """Read a ``postgres://user:password@host:port/dbname`` URL into Django's DATABASES entry."""
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import parse_qs, unquote, urlsplit
 
     url = urlsplit(os.environ.get(name) or default)
+    # ``?host=/path/to/socket-dir`` selects a Unix socket, as libpq does.
+    socket_dir = parse_qs(url.query).get("host", [""])[0]
     if url.scheme not in {"postgres", "postgresql"}:
         raise EnvError(f"{name} must be a postgres:// URL, not {url.scheme!r}")
     return {
@@ -58,6 +60,6 @@ def env_database(name: str, default: str) -> dict[str, object]:
         "NAME": unquote(url.path.lstrip("/")) or "hive",
         "USER": unquote(url.username or ""),
         "PASSWORD": unquote(url.password or ""),
-        "HOST": url.hostname or "",
+        "HOST": url.hostname or socket_dir,
         "PORT": str(url.port or ""),
     }

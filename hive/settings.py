@@ -20,7 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("HIVE_TESTING", False)
 
-_DEV_SECRET = "insecure-dev-only-secret-key-do-not-use-in-production"
+_DEV_SECRET = "insecure-dev-only-secret-key-do-not-use-in-production"  # noqa: S105  (never used with DEBUG off)
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if (DEBUG or TESTING) else "")
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")

@@ -50,5 +50,6 @@ def record_staff_entry(request: HttpRequest, customer: Customer) -> None:
     entered: list[str] = request.session.get(STAFF_ENTRY_SESSION_KEY, [])
     if customer.schema_name in entered:
         return
+    assert isinstance(request.user, User)
     StaffEntry.objects.create(user=request.user, customer=customer, path=request.get_full_path()[:500])
     request.session[STAFF_ENTRY_SESSION_KEY] = [*entered, customer.schema_name]

@@ -3,8 +3,9 @@
 ``HostTenantMiddleware`` replaces django-tenants' main middleware: the apex domain (and local
 aliases) serve the public schema; ``<slug>.<HIVE_DOMAIN>`` serves that customer; an unknown host
 is a 404. It sets ``request.customer`` (None on the public site) for our code and keeps
-``request.tenant`` as django-tenants expects it. ``TenantAccessMiddleware`` is the one access path into a portal: members enter, staff
-enter and are audit-logged, everyone else gets a 404 (anonymous users are sent to log in).
+``request.tenant`` as django-tenants expects it. ``TenantAccessMiddleware`` is the one access
+path into a portal: members enter, staff enter and are audit-logged, everyone else gets a 404
+(anonymous users are sent to log in).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz
 
 class HostTenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
         hostname = remove_www(request.get_host().split(":")[0]).lower()
         if hostname in settings.HIVE_PUBLIC_HOSTS:
             request.customer = None  # type: ignore[attr-defined]
             request.tenant = connection.tenant  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
-            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            set_urlconf(request.urlconf)
             return None
         customer = host_cache.get(hostname)
         if customer is None:
@@ -46,7 +47,7 @@ class HostTenantMiddleware(TenantMainMiddleware):
             host_cache.put(hostname, customer)
         customer.domain_url = hostname
         request.customer = request.tenant = customer  # type: ignore[attr-defined]
-        connection.set_tenant(customer)
+        connection.set_tenant(customer)  # type: ignore[attr-defined]
         self.setup_url_routing(request)
         return None
 

@@ -41,7 +41,7 @@ class Customer(TenantMixin):
 
     @property
     def slug(self) -> str:
-        return self.schema_name
+        return str(self.schema_name)
 
     @property
     def is_suspended(self) -> bool:
@@ -50,7 +50,7 @@ class Customer(TenantMixin):
 
 class Domain(DomainMixin):
     def __str__(self) -> str:
-        return self.domain
+        return str(self.domain)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -70,7 +70,7 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     """A person. Staff users are account managers; everyone else reaches customers through
     memberships."""
 
@@ -82,7 +82,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -14,10 +14,44 @@ MAX_LENGTH = 40
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 RESERVED = frozenset(
     {
-        "www", "admin", "api", "public", "static", "media", "mail", "smtp", "ftp", "app", "apps",
-        "hive", "help", "support", "status", "docs", "blog", "billing", "stripe", "webhooks",
-        "auth", "login", "signup", "account", "accounts", "dashboard", "portal", "assets", "cdn",
-        "ws", "wss", "preview", "previews", "internal", "staff", "root", "test", "localhost",
+        "www",
+        "admin",
+        "api",
+        "public",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "ftp",
+        "app",
+        "apps",
+        "hive",
+        "help",
+        "support",
+        "status",
+        "docs",
+        "blog",
+        "billing",
+        "stripe",
+        "webhooks",
+        "auth",
+        "login",
+        "signup",
+        "account",
+        "accounts",
+        "dashboard",
+        "portal",
+        "assets",
+        "cdn",
+        "ws",
+        "wss",
+        "preview",
+        "previews",
+        "internal",
+        "staff",
+        "root",
+        "test",
+        "localhost",
     }
 )
 
@@ -54,4 +88,4 @@ def validate_subdomain(value: str) -> str:
 def _schema_taken(slug: str) -> bool:
     from tenants.models import Customer
 
-    return Customer.objects.filter(schema_name__iexact=slug).exists()
+    return bool(Customer.objects.filter(schema_name__iexact=slug).exists())

@@ -64,7 +64,7 @@ class LoginView(auth_views.LoginView):
     template_name = "tenants/login.html"
     redirect_authenticated_user = False
 
-    def get_redirect_url(self) -> str:
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
         target = self.request.POST.get("next", self.request.GET.get("next", ""))
         return target if target and _safe_next(self.request, target) else ""
 
@@ -107,11 +107,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     user = request.user
     if user.is_authenticated:
         if user.email.lower() != invitation.email.lower():
-            return render(
-                request, "tenants/invitation_wrong_user.html", {"invitation": invitation}, status=403
-            )
+            return render(request, "tenants/invitation_wrong_user.html", {"invitation": invitation}, status=403)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
+            services.invitation_accept(invitation=invitation, user=user)
             return HttpResponseRedirect(links.portal_url(request, customer))
         return render(request, "tenants/invitation_accept.html", {"invitation": invitation})
     if User.objects.filter(email__iexact=invitation.email).exists():

@@ -12,8 +12,13 @@ from tests.world import World
 pytestmark = pytest.mark.django_db
 
 LOGIN_FLOW = {
-    "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
-    "password_reset_complete", "healthz",
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "healthz",
 }
 
 

@@ -26,7 +26,7 @@ def invite(world: World, django_capture_on_commit_callbacks):  # type: ignore[no
         message = mail.outbox[-1]
         assert message.to == [email]
         assert "Alpha Industries" in message.subject
-        match = re.search(r"http://hive\.localhost/invitations/[^/\s]+/", message.body)
+        match = re.search(r"http://hive\.localhost/invitations/[^/\s]+/", str(message.body))
         assert match, message.body
         return match.group(0).removeprefix("http://hive.localhost")
 

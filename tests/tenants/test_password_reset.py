@@ -18,7 +18,7 @@ def test_a_user_resets_a_forgotten_password_by_email(world: World) -> None:
 
     (message,) = mail.outbox
     assert message.to == ["alpha-viewer@example.test"]
-    link = re.search(r"http://hive\.localhost(/reset/\S+/)", message.body)
+    link = re.search(r"http://hive\.localhost(/reset/\S+/)", str(message.body))
     assert link
     form = client.get(link.group(1), follow=True)
     assert b"Choose a new password" in form.content
@@ -27,7 +27,8 @@ def test_a_user_resets_a_forgotten_password_by_email(world: World) -> None:
     )
     assert done.status_code == 302
 
-    login = world.client().post("/login/", {"username": "alpha-viewer@example.test", "password": "a-brand-new-secret-9"})
+    credentials = {"username": "alpha-viewer@example.test", "password": "a-brand-new-secret-9"}
+    login = world.client().post("/login/", credentials)
     assert login.status_code == 302
     assert login["Location"] == "http://alpha.hive.localhost/"
 

@@ -6,7 +6,6 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tenants import services
 from tenants.models import Customer, Domain, Membership, Role, User
 from tests.world import PASSWORD, World
 
@@ -91,14 +90,12 @@ def test_it_refuses_a_weak_password(world: World) -> None:
     assert not Customer.objects.filter(schema_name="gamma").exists()
 
 
-def test_a_failed_provisioning_leaves_nothing_and_tells_the_user(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_provisioning_leaves_nothing_and_tells_the_user(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # Fail at the very last step, after the schema was created and migrated.
     def explode(**_: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.Membership.objects, "create", explode)
+    monkeypatch.setattr(Membership.objects, "create", explode)
 
     response = _signup(world)
 
