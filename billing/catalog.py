@@ -321,15 +321,9 @@ class SizeClass:
 
 # The seed says "< 100K", "100K–500K" and "500K+"; DESIGN §3 says "> 500K". A system of exactly
 # 500,000 lines is therefore medium, and exactly 100,000 lines is medium too.
-SMALL_SYSTEM = SizeClass(
-    SizeClassCode.SMALL, "Small system", 0, 99_999, DurationRange(3, 6, "months")
-)
-MEDIUM_SYSTEM = SizeClass(
-    SizeClassCode.MEDIUM, "Medium system", 100_000, 500_000, DurationRange(6, 12, "months")
-)
-LARGE_SYSTEM = SizeClass(
-    SizeClassCode.LARGE, "Large system", 500_001, None, DurationRange(12, 24, "months")
-)
+SMALL_SYSTEM = SizeClass(SizeClassCode.SMALL, "Small system", 0, 99_999, DurationRange(3, 6, "months"))
+MEDIUM_SYSTEM = SizeClass(SizeClassCode.MEDIUM, "Medium system", 100_000, 500_000, DurationRange(6, 12, "months"))
+LARGE_SYSTEM = SizeClass(SizeClassCode.LARGE, "Large system", 500_001, None, DurationRange(12, 24, "months"))
 SIZE_CLASSES: tuple[SizeClass, ...] = (SMALL_SYSTEM, MEDIUM_SYSTEM, LARGE_SYSTEM)
 
 ASSESSMENT_PRICE = PriceRange(dollars(50_000), dollars(150_000))

@@ -169,6 +169,14 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Agent Hive <no-reply@{HIVE_DOMAIN}>")
 
+# Where customers' files live: <root>/<schema>/projects/<id>/ (uploads, legacy code, workspaces).
+HIVE_STORAGE_ROOT = Path(env_str("HIVE_STORAGE_ROOT", str(BASE_DIR / "var" / "storage")))
+# Legacy code may also be read from git repositories under this directory on the server.
+HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var" / "git-imports")))
+# Uploads above Django's memory limit stream to a temporary file; the hard limits are enforced
+# by the readers (requirements documents, legacy archives).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # How long an invitation link stays valid.
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)

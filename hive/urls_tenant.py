@@ -6,5 +6,6 @@ from hive.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("", include("projects.urls")),
     path("", include("tenants.urls_portal")),
 ]

@@ -16,9 +16,11 @@ How text becomes stories (line by line, after re-joining soft-wrapped lines):
   line, inside list items and table rows), and every other bullet or numbered list item that is
   not an acceptance criterion.
 - **Acceptance criteria** of the latest story are: lines starting with Given/When/Then/And/But
-  or `Scenario:`; list items nested deeper than the story's own list item; list items and
-  must/should/shall lines directly below a story sentence (no blank line in between); and the
-  lines after an `Acceptance criteria:` label. A blank line followed by ordinary prose ends them.
+  or `Scenario:`; list items nested deeper than the story's own list item; must/should/shall
+  lines or list items directly below a story (no blank line in between); and the lines after
+  an `Acceptance criteria:` label. A blank line followed by ordinary prose ends them. Other
+  list items right below a story sentence are stories of their own: Word documents have no
+  blank lines between paragraphs, so adjacency alone cannot mean "criterion".
 - Everything else (prose, headings, descriptive sections, tables without stories) is
   **context**: it is not a story, but integrations and AI/real-time needs mentioned there still
   count (`RequirementsAnalysis.context_features`).
@@ -42,8 +44,9 @@ Story points (`estimate_points`) are a Fibonacci number from a score:
           + min(criteria, 6) // 2           (0–3: every two acceptance criteria add a point)
           + 1 if the goal ("I want" + "so that") has more than 12 words, 2 if more than 24
           + 2 per complexity category present in the title, goal or criteria (at most 3
-            categories count): integration/API, real-time, import/export/upload,
-            reporting/dashboards, AI/ML, payments, security/permissions, search
+            categories count): integration (API, webhook, sync, SSO or any named
+            provider), real-time, import/export/upload, reporting/dashboards, AI/ML,
+            payments, security/permissions, search
     points = the smallest of 1, 2, 3, 5, 8, 13 that is ≥ score
 
 so a short story with no criteria is 1 point, and the largest possible score (12) is 13.
@@ -60,7 +63,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-MAX_REQUIREMENTS_CHARS = 5_000_000
+MAX_REQUIREMENTS_CHARS = 5 * 1024 * 1024  # as many characters as the largest accepted upload has bytes
 DEFAULT_ROLE = "user"
 DEFAULT_EPIC = "General"
 FIBONACCI_POINTS: tuple[int, ...] = (1, 2, 3, 5, 8, 13)
@@ -78,9 +81,7 @@ class Priority(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"must": "Must have", "should": "Should have", "could": "Could have"}.get(
-            self.value, "Won't have"
-        )
+        return {"must": "Must have", "should": "Should have", "could": "Could have"}.get(self.value, "Won't have")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +178,7 @@ class RequirementsAnalysis:
     features: Features = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "features", features_of_stories(self.stories) | self.context_features
-        )
+        object.__setattr__(self, "features", features_of_stories(self.stories) | self.context_features)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,14 +276,67 @@ _GENERIC_INTEGRATIONS: tuple[tuple[str, IntegrationKind, re.Pattern[str]], ...] 
 )
 
 # "Acme Inventory API": up to three capitalised words before API.
-_NAMED_API = re.compile(
-    r"\b(?P<name>[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})\s+(?:REST\s+|GraphQL\s+)?APIs?\b"
-)
+_NAMED_API = re.compile(r"\b(?P<name>[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})\s+(?:REST\s+|GraphQL\s+)?APIs?\b")
 _API_NAME_STOPWORDS = frozenset(
-    """a an the our their your its this that these those public internal private open web rest
-    restful json http https graphql new existing admin partner same any each every third
-    third-party external backend frontend mobile core main custom simple secure soap xml
-    use using via with through from into and or an a as i we they it""".split()
+    {
+        "a",
+        "an",
+        "the",
+        "our",
+        "their",
+        "your",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "public",
+        "internal",
+        "private",
+        "open",
+        "web",
+        "rest",
+        "restful",
+        "json",
+        "http",
+        "https",
+        "graphql",
+        "new",
+        "existing",
+        "admin",
+        "partner",
+        "same",
+        "any",
+        "each",
+        "every",
+        "third",
+        "third-party",
+        "external",
+        "backend",
+        "frontend",
+        "mobile",
+        "core",
+        "main",
+        "custom",
+        "simple",
+        "secure",
+        "soap",
+        "xml",
+        "use",
+        "using",
+        "via",
+        "with",
+        "through",
+        "from",
+        "into",
+        "and",
+        "or",
+        "as",
+        "i",
+        "we",
+        "they",
+        "it",
+    }
 )
 
 _AI_ML: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -365,7 +417,8 @@ def features_of_stories(stories: Iterable[UserStory]) -> Features:
 # ---------------------------------------------------------------------------------------------
 
 _PRIORITY_TAG = re.compile(
-    r"[\[(]\s*(?P<tag>must|should|could|won'?t|wont|will not)(?:\s+have)?\s*[\])]"
+    r"[\[(]\s*(?P<tag>must|should|could|won'?t|wont|will not|later|future|nice to have|optional)"
+    r"(?:\s+have)?\s*[\])]"
     r"|\bpriority\s*[:=\-–]\s*(?P<level>must|should|could|won'?t|wont|critical|high|medium"
     r"|normal|low|p[0-4])\b"
     r"|\bmoscow\s*[:=\-–]\s*(?P<moscow>[mscw])\b",
@@ -388,6 +441,10 @@ _TAG_PRIORITIES: dict[str, Priority] = {
     "won't": Priority.WONT,
     "wont": Priority.WONT,
     "will not": Priority.WONT,
+    "later": Priority.WONT,
+    "future": Priority.WONT,
+    "nice to have": Priority.COULD,
+    "optional": Priority.COULD,
     "m": Priority.MUST,
     "s": Priority.SHOULD,
     "c": Priority.COULD,
@@ -451,9 +508,7 @@ _COMPLEXITY_CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "security",
-        re.compile(
-            r"\b(?:permissions?|roles?|two[- ]factor|2fa|mfa|encrypt\w*|audit\w*)\b", _I
-        ),
+        re.compile(r"\b(?:permissions?|roles?|two[- ]factor|2fa|mfa|encrypt\w*|audit\w*)\b", _I),
     ),
     ("search", re.compile(r"\b(?:search\w*|full[- ]text)\b", _I)),
 )
@@ -461,13 +516,17 @@ _MAX_COUNTED_CATEGORIES = 3
 
 
 def complexity_categories(text: str) -> tuple[str, ...]:
-    """Return the complexity categories (see `estimate_points`) that `text` touches."""
-    return tuple(name for name, pattern in _COMPLEXITY_CATEGORIES if pattern.search(text))
+    """Return the complexity categories (see `estimate_points`) that `text` touches.
+
+    A named provider (Stripe, Slack, "Acme API", …) counts as the integration category too.
+    """
+    named = any(not i.generic for i in detect_features(text).integrations)
+    return tuple(
+        name for name, pattern in _COMPLEXITY_CATEGORIES if pattern.search(text) or (name == "integration" and named)
+    )
 
 
-def estimate_points(
-    *, title: str, i_want: str, so_that: str, acceptance_criteria: Sequence[str]
-) -> int:
+def estimate_points(*, title: str, i_want: str, so_that: str, acceptance_criteria: Sequence[str]) -> int:
     """Return Fibonacci story points by the heuristic stated in the module docstring."""
     score = 1
     score += min(len(acceptance_criteria), 6) // 2
@@ -530,9 +589,7 @@ def make_story(
         i_want=i_want,
         so_that=so_that,
         priority=priority,
-        points=estimate_points(
-            title=title, i_want=i_want, so_that=so_that, acceptance_criteria=criteria
-        ),
+        points=estimate_points(title=title, i_want=i_want, so_that=so_that, acceptance_criteria=criteria),
         acceptance_criteria=criteria,
     )
 
@@ -545,21 +602,22 @@ _ATX_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
 _HORIZONTAL_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_LIST_ITEM = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<marker>[-*+•▪◦‣]|\d{1,3}[.)]|[a-z][.)])\s+(?P<text>\S.*)$"
-)
+_LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+•▪◦‣]|\d{1,3}[.)]|[a-z][.)])\s+(?P<text>\S.*)$")
 _CHECKBOX = re.compile(r"^\[[ xX]\]\s+")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?[\s:|-]+\|?\s*$")
 _BLOCKQUOTE = re.compile(r"^\s{0,3}>\s?")
 _EPIC_LABEL = re.compile(r"^\s*(?:epic|feature|module|area)\s*\d*\s*[:\-–—]\s*(?P<name>\S.*)$", _I)
 _CRITERIA_LABEL = re.compile(
-    r"^\s*(?:acceptance\s+criteria|acceptance\s+tests?|criteria|a/?c)\s*[:\-–—]?\s*(?P<rest>.*)$",
-    _I,
+    r"^\s*(?:acceptance\s+criteria|acceptance\s+tests?|criteria|AC)\s*(?::\s*(?P<rest>.*))?$", _I
 )
-_GHERKIN = re.compile(r"^\s*(?:given|when|then|and|but)\b|^\s*scenario(?:\s+outline)?\s*:", _I)
+# Capitalised keywords only: a wrapped line starting "when the order ships" is not Gherkin.
+_GHERKIN = re.compile(
+    r"^\s*(?:Given|When|Then|And|But|GIVEN|WHEN|THEN|AND|BUT)\b"
+    r"|^\s*(?:Scenario|SCENARIO|Scenario\s+Outline)\s*:"
+)
 _MODAL = re.compile(r"\b(?:must|should|shall)\b", _I)
-_STORY_OPENING = re.compile(r"\bas\s+an?\s+\w", _I)
+_STORY_LINE_START = re.compile(r"^\s*(?:(?:[-*+•]|\d{1,3}[.)])\s+)?(?:\*\*)?as\s+an?\s+\w", _I)
 _STORY = re.compile(
     r"\bas\s+(?:an?|the)\s+(?P<role>[^,.;:!?]+?)\s*,?\s+I\s+"
     r"(?:want|need|would\s+like|wish|'d\s+like|\u2019d\s+like|can|am\s+able)\s+"
@@ -652,30 +710,38 @@ class _Draft:
 def _drafts_from_sentences(
     text: str, *, epic: str, default: Priority, priority_text: str | None = None
 ) -> tuple[list[_Draft], str]:
-    """Return the story sentences in `text` and whatever text is left around them."""
+    """Return the story sentences in `text` and whatever text is left around them.
+
+    Text before the first sentence that ends in a separator ("Reset password: As a …",
+    "US-12 — As a …") is the story's title, minus any story id.
+    """
+    matches = list(_STORY.finditer(text))
     drafts: list[_Draft] = []
     rest: list[str] = []
     position = 0
-    for match in _STORY.finditer(text):
-        rest.append(text[position : match.start()])
+    for match in matches:
+        before = text[position : match.start()].strip()
         position = match.end()
+        title = ""
+        if not drafts and before and len(before) <= 100 and before[-1] in ":-–—|":
+            title = _title_from(_STORY_PREFIX.sub("", before).strip(" -–—:|"))
+        elif before:
+            rest.append(before)
         sentence = match.group(0)
-        prefix = _STORY_PREFIX.sub("", text[: match.start()].strip()).strip(" -–—:|")
+        wording = priority_text or (text if len(matches) == 1 else sentence)
         drafts.append(
             _Draft(
                 epic=epic,
-                title=_title_from(prefix) if 0 < len(prefix) <= 80 and not drafts else "",
+                title=title,
                 as_a=" ".join(match.group("role").split()),
                 i_want=match.group("want"),
                 so_that=match.group("so") or "",
-                priority=detect_priority(priority_text or sentence, default),
+                priority=detect_priority(wording, default),
                 indent=None,
             )
         )
-        if drafts[-1].title:
-            rest.pop()  # the prefix became the title
-    rest.append(text[position:])
-    return drafts, " ".join(part.strip() for part in rest if part.strip())
+    rest.append(text[position:].strip())
+    return drafts, " ".join(part for part in rest if part)
 
 
 def _draft_from_item(text: str, *, epic: str, default: Priority, indent: int) -> _Draft:
@@ -738,7 +804,7 @@ def _unwrap(lines: list[str]) -> list[str]:
             and (
                 re.match(r"so\s+that\b", stripped, _I)
                 or (stripped[:1].islower() and not previous.rstrip().endswith((".", "!", "?", ":")))
-                or (_STORY_OPENING.search(previous) and not _STORY.search(previous))
+                or (_STORY_LINE_START.match(previous) and not _STORY.search(previous))
             )
         )
         if joinable:
@@ -753,13 +819,11 @@ def _validated_text(text: object) -> str:
         raise RequirementsError("Requirements must be text.")
     if len(text) > MAX_REQUIREMENTS_CHARS:
         raise RequirementsError(
-            f"The requirements are too long ({len(text):,} characters); the limit is "
-            f"{MAX_REQUIREMENTS_CHARS:,}."
+            f"The requirements are too long ({len(text):,} characters); the limit is {MAX_REQUIREMENTS_CHARS:,}."
         )
-    if not text.strip():
+    if not text.replace("\ufeff", "").strip():
         raise RequirementsError(
-            "The requirements are empty. Paste or upload a description of what the product "
-            "should do."
+            "The requirements are empty. Paste or upload a description of what the product should do."
         )
     control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
     if "\x00" in text or control > max(3, len(text) // 100):
@@ -792,25 +856,31 @@ def analyse_requirements(text: str) -> RequirementsAnalysis:
     def set_heading(raw: str) -> None:
         nonlocal epic, section_priority, context_section, current, collecting
         heading = _clean(raw).rstrip(":").strip()
-        current, collecting = None, False
+        if current is not None and _CRITERIA_LABEL.match(heading):
+            collecting = True  # "### Acceptance criteria" belongs to the story above it
+            return
         context.append(heading)
+        current, collecting = None, False
         section_priority, context_section = Priority.SHOULD, False
-        bare = re.sub(r"^(?:\d+(?:\.\d+)*\.?\s+)", "", heading)
+        bare = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading)
         for priority, pattern in _MOSCOW_HEADINGS:
             if pattern.match(bare):
                 section_priority = priority
                 return
-        if _CRITERIA_LABEL.fullmatch(bare) and not _CRITERIA_LABEL.match(bare).group("rest"):  # type: ignore[union-attr]
-            return
         if _CONTEXT_HEADING.match(heading):
             context_section = True
             return
         epic = _EPIC_PREFIX.sub("", heading).strip() or heading
 
-    def add_stories(new: list[_Draft]) -> None:
+    def add_stories(new: list[_Draft], rest: str) -> None:
         nonlocal current, gap, collecting
         drafts.extend(new)
         current, gap, collecting = new[-1], False, False
+        rest = _PRIORITY_TAG.sub("", rest).strip(" -–—:;,.")
+        if rest and (_MODAL.search(rest) or _GHERKIN.match(rest)):
+            current.criteria.append(rest)
+        elif rest:
+            context.append(rest)
 
     index = 0
     while index < len(lines):
@@ -841,18 +911,17 @@ def analyse_requirements(text: str) -> RequirementsAnalysis:
             continue
         if _HORIZONTAL_RULE.match(line):
             continue
+
         if _TABLE_ROW.match(line):
             if _TABLE_SEPARATOR.match(line):
                 continue
-            row = _clean(line.replace("|", " | "))
-            cells = " ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
-            found, _rest = _drafts_from_sentences(
-                _clean(cells), epic=epic, default=section_priority, priority_text=row
-            )
+            cells = [_clean(cell) for cell in line.strip().strip("|").split("|")]
+            row = " | ".join(cells)
+            found = []
+            for cell in cells:
+                found += _drafts_from_sentences(cell, epic=epic, default=section_priority, priority_text=row)[0]
             if found:
-                for draft in found:
-                    draft.title = ""
-                add_stories(found)
+                add_stories(found, "")
             else:
                 context.append(row)
             continue
@@ -863,17 +932,15 @@ def analyse_requirements(text: str) -> RequirementsAnalysis:
             indent = _indent_width(item.group("indent"))
             found, rest = _drafts_from_sentences(text, epic=epic, default=section_priority)
             if found:
-                if rest and len(rest) <= 80 and not found[0].title:
-                    found[0].title = _title_from(_STORY_PREFIX.sub("", rest).strip(" -–—:"))
                 for draft in found:
                     draft.indent = indent
-                add_stories(found)
+                add_stories(found, rest)
                 continue
             if current is not None and (
                 collecting
                 or _GHERKIN.match(text)
                 or (current.indent is not None and indent > current.indent)
-                or (current.indent is None and not gap)
+                or (current.indent is None and not gap and _MODAL.search(text))
             ):
                 current.criteria.append(text)
                 gap = False
@@ -881,38 +948,26 @@ def analyse_requirements(text: str) -> RequirementsAnalysis:
             if context_section:
                 context.append(text)
                 continue
-            add_stories(
-                [_draft_from_item(text, epic=epic, default=section_priority, indent=indent)]
-            )
+            new = _draft_from_item(text, epic=epic, default=section_priority, indent=indent)
+            add_stories([new], "")
             continue
 
         text = _clean(line)
         found, rest = _drafts_from_sentences(text, epic=epic, default=section_priority)
         if found:
-            add_stories(found)
-            if rest:
-                if _MODAL.search(rest) or _GHERKIN.match(rest):
-                    found[-1].criteria.append(rest)
-                else:
-                    context.append(rest)
+            add_stories(found, rest)
             continue
         label = _EPIC_LABEL.match(text)
         if label:
             set_heading(label.group("name"))
             continue
         criteria_label = _CRITERIA_LABEL.match(text)
-        if criteria_label and current is not None and (
-            text.rstrip().endswith(":") or criteria_label.group("rest") == ""
-            or text.lower().startswith("acceptance")
-        ):
+        if criteria_label and current is not None:
             collecting, gap = True, False
-            rest_text = criteria_label.group("rest").strip()
-            if rest_text:
-                current.criteria.append(rest_text)
+            if criteria_label.group("rest"):
+                current.criteria.append(criteria_label.group("rest").strip())
             continue
-        if current is not None and (
-            _GHERKIN.match(text) or ((_MODAL.search(text) or collecting) and not gap)
-        ):
+        if current is not None and (_GHERKIN.match(text) or ((_MODAL.search(text) or collecting) and not gap)):
             current.criteria.append(text)
             gap = False
             continue

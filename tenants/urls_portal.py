@@ -7,7 +7,6 @@ from tenants.urls_public import urlpatterns as public_patterns
 _login_flow = [p for p in public_patterns if p.name not in {"landing", "signup", "invitation_accept"}]
 
 urlpatterns = [
-    path("", views_portal.home, name="portal_home"),
     path("members/", views_portal.members, name="members"),
     path("members/<int:pk>/role/", views_portal.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views_portal.member_remove, name="member_remove"),

@@ -12,11 +12,6 @@ from tenants.forms import InvitationForm, RoleForm
 from tenants.models import Invitation, Membership, Role
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    customer = access.current_customer(request)
-    return render(request, "tenants/portal_home.html", {"role": access.portal_role(request), "customer": customer})
-
-
 def _membership_in_portal(request: HttpRequest, pk: int) -> Membership:
     membership = (
         Membership.objects.select_related("user", "customer")

@@ -30,9 +30,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from radon.metrics import h_visit_ast, mi_compute  # type: ignore[import-untyped]
-from radon.raw import analyze  # type: ignore[import-untyped]
-from radon.visitors import ComplexityVisitor  # type: ignore[import-untyped]
+from radon.metrics import h_visit_ast, mi_compute
+from radon.raw import analyze
+from radon.visitors import ComplexityVisitor
 
 from agents.legacy.languages import COBOL, Family, Language, compile_pattern
 from agents.legacy.loc import ScannedSource

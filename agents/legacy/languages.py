@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from enum import Enum
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 
@@ -196,9 +196,10 @@ COBOL = Language(
     line_comment=r"\*>",
     strings=('"', "'"),
     decisions=r"(?<![\w-])(?:IF|WHEN|UNTIL|AND|OR)(?![\w-])",
-    # A paragraph name alone on its line, ended by a period (PROCEDURE DIVISION only; the
-    # complexity module enforces that).
-    function_header=r"^\s*([A-Z0-9][A-Z0-9-]*)\s*\.\s*$",
+    # A paragraph name alone on its line, ended by a period, starting in Area A (columns 8-11,
+    # i.e. at most 3 spaces into the code area the scanner keeps); statements such as
+    # ``END-IF.`` sit in Area B. PROCEDURE DIVISION only: the complexity module enforces that.
+    function_header=r"^ {0,3}([A-Z0-9][A-Z0-9-]*)\s*\.\s*$",
     case_insensitive=True,
     fixed_form=True,
 )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from tenants import services
-from tenants.models import Invitation, Membership, Role, StaffEntry
+from tenants.models import Membership, Role, StaffEntry
+from tests.portal_pages import portal_paths
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -20,23 +21,6 @@ LOGIN_FLOW = {
     "password_reset_complete",
     "healthz",
 }
-
-
-def portal_paths(world: World, slug: str) -> dict[str, str]:
-    """A concrete path for every page of the portal, with ids of objects that belong to ``slug``."""
-    customer = world.customers[slug]
-    member = Membership.objects.filter(customer=customer, role=Role.MEMBER).first()
-    assert member is not None
-    invitation = Invitation.objects.create(customer=customer, email=f"new@{slug}.test", role=Role.VIEWER)
-    urlconf = "hive.urls_tenant"
-    args = {
-        "portal_home": [],
-        "members": [],
-        "member_role": [member.pk],
-        "member_remove": [member.pk],
-        "invitation_revoke": [invitation.pk],
-    }
-    return {name: reverse(name, urlconf=urlconf, args=values) for name, values in args.items()}
 
 
 def _pattern_names(patterns: list[URLPattern | URLResolver]) -> set[str]:

@@ -1,0 +1,209 @@
+"""The modernization assessment of a code base: every measure in one typed result.
+
+This module owns :func:`assess`, the one call scoping and the legacy-analysis agent tool make
+on an extracted code base. It reads the tree once (``sources``), scans each file once (``loc``),
+measures complexity (``complexity``), builds the import graph (``dependencies``), and derives
+hotspots, the debt estimate (``debt``), the COCOMO II effort (``effort``) and the migration plan
+(``plan``). The size class, timeline commitment and assessment price are the catalog's
+(``billing.catalog``), so the quote and the charge use the same rule.
+
+:meth:`Assessment.to_dict` gives plain JSON types (dicts, lists, strings, numbers, None) for a
+``JSONField``; nothing in it depends on where the code was unpacked (paths are relative).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.legacy.complexity import (
+    APPROXIMATION,
+    NOT_APPLICABLE,
+    RADON,
+    ModuleComplexity,
+    measure_complexity,
+)
+from agents.legacy.debt import DebtEstimate, estimate_debt
+from agents.legacy.dependencies import (
+    Hotspot,
+    build_dependency_graph,
+    cycles,
+    rank_hotspots,
+)
+from agents.legacy.effort import CocomoEstimate, estimate_effort
+from agents.legacy.loc import LanguageLoc, LineCounts, loc_by_language, scan_file
+from agents.legacy.plan import TARGET_PHASES, MigrationPlan, plan_migration
+from agents.legacy.sources import SkippedFile, collect_sources
+from billing.catalog import assessment_price_cents, modernization_size_class
+
+COMPLEXITY_METHODS: dict[str, str] = {
+    RADON: "radon cyclomatic complexity and maintainability index (Python)",
+    APPROXIMATION: (
+        "1 + decision keywords and operators per function; maintainability index by the "
+        "classic formula with a token-count Halstead volume"
+    ),
+    NOT_APPLICABLE: "markup and style sheets: size only",
+}
+
+
+@dataclass(frozen=True)
+class ModuleReport:
+    """Everything measured about one module (source file)."""
+
+    path: str
+    language: str
+    blank: int
+    comment: int
+    code: int
+    complexity_method: str
+    functions: int
+    total_complexity: int
+    mean_complexity: float
+    max_complexity: int
+    maintainability_index: float | None
+    fan_in: int
+    fan_out: int
+    phase: int | None
+
+
+@dataclass(frozen=True)
+class SizeClassReport:
+    """The catalog's size class and the timeline commitment that comes with it."""
+
+    code: str
+    name: str
+    timeline_low: int
+    timeline_high: int
+    timeline_unit: str
+    timeline: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The full result of :func:`assess`."""
+
+    files: int
+    totals: LineCounts
+    languages: tuple[LanguageLoc, ...]
+    modules: tuple[ModuleReport, ...]
+    complexity_methods: dict[str, str]
+    function_count: int
+    mean_function_complexity: float
+    dependency_edges: tuple[tuple[str, str], ...]
+    cycles: tuple[tuple[str, ...], ...]
+    external_packages: tuple[str, ...]
+    hotspots: tuple[Hotspot, ...]
+    debt: DebtEstimate
+    effort: CocomoEstimate
+    size_class: SizeClassReport
+    assessment_price_cents: int
+    plan: MigrationPlan
+    skipped: tuple[SkippedFile, ...]
+    ignored_files: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The assessment as JSON-serialisable plain data."""
+        data: dict[str, Any] = _jsonable(self)
+        data["totals"]["total"] = self.totals.total
+        return data
+
+
+def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) -> Assessment:
+    """Analyse the code base under ``root`` (already extracted and trusted to read)."""
+    started = time.perf_counter()
+    tree = collect_sources(Path(root))
+    scans = [(source, scan_file(source)) for source in tree.files]
+    measured: list[ModuleComplexity] = [
+        measure_complexity(source, scanned) for source, scanned in scans
+    ]
+    graph = build_dependency_graph(tree.files)
+    code_lines = {source.path: scanned.counts.code for source, scanned in scans}
+    totals = LineCounts()
+    for _, scanned in scans:
+        totals = totals + scanned.counts
+    plan = plan_migration(graph, code_lines, phases=phases)
+    phase_of = plan.phase_of()
+    fan_in = graph.fan_in()
+    fan_out = graph.fan_out()
+    modules = tuple(
+        ModuleReport(
+            path=source.path,
+            language=source.language.name,
+            blank=scanned.counts.blank,
+            comment=scanned.counts.comment,
+            code=scanned.counts.code,
+            complexity_method=module.method,
+            functions=len(module.functions),
+            total_complexity=module.total_complexity,
+            mean_complexity=round(module.mean_complexity, 2),
+            max_complexity=module.max_complexity,
+            maintainability_index=module.maintainability_index,
+            fan_in=fan_in.get(source.path, 0),
+            fan_out=fan_out.get(source.path, 0),
+            phase=phase_of.get(source.path),
+        )
+        for (source, scanned), module in zip(scans, measured, strict=True)
+    )
+    complexities = [f.complexity for module in measured for f in module.functions]
+    # Rounded once, so the price is reproducible from the stored figure.
+    mean_complexity = round(sum(complexities) / len(complexities), 4) if complexities else 0.0
+    hotspots = rank_hotspots(
+        graph,
+        complexity={module.path: module.total_complexity for module in measured},
+        code_lines=code_lines,
+        limit=hotspot_limit,
+    )
+    size_class = modernization_size_class(totals.code)
+    return Assessment(
+        files=len(tree.files),
+        totals=totals,
+        languages=tuple(loc_by_language(scans)),
+        modules=modules,
+        complexity_methods={
+            method: text
+            for method, text in COMPLEXITY_METHODS.items()
+            if any(module.method == method for module in measured)
+        },
+        function_count=len(complexities),
+        mean_function_complexity=mean_complexity,
+        dependency_edges=tuple(graph.edge_list()),
+        cycles=tuple(cycles(graph)),
+        external_packages=graph.external,
+        hotspots=tuple(hotspots),
+        debt=estimate_debt(measured, code_lines=totals.code),
+        effort=estimate_effort(totals.code),
+        size_class=SizeClassReport(
+            code=str(size_class.code),
+            name=size_class.name,
+            timeline_low=size_class.timeline.low,
+            timeline_high=size_class.timeline.high,
+            timeline_unit=size_class.timeline.unit,
+            timeline=size_class.timeline.label,
+        ),
+        assessment_price_cents=assessment_price_cents(
+            code_loc=totals.code, mean_complexity=mean_complexity
+        ),
+        plan=plan,
+        skipped=tuple(tree.skipped),
+        ignored_files=tree.ignored_files,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _jsonable(value: object) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: _jsonable(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

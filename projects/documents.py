@@ -1,0 +1,213 @@
+"""Reading uploaded requirements documents into text for `projects.requirements`.
+
+This module owns what uploads are accepted and how each format is read:
+
+- `.txt`, `.md`, `.markdown`: UTF-8 (a BOM is allowed); NUL bytes, invalid UTF-8 or a high share
+  of control characters are refused as binary.
+- `.docx`: python-docx. Headings become Markdown headings, list paragraphs become bullets or
+  numbered items (indented by level), tables become Markdown table rows, so the analyser sees
+  the document's structure. The zip container is checked first (entry count, total expanded
+  size and compression ratio) so that a small upload cannot expand into gigabytes.
+- `.pdf`: pypdf text extraction page by page; encrypted PDFs that need a password and PDFs
+  without extractable text (scans) are refused.
+
+Every file is limited to `MAX_DOCUMENT_BYTES` (5 MB). Every refusal is a `RequirementsError`
+whose message names the file and says what to do; a malformed file never escapes as a parser
+traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from pathlib import PurePath
+from typing import Any
+
+from projects.requirements import MAX_REQUIREMENTS_CHARS, RequirementsError
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_PDF_PAGES = 500
+MAX_DOCX_EXPANDED_BYTES = 100 * 1024 * 1024
+MAX_DOCX_ENTRIES = 2_000
+MAX_DOCX_COMPRESSION_RATIO = 100
+TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".docx", ".pdf")
+
+_SUPPORTED_LABEL = ".txt, .md, .docx or .pdf"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def read_requirements_document(*, filename: str, data: bytes) -> str:
+    """Return the text of an uploaded requirements document.
+
+    Raises `RequirementsError` for unsupported types, empty or oversized files, binary junk and
+    files the parser cannot read.
+    """
+    name = PurePath(filename or "").name or "the file"
+    if not isinstance(data, bytes | bytearray):
+        raise RequirementsError(f"Could not read {name}: the upload has no file content.")
+    extension = PurePath(name).suffix.lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        shown = f"“{extension}” files" if extension else "files without an extension"
+        raise RequirementsError(f"{name}: {shown} are not supported. Upload a {_SUPPORTED_LABEL} file.")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise RequirementsError(
+            f"{name} is too large ({len(data):,} bytes); the limit is {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB "
+            f"({MAX_DOCUMENT_BYTES:,} bytes). Upload a smaller file or paste the requirements as text."
+        )
+    if not data:
+        raise RequirementsError(f"{name} is empty.")
+    if extension in TEXT_EXTENSIONS:
+        text = _read_text(name, bytes(data))
+    elif extension == ".docx":
+        text = _read_docx(name, bytes(data))
+    else:
+        text = _read_pdf(name, bytes(data))
+    if len(text) > MAX_REQUIREMENTS_CHARS:
+        raise RequirementsError(f"{name} holds more text than the limit of {MAX_REQUIREMENTS_CHARS:,} characters.")
+    if not text.strip():
+        raise RequirementsError(f"{name} contains no text.")
+    return text
+
+
+def _read_text(name: str, data: bytes) -> str:
+    binary = RequirementsError(
+        f"{name} is not a text file (it contains binary data). Save it as plain UTF-8 text, or upload a .docx or .pdf."
+    )
+    if b"\x00" in data:
+        raise binary
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RequirementsError(
+            f"{name} is not valid UTF-8 text (bad byte at position {error.start}). "
+            "Save it as UTF-8 and upload it again."
+        ) from None
+    control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if control > max(3, len(text) // 100):
+        raise binary
+    return text
+
+
+def _check_zip_container(name: str, data: bytes) -> None:
+    unreadable = RequirementsError(f"{name} could not be read as a Word document (.docx). Is the file damaged?")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise unreadable from None
+    expanded = sum(entry.file_size for entry in entries)
+    compressed = max(1, sum(entry.compress_size for entry in entries))
+    if (
+        len(entries) > MAX_DOCX_ENTRIES
+        or expanded > MAX_DOCX_EXPANDED_BYTES
+        or expanded / compressed > MAX_DOCX_COMPRESSION_RATIO
+    ):
+        raise RequirementsError(
+            f"{name} expands to far more data than a requirements document holds "
+            f"({_megabytes(expanded)} from {_megabytes(len(data))}); it was refused."
+        )
+
+
+def _list_level(paragraph: Any, style: str) -> int | None:
+    """Return the nesting level (0 = top) of a list paragraph, or None if it is no list item.
+
+    Lists typed in Word carry their level in the paragraph's numbering properties (`w:ilvl`),
+    with the style "List Paragraph"; python-docx's own styles say it in the name ("List Bullet 2").
+    """
+    properties = paragraph._p.pPr
+    numbering = properties.numPr if properties is not None else None
+    if numbering is not None and numbering.ilvl is not None and numbering.ilvl.val is not None:
+        return int(numbering.ilvl.val)
+    if numbering is not None or style.startswith(("List Bullet", "List Number", "List Paragraph")):
+        suffix = style.rsplit(" ", 1)[-1]
+        return int(suffix) - 1 if suffix.isdigit() else 0
+    return None
+
+
+def _docx_lines(document: Any) -> list[str]:
+    from docx.table import Table
+
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.append("")
+            for row in block.rows:
+                cells = [" ".join(cell.text.split()) for cell in row.cells]
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
+            continue
+        text = block.text.strip()
+        style = (block.style.name if block.style is not None else "") or ""
+        if not text:
+            lines.append("")
+            continue
+        if style == "Title":
+            lines += ["", f"# {text}", ""]
+        elif style.startswith("Heading"):
+            level = style.removeprefix("Heading").strip()
+            depth = int(level) if level.isdigit() else 2
+            lines += ["", f"{'#' * min(depth + 1, 6)} {text}", ""]
+        elif (level := _list_level(block, style)) is not None:
+            marker = "1." if style.startswith("List Number") else "-"
+            lines.append(f"{'  ' * level}{marker} {text}")
+        else:
+            lines.append(text)
+    return lines
+
+
+def _read_docx(name: str, data: bytes) -> str:
+    _check_zip_container(name, data)
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        return "\n".join(_docx_lines(document))
+    except Exception:  # python-docx raises many exception types for damaged input
+        raise RequirementsError(
+            f"{name} could not be read as a Word document (.docx). Is the file damaged? Save it "
+            "again from Word, or upload it as PDF or text."
+        ) from None
+
+
+def _read_pdf(name: str, data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    # pypdf logs every repair it attempts on damaged files; the user gets our message instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    damaged = RequirementsError(
+        f"{name} could not be read as a PDF. Is the file damaged? Export it again, or upload it as .docx or text."
+    )
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise RequirementsError(f"{name} is password-protected. Upload a copy without a password.")
+        pages = reader.pages
+        if len(pages) > MAX_PDF_PAGES:
+            raise RequirementsError(f"{name} has {len(pages)} pages; the limit is {MAX_PDF_PAGES}.")
+        texts: list[str] = []
+        total = 0
+        for page in pages:
+            text = page.extract_text() or ""
+            total += len(text)
+            if total > MAX_REQUIREMENTS_CHARS:
+                raise RequirementsError(
+                    f"{name} holds more text than the limit of {MAX_REQUIREMENTS_CHARS:,} characters."
+                )
+            texts.append(text)
+    except RequirementsError:
+        raise
+    except (PdfReadError, Exception):  # pypdf raises many exception types for damaged input
+        raise damaged from None
+    text = "\n\n".join(texts)
+    if not text.strip():
+        raise RequirementsError(
+            f"{name} contains no extractable text (it may be a scanned image). Upload a text-based "
+            "PDF, a .docx, or paste the requirements."
+        )
+    return text

@@ -1,0 +1,156 @@
+"""MVP scoping: user stories and their features → the tier, price, timeline and terms to quote.
+
+This module owns the choice of MVP tier by the seed's table (`billing.catalog.MVP_TIERS`):
+
+1. Stories prioritised "Won't have" are listed but not counted: they will not be built.
+2. More than 50 counted stories cannot be a fixed-price MVP: the outcome is a custom
+   engagement, with the reason — never a silent cap at 50.
+3. AI/ML needs or real-time needs require the Complex tier.
+4. Otherwise the smallest tier whose story limit and integration limit both hold is chosen;
+   every tier skipped on the way is named with the limit that was exceeded.
+
+`Scope.reasons` lists, in order, every reason that picked the outcome. Re-scoping after the
+customer edits, drops or adds stories is calling `scope_mvp` again with the new story list;
+the features are re-detected from the stories themselves, plus the features found in the rest
+of the document (`RequirementsAnalysis.context_features`), which the caller passes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from billing.catalog import COMPLEX_MVP, MVP_MAX_STORIES, MVP_TIERS, DurationRange, MvpTier
+from projects.requirements import (
+    NO_FEATURES,
+    Features,
+    Priority,
+    RequirementsAnalysis,
+    RequirementsError,
+    UserStory,
+    features_of_stories,
+)
+
+
+class ScopeOutcome(StrEnum):
+    TIER = "tier"
+    CUSTOM_ENGAGEMENT = "custom_engagement"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The result of scoping. `tier` is None exactly when the outcome is a custom engagement."""
+
+    outcome: ScopeOutcome
+    tier: MvpTier | None
+    story_count: int
+    excluded_story_count: int
+    total_points: int
+    features: Features
+    reasons: tuple[str, ...]
+
+    @property
+    def is_custom_engagement(self) -> bool:
+        return self.outcome is ScopeOutcome.CUSTOM_ENGAGEMENT
+
+    @property
+    def integration_count(self) -> int:
+        return len(self.features.integrations)
+
+    @property
+    def price_cents(self) -> int | None:
+        return self.tier.price_cents if self.tier else None
+
+    @property
+    def timeline(self) -> DurationRange | None:
+        return self.tier.timeline if self.tier else None
+
+    @property
+    def hosting_months(self) -> int | None:
+        return self.tier.hosting.months if self.tier else None
+
+    @property
+    def support_label(self) -> str | None:
+        return self.tier.support.label if self.tier else None
+
+
+def _plural(count: int, noun: str) -> str:
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+
+
+def _integrations_phrase(features: Features) -> str:
+    names = features.integration_names
+    phrase = _plural(len(names), "integration")
+    return f"{phrase} ({', '.join(names)})" if names else phrase
+
+
+def _limits(tier: MvpTier) -> str:
+    return f"up to {tier.max_stories} stories, {tier.integrations_label}"
+
+
+def scope_mvp(stories: Sequence[UserStory], *, context_features: Features = NO_FEATURES) -> Scope:
+    """Scope an MVP from its stories by the rules in the module docstring.
+
+    `context_features` are features the requirements mention outside any story; they are added
+    to those detected in `stories`. Raises `RequirementsError` when no story is left to build.
+    """
+    counted = [story for story in stories if story.priority is not Priority.WONT]
+    excluded = len(stories) - len(counted)
+    if not counted:
+        raise RequirementsError(
+            "There are no user stories to build: add at least one story that is not marked “Won't have”."
+        )
+    features = features_of_stories(counted) | context_features
+    count = len(counted)
+    integrations = len(features.integrations)
+    points = sum(story.points for story in counted)
+    reasons: list[str] = []
+    if excluded:
+        verb = "is" if excluded == 1 else "are"
+        reasons.append(f"{_plural(excluded, 'story')} marked “Won't have” {verb} not counted.")
+
+    def result(outcome: ScopeOutcome, tier: MvpTier | None) -> Scope:
+        return Scope(
+            outcome=outcome,
+            tier=tier,
+            story_count=count,
+            excluded_story_count=excluded,
+            total_points=points,
+            features=features,
+            reasons=tuple(reasons),
+        )
+
+    if count > MVP_MAX_STORIES:
+        reasons.append(
+            f"{count} stories exceed the {COMPLEX_MVP.name} limit of {MVP_MAX_STORIES}: this needs a "
+            f"custom engagement quoted by an account manager (or fewer stories in scope)."
+        )
+        return result(ScopeOutcome.CUSTOM_ENGAGEMENT, None)
+
+    candidates = list(MVP_TIERS)
+    if features.needs_ai_ml:
+        reasons.append(f"AI/ML needs ({', '.join(sorted(features.ai_ml))}) require the {COMPLEX_MVP.name}.")
+    if features.needs_real_time:
+        reasons.append(f"Real-time needs ({', '.join(sorted(features.real_time))}) require the {COMPLEX_MVP.name}.")
+    if features.needs_ai_ml or features.needs_real_time:
+        candidates = [COMPLEX_MVP]
+
+    for tier in candidates:
+        if tier.fits(story_count=count, integration_count=integrations):
+            reasons.append(
+                f"{_plural(count, 'story')} and {_integrations_phrase(features)} fit the {tier.name} ({_limits(tier)})."
+            )
+            return result(ScopeOutcome.TIER, tier)
+        if count > tier.max_stories:
+            reasons.append(f"{_plural(count, 'story')} exceed the {tier.name} limit of {tier.max_stories}.")
+        if tier.max_integrations is not None and integrations > tier.max_integrations:
+            reasons.append(f"{_integrations_phrase(features)} exceed the {tier.name} limit of {tier.max_integrations}.")
+    raise AssertionError("the Complex tier fits every scope of at most 50 stories")  # pragma: no cover
+
+
+def scope_requirements(analysis: RequirementsAnalysis) -> Scope:
+    """Scope a freshly analysed requirements document."""
+    return scope_mvp(analysis.stories, context_features=analysis.context_features)

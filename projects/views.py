@@ -1,0 +1,232 @@
+"""Pages of the new-project wizard: the overview, the service steps, stories, quotes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing.catalog import AUGMENTATION_PLANS, MVP_TIERS, format_usd
+from projects import services
+from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
+from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
+from projects.models import Assessment, Engagement, Project, Service
+from projects.requirements import RequirementsError
+from tenants.access import current_customer, portal_role
+from tenants.models import ROLE_RANK, Role, User
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    projects = Project.objects.only("pk", "name", "service", "status", "created_at")
+    role = portal_role(request)
+    return render(
+        request,
+        "projects/overview.html",
+        {"projects": projects, "customer": current_customer(request), "can_edit": ROLE_RANK[role] >= 1},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def project_new(request: HttpRequest) -> HttpResponse:
+    from tenants.access import require_role
+
+    require_role(request, Role.MEMBER)
+    form = NewProjectForm(request.POST or None, initial={"service": request.GET.get("service", Service.MVP)})
+    if request.method == "POST" and form.is_valid():
+        project = services.project_create(
+            name=form.cleaned_data["name"], service=Service(form.cleaned_data["service"]), user=_user(request)
+        )
+        return redirect("project_detail", pk=project.pk)
+    context = {"form": form, "tiers": MVP_TIERS, "plans": AUGMENTATION_PLANS}
+    return render(request, "projects/new.html", context, status=400 if form.errors else 200)
+
+
+def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "project": project,
+        "quotes": list(project.quotes.only("number", "created_at", "price_cents", "accepted_at")),
+        "can_edit": ROLE_RANK[portal_role(request)] >= ROLE_RANK[Role.MEMBER] and not project.is_locked,
+    }
+    if project.service == Service.MVP:
+        stories = list(project.stories.all())
+        context["stories"] = stories
+        context["requirements_form"] = extra.pop("requirements_form", RequirementsForm())
+        context["story_form"] = extra.pop("story_form", StoryForm())
+        if any(not s.dropped for s in stories):
+            try:
+                context["scope"] = services.current_scope(project, stories)
+            except RequirementsError as exc:
+                context["scope_error"] = str(exc)
+    elif project.service == Service.MODERNIZATION:
+        context["assessment"] = Assessment.objects.filter(project=project).first()
+        context["legacy_form"] = extra.pop("legacy_form", LegacyCodeForm())
+    else:
+        engagement = Engagement.objects.filter(project=project).first()
+        context["engagement"] = engagement
+        context["engagement_form"] = extra.pop("engagement_form", EngagementForm(instance=engagement))
+    context.update(extra)
+    return context
+
+
+def _render_detail(request: HttpRequest, project: Project, status: int = 200, **extra: Any) -> HttpResponse:
+    template = "projects/_scoping.html" if request.htmx and project.service == Service.MVP else "projects/detail.html"  # type: ignore[attr-defined]
+    return render(request, template, _detail_context(request, project, **extra), status=status)
+
+
+@require_GET
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, get_project_for_member(request, pk))
+
+
+@require_POST
+def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    form = RequirementsForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            stories = services.requirements_submit(
+                project=project, text=form.cleaned_data["text"], upload=form.cleaned_data["document"]
+            )
+        except (RequirementsError, services.ScopingError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"We found {len(stories)} user stories. Review them below.")
+            return redirect("project_detail", pk=project.pk)
+    return _render_detail(request, project, status=400, requirements_form=form)
+
+
+@require_POST
+def story_add(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    form = StoryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.story_add(project=project, data=form.cleaned_data)
+        except services.ScopingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return _after_story_change(request, project)
+    return _render_detail(request, project, status=400, story_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def story_edit(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    story = get_story_for_member(request, project, story_pk)
+    form = StoryForm(request.POST or None, instance=story)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.story_update(story=story, data=form.cleaned_data)
+        except services.ScopingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return _after_story_change(request, project)
+    return render(
+        request,
+        "projects/story_edit.html",
+        {"project": project, "story": story, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def story_drop(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    story = get_story_for_member(request, project, story_pk)
+    try:
+        services.story_set_dropped(story=story, dropped=request.POST.get("dropped", "1") == "1")
+    except services.ScopingError as exc:
+        messages.error(request, str(exc))
+    return _after_story_change(request, project)
+
+
+def _after_story_change(request: HttpRequest, project: Project) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        return _render_detail(request, project)
+    return redirect("project_detail", pk=project.pk)
+
+
+@require_POST
+def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    form = LegacyCodeForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            assessment = services.assessment_run(
+                project=project, upload=form.cleaned_data["archive"], git_path=form.cleaned_data["git_path"]
+            )
+        except services.ScopingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            code = assessment.result["totals"]["code"]
+            messages.success(request, f"Assessment done: {code:,} lines of code analysed.")
+            return redirect("project_detail", pk=project.pk)
+    return _render_detail(request, project, status=400, legacy_form=form)
+
+
+@require_POST
+def engagement_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    form = EngagementForm(request.POST, instance=Engagement.objects.filter(project=project).first())
+    if form.is_valid():
+        try:
+            services.engagement_set(project=project, data={f: form.cleaned_data[f] for f in EngagementForm.Meta.fields})
+        except services.ScopingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("project_detail", pk=project.pk)
+    return _render_detail(request, project, status=400, engagement_form=form)
+
+
+@require_POST
+def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    try:
+        quote = services.quote_create(project=project)
+    except (services.ScopingError, RequirementsError) as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", pk=project.pk)
+    return redirect("quote_detail", pk=project.pk, number=quote.number)
+
+
+@require_GET
+def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    project = get_project_for_member(request, pk)
+    quote = get_quote_for_member(request, project, number)
+    latest = project.quotes.order_by("-number").values_list("number", flat=True).first()
+    context = {
+        "project": project,
+        "quote": quote,
+        "s": quote.snapshot,
+        "is_latest": quote.number == latest,
+        "can_accept": portal_role(request) == Role.OWNER
+        and quote.accepted_at is None
+        and quote.number == latest
+        and quote.price_cents is not None
+        and not project.is_locked,
+        "price": format_usd(quote.price_cents) if quote.price_cents is not None else "Custom quote",
+    }
+    return render(request, "projects/quote.html", context)
+
+
+@require_POST
+def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.OWNER)
+    quote = get_quote_for_member(request, project, number)
+    try:
+        services.quote_accept(quote=quote, user=_user(request))
+    except services.ScopingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Quote v{quote.number} accepted. The project now awaits the first payment.")
+    return redirect(reverse("quote_detail", kwargs={"pk": project.pk, "number": quote.number}))

@@ -1,0 +1,48 @@
+"""Every page of a customer portal, with real objects of that customer behind each id.
+
+The cross-tenant test walks this list; a test asserts that it names every URL pattern of the
+portal, so a new page cannot be added without its cross-tenant check.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django_tenants.utils import schema_context
+
+from projects.models import Engagement, Project, Quote, Service, Story
+from tenants.models import Invitation, Membership, Role
+from tests.world import World
+
+URLCONF = "hive.urls_tenant"
+
+
+def portal_paths(world: World, slug: str) -> dict[str, str]:
+    customer = world.customers[slug]
+    member = Membership.objects.filter(customer=customer, role=Role.MEMBER).first()
+    assert member is not None
+    invitation = Invitation.objects.create(customer=customer, email=f"new@{slug}.test", role=Role.VIEWER)
+    with schema_context(slug):
+        mvp = Project.objects.create(name=f"{slug} secret MVP", service=Service.MVP)
+        story = Story.objects.create(project=mvp, title="Secret", as_a="user", i_want="secrets")
+        quote = Quote.objects.create(project=mvp, number=1, snapshot={"service": "mvp"}, price_cents=1)
+        augmentation = Project.objects.create(name=f"{slug} augmentation", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=augmentation, kind=Engagement.Kind.SPRINT)
+    args: dict[str, list[int]] = {
+        "portal_home": [],
+        "members": [],
+        "member_role": [member.pk],
+        "member_remove": [member.pk],
+        "invitation_revoke": [invitation.pk],
+        "project_new": [],
+        "project_detail": [mvp.pk],
+        "requirements_submit": [mvp.pk],
+        "story_add": [mvp.pk],
+        "story_edit": [mvp.pk, story.pk],
+        "story_drop": [mvp.pk, story.pk],
+        "legacy_submit": [mvp.pk],
+        "engagement_submit": [augmentation.pk],
+        "quote_create": [mvp.pk],
+        "quote_detail": [mvp.pk, quote.number],
+        "quote_accept": [mvp.pk, quote.number],
+    }
+    return {name: reverse(name, urlconf=URLCONF, args=values) for name, values in args.items()}
