@@ -27,17 +27,29 @@ from agents.legacy.plan import plan_migration
 from agents.legacy.sources import collect_sources
 
 TARGET_SECONDS = 30.0
-PACKAGES = ("billing", "catalog", "orders", "inventory", "shipping", "customers", "reports",
-            "accounts", "payroll", "audit")
+PACKAGES = (
+    "billing",
+    "catalog",
+    "orders",
+    "inventory",
+    "shipping",
+    "customers",
+    "reports",
+    "accounts",
+    "payroll",
+    "audit",
+)
 MODULES_PER_PACKAGE = 50
 
 
 def _function(rng: random.Random, name: str, depth: int) -> list[str]:
     """A function of 10-40 lines with nested branches, a loop and an exception handler."""
-    lines = [f"def {name}(items, limit=10, mode=None):",
-             f'    """Process items for {name.replace("_", " ")}."""',
-             "    total = 0",
-             "    seen = set()"]
+    lines = [
+        f"def {name}(items, limit=10, mode=None):",
+        f'    """Process items for {name.replace("_", " ")}."""',
+        "    total = 0",
+        "    seen = set()",
+    ]
     for index in range(rng.randint(2, 6)):
         lines += [
             f"    # step {index}: the rule finance asked for in {2000 + index}",
@@ -63,18 +75,25 @@ def _function(rng: random.Random, name: str, depth: int) -> list[str]:
 def generate(root: Path, lines: int, seed: int = 7) -> int:
     """Write about ``lines`` lines of Python under ``root``; return the module count."""
     rng = random.Random(seed)
-    names = [(package, f"mod{number:02d}") for package in PACKAGES
-             for number in range(MODULES_PER_PACKAGE)]
+    names = [(package, f"mod{number:02d}") for package in PACKAGES for number in range(MODULES_PER_PACKAGE)]
     per_module = max(20, lines // len(names))
     for package in PACKAGES:
         (root / "legacy" / package).mkdir(parents=True)
         (root / "legacy" / package / "__init__.py").write_text(f'"""The {package} package."""\n')
     (root / "legacy" / "__init__.py").write_text('"""The legacy system."""\n')
     for position, (package, module) in enumerate(names):
-        body = [f'"""{package}.{module}: generated legacy module.', "", "Kept for the benchmark.",
-                '"""', "", "import os", "import re", ""]
+        body = [
+            f'"""{package}.{module}: generated legacy module.',
+            "",
+            "Kept for the benchmark.",
+            '"""',
+            "",
+            "import os",
+            "import re",
+            "",
+        ]
         # Depend on a few earlier modules (a DAG), and now and then on a later one (a cycle).
-        earlier = names[max(0, position - 60):position]
+        earlier = names[max(0, position - 60) : position]
         for other_package, other in rng.sample(earlier, min(len(earlier), rng.randint(1, 4))):
             if other_package == package:
                 body.append(f"from . import {other}")
@@ -84,11 +103,19 @@ def generate(root: Path, lines: int, seed: int = 7) -> int:
             later_package, later = names[position + 1]
             body.append(f"import legacy.{later_package}.{later}")
         body += ["", f"LIMIT = {rng.randint(5, 500)}", "", ""]
-        body += ["class Record:", '    """A record."""', "",
-                 "    def __init__(self, key, value):", "        self.key = key",
-                 "        self.value = value", "",
-                 "    def valid(self):", "        return bool(self.key) and self.value is not None",
-                 "", ""]
+        body += [
+            "class Record:",
+            '    """A record."""',
+            "",
+            "    def __init__(self, key, value):",
+            "        self.key = key",
+            "        self.value = value",
+            "",
+            "    def valid(self):",
+            "        return bool(self.key) and self.value is not None",
+            "",
+            "",
+        ]
         number = 0
         while len(body) < per_module - 12:  # a function adds about 25 lines
             body += _function(rng, f"process_{module}_{number}", rng.randint(1, 3))
@@ -137,8 +164,7 @@ def main() -> None:
         print(f"{name:<34}{seconds:>10.2f}")
     print("-" * 44)
     rows = [
-        ("lines (blank/comment/code)",
-         f"{result.totals.blank}/{result.totals.comment}/{result.totals.code}"),
+        ("lines (blank/comment/code)", f"{result.totals.blank}/{result.totals.comment}/{result.totals.code}"),
         ("total lines", f"{result.totals.total:,}"),
         ("modules / functions", f"{result.files} / {result.function_count}"),
         ("mean complexity per function", f"{result.mean_function_complexity:.2f}"),

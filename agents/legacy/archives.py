@@ -90,9 +90,7 @@ class ExtractedTree:
     skipped_links: int = 0
 
 
-def extract_archive(
-    archive: Path, dest: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS
-) -> ExtractedTree:
+def extract_archive(archive: Path, dest: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ExtractedTree:
     """Unpack a zip or tar.gz upload into ``dest`` (empty or absent), or refuse it."""
     archive = Path(archive)
     try:
@@ -102,9 +100,7 @@ def extract_archive(
     except OSError as exc:
         raise ArchiveError("The upload could not be read.") from exc
     if size > limits.max_upload_bytes:
-        raise ArchiveError(
-            f"The upload is {_size(size)}; the limit is {_size(limits.max_upload_bytes)}."
-        )
+        raise ArchiveError(f"The upload is {_size(size)}; the limit is {_size(limits.max_upload_bytes)}.")
     if magic.startswith(_ZIP_MAGIC):
         return _extract_into(dest, lambda writer: _extract_zip(archive, size, writer), limits)
     if magic.startswith(_GZIP_MAGIC):
@@ -135,10 +131,7 @@ def copy_from_git_path(
     root = Path(os.path.realpath(allowed_root))
     resolved = Path(os.path.realpath(given if given.is_absolute() else root / given))
     if not resolved.is_relative_to(root):
-        raise ArchiveError(
-            f"The repository path '{shown}' is outside the directory repositories may be "
-            "read from."
-        )
+        raise ArchiveError(f"The repository path '{shown}' is outside the directory repositories may be read from.")
     if not resolved.is_dir():
         raise ArchiveError(f"There is no directory at '{shown}'.")
     git = _Git(resolved, ceiling=root.parent)
@@ -154,8 +147,7 @@ def copy_from_git_path(
         top_path = Path(os.path.realpath(top))
         if not top_path.is_relative_to(root):
             raise ArchiveError(
-                f"The repository containing '{shown}' is outside the directory repositories "
-                "may be read from."
+                f"The repository containing '{shown}' is outside the directory repositories may be read from."
             )
         relative = resolved.relative_to(top_path).as_posix()
         subdirectory = "" if relative == "." else relative
@@ -187,9 +179,7 @@ class _Writer:
     def count_entry(self) -> None:
         self.entries += 1
         if self.entries > self.limits.max_entries:
-            raise ArchiveError(
-                f"The archive has more than {self.limits.max_entries:,} entries."
-            )
+            raise ArchiveError(f"The archive has more than {self.limits.max_entries:,} entries.")
 
     def target(self, name: str) -> Path | None:
         """Where an entry goes, None for the archive root itself; refuses unsafe names."""
@@ -225,13 +215,9 @@ class _Writer:
             raise ArchiveError(f"The entry '{_shown(name)}' has no file name.")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(
-                target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644
-            )
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
-            raise ArchiveError(
-                f"The entry '{_shown(name)}' appears twice or clashes with a directory."
-            ) from exc
+            raise ArchiveError(f"The entry '{_shown(name)}' appears twice or clashes with a directory.") from exc
         limits = self.limits
         written = 0
         with os.fdopen(descriptor, "wb") as out:
@@ -240,29 +226,23 @@ class _Writer:
                 self.total_bytes += len(chunk)
                 if written > limits.max_entry_bytes:
                     raise ArchiveError(
-                        f"The entry '{_shown(name)}' unpacks to more than "
-                        f"{_size(limits.max_entry_bytes)}."
+                        f"The entry '{_shown(name)}' unpacks to more than {_size(limits.max_entry_bytes)}."
                     )
                 if self.total_bytes > limits.max_total_bytes:
-                    raise ArchiveError(
-                        f"The archive unpacks to more than {_size(limits.max_total_bytes)}."
-                    )
+                    raise ArchiveError(f"The archive unpacks to more than {_size(limits.max_total_bytes)}.")
                 if (
                     compressed_bytes is not None
                     and written > limits.ratio_grace_bytes
                     and written > limits.max_ratio * max(compressed_bytes, 1)
                 ):
                     raise ArchiveError(
-                        f"The entry '{_shown(name)}' is compressed more than "
-                        f"{limits.max_ratio:g} to 1 (a zip bomb?)."
+                        f"The entry '{_shown(name)}' is compressed more than {limits.max_ratio:g} to 1 (a zip bomb?)."
                     )
                 out.write(chunk)
         self.files += 1
 
 
-def _extract_into(
-    dest: Path, extract: Callable[[_Writer], None], limits: ArchiveLimits
-) -> ExtractedTree:
+def _extract_into(dest: Path, extract: Callable[[_Writer], None], limits: ArchiveLimits) -> ExtractedTree:
     dest = Path(dest)
     created = not dest.exists()
     if created:
@@ -366,20 +346,13 @@ def _extract_zip(archive: Path, archive_bytes: int, writer: _Writer) -> None:
                 writer.directory(name)
                 continue
             if info.file_size > limits.max_entry_bytes:
-                raise ArchiveError(
-                    f"The entry '{_shown(name)}' unpacks to more than "
-                    f"{_size(limits.max_entry_bytes)}."
-                )
+                raise ArchiveError(f"The entry '{_shown(name)}' unpacks to more than {_size(limits.max_entry_bytes)}.")
             with bundle.open(info) as stream:
                 writer.file(name, stream, compressed_bytes=info.compress_size)
-            if (
-                writer.total_bytes > limits.ratio_grace_bytes
-                and writer.total_bytes > limits.max_ratio * max(archive_bytes, 1)
+            if writer.total_bytes > limits.ratio_grace_bytes and writer.total_bytes > limits.max_ratio * max(
+                archive_bytes, 1
             ):
-                raise ArchiveError(
-                    f"The archive is compressed more than {limits.max_ratio:g} to 1 "
-                    "(a zip bomb?)."
-                )
+                raise ArchiveError(f"The archive is compressed more than {limits.max_ratio:g} to 1 (a zip bomb?).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,9 +399,7 @@ class _BoundedStream(io.RawIOBase):
             and self.produced > limits.ratio_grace_bytes
             and self.produced > limits.max_ratio * max(self.compressed_position(), 1)
         ):
-            raise ArchiveError(
-                f"The archive is compressed more than {limits.max_ratio:g} to 1 (a zip bomb?)."
-            )
+            raise ArchiveError(f"The archive is compressed more than {limits.max_ratio:g} to 1 (a zip bomb?).")
         return data
 
 
@@ -438,9 +409,7 @@ def _extract_tar_gz(archive: Path, writer: _Writer) -> None:
         _extract_tar_stream(stream, writer, links="refuse")
 
 
-def _extract_tar_stream(
-    stream: _BoundedStream, writer: _Writer, *, links: Literal["refuse", "skip"]
-) -> None:
+def _extract_tar_stream(stream: _BoundedStream, writer: _Writer, *, links: Literal["refuse", "skip"]) -> None:
     with tarfile.open(fileobj=stream, mode="r|") as bundle:
         for member in bundle:
             writer.count_entry()
@@ -458,8 +427,7 @@ def _extract_tar_stream(
                 raise ArchiveError(f"The entry '{_shown(name)}' is a device or special file.")
             if member.size > writer.limits.max_entry_bytes:
                 raise ArchiveError(
-                    f"The entry '{_shown(name)}' unpacks to more than "
-                    f"{_size(writer.limits.max_entry_bytes)}."
+                    f"The entry '{_shown(name)}' unpacks to more than {_size(writer.limits.max_entry_bytes)}."
                 )
             content = bundle.extractfile(member)
             if content is None:
@@ -487,10 +455,14 @@ class _Git:
         }
         self.base = [
             "git",
-            "-c", "core.fsmonitor=false",
-            "-c", "core.hooksPath=/dev/null",
-            "-c", "protocol.allow=never",
-            "-C", str(directory),
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "protocol.allow=never",
+            "-C",
+            str(directory),
         ]
 
     def run(self, *arguments: str) -> str | None:

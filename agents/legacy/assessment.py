@@ -117,9 +117,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
     started = time.perf_counter()
     tree = collect_sources(Path(root))
     scans = [(source, scan_file(source)) for source in tree.files]
-    measured: list[ModuleComplexity] = [
-        measure_complexity(source, scanned) for source, scanned in scans
-    ]
+    measured: list[ModuleComplexity] = [measure_complexity(source, scanned) for source, scanned in scans]
     graph = build_dependency_graph(tree.files)
     code_lines = {source.path: scanned.counts.code for source, scanned in scans}
     totals = LineCounts()
@@ -184,9 +182,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
             timeline_unit=size_class.timeline.unit,
             timeline=size_class.timeline.label,
         ),
-        assessment_price_cents=assessment_price_cents(
-            code_loc=totals.code, mean_complexity=mean_complexity
-        ),
+        assessment_price_cents=assessment_price_cents(code_loc=totals.code, mean_complexity=mean_complexity),
         plan=plan,
         skipped=tuple(tree.skipped),
         ignored_files=tree.ignored_files,
@@ -196,10 +192,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
 
 def _jsonable(value: object) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: _jsonable(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-        }
+        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

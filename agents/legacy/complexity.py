@@ -97,14 +97,10 @@ def _measure_python(source: SourceFile) -> ModuleComplexity | None:
     try:
         visitor = ComplexityVisitor.from_ast(tree)
         functions: list[FunctionComplexity] = [
-            FunctionComplexity(f.name, f.lineno, f.endline, f.complexity)
-            for f in visitor.functions
+            FunctionComplexity(f.name, f.lineno, f.endline, f.complexity) for f in visitor.functions
         ]
         for klass in visitor.classes:
-            functions.extend(
-                FunctionComplexity(m.fullname, m.lineno, m.endline, m.complexity)
-                for m in klass.methods
-            )
+            functions.extend(FunctionComplexity(m.fullname, m.lineno, m.endline, m.complexity) for m in klass.methods)
         total = int(visitor.total_complexity)
         raw = analyze(source.text)
         comment_lines = raw.comments + raw.multi
@@ -137,8 +133,25 @@ def _header_name(match: re.Match[str]) -> str:
 
 _CONTROL_WORDS = frozenset(
     {
-        "if", "for", "foreach", "while", "switch", "catch", "return", "sizeof", "new", "else",
-        "do", "try", "synchronized", "using", "lock", "elif", "when", "until", "with",
+        "if",
+        "for",
+        "foreach",
+        "while",
+        "switch",
+        "catch",
+        "return",
+        "sizeof",
+        "new",
+        "else",
+        "do",
+        "try",
+        "synchronized",
+        "using",
+        "lock",
+        "elif",
+        "when",
+        "until",
+        "with",
     }
 )
 
@@ -160,9 +173,7 @@ def _approximate(path: str, language: Language, scanned: ScannedSource) -> Modul
     distinct = len(set(tokens))
     volume = len(tokens) * math.log2(distinct) if distinct > 1 else 0.0
     counts = scanned.counts
-    comment_percent = (
-        counts.comment / (counts.code + counts.comment) * 100 if counts.code else 0.0
-    )
+    comment_percent = counts.comment / (counts.code + counts.comment) * 100 if counts.code else 0.0
     index = float(mi_compute(volume, total, counts.code, comment_percent))
     return ModuleComplexity(path, APPROXIMATION, tuple(functions), total, round(index, 2))
 
@@ -170,8 +181,7 @@ def _approximate(path: str, language: Language, scanned: ScannedSource) -> Modul
 def _brace_functions(
     lines: list[str], decisions: re.Pattern[str], header: re.Pattern[str]
 ) -> tuple[list[FunctionComplexity], int]:
-    events = re.compile(r"(?P<open>\{)|(?P<close>\})|(?P<decision>" + decisions.pattern + ")",
-                        decisions.flags)
+    events = re.compile(r"(?P<open>\{)|(?P<close>\})|(?P<decision>" + decisions.pattern + ")", decisions.flags)
     functions: list[FunctionComplexity] = []
     stack: list[_Frame] = []
     pending: tuple[str, int] | None = None
@@ -196,9 +206,7 @@ def _brace_functions(
                 depth = max(0, depth - 1)
                 if stack and stack[-1].depth == depth:
                     frame = stack.pop()
-                    functions.append(
-                        FunctionComplexity(frame.name, frame.line, number, 1 + frame.decisions)
-                    )
+                    functions.append(FunctionComplexity(frame.name, frame.line, number, 1 + frame.decisions))
             elif stack:
                 stack[-1].decisions += 1
             else:
@@ -230,11 +238,7 @@ def _segment_functions(
         found = header.search(line) if in_procedures else None
         if found:
             if current is not None:
-                functions.append(
-                    FunctionComplexity(
-                        current.name, current.line, last_code_line, 1 + current.decisions
-                    )
-                )
+                functions.append(FunctionComplexity(current.name, current.line, last_code_line, 1 + current.decisions))
             current = _Frame(_header_name(found), number, 0)
         count = len(decisions.findall(line))
         if current is not None:
@@ -243,7 +247,5 @@ def _segment_functions(
             module_decisions += count
         last_code_line = number
     if current is not None:
-        functions.append(
-            FunctionComplexity(current.name, current.line, last_code_line, 1 + current.decisions)
-        )
+        functions.append(FunctionComplexity(current.name, current.line, last_code_line, 1 + current.decisions))
     return functions, module_decisions

@@ -46,12 +46,9 @@ RULES: Mapping[str, str] = {
         f"{MINUTES_PER_COMPLEX_FUNCTION} min + {MINUTES_PER_EXCESS_COMPLEXITY_POINT} min "
         "per point above"
     ),
-    "long-function": (
-        f"function longer than {LONG_FUNCTION_LINES} lines: {MINUTES_PER_LONG_FUNCTION} min"
-    ),
+    "long-function": (f"function longer than {LONG_FUNCTION_LINES} lines: {MINUTES_PER_LONG_FUNCTION} min"),
     "unmaintainable": (
-        f"module with maintainability index below {UNMAINTAINABLE_MI:g}: "
-        f"{MINUTES_PER_UNMAINTAINABLE_MODULE} min"
+        f"module with maintainability index below {UNMAINTAINABLE_MI:g}: {MINUTES_PER_UNMAINTAINABLE_MODULE} min"
     ),
     "hard-to-maintain": (
         f"module with maintainability index from {UNMAINTAINABLE_MI:g} up to "
@@ -99,25 +96,15 @@ def debt_findings(modules: Sequence[ModuleComplexity]) -> list[DebtItem]:
         for function in module.functions:
             if function.complexity > COMPLEXITY_THRESHOLD:
                 excess = function.complexity - COMPLEXITY_THRESHOLD
-                minutes = (
-                    MINUTES_PER_COMPLEX_FUNCTION + MINUTES_PER_EXCESS_COMPLEXITY_POINT * excess
-                )
+                minutes = MINUTES_PER_COMPLEX_FUNCTION + MINUTES_PER_EXCESS_COMPLEXITY_POINT * excess
                 items.append(DebtItem("complex-function", module.path, function.name, minutes))
             if function.length > LONG_FUNCTION_LINES:
-                items.append(
-                    DebtItem(
-                        "long-function", module.path, function.name, MINUTES_PER_LONG_FUNCTION
-                    )
-                )
+                items.append(DebtItem("long-function", module.path, function.name, MINUTES_PER_LONG_FUNCTION))
         index = module.maintainability_index
         if index is None:
             continue
         if index < UNMAINTAINABLE_MI:
-            items.append(
-                DebtItem(
-                    "unmaintainable", module.path, module.path, MINUTES_PER_UNMAINTAINABLE_MODULE
-                )
-            )
+            items.append(DebtItem("unmaintainable", module.path, module.path, MINUTES_PER_UNMAINTAINABLE_MODULE))
         elif index < HARD_TO_MAINTAIN_MI:
             items.append(
                 DebtItem(
@@ -130,9 +117,7 @@ def debt_findings(modules: Sequence[ModuleComplexity]) -> list[DebtItem]:
     return items
 
 
-def estimate_debt(
-    modules: Sequence[ModuleComplexity], *, code_lines: int, largest: int = 20
-) -> DebtEstimate:
+def estimate_debt(modules: Sequence[ModuleComplexity], *, code_lines: int, largest: int = 20) -> DebtEstimate:
     """Sum the remediation cost of all findings and relate it to the development cost."""
     items = debt_findings(modules)
     totals = [

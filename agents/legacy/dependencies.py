@@ -61,8 +61,7 @@ class DependencyGraph:
         return self.edges.get(module, frozenset())
 
     def edge_list(self) -> list[tuple[str, str]]:
-        return sorted((source, target) for source, targets in self.edges.items()
-                      for target in targets)
+        return sorted((source, target) for source, targets in self.edges.items() for target in targets)
 
     def fan_in(self) -> dict[str, int]:
         """How many other modules depend on each module."""
@@ -127,9 +126,7 @@ def build_dependency_graph(files: Sequence[SourceFile]) -> DependencyGraph:
     )
 
 
-def strongly_connected_components(
-    nodes: Iterable[str], edges: Mapping[str, Iterable[str]]
-) -> list[tuple[str, ...]]:
+def strongly_connected_components(nodes: Iterable[str], edges: Mapping[str, Iterable[str]]) -> list[tuple[str, ...]]:
     """Tarjan's algorithm, iterative; components come out dependencies-first."""
     index_of: dict[str, int] = {}
     lowlink: dict[str, int] = {}
@@ -177,9 +174,7 @@ def strongly_connected_components(
 
 def condense(graph: DependencyGraph) -> Condensation:
     components = strongly_connected_components(graph.modules, graph.edges)
-    component_of = {
-        member: number for number, members in enumerate(components) for member in members
-    }
+    component_of = {member: number for number, members in enumerate(components) for member in members}
     edges: dict[int, frozenset[int]] = {}
     for number, members in enumerate(components):
         targets = {
@@ -304,9 +299,7 @@ class _Resolver:
         targets: set[str] = set()
         for level, module, names in _python_imports(source):
             if level == 0:
-                submodules = {
-                    self._python_exact(f"{module}.{name}") for name in names if name != "*"
-                }
+                submodules = {self._python_exact(f"{module}.{name}") for name in names if name != "*"}
                 submodules.discard(None)
                 if submodules:
                     targets.update(found for found in submodules if found is not None)

@@ -34,8 +34,23 @@ NOMINAL_SCALE_FACTORS: Mapping[str, float] = {
 }
 NOMINAL_EFFORT_MULTIPLIERS: Mapping[str, float] = dict.fromkeys(
     (
-        "RELY", "DATA", "CPLX", "RUSE", "DOCU", "TIME", "STOR", "PVOL", "ACAP", "PCAP", "PCON",
-        "APEX", "PLEX", "LTEX", "TOOL", "SITE", "SCED",
+        "RELY",
+        "DATA",
+        "CPLX",
+        "RUSE",
+        "DOCU",
+        "TIME",
+        "STOR",
+        "PVOL",
+        "ACAP",
+        "PCAP",
+        "PCON",
+        "APEX",
+        "PLEX",
+        "LTEX",
+        "TOOL",
+        "SITE",
+        "SCED",
     ),
     1.0,
 )
@@ -97,9 +112,7 @@ def estimate_effort(
     )
 
 
-def _override(
-    nominal: Mapping[str, float], given: Mapping[str, float] | None, kind: str
-) -> dict[str, float]:
+def _override(nominal: Mapping[str, float], given: Mapping[str, float] | None, kind: str) -> dict[str, float]:
     values = dict(nominal)
     for name, value in (given or {}).items():
         if name not in values:

@@ -163,9 +163,7 @@ RUBY = Language(
     line_comment=r"#",
     block_comments=(("^=begin", "=end"),),
     strings=('"', "'"),
-    decisions=(
-        r"\b(?:if|elsif|unless|while|until|for|when|rescue|and|or)\b|&&|\|\||(?<=\s)\?(?=\s)"
-    ),
+    decisions=(r"\b(?:if|elsif|unless|while|until|for|when|rescue|and|or)\b|&&|\|\||(?<=\s)\?(?=\s)"),
     function_header=r"^\s*def\s+(?:self\.)?([\w?!=\[\]]+)",
 )
 SHELL = Language(
@@ -174,9 +172,7 @@ SHELL = Language(
     line_comment=r"(?:(?<=\s)|^)#",
     strings=('"', "'"),
     decisions=r"\b(?:if|elif|for|while|until)\b|&&|\|\|",
-    function_header=(
-        r"^\s*function\s+([A-Za-z_][\w-]*)|^\s*([A-Za-z_][\w-]*)\s*\(\)\s*\{?\s*$"
-    ),
+    function_header=(r"^\s*function\s+([A-Za-z_][\w-]*)|^\s*([A-Za-z_][\w-]*)\s*\(\)\s*\{?\s*$"),
 )
 SQL = Language(
     name="SQL",
@@ -185,9 +181,7 @@ SQL = Language(
     block_comments=((r"/\*", "*/"),),
     strings=("'",),
     decisions=r"(?<!END )\b(?:IF|ELSIF|WHEN|WHILE|LOOP)\b",
-    function_header=(
-        r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER)\s+([\w.\[\]\"`]+)"
-    ),
+    function_header=(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER)\s+([\w.\[\]\"`]+)"),
     case_insensitive=True,
 )
 COBOL = Language(
@@ -223,27 +217,63 @@ SCSS = Language(
 )
 
 LANGUAGES: tuple[Language, ...] = (
-    PYTHON, JAVASCRIPT, TYPESCRIPT, JAVA, C, CPP, CSHARP, GO, PHP, RUBY, SHELL, SQL, COBOL,
-    HTML, CSS, SCSS,
+    PYTHON,
+    JAVASCRIPT,
+    TYPESCRIPT,
+    JAVA,
+    C,
+    CPP,
+    CSHARP,
+    GO,
+    PHP,
+    RUBY,
+    SHELL,
+    SQL,
+    COBOL,
+    HTML,
+    CSS,
+    SCSS,
 )
 
 _BY_EXTENSION: dict[str, Language] = {
-    ".py": PYTHON, ".pyw": PYTHON,
-    ".js": JAVASCRIPT, ".mjs": JAVASCRIPT, ".cjs": JAVASCRIPT, ".jsx": JAVASCRIPT,
-    ".ts": TYPESCRIPT, ".tsx": TYPESCRIPT, ".mts": TYPESCRIPT, ".cts": TYPESCRIPT,
+    ".py": PYTHON,
+    ".pyw": PYTHON,
+    ".js": JAVASCRIPT,
+    ".mjs": JAVASCRIPT,
+    ".cjs": JAVASCRIPT,
+    ".jsx": JAVASCRIPT,
+    ".ts": TYPESCRIPT,
+    ".tsx": TYPESCRIPT,
+    ".mts": TYPESCRIPT,
+    ".cts": TYPESCRIPT,
     ".java": JAVA,
-    ".c": C, ".h": C,
-    ".cc": CPP, ".cpp": CPP, ".cxx": CPP, ".hh": CPP, ".hpp": CPP, ".hxx": CPP,
+    ".c": C,
+    ".h": C,
+    ".cc": CPP,
+    ".cpp": CPP,
+    ".cxx": CPP,
+    ".hh": CPP,
+    ".hpp": CPP,
+    ".hxx": CPP,
     ".cs": CSHARP,
     ".go": GO,
     ".php": PHP,
-    ".rb": RUBY, ".rake": RUBY,
-    ".sh": SHELL, ".bash": SHELL, ".ksh": SHELL, ".zsh": SHELL,
+    ".rb": RUBY,
+    ".rake": RUBY,
+    ".sh": SHELL,
+    ".bash": SHELL,
+    ".ksh": SHELL,
+    ".zsh": SHELL,
     ".sql": SQL,
-    ".cob": COBOL, ".cbl": COBOL, ".cpy": COBOL, ".cobol": COBOL,
-    ".html": HTML, ".htm": HTML,
+    ".cob": COBOL,
+    ".cbl": COBOL,
+    ".cpy": COBOL,
+    ".cobol": COBOL,
+    ".html": HTML,
+    ".htm": HTML,
     ".css": CSS,
-    ".scss": SCSS, ".less": SCSS,
+    ".scss": SCSS,
+    ".less": SCSS,
 }
 
 #: Generated files that carry a source extension but are not code anyone maintains.

@@ -51,9 +51,7 @@ class LineCounts:
         return self.blank + self.comment + self.code
 
     def __add__(self, other: LineCounts) -> LineCounts:
-        return LineCounts(
-            self.blank + other.blank, self.comment + other.comment, self.code + other.code
-        )
+        return LineCounts(self.blank + other.blank, self.comment + other.comment, self.code + other.code)
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,7 @@ def loc_by_language(scans: Iterable[tuple[SourceFile, ScannedSource]]) -> list[L
         files, counts = totals.get(source.language.name, (0, LineCounts()))
         totals[source.language.name] = (files + 1, counts + scanned.counts)
     rows = [
-        LanguageLoc(name, files, counts.blank, counts.comment, counts.code)
-        for name, (files, counts) in totals.items()
+        LanguageLoc(name, files, counts.blank, counts.comment, counts.code) for name, (files, counts) in totals.items()
     ]
     return sorted(rows, key=lambda row: (-row.code, row.language))
 
@@ -124,9 +121,7 @@ def _classify(lines: list[str], code: list[bool], comment: list[bool]) -> LineCo
     return LineCounts(blank, comments, codes)
 
 
-_PY_SKIPPED = frozenset(
-    {tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.COMMENT}
-)
+_PY_SKIPPED = frozenset({tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.COMMENT})
 
 
 def _scan_python(text: str, lines: list[str]) -> ScannedSource | None:
@@ -187,9 +182,7 @@ def _syntax(language: Language) -> _Syntax:
         group = f"b{index}"
         parts.append(f"(?P<{group}>{opener})")
         block_ends[group] = closer
-    delimiters = sorted(
-        set(language.strings) | set(language.multiline_strings), key=len, reverse=True
-    )
+    delimiters = sorted(set(language.strings) | set(language.multiline_strings), key=len, reverse=True)
     string_ends: dict[str, re.Pattern[str]] = {}
     for delimiter in delimiters:
         string_ends[delimiter] = re.compile(r"(?:\\.|[^\\])*?" + re.escape(delimiter))

@@ -93,9 +93,7 @@ def plan_migration(
             f"{count} phase{'s' if count != 1 else ''} of one module each instead of {phases}"
         )
     slices = _cut(order, weights, count, total)
-    phase_of_component = {
-        number: index + 1 for index, chunk in enumerate(slices) for number in chunk
-    }
+    phase_of_component = {number: index + 1 for index, chunk in enumerate(slices) for number in chunk}
     depends: dict[int, set[int]] = defaultdict(set)
     for number, targets in condensation.edges.items():
         for target in targets:
@@ -126,9 +124,7 @@ def plan_migration(
     return MigrationPlan(phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, note)
 
 
-def _leaf_first(
-    edges: Mapping[int, frozenset[int]], components: tuple[tuple[str, ...], ...]
-) -> list[int]:
+def _leaf_first(edges: Mapping[int, frozenset[int]], components: tuple[tuple[str, ...], ...]) -> list[int]:
     """Kahn's algorithm: a component is ready once everything it depends on is placed."""
     waiting = {number: len(edges.get(number, ())) for number in range(len(components))}
     dependants: dict[int, list[int]] = defaultdict(list)
@@ -161,10 +157,7 @@ def _cut(order: list[int], weights: list[int], count: int, total: int) -> list[l
     previous = -1
     for k in range(1, count):
         goal = total * k / count
-        allowed = [
-            p for rank, p in enumerate(positions)
-            if p > previous and len(positions) - rank - 1 >= count - k
-        ]
+        allowed = [p for rank, p in enumerate(positions) if p > previous and len(positions) - rank - 1 >= count - k]
         best = min(allowed, key=lambda p: (abs(cumulative[p] - goal), p))
         ends.append(best)
         previous = best

@@ -32,11 +32,32 @@ from agents.legacy.languages import PYTHON, Language, language_for
 #: Directory names never descended into: VCS metadata, dependencies, caches, build output.
 SKIPPED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".bzr", "CVS",
-        "node_modules", "bower_components", "jspm_packages", "vendor", "third_party",
-        "venv", ".venv", "site-packages", ".tox", ".nox", ".eggs",
-        "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode",
-        "dist", "build", "target", "htmlcov",
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "CVS",
+        "node_modules",
+        "bower_components",
+        "jspm_packages",
+        "vendor",
+        "third_party",
+        "venv",
+        ".venv",
+        "site-packages",
+        ".tox",
+        ".nox",
+        ".eggs",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".idea",
+        ".vscode",
+        "dist",
+        "build",
+        "target",
+        "htmlcov",
     }
 )
 DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -126,9 +147,7 @@ def collect_sources(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES)
             try:
                 size = full.stat().st_size
                 if size > max_file_bytes:
-                    tree.skipped.append(
-                        SkippedFile(relative, f"larger than {max_file_bytes} bytes")
-                    )
+                    tree.skipped.append(SkippedFile(relative, f"larger than {max_file_bytes} bytes"))
                     continue
                 data = full.read_bytes()
             except OSError as exc:

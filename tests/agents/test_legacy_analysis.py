@@ -153,9 +153,7 @@ def test_it_resolves_javascript_and_java_imports() -> None:
     graph, _ = _fixture_graph()
     assert graph.dependencies("web/static/app.js") == {"web/static/api.js"}
     # Same package: used without an import statement.
-    assert graph.dependencies("java/src/com/shop/ledger/Ledger.java") == {
-        "java/src/com/shop/ledger/Entry.java"
-    }
+    assert graph.dependencies("java/src/com/shop/ledger/Ledger.java") == {"java/src/com/shop/ledger/Entry.java"}
 
 
 def test_it_finds_the_import_cycle_and_collapses_it() -> None:

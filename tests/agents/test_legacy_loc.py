@@ -131,8 +131,8 @@ def test_it_sums_lines_per_language_on_the_fixture() -> None:
     assert rows["Python"].files == 19
     assert rows["JavaScript"].files == 2
     assert rows["Java"].files == 2
-    python_lines = sum(
-        len(path.read_text().splitlines()) for path in (FIXTURE / "shop").rglob("*.py")
-    ) + sum(len(path.read_text().splitlines()) for path in (FIXTURE / "batch").rglob("*.py"))
+    python_lines = sum(len(path.read_text().splitlines()) for path in (FIXTURE / "shop").rglob("*.py")) + sum(
+        len(path.read_text().splitlines()) for path in (FIXTURE / "batch").rglob("*.py")
+    )
     python = rows["Python"]
     assert python.blank + python.comment + python.code == python_lines
