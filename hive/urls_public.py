@@ -3,10 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from billing.views import landing
 from hive.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", landing, name="landing"),
     path("", include("tenants.urls_public")),
 ]

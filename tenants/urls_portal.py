@@ -4,7 +4,7 @@ from tenants import views_portal
 from tenants.urls_public import urlpatterns as public_patterns
 
 # The login flow is served on portal hosts too, so a signed-out member stays on their portal.
-_login_flow = [p for p in public_patterns if p.name not in {"landing", "signup", "invitation_accept"}]
+_login_flow = [p for p in public_patterns if p.name not in {"signup", "invitation_accept"}]
 
 urlpatterns = [
     path("members/", views_portal.members, name="members"),

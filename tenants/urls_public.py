@@ -4,7 +4,6 @@ from django.urls import path
 from tenants import views_public
 
 urlpatterns = [
-    path("", views_public.landing, name="landing"),
     path("signup/", views_public.signup, name="signup"),
     path("login/", views_public.LoginView.as_view(), name="login"),
     path("logout/", views_public.logout_view, name="logout"),

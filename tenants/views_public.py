@@ -30,16 +30,6 @@ def _safe_next(request: HttpRequest, target: str) -> bool:
     )
 
 
-def landing(request: HttpRequest) -> HttpResponse:
-    portals = []
-    if request.user.is_authenticated:
-        portals = [
-            (m, links.portal_url(request, m.customer))
-            for m in Membership.objects.filter(user=request.user).select_related("customer")
-        ]
-    return render(request, "tenants/landing.html", {"portals": portals})
-
-
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
