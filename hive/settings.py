@@ -101,6 +101,9 @@ if env_bool("HIVE_DB_POOL", not TESTING):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Several checkouts on one machine can run their suites side by side with different test databases.
+DATABASES["default"]["TEST"] = {"NAME": env_str("HIVE_TEST_DATABASE", f"test_{DATABASES['default']['NAME']}")}
+
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
