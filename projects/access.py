@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
-from projects.models import Project, Quote, Story
+from projects.models import Project, Quote, Service, Story
 from tenants.access import require_role
 from tenants.models import Role
 
 
-def get_project_for_member(request: HttpRequest, pk: int, *, role: Role = Role.VIEWER) -> Project:
+def get_project_for_member(
+    request: HttpRequest, pk: int, *, role: Role = Role.VIEWER, service: Service | None = None
+) -> Project:
+    """The project ``pk`` for a user of at least ``role``; with ``service``, only a project of that
+    service (a step of another service's wizard does not exist for it)."""
     require_role(request, role)
-    project = Project.objects.filter(pk=pk).first()
+    projects = Project.objects.filter(pk=pk)
+    if service is not None:
+        projects = projects.filter(service=service)
+    project = projects.first()
     if project is None:
         raise Http404("No such project")
     return project

@@ -89,6 +89,9 @@ def mvp_snapshot(project: Project, scope: Scope, stories: list[Story]) -> dict[s
             "support": tier.support.label,
             "limits": f"up to {tier.max_stories} stories, {tier.integrations_label}",
         },
+        # Top-level like the other services' snapshots: the quote's price is read from here.
+        "price_cents": scope.price_cents,
+        "price": tier.price_label if tier is not None else "Custom quote",
         "story_count": scope.story_count,
         "excluded_story_count": scope.excluded_story_count,
         "total_points": scope.total_points,

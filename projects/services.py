@@ -54,8 +54,9 @@ def _requirements_text(text: str, upload: UploadedFile[bytes] | None) -> tuple[s
     if upload is not None:
         if upload.size is not None and upload.size > MAX_DOCUMENT_BYTES:
             raise RequirementsError(
-                f"“{upload.name}” is {upload.size / 1_048_576:.1f} MB; the limit is "
-                f"{MAX_DOCUMENT_BYTES // 1_048_576} MB."
+                f"“{upload.name}” is too large ({upload.size:,} bytes); the limit is "
+                f"{MAX_DOCUMENT_BYTES // 1_048_576} MB ({MAX_DOCUMENT_BYTES:,} bytes). Upload a smaller file "
+                "or paste the requirements as text."
             )
         data = upload.read(MAX_DOCUMENT_BYTES + 1)
         return read_requirements_document(filename=upload.name or "upload", data=data), upload.name or "upload"

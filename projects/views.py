@@ -16,7 +16,7 @@ from projects.access import get_project_for_member, get_quote_for_member, get_st
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service
 from projects.requirements import RequirementsError
-from tenants.access import current_customer, portal_role
+from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 
 
@@ -38,8 +38,6 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def project_new(request: HttpRequest) -> HttpResponse:
-    from tenants.access import require_role
-
     require_role(request, Role.MEMBER)
     form = NewProjectForm(request.POST or None, initial={"service": request.GET.get("service", Service.MVP)})
     if request.method == "POST" and form.is_valid():
@@ -90,14 +88,16 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     form = RequirementsForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             stories = services.requirements_submit(
                 project=project, text=form.cleaned_data["text"], upload=form.cleaned_data["document"]
             )
-        except (RequirementsError, services.ScopingError) as exc:
+        except services.ScopingError as exc:
+            return _refuse(request, project, exc, requirements_form=form)
+        except RequirementsError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"We found {len(stories)} user stories. Review them below.")
@@ -107,13 +107,13 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def story_add(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     form = StoryForm(request.POST)
     if form.is_valid():
         try:
             services.story_add(project=project, data=form.cleaned_data)
         except services.ScopingError as exc:
-            form.add_error(None, str(exc))
+            return _refuse(request, project, exc, story_form=form)
         else:
             return _after_story_change(request, project)
     return _render_detail(request, project, status=400, story_form=form)
@@ -121,7 +121,7 @@ def story_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def story_edit(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
-    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     story = get_story_for_member(request, project, story_pk)
     form = StoryForm(request.POST or None, instance=story)
     if request.method == "POST" and form.is_valid():
@@ -141,13 +141,20 @@ def story_edit(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
 
 @require_POST
 def story_drop(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
-    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     story = get_story_for_member(request, project, story_pk)
     try:
         services.story_set_dropped(story=story, dropped=request.POST.get("dropped", "1") == "1")
     except services.ScopingError as exc:
-        messages.error(request, str(exc))
+        return _refuse(request, project, exc)
     return _after_story_change(request, project)
+
+
+def _refuse(request: HttpRequest, project: Project, exc: Exception, **extra: Any) -> HttpResponse:
+    """The project page with why a service refused the step, as a message: the step's own form
+    may not be on the page (a locked scope shows no forms)."""
+    messages.error(request, str(exc))
+    return _render_detail(request, project, status=400, **extra)
 
 
 def _after_story_change(request: HttpRequest, project: Project) -> HttpResponse:
@@ -158,7 +165,7 @@ def _after_story_change(request: HttpRequest, project: Project) -> HttpResponse:
 
 @require_POST
 def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MODERNIZATION)
     form = LegacyCodeForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -166,7 +173,7 @@ def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
                 project=project, upload=form.cleaned_data["archive"], git_path=form.cleaned_data["git_path"]
             )
         except services.ScopingError as exc:
-            form.add_error(None, str(exc))
+            return _refuse(request, project, exc, legacy_form=form)
         else:
             code = assessment.result["totals"]["code"]
             messages.success(request, f"Assessment done: {code:,} lines of code analysed.")
@@ -176,13 +183,13 @@ def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def engagement_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.AUGMENTATION)
     form = EngagementForm(request.POST, instance=Engagement.objects.filter(project=project).first())
     if form.is_valid():
         try:
             services.engagement_set(project=project, data={f: form.cleaned_data[f] for f in EngagementForm.Meta.fields})
         except services.ScopingError as exc:
-            form.add_error(None, str(exc))
+            return _refuse(request, project, exc, engagement_form=form)
         else:
             return redirect("project_detail", pk=project.pk)
     return _render_detail(request, project, status=400, engagement_form=form)
@@ -194,8 +201,7 @@ def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         quote = services.quote_create(project=project)
     except (services.ScopingError, RequirementsError) as exc:
-        messages.error(request, str(exc))
-        return redirect("project_detail", pk=project.pk)
+        return _refuse(request, project, exc)
     return redirect("quote_detail", pk=project.pk, number=quote.number)
 
 

@@ -25,6 +25,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         mvp = Project.objects.create(name=f"{slug} secret MVP", service=Service.MVP)
         story = Story.objects.create(project=mvp, title="Secret", as_a="user", i_want="secrets")
         quote = Quote.objects.create(project=mvp, number=1, snapshot={"service": "mvp"}, price_cents=1)
+        modernization = Project.objects.create(name=f"{slug} modernization", service=Service.MODERNIZATION)
         augmentation = Project.objects.create(name=f"{slug} augmentation", service=Service.AUGMENTATION)
         Engagement.objects.create(project=augmentation, kind=Engagement.Kind.SPRINT)
     args: dict[str, list[int]] = {
@@ -39,7 +40,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "story_add": [mvp.pk],
         "story_edit": [mvp.pk, story.pk],
         "story_drop": [mvp.pk, story.pk],
-        "legacy_submit": [mvp.pk],
+        "legacy_submit": [modernization.pk],
         "engagement_submit": [augmentation.pk],
         "quote_create": [mvp.pk],
         "quote_detail": [mvp.pk, quote.number],

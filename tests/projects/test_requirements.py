@@ -62,7 +62,17 @@ def test_it_accepts_as_an_and_a_missing_so_that() -> None:
     assert stories[0].as_a == "admin"
     assert stories[0].i_want == "export all bookings"
     assert stories[0].so_that == ""
-    assert stories[0].sentence == "As an admin, I want export all bookings."
+    assert stories[0].sentence == "As an admin, I want to export all bookings."
+
+
+def test_the_story_sentence_reads_as_english() -> None:
+    (user, thing, hourly) = analyse_requirements(
+        "As a user, I want to ban spammers.\n\nAs an admin, I want a weekly report.\n\n"
+        "As an hourly worker, I want to log my hours so that I get paid."
+    ).stories
+    assert user.sentence == "As a user, I want to ban spammers."
+    assert thing.sentence == "As an admin, I want a weekly report."
+    assert hourly.sentence == "As an hourly worker, I want to log my hours so that I get paid."
 
 
 def test_it_finds_several_stories_in_one_paragraph() -> None:

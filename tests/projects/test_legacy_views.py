@@ -1,0 +1,371 @@
+"""The modernization pages (projects/views.legacy_submit, services.assessment_run): legacy code in
+as an upload or a server-side git repository, the assessment and its quote out; hostile input
+refused with nothing written outside the project's own storage."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tarfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django_tenants.utils import schema_context
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from agents.legacy import ArchiveLimits, extract_archive
+from projects import services
+from projects.models import Assessment, Project, Quote, Service
+from tests.projects.portal import by_testid, new_project, text_of, url
+from tests.world import World
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
+pytestmark = pytest.mark.django_db
+
+LEGACY_APP = Path(__file__).parents[1] / "agents" / "fixtures" / "legacy_app"
+LEGACY_CODE_LINES = 452  # agents' own tests hold the hand count behind this total
+
+
+@pytest.fixture
+def storage(settings: SettingsWrapper, tmp_path: Path) -> Path:
+    """Project storage and the git import root in this test's own directory."""
+    root = tmp_path / "storage"
+    settings.HIVE_STORAGE_ROOT = root
+    settings.HIVE_GIT_IMPORT_ROOT = tmp_path / "git-imports"
+    settings.HIVE_GIT_IMPORT_ROOT.mkdir()
+    return root
+
+
+@pytest.fixture
+def member(world: World) -> Client:
+    return world.client("alpha_member", on="alpha")
+
+
+@pytest.fixture
+def project(member: Client) -> Project:
+    return new_project(member, Service.MODERNIZATION, name="Shop rewrite")
+
+
+def _project_dir(storage: Path, project: Project) -> Path:
+    return storage / "alpha" / "projects" / str(project.pk)
+
+
+def _tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")} if root.exists() else set()
+
+
+def _zip_of(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(directory.rglob("*")):
+            bundle.write(path, f"legacy_app/{path.relative_to(directory).as_posix()}")
+    return buffer.getvalue()
+
+
+def _tar_gz_of(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as bundle:
+        bundle.add(directory, arcname="legacy_app")
+    return buffer.getvalue()
+
+
+def _zip(entries: dict[str | zipfile.ZipInfo, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, data in entries.items():
+            bundle.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _tar_gz(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as bundle:
+        for info, data in members:
+            info.size = len(data)
+            bundle.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    return info
+
+
+def _upload(client: Client, project: Project, name: str, data: bytes) -> Response:
+    return client.post(url("legacy_submit", project.pk), {"archive": SimpleUploadedFile(name, data)})
+
+
+def _git(directory: Path, *arguments: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Legacy", "-c", "user.email=legacy@example.test", "-C", str(directory), *arguments],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _repository(path: Path) -> Path:
+    """A git repository whose one commit is the legacy fixture code."""
+    shutil.copytree(LEGACY_APP, path)
+    _git(path, "init", "-q")
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", "The legacy shop")
+    return path
+
+
+def _assert_assessed(client: Client, project: Project, source: str) -> None:
+    page = client.get(url("project_detail", project.pk))
+    assert by_testid(page, "assessment").startswith(f"Assessment of {source}")
+    text = text_of(page)
+    assert f"{LEGACY_CODE_LINES} lines of code" in text
+    assert "Small system" in text and "timeline commitment 3–6 months" in text
+    assert "Python 19 382 42 122" in text  # language, files, code, comment and blank lines
+    assert "Java 2 " in text and "JavaScript 2 " in text
+    assert "0.3 h technical debt (SQALE-style" in text
+    assert "1.2 PM COCOMO II effort, 3.9 months schedule" in text
+    assert re.search(r"Hotspots Module Score \S*shop/services/pricing\.py 2784\.0 ", text)  # the top one
+    assert [by_testid(page, f"phase-{n}").split()[0] for n in range(1, 6)] == ["1", "2", "3", "4", "5"]
+    assert 'data-testid="phase-6"' not in page.content.decode()
+    with schema_context("alpha"):
+        assessment = Assessment.objects.get(project=project)
+    assert assessment.source == source
+    assert assessment.result["totals"]["code"] == LEGACY_CODE_LINES
+    phases = assessment.result["plan"]["phases"]
+    assert all(all(dep < p["number"] for dep in p["depends_on_phases"]) for p in phases)
+
+
+# --- Good code in ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "archive"), [("shop.zip", _zip_of), ("shop.tar.gz", _tar_gz_of)])
+def test_it_assesses_an_uploaded_archive(
+    storage: Path, member: Client, project: Project, name: str, archive: Callable[[Path], bytes]
+) -> None:
+    response = _upload(member, project, name, archive(LEGACY_APP))
+
+    assert response.status_code == 302, text_of(response)[:2000]
+    assert f"Assessment done: {LEGACY_CODE_LINES} lines of code analysed." in text_of(
+        member.get(url("project_detail", project.pk))
+    )
+    _assert_assessed(member, project, name)
+    code = _project_dir(storage, project) / "legacy"
+    assert (code / "legacy_app" / "shop" / "money.py").read_bytes() == (LEGACY_APP / "shop" / "money.py").read_bytes()
+    assert {p.split("/")[0] for p in _tree(_project_dir(storage, project))} == {"legacy"}  # no staging left
+
+
+def test_a_modernization_quote_is_the_assessment_price(
+    storage: Path, world: World, member: Client, project: Project
+) -> None:
+    _upload(member, project, "shop.zip", _zip_of(LEGACY_APP))
+
+    response = member.post(url("quote_create", project.pk))
+
+    assert response.status_code == 302
+    with schema_context("alpha"):
+        quote = Quote.objects.get(project=project, number=1)
+    assert quote.price_cents is not None and 5_000_000 <= quote.price_cents <= 15_000_000
+    page = member.get(url("quote_detail", project.pk, 1))
+    text = text_of(page)
+    assert by_testid(page, "quote-price").startswith("$")
+    assert f"{LEGACY_CODE_LINES} lines of code · Small system · timeline commitment 3–6 months" in text
+    assert "$500,000–$2,000,000 per phase" in text
+    assert "rolled back within 4 hours" in text
+    assert "Functional parity with the legacy system: ≥ 100%" in text
+    assert text.count("% of the code") == 5
+    world.client("alpha_owner", on="alpha").post(url("quote_accept", project.pk, 1))
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).status == Project.Status.AWAITING_PAYMENT
+
+    refused = _upload(member, project, "other.zip", _zip({"app/main.py": b"print(1)\n"}))
+    assert refused.status_code == 400
+    assert "its scope can no longer change" in text_of(refused)
+    _assert_assessed(member, project, "shop.zip")
+
+
+def test_a_new_upload_replaces_the_assessment(storage: Path, member: Client, project: Project) -> None:
+    _upload(member, project, "shop.zip", _zip_of(LEGACY_APP))
+
+    response = _upload(member, project, "small.zip", _zip({"app/main.py": b"import os\n\nprint(os.name)\n"}))
+
+    assert response.status_code == 302
+    with schema_context("alpha"):
+        assessment = Assessment.objects.get(project=project)
+    assert (assessment.source, assessment.result["totals"]["code"]) == ("small.zip", 2)
+    assert _tree(_project_dir(storage, project) / "legacy") == {"app", "app/main.py"}
+
+
+def test_it_assesses_a_git_repository_under_the_import_root(
+    storage: Path, settings: SettingsWrapper, member: Client, project: Project
+) -> None:
+    _repository(settings.HIVE_GIT_IMPORT_ROOT / "shop")
+
+    response = member.post(url("legacy_submit", project.pk), {"git_path": "shop"})
+
+    assert response.status_code == 302, text_of(response)[:2000]
+    _assert_assessed(member, project, "shop")
+    assert not (_project_dir(storage, project) / "legacy" / ".git").exists()
+
+
+def test_it_accepts_an_absolute_git_path_inside_the_root(
+    storage: Path, settings: SettingsWrapper, member: Client, project: Project
+) -> None:
+    repository = _repository(settings.HIVE_GIT_IMPORT_ROOT / "team" / "shop")
+
+    response = member.post(url("legacy_submit", project.pk), {"git_path": str(repository)})
+
+    assert response.status_code == 302, text_of(response)[:2000]
+    _assert_assessed(member, project, str(repository))
+
+
+# --- Hostile or useless input ------------------------------------------------------------------------
+
+
+def _symlink_zip() -> bytes:
+    info = zipfile.ZipInfo("legacy/passwd")
+    info.create_system = 3
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return _zip({"legacy/ok.py": b"x = 1\n", info: b"/etc/passwd"})
+
+
+def _zip_bomb() -> bytes:
+    """20 MiB of zeros in about 20 KiB: refused by its ratio once 1 MiB is out."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle, bundle.open("zeros.py", "w") as out:
+        for _ in range(20):
+            out.write(bytes(1024 * 1024))
+    return buffer.getvalue()
+
+
+HOSTILE: dict[str, tuple[str, Callable[[Path], bytes], str]] = {
+    "zip-traversal": ("up.zip", lambda outside: _zip({"ok.py": b"1", "../../../../evil.py": b"2"}), "('..')"),
+    "tar-traversal": (
+        "up.tar.gz",
+        lambda outside: _tar_gz([(_member("src/ok.py"), b"1"), (_member("src/../../evil.py"), b"2")]),
+        "('..')",
+    ),
+    "tar-absolute": ("abs.tar.gz", lambda outside: _tar_gz([(_member(str(outside / "evil.py")), b"2")]), "absolute"),
+    "zip-absolute": ("abs.zip", lambda outside: _zip({str(outside / "evil.py"): b"2"}), "absolute path"),
+    "tar-symlink": (
+        "link.tar.gz",
+        lambda outside: _tar_gz(
+            [(_member("code/out", tarfile.SYMTYPE, str(outside)), b""), (_member("code/out/evil.py"), b"2")]
+        ),
+        "symbolic link",
+    ),
+    "zip-symlink": ("link.zip", lambda outside: _symlink_zip(), "symbolic link"),
+    "tar-hardlink": (
+        "hard.tar.gz",
+        lambda outside: _tar_gz([(_member("x", tarfile.LNKTYPE, "/etc/passwd"), b"")]),
+        "hard link",
+    ),
+    "zip-bomb": ("bomb.zip", lambda outside: _zip_bomb(), "compressed more than 100 to 1"),
+    "junk": ("code.zip", lambda outside: os.urandom(4096), "not a .zip or .tar.gz archive"),
+    "no-code": ("docs.zip", lambda outside: _zip({"README.txt": b"Nothing to see.\n"}), "No source code was found"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_it_refuses_hostile_archives_and_writes_nothing_outside_the_project(
+    storage: Path, tmp_path: Path, member: Client, project: Project, case: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    name, build, message = HOSTILE[case]
+
+    response = _upload(member, project, name, build(outside))
+
+    assert response.status_code == 400
+    assert message in text_of(response)
+    with schema_context("alpha"):
+        assert not Assessment.objects.filter(project=project).exists()
+    assert _tree(outside) == set()
+    assert not (tmp_path / "evil.py").exists()
+    project_dir = _project_dir(storage, project)
+    assert _tree(storage) <= {"alpha", "alpha/projects", f"alpha/projects/{project.pk}"}
+    assert _tree(project_dir) == set()  # the staging area was removed too
+
+
+def test_it_refuses_archives_over_the_size_limits(
+    storage: Path, member: Client, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limits = ArchiveLimits(max_upload_bytes=80_000, max_total_bytes=50_000, max_entries=20)
+    monkeypatch.setattr(services, "extract_archive", functools.partial(extract_archive, limits=limits))
+    noise = os.urandom(20_000)  # incompressible: only the size limits can stop these
+
+    too_big = _upload(member, project, "big.zip", _zip({"big.bin": os.urandom(100_000)}))
+    too_much = _upload(member, project, "much.tar.gz", _tar_gz([(_member(f"f{i}.py"), noise) for i in range(3)]))
+    too_many = _upload(member, project, "many.zip", _zip({f"f{i}.py": b"x = 1\n" for i in range(21)}))
+
+    assert too_big.status_code == too_much.status_code == too_many.status_code == 400
+    assert "the limit is 80,000 bytes" in text_of(too_big)
+    assert "unpacks to more than 50,000 bytes" in text_of(too_much)
+    assert "more than 20 entries" in text_of(too_many)
+    assert _tree(_project_dir(storage, project)) == set()
+
+
+def test_a_refused_upload_keeps_the_previous_assessment(storage: Path, member: Client, project: Project) -> None:
+    _upload(member, project, "shop.zip", _zip_of(LEGACY_APP))
+
+    response = _upload(member, project, "up.zip", _zip({"../evil.py": b"2"}))
+
+    assert response.status_code == 400
+    _assert_assessed(member, project, "shop.zip")
+    assert (_project_dir(storage, project) / "legacy" / "legacy_app" / "shop" / "money.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("{outside}", "is outside the directory repositories may be read from"),
+        ("../outside", "must not contain '..'"),
+        ("/etc", "is outside the directory repositories may be read from"),
+        ("nothing-here", "There is no directory at 'nothing-here'"),
+        ("plain", "'plain' is not a git repository"),
+    ],
+)
+def test_it_refuses_git_paths_it_may_not_read(
+    storage: Path, settings: SettingsWrapper, tmp_path: Path, member: Client, project: Project, path: str, message: str
+) -> None:
+    outside = _repository(tmp_path / "outside")
+    (settings.HIVE_GIT_IMPORT_ROOT / "plain").mkdir()
+    given = path.format(outside=outside)
+
+    response = member.post(url("legacy_submit", project.pk), {"git_path": given})
+
+    assert response.status_code == 400
+    assert message in text_of(response)
+    with schema_context("alpha"):
+        assert not Assessment.objects.filter(project=project).exists()
+    assert _tree(_project_dir(storage, project)) == set()
+
+
+def test_it_refuses_a_symlink_out_of_the_git_import_root(
+    storage: Path, settings: SettingsWrapper, tmp_path: Path, member: Client, project: Project
+) -> None:
+    outside = _repository(tmp_path / "outside")
+    os.symlink(outside, settings.HIVE_GIT_IMPORT_ROOT / "shortcut")
+
+    response = member.post(url("legacy_submit", project.pk), {"git_path": "shortcut"})
+
+    assert response.status_code == 400
+    assert "is outside the directory repositories may be read from" in text_of(response)
+
+
+def test_it_asks_for_code_when_nothing_is_given(storage: Path, member: Client, project: Project) -> None:
+    response = member.post(url("legacy_submit", project.pk), {"git_path": "  "})
+
+    assert response.status_code == 400
+    assert "Upload an archive of the code or give a git repository path." in text_of(response)
