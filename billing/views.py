@@ -1,11 +1,14 @@
-"""The public landing page: the services, tiers and prices, straight from the catalog."""
+"""Public pages of billing: the landing page (services, tiers and prices, straight from the
+catalog) and the one URL Stripe delivers webhooks to."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
+from billing import webhooks
 from billing.catalog import (
     ASSESSMENT_PRICE,
     AUGMENTATION_PLANS,
@@ -40,3 +43,13 @@ def landing(request: HttpRequest) -> HttpResponse:
         "guarantee_days": GUARANTEE_DAYS,
     }
     return render(request, "billing/landing.html", context)
+
+
+@csrf_exempt  # Stripe signs the body instead; construct_event checks it.
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    try:
+        _, new = webhooks.event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except webhooks.WebhookRefused as exc:
+        return HttpResponseBadRequest(f"refused: {exc}", content_type="text/plain")
+    return HttpResponse("received" if new else "already received", content_type="text/plain")

@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP through Django; websockets are routed here as the apps add consumers."""
+"""ASGI entry point: HTTP through Django; websockets through the tenant middleware.
+
+A websocket handshake passes ``TenantWebsocketMiddleware`` (same-origin check, Host → customer
+and schema in the scope), then channels' cookie/session/auth stack (the portal's session cookie),
+then the portal's websocket routes; consumers check membership themselves.
+"""
 
 import os
 
@@ -8,6 +13,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hive.settings")
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs the app registry loaded)
+# These need the app registry loaded.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from success.routing import websocket_urlpatterns  # noqa: E402
+from tenants.websockets import TenantWebsocketMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -6,6 +6,7 @@ allowed hosts limited to ``HIVE_DOMAIN`` and its subdomains, and a ``SECRET_KEY`
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import django_stubs_ext
@@ -18,7 +19,8 @@ django_stubs_ext.monkeypatch()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-TESTING = env_bool("HIVE_TESTING", False)
+# Under pytest the test settings apply even when HIVE_TESTING is not exported.
+TESTING = env_bool("HIVE_TESTING", "pytest" in sys.modules)
 
 _DEV_SECRET = "insecure-dev-only-secret-key-do-not-use-in-production"  # noqa: S105  (never used with DEBUG off)
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if (DEBUG or TESTING) else "")
@@ -184,14 +186,58 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Long agent work has its own queue so it cannot starve dispatching, the reaper and notifications
+# (``control``, and ``celery`` for everything else). A worker started without -Q serves all three.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in ("agents", "control", "celery")}
+CELERY_TASK_ROUTES = {
+    "projects.execute_task": {"queue": "agents"},
+    "projects.*": {"queue": "control"},
+    "agents.*": {"queue": "control"},
+}
+# The longest agent task is bounded by the hard time limit; the broker's visibility timeout stays
+# above it, so a running task is never redelivered while it still runs (Redis default: 1 hour).
+CELERY_TASK_TIME_LIMIT = env_int("HIVE_TASK_TIME_LIMIT_SECONDS", 4 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 2 * 3600}
+CELERY_RESULT_EXPIRES = 3600
+# Orchestration timings (projects.execution): heartbeat period, when a run counts as lost, the
+# first retry backoff (doubling), when a queued task's message counts as lost, escalation age.
+HIVE_AGENT_PROVIDER = env_str("HIVE_AGENT_PROVIDER", "builtin")
+HIVE_TASK_HEARTBEAT_SECONDS = float(env_str("HIVE_TASK_HEARTBEAT_SECONDS", "10"))
+HIVE_RUN_STALE_SECONDS = float(env_str("HIVE_RUN_STALE_SECONDS", "60"))
+HIVE_TASK_RETRY_BACKOFF_SECONDS = float(env_str("HIVE_TASK_RETRY_BACKOFF_SECONDS", "30"))
+HIVE_TASK_REDISPATCH_SECONDS = float(env_str("HIVE_TASK_REDISPATCH_SECONDS", "120"))
+HIVE_BLOCKED_ESCALATION_SECONDS = float(env_str("HIVE_BLOCKED_ESCALATION_SECONDS", "14400"))
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "reap-stalled-runs": {"task": "projects.reap_stalled_runs", "schedule": 30.0},
+    "redispatch-lost-tasks": {"task": "projects.redispatch_lost_tasks", "schedule": 60.0},
+    "escalate-blocked-tasks": {"task": "projects.escalate_blocked_tasks", "schedule": 300.0},
+    "sample-agent-utilization": {"task": "agents.sample_utilization", "schedule": 60.0},
+}
+
+# --- Stripe (billing) ------------------------------------------------------------------------
+# Secrets come only from the environment. Without STRIPE_SECRET_KEY, development and tests talk to
+# localstripe (the Stripe emulator `make run` and the test suite start) at STRIPE_API_BASE with a
+# throwaway test key; in production billing refuses to run until the key is set.
+STRIPE_EMULATED = (DEBUG or TESTING) and not env_str("STRIPE_SECRET_KEY", "")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_localstripe" if STRIPE_EMULATED else "")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe" if STRIPE_EMULATED else "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_localstripe" if STRIPE_EMULATED else "")
+# Empty means api.stripe.com; localstripe listens on http://127.0.0.1:8420 unless told otherwise.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "http://127.0.0.1:8420" if STRIPE_EMULATED else "")
+# Signed webhooks older than this are refused as stale (Stripe's own default is 300 s).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+# A milestone charge whose Stripe call started this long ago without an answer is recovered.
+STRIPE_CHARGE_STALE_SECONDS = env_int("STRIPE_CHARGE_STALE_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["recover-stale-charges"] = {"task": "billing.recover_stale_charges", "schedule": 300.0}
+# --- end Stripe --------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from billing.views import landing
+from billing.views import landing, stripe_webhook
 from hive.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("", landing, name="landing"),
     path("", include("tenants.urls_public")),
 ]

@@ -5,3 +5,8 @@ class ProjectsConfig(AppConfig):
     name = "projects"
     verbose_name = "Projects"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from projects.payments import connect_billing_signals
+
+        connect_billing_signals()

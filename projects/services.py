@@ -246,4 +246,12 @@ def quote_accept(*, quote: Quote, user: User) -> Quote:
     quote.save(update_fields=["accepted_at", "accepted_by", "accepted_by_email"])
     project.status = Project.Status.AWAITING_PAYMENT
     project.save(update_fields=["status"])
+    schema: str = connection.schema_name  # type: ignore[attr-defined]
+    transaction.on_commit(lambda: _charge_acceptance_send(schema, project.pk))
     return quote
+
+
+def _charge_acceptance_send(schema_name: str, project_id: int) -> None:
+    from projects.tasks import CONTROL_QUEUE, charge_acceptance
+
+    charge_acceptance.apply_async(args=[schema_name, project_id], queue=CONTROL_QUEUE)

@@ -3,7 +3,6 @@ from django.urls import path
 from projects import views
 
 urlpatterns = [
-    path("", views.overview, name="portal_home"),
     path("projects/new/", views.project_new, name="project_new"),
     path("projects/<int:pk>/", views.project_detail, name="project_detail"),
     path("projects/<int:pk>/requirements/", views.requirements_submit, name="requirements_submit"),
@@ -12,6 +11,7 @@ urlpatterns = [
     path("projects/<int:pk>/stories/<int:story_pk>/drop/", views.story_drop, name="story_drop"),
     path("projects/<int:pk>/legacy/", views.legacy_submit, name="legacy_submit"),
     path("projects/<int:pk>/engagement/", views.engagement_submit, name="engagement_submit"),
+    path("projects/<int:pk>/pay/", views.project_pay, name="project_pay"),
     path("projects/<int:pk>/quotes/", views.quote_create, name="quote_create"),
     path("projects/<int:pk>/quotes/<int:number>/", views.quote_detail, name="quote_detail"),
     path("projects/<int:pk>/quotes/<int:number>/accept/", views.quote_accept, name="quote_accept"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,25 +16,15 @@ from projects import services
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service
+from projects.payments import acceptance_charge
 from projects.requirements import RequirementsError
-from tenants.access import current_customer, portal_role, require_role
+from tenants.access import portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 
 
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-@require_GET
-def overview(request: HttpRequest) -> HttpResponse:
-    projects = Project.objects.only("pk", "name", "service", "status", "created_at")
-    role = portal_role(request)
-    return render(
-        request,
-        "projects/overview.html",
-        {"projects": projects, "customer": current_customer(request), "can_edit": ROLE_RANK[role] >= 1},
-    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -236,3 +227,20 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     else:
         messages.success(request, f"Quote v{quote.number} accepted. The project now awaits the first payment.")
     return redirect(reverse("quote_detail", kwargs={"pk": project.pk, "number": quote.number}))
+
+
+@require_POST
+def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Try the up-front payment again (e.g. after adding a card); the owner sees the outcome."""
+    project = get_project_for_member(request, pk, role=Role.OWNER)
+    if project.status != Project.Status.AWAITING_PAYMENT:
+        messages.info(request, "Nothing is due on this project right now.")
+        return redirect("project_detail", pk=project.pk)
+    schema: str = connection.schema_name  # type: ignore[attr-defined]
+    acceptance_charge(schema_name=schema, project_id=project.pk)
+    project.refresh_from_db()
+    if project.payment_issue:
+        messages.error(request, f"The payment did not go through: {project.payment_issue}")
+    else:
+        messages.success(request, "Payment received. The agents have started.")
+    return redirect("project_detail", pk=project.pk)

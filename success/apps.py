@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class SuccessConfig(AppConfig):
     name = "success"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from success import state_cache
+
+        state_cache.connect_invalidation()

@@ -8,6 +8,7 @@ owner rights, and every entry of theirs is recorded once per session and custome
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
@@ -47,9 +48,19 @@ def require_role(request: HttpRequest, role: Role) -> Role:
 
 
 def record_staff_entry(request: HttpRequest, customer: Customer) -> None:
-    entered: list[str] = request.session.get(STAFF_ENTRY_SESSION_KEY, [])
-    if customer.schema_name in entered:
-        return
     assert isinstance(request.user, User)
-    StaffEntry.objects.create(user=request.user, customer=customer, path=request.get_full_path()[:500])
-    request.session[STAFF_ENTRY_SESSION_KEY] = [*entered, customer.schema_name]
+    staff_entry_record(user=request.user, customer=customer, session=request.session, path=request.get_full_path())
+
+
+def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, path: str) -> bool:
+    """Record a staff user's entry into a customer's portal, once per session; True if recorded.
+
+    HTTP requests and websocket connections (``tenants.websockets``) share this, so a staff visit
+    is audited whichever way it comes in.
+    """
+    entered: list[str] = session.get(STAFF_ENTRY_SESSION_KEY, [])
+    if customer.schema_name in entered:
+        return False
+    StaffEntry.objects.create(user=user, customer=customer, path=path[:500])
+    session[STAFF_ENTRY_SESSION_KEY] = [*entered, customer.schema_name]
+    return True

@@ -9,8 +9,24 @@ os.environ.setdefault("HIVE_TESTING", "1")
 
 import pytest
 from django.core import mail
+from django.db import connections
+from django.test import TransactionTestCase
 
 from tests.world import World
+
+_flush = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
+
+
+def _flush_on_public_schema(self: TransactionTestCase) -> None:
+    """A transactional test's flush empties the tables of the *current* schema: after a portal
+    request that is a tenant's. Go back to public first, so the flush clears the public tables
+    it is meant to and never a tenant's."""
+    for connection in connections.all():
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+    _flush(self)
+
+
+TransactionTestCase._fixture_teardown = _flush_on_public_schema  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,12 @@ portal, so a new page cannot be added without its cross-tenant check.
 
 from __future__ import annotations
 
+import uuid
+
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from billing.models import Charge, PaymentMethod, StripeCustomer
 from projects.models import Engagement, Project, Quote, Service, Story
 from tenants.models import Invitation, Membership, Role
 from tests.world import World
@@ -28,6 +31,23 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         modernization = Project.objects.create(name=f"{slug} modernization", service=Service.MODERNIZATION)
         augmentation = Project.objects.create(name=f"{slug} augmentation", service=Service.AUGMENTATION)
         Engagement.objects.create(project=augmentation, kind=Engagement.Kind.SPRINT)
+    stripe_customer, _ = StripeCustomer.objects.get_or_create(
+        customer=customer, defaults={"stripe_id": f"cus_pages_{slug}_{uuid.uuid4().hex[:8]}"}
+    )
+    card = PaymentMethod.objects.create(
+        stripe_customer=stripe_customer, stripe_id=f"pm_pages_{uuid.uuid4().hex[:12]}", brand="visa", last4="4242"
+    )
+    charge = Charge.objects.create(
+        customer=customer,
+        schema_name=slug,
+        project_id=mvp.pk,
+        project_name=mvp.name,
+        service="mvp",
+        milestone=f"pages-{uuid.uuid4().hex[:8]}",
+        description=f"{slug} secret charge",
+        amount_cents=100,
+        status=Charge.Status.SUCCEEDED,
+    )
     args: dict[str, list[int]] = {
         "portal_home": [],
         "members": [],
@@ -42,8 +62,18 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "story_drop": [mvp.pk, story.pk],
         "legacy_submit": [modernization.pk],
         "engagement_submit": [augmentation.pk],
+        "project_pay": [mvp.pk],
         "quote_create": [mvp.pk],
         "quote_detail": [mvp.pk, quote.number],
         "quote_accept": [mvp.pk, quote.number],
+        "billing_home": [],
+        "billing_card_add": [],
+        "billing_setup_begin": [],
+        "billing_setup_finish": [],
+        "billing_card_default": [card.pk],
+        "billing_card_remove": [card.pk],
+        "billing_receipt": [charge.pk],
+        "project_dashboard": [mvp.pk],
+        "project_dashboard_state": [mvp.pk],
     }
     return {name: reverse(name, urlconf=URLCONF, args=values) for name, values in args.items()}

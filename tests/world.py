@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
+from tenants import host_cache
 from tenants.models import Customer, Domain, Membership, Role, User
 
 PASSWORD = "correct-horse-battery-staple"
@@ -42,8 +44,12 @@ class World:
 
     def ensure(self) -> None:
         """Make (or re-make after a flush) every row of the world; schemas are created only once."""
+        # The world lives in the public schema, whatever the last test left the connection on.
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
         if self.customers and Customer.objects.filter(pk=self.customers["alpha"].pk).exists():
             return
+        # A flush truncates without signals: the host cache may still hold the old Customer rows.
+        host_cache.clear()
         self.customers, self.users = {}, {}
         self.users["outsider"] = _user("outsider@example.test")
         self.users["staff"] = _user("staff@hive.test", is_staff=True, is_superuser=True)

@@ -1,0 +1,67 @@
+"""Forms of the billing pages: the billing contact, a test card, a partial refund, an export period."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from billing.models import StripeCustomer
+
+
+class BillingContactForm(forms.ModelForm[StripeCustomer]):
+    class Meta:
+        model = StripeCustomer
+        fields = [
+            "billing_name",
+            "billing_email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+        ]
+        labels = {"billing_name": "Company name on receipts", "billing_email": "Billing email"}
+
+    def clean_country(self) -> str:
+        country = str(self.cleaned_data.get("country", "")).strip().upper()
+        if country and (len(country) != 2 or not country.isalpha()):
+            raise forms.ValidationError("Use the two-letter country code, e.g. US or DE.")
+        return country
+
+
+class TestCardForm(forms.Form):
+    """Test mode only: a Stripe test card number (4242 4242 4242 4242 pays; 4000 0000 0000 0341
+    attaches but declines charges; 4000 0000 0000 0002 is declined at once)."""
+
+    number = forms.CharField(max_length=23, initial="4242 4242 4242 4242")
+    exp_month = forms.IntegerField(min_value=1, max_value=12, initial=12)
+    exp_year = forms.IntegerField(min_value=2020, max_value=2099, initial=date.today().year + 3)
+    cvc = forms.CharField(min_length=3, max_length=3, initial="123")
+
+    def clean_number(self) -> str:
+        number = str(self.cleaned_data["number"]).replace(" ", "")
+        if not number.isdigit() or len(number) != 16:
+            raise forms.ValidationError("A card number has 16 digits.")
+        return number
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(min_value=0.01, decimal_places=2, max_digits=12, help_text="in US dollars")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def amount_cents(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(help_text="first day, YYYY-MM-DD")
+    end = forms.DateField(help_text="last day, YYYY-MM-DD")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("The period ends before it starts.")
+        return data

@@ -1,0 +1,23 @@
+"""What billing tells the apps above it, as Django signals it owns.
+
+Every signal is sent once per outcome, after the ledger row that records it is committed, with
+keyword arguments only (``sender`` is the billing model class):
+
+- ``milestone_paid``: ``schema_name``, ``project_id``, ``milestone`` (key), ``charge_id``,
+  ``amount_cents``. Projects starts or continues the project's workflow.
+- ``milestone_failed``: the same plus ``failure_code`` and ``failure_message`` (for the customer).
+  Projects leaves the project waiting and shows the reason.
+- ``subscription_renewal_failed``: ``schema_name``, ``project_id``, ``subscription_id``,
+  ``failure_message``. Projects pauses the engagement.
+- ``subscription_canceled``: ``schema_name``, ``project_id``, ``subscription_id`` when the
+  subscription has ended in Stripe.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+milestone_paid = Signal()
+milestone_failed = Signal()
+subscription_renewal_failed = Signal()
+subscription_canceled = Signal()

@@ -1,0 +1,384 @@
+"""What happens on a worker: claim a task, run it through a provider, heartbeat, record the Run
+and its events, retry with backoff or block; and the recovery sweeps (reaper, re-dispatch,
+escalation) that make the database, not the broker, the truth.
+
+* **Claim**: a conditional update ``queued → running`` (only while the workflow runs and the task
+  is not held). A duplicate or late message finds nothing to claim and does nothing.
+* **Heartbeat**: a thread bumps ``Run.heartbeat_at`` (and the agent's) every
+  ``HIVE_TASK_HEARTBEAT_SECONDS``. If the run is no longer ``running`` (reaped or cancelled) the
+  heartbeat tells the provider to stop through ``JobContext.cancelled``.
+* **Finish**: a conditional update of the run ``running → succeeded/failed``; whoever loses that
+  race (the reaper marked it lost, a person cancelled it) discards its result, so a task never
+  has two outcomes for one run. Retries live in the database too: the task goes back to ``ready``
+  with a lease request that may not be served before the backoff has passed; after
+  ``max_attempts`` the task is blocked with the reason.
+* **Reaper**: runs whose heartbeat is older than ``HIVE_RUN_STALE_SECONDS`` are marked lost and
+  their tasks re-queued (a killed worker loses no work).
+* **Sweep**: queued tasks whose message may have been lost (a Redis flush, a crash between commit
+  and send) are sent again; ready tasks without a lease request get one; roles with due requests
+  are dispatched. Blocked tasks older than four hours are escalated.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+
+from agents import pools
+from agents.models import Agent, LeaseRequest
+from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, provider_get
+from projects.events import event_append
+from projects.models import Event, Run, Task, Workflow
+from projects.orchestration import _advance, _dispatch_on_commit, _schema, roles_dispatch
+from projects.services import project_storage
+from projects.signals import task_escalated
+
+log = logging.getLogger(__name__)
+
+
+def tenant_schemas() -> list[str]:
+    return list(
+        get_tenant_model()
+        .objects.exclude(schema_name=get_public_schema_name())
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
+def _in_every_schema() -> Iterator[str]:
+    for schema in tenant_schemas():
+        with schema_context(schema):
+            yield schema
+
+
+# --- one task on a worker -----------------------------------------------------------------------
+
+
+class Heartbeat(threading.Thread):
+    """Keeps the run (and its agent) alive in the database while the provider works."""
+
+    def __init__(self, *, schema_name: str, run_id: int, agent_id: int | None, interval: float) -> None:
+        super().__init__(name=f"heartbeat-{schema_name}-{run_id}", daemon=True)
+        self.schema_name, self.run_id, self.agent_id, self.interval = schema_name, run_id, agent_id, interval
+        self.done = threading.Event()
+        self.stopped_elsewhere = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.wait(self.interval):
+                now = timezone.now()
+                with schema_context(self.schema_name):
+                    alive = Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(heartbeat_at=now)
+                if not alive:
+                    self.stopped_elsewhere.set()
+                    return
+                if self.agent_id is not None:
+                    pools.agent_heartbeat(agent_id=self.agent_id, now=now)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=self.interval + 5)
+
+
+def job_spec(task: Task) -> JobSpec:
+    inputs: dict[str, Any] = dict(task.inputs)
+    if inputs.pop("check_artifacts", False):
+        outputs = Task.objects.filter(project_id=task.project_id, status=Task.Status.DONE).values_list(
+            "output", flat=True
+        )
+        inputs["expect"] = sorted({path for output in outputs for path in output.get("artifacts", [])})
+    return JobSpec(role=task.role, key=task.key, title=task.title, inputs=inputs)
+
+
+def _claim(schema_name: str, task_id: int, worker: str) -> tuple[Task, Run] | None:
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Task.objects.filter(
+            pk=task_id,
+            status=Task.Status.QUEUED,
+            held=False,
+            project__workflow__status=Workflow.Status.RUNNING,
+        ).update(status=Task.Status.RUNNING, attempts=F("attempts") + 1, started_at=now)
+        if not claimed:
+            return None
+        task = Task.objects.select_related("project__workflow").get(pk=task_id)
+        agent = Agent.objects.filter(pk=task.agent_id).first() if task.agent_id else None
+        run = Run.objects.create(
+            task=task,
+            attempt=task.attempts,
+            agent_id=task.agent_id,
+            agent_name=f"{task.role}-{agent.number}" if agent else "",
+            provider=task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
+            worker=worker,
+            started_at=now,
+            heartbeat_at=now,
+        )
+        event_append(
+            project_id=task.project_id,
+            kind=Event.Kind.TASK_STARTED,
+            task=task,
+            run=run,
+            actor=run.agent_name or "system",
+            message=f"{run.agent_name or 'an agent'} started “{task.title}” (attempt {run.attempt})",
+        )
+    return task, run
+
+
+def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
+    """Run one task of the current tenant schema; returns what happened (for logs and tests)."""
+    claim = _claim(schema_name, task_id, worker)
+    if claim is None:
+        return "skipped"
+    task, run = claim
+    heartbeat = Heartbeat(
+        schema_name=schema_name,
+        run_id=run.pk,
+        agent_id=task.agent_id,
+        interval=settings.HIVE_TASK_HEARTBEAT_SECONDS,
+    )
+
+    def report(kind: str, message: str, data: Mapping[str, Any] | None = None) -> None:
+        event_append(
+            project_id=task.project_id,
+            kind=Event.Kind.TASK_REPORT,
+            task=task,
+            run=run,
+            actor=run.agent_name or run.provider,
+            message=message,
+            data={"report": kind, **(data or {})},
+        )
+
+    context = JobContext(
+        workspace=project_storage(task.project) / "workspace",
+        report=report,
+        cancelled=heartbeat.stopped_elsewhere.is_set,
+    )
+    heartbeat.start()
+    try:
+        outcome = provider_get(run.provider).run(job_spec(task), context)
+    except JobCancelled:
+        return "cancelled"
+    except JobFailed as failure:
+        return _finish_failed(task, run, str(failure))
+    except Exception as error:
+        log.exception("task %s:%s failed", schema_name, task_id)
+        return _finish_failed(task, run, f"{type(error).__name__}: {error}")
+    finally:
+        heartbeat.stop()
+    return _finish_succeeded(task, run, outcome)
+
+
+def _finish_succeeded(task: Task, run: Run, outcome: Outcome) -> str:
+    now = timezone.now()
+    result = {"summary": outcome.summary, "artifacts": list(outcome.artifacts), "data": dict(outcome.data)}
+    with transaction.atomic():
+        won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+            status=Run.Status.SUCCEEDED,
+            finished_at=now,
+            heartbeat_at=now,
+            outcome=result,
+            usage_seconds=outcome.usage.seconds or (now - run.started_at).total_seconds(),
+            usage_tokens=outcome.usage.tokens,
+            usage_cost=outcome.usage.cost,
+        )
+        if not won:
+            return "discarded"
+        Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
+            status=Task.Status.DONE, finished_at=now, output=result
+        )
+        event_append(
+            project_id=task.project_id,
+            kind=Event.Kind.TASK_SUCCEEDED,
+            task=task,
+            run=run,
+            actor=run.agent_name or run.provider,
+            message=outcome.summary,
+            data={"artifacts": list(outcome.artifacts)},
+        )
+        roles = {task.role} if _release(task) else set()
+        _dispatch_on_commit(roles | _advance(task.project_id, now=now))
+    return "succeeded"
+
+
+def _release(task: Task) -> bool:
+    if task.agent_id is None:
+        return False
+    return pools.agent_release(agent_id=task.agent_id, schema_name=_schema(), task_id=task.pk)
+
+
+def _finish_failed(task: Task, run: Run, reason: str) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+            status=Run.Status.FAILED,
+            finished_at=now,
+            heartbeat_at=now,
+            error=reason,
+            usage_seconds=(now - run.started_at).total_seconds(),
+        )
+        if not won:
+            return "discarded"
+        event_append(
+            project_id=task.project_id,
+            kind=Event.Kind.TASK_FAILED,
+            task=task,
+            run=run,
+            actor=run.agent_name or run.provider,
+            message=reason,
+        )
+        roles = _retry_or_block(task, reason, now)
+        _dispatch_on_commit(roles)
+    return "failed"
+
+
+def _retry_or_block(task: Task, reason: str, now: datetime) -> set[str]:
+    """Back to the queue after a backoff, or blocked when the attempts are used up."""
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.status != Task.Status.RUNNING:
+        return set()
+    roles = {task.role} if _release(task) else set()
+    if task.attempts >= task.max_attempts:
+        task.status, task.blocked_since, task.blocked_reason, task.agent = Task.Status.BLOCKED, now, reason, None
+        task.save(update_fields=["status", "blocked_since", "blocked_reason", "agent"])
+        event_append(
+            project_id=task.project_id,
+            kind=Event.Kind.TASK_BLOCKED,
+            task=task,
+            message=f"blocked after {task.attempts} attempts: {reason}",
+        )
+        return roles
+    backoff = timedelta(seconds=settings.HIVE_TASK_RETRY_BACKOFF_SECONDS * 2 ** (task.attempts - 1))
+    task.status, task.agent, task.queued_at = Task.Status.READY, None, None
+    task.save(update_fields=["status", "agent", "queued_at"])
+    assert task.ready_at is not None
+    if _workflow_running(task.project_id) and not task.held:
+        pools.lease_request(
+            role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at, not_before=now + backoff
+        )
+        transaction.on_commit(lambda: _dispatch_after(task.role, backoff))
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.TASK_RETRY,
+        task=task,
+        message=f"attempt {task.attempts + 1} of {task.max_attempts} in {backoff.total_seconds():g} s",
+    )
+    return roles
+
+
+def _workflow_running(project_id: int) -> bool:
+    return Workflow.objects.filter(project_id=project_id, status=Workflow.Status.RUNNING).exists()
+
+
+def _dispatch_after(role: str, delay: timedelta) -> None:
+    from projects.tasks import dispatch_roles
+
+    dispatch_roles.apply_async(args=[[role]], countdown=delay.total_seconds())
+
+
+# --- recovery sweeps, across all tenants -----------------------------------------------------------
+
+
+def runs_reap(*, stale_after: timedelta | None = None) -> int:
+    """Mark runs whose heartbeat stopped as lost and put their tasks back in the queue."""
+    cutoff = timezone.now() - (stale_after or timedelta(seconds=settings.HIVE_RUN_STALE_SECONDS))
+    reaped = 0
+    for _schema_name in _in_every_schema():
+        for run in Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).select_related("task"):
+            reaped += _run_reap(run, cutoff)
+    return reaped
+
+
+def _run_reap(run: Run, cutoff: datetime) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        lost = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+            status=Run.Status.LOST, finished_at=now, error="the worker stopped sending heartbeats"
+        )
+        if not lost:
+            return 0
+        event_append(
+            project_id=run.task.project_id,
+            kind=Event.Kind.RUN_LOST,
+            task=run.task,
+            run=run,
+            message=f"{run.agent_name or 'the agent'} stopped responding on {run.worker or 'its worker'}; re-queued",
+        )
+        _dispatch_on_commit(_retry_or_block(run.task, "the worker stopped sending heartbeats", now))
+    return 1
+
+
+def tasks_redispatch(*, queued_for: timedelta | None = None) -> int:
+    """Re-send tasks whose broker message may be lost, and dispatch every due lease request."""
+    cutoff = timezone.now() - (queued_for or timedelta(seconds=settings.HIVE_TASK_REDISPATCH_SECONDS))
+    from projects.tasks import execute_task_send
+
+    resent = 0
+    for schema in _in_every_schema():
+        stuck = Task.objects.filter(status=Task.Status.QUEUED, queued_at__lt=cutoff)
+        for task in stuck:
+            holds = task.agent_id is not None and (
+                Agent.objects.filter(pk=task.agent_id, lease_schema=schema, lease_task=task.pk).exists()
+            )
+            if holds:
+                execute_task_send(schema, task.pk)
+                resent += 1
+                continue
+            with transaction.atomic():  # the lease is gone: ask for an agent again
+                if Task.objects.filter(pk=task.pk, status=Task.Status.QUEUED).update(
+                    status=Task.Status.READY, agent=None, queued_at=None
+                ):
+                    assert task.ready_at is not None
+                    pools.lease_request(role=task.role, schema_name=schema, task_id=task.pk, ready_at=task.ready_at)
+        ready = Task.objects.filter(
+            status=Task.Status.READY, held=False, project__workflow__status=Workflow.Status.RUNNING
+        ).exclude(pk__in=LeaseRequest.objects.filter(schema_name=schema).values("task_id"))
+        for task in ready:
+            assert task.ready_at is not None
+            pools.lease_request(role=task.role, schema_name=schema, task_id=task.pk, ready_at=task.ready_at)
+    roles_dispatch(roles=pools.roles_waiting())
+    return resent
+
+
+def tasks_escalate(*, blocked_for: timedelta | None = None) -> int:
+    """Raise an escalation event (once) for every task blocked longer than the limit."""
+    cutoff = timezone.now() - (blocked_for or timedelta(seconds=settings.HIVE_BLOCKED_ESCALATION_SECONDS))
+    escalated = 0
+    for schema in _in_every_schema():
+        for task in Task.objects.filter(
+            status=Task.Status.BLOCKED, blocked_since__lt=cutoff, escalated_at__isnull=True
+        ):
+            with transaction.atomic():
+                if not Task.objects.filter(pk=task.pk, escalated_at__isnull=True).update(escalated_at=timezone.now()):
+                    continue
+                assert task.blocked_since is not None
+                hours = (timezone.now() - task.blocked_since).total_seconds() / 3600
+                event_append(
+                    project_id=task.project_id,
+                    kind=Event.Kind.TASK_ESCALATED,
+                    task=task,
+                    message=f"blocked for {hours:.1f} hours: {task.blocked_reason}",
+                )
+                transaction.on_commit(
+                    partial(
+                        task_escalated.send,
+                        sender=Task,
+                        schema_name=schema,
+                        project_id=task.project_id,
+                        task_id=task.pk,
+                        reason=task.blocked_reason,
+                    )
+                )
+            escalated += 1
+    return escalated

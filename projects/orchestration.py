@@ -1,0 +1,603 @@
+"""Running a project's workflow: start, advance, dispatch, human controls, progress and timeline.
+
+This module owns the state machine of phases and tasks (``projects.execution`` owns what happens
+on a worker). The rules:
+
+* Phases run one after another. A phase opens when the one before it is done; inside it, a task
+  becomes ready when every task it depends on is finished (done or cancelled).
+* A ready agent task files a lease request with ``agents.pools``; after the commit the dispatcher
+  matches requests to free agents, marks the tasks queued with their agent in the same
+  transaction as the lease, and only then sends ``execute_task`` to the broker. A lost message
+  therefore loses nothing: the sweep in ``projects.execution`` re-sends queued tasks.
+* Approval tasks wait for a person (``task_approve``); a gated phase waits for the quality gates
+  (``phase_ready_for_gates`` → ``phase_gates_pass`` / ``phase_gates_block``).
+* Pausing a project stops new dispatches and hands its queued agents back to the pools; running
+  work finishes. Cancelling stops everything, running runs included (their providers see the
+  cancellation through the heartbeat). Every human action is an event naming who and when.
+* Progress is the phases' weighted share of finished tasks; timeline adherence compares the
+  phases' finish times with dates planned from the accepted quote's timeline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from agents import pools
+from projects.events import event_append
+from projects.models import Engagement, Event, Phase, Project, Quote, Run, Service, Task, Workflow
+from projects.signals import phase_ready_for_gates
+from projects.workflow import Step, WorkflowTemplate, workflow_template
+from tenants.models import User
+
+UNFINISHED = [s for s in Task.Status if s not in Task.FINISHED]
+
+
+class WorkflowError(Exception):
+    """A workflow action is not possible in the current state; the message says why."""
+
+
+def _schema() -> str:
+    return connection.schema_name  # type: ignore[attr-defined, no-any-return]
+
+
+def _actor(user: User | None) -> str:
+    return user.email if user is not None else "system"
+
+
+# --- planning -------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"(\d+)\s*(?:[–-]\s*(\d+))?\s*(week|month)s?", re.IGNORECASE)
+
+
+def duration_of(label: str) -> timedelta | None:
+    """The committed (upper) end of a timeline label such as "2–3 weeks" or "6–12 months"."""
+    match = _DURATION.search(label or "")
+    if match is None:
+        return None
+    amount = int(match.group(2) or match.group(1))
+    return timedelta(weeks=amount) if match.group(3).lower() == "week" else timedelta(days=30 * amount)
+
+
+def planned_duration(project: Project) -> timedelta | None:
+    """The delivery time the customer accepted: the latest accepted quote's timeline."""
+    quote = Quote.objects.filter(project=project, accepted_at__isnull=False).order_by("-number").first()
+    if quote is None:
+        return None
+    snapshot = quote.snapshot
+    if project.service == Service.AUGMENTATION:
+        engagement = Engagement.objects.filter(project=project).first()
+        if engagement is None:
+            return None
+        if engagement.kind == Engagement.Kind.SPRINT:
+            return timedelta(weeks=engagement.sprints * engagement.sprint_weeks)
+        return timedelta(days=30 * engagement.months)
+    tier = snapshot.get("tier") or {}
+    return duration_of(str(tier.get("timeline") or snapshot.get("timeline") or ""))
+
+
+# --- start ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def project_start(
+    *,
+    project: Project,
+    user: User | None = None,
+    template: WorkflowTemplate | None = None,
+    provider: str = "",
+    now: datetime | None = None,
+) -> Workflow:
+    """Lay out the project's phases and tasks from its service's template and start the first phase."""
+    now = now or timezone.now()
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    existing = Workflow.objects.filter(project=project).first()
+    if existing is not None:
+        return existing
+    template = template or workflow_template(project)
+    duration = planned_duration(project)
+    workflow = Workflow.objects.create(
+        project=project,
+        template=template.name,
+        provider=provider,
+        started_at=now,
+        planned_end=now + duration if duration else None,
+    )
+    total_weight = sum(phase.weight for phase in template.phases) or 1
+    elapsed = 0
+    for position, phase_template in enumerate(template.phases, 1):
+        planned_start = now + duration * elapsed / total_weight if duration else None
+        elapsed += phase_template.weight
+        phase = Phase.objects.create(
+            project=project,
+            position=position,
+            key=phase_template.key,
+            name=phase_template.name,
+            weight=phase_template.weight,
+            gated=phase_template.gated,
+            planned_start=planned_start,
+            planned_end=now + duration * elapsed / total_weight if duration else None,
+        )
+        _tasks_create(project, phase, phase_template.steps, template)
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_STARTED,
+        actor=_actor(user),
+        message=f"{project.name} started ({template.name} workflow, {len(template.phases)} phases)",
+        data={"planned_end": workflow.planned_end.isoformat() if workflow.planned_end else None},
+    )
+    _dispatch_on_commit(_advance(project.pk, now=now))
+    return workflow
+
+
+def _tasks_create(project: Project, phase: Phase, steps: Iterable[Step], template: WorkflowTemplate) -> None:
+    by_key: dict[str, list[Task]] = {}
+    by_item: dict[int, Task] = {}
+    position = 0
+    for step in steps:
+        items = list(template.items) if step.fan_out else [None]
+        for item in items:
+            position += 1
+            inputs: dict[str, object] = {"project": project.name}
+            title = step.title
+            if item is not None:
+                inputs["item"] = dict(item)
+                title = f"{step.title} {item.get('number')}: {item.get('title', '')}"[:300]
+            elif step.key in {"requirements", "sprint_plan"}:
+                inputs["stories"] = list(template.items)
+            if step.key == "architecture":
+                inputs["features"] = project.context_features
+            if step.checks_artifacts:
+                inputs["check_artifacts"] = True
+            task = Task.objects.create(
+                project=project,
+                phase=phase,
+                position=position,
+                key=step.key,
+                title=title,
+                kind=Task.Kind.APPROVAL if step.is_approval else Task.Kind.AGENT,
+                role=step.role.value if step.role else "",
+                inputs=inputs,
+            )
+            by_key.setdefault(step.key, []).append(task)
+            if item is not None:
+                by_item[int(item.get("number", 0))] = task
+            for after in step.after:
+                task.depends_on.add(*by_key.get(after, []))
+    # Fanned-out items may depend on each other (a migration segment after the ones it imports).
+    for number, task in by_item.items():
+        item = task.inputs.get("item", {})
+        needs = [by_item[n] for n in item.get("depends_on", []) if n in by_item and n != number]
+        if needs:
+            task.depends_on.add(*needs)
+
+
+# --- advancing --------------------------------------------------------------------------------
+
+
+def _advance(project_id: int, *, now: datetime | None = None) -> set[str]:
+    """Move the project as far as its finished tasks allow; returns the roles to dispatch.
+
+    Runs in the caller's transaction and locks the workflow row, so two tasks of the project
+    finishing at once advance it one after the other.
+    """
+    now = now or timezone.now()
+    workflow = Workflow.objects.select_for_update().get(project_id=project_id)
+    if workflow.status != Workflow.Status.RUNNING:
+        return set()
+    roles: set[str] = set()
+    schema = _schema()
+    while True:
+        phase = (
+            Phase.objects.filter(project_id=project_id)
+            .exclude(status__in=[Phase.Status.DONE, Phase.Status.CANCELLED])
+            .order_by("position")
+            .first()
+        )
+        if phase is None:
+            workflow.status, workflow.finished_at = Workflow.Status.COMPLETED, now
+            workflow.save(update_fields=["status", "finished_at"])
+            event_append(project_id=project_id, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
+            return roles
+        if phase.status in {Phase.Status.GATING, Phase.Status.BLOCKED}:
+            return roles
+        if phase.status == Phase.Status.PENDING:
+            phase.status, phase.started_at = Phase.Status.RUNNING, now
+            phase.save(update_fields=["status", "started_at"])
+            event_append(project_id=project_id, kind=Event.Kind.PHASE_STARTED, phase=phase, message=phase.name)
+        waiting_on = Task.depends_on.through.objects.filter(from_task=OuterRef("pk")).exclude(
+            to_task__status__in=Task.FINISHED
+        )
+        for task in Task.objects.filter(phase=phase, status=Task.Status.PENDING).filter(~Exists(waiting_on)):
+            task.ready_at = now
+            if task.kind == Task.Kind.APPROVAL:
+                task.status = Task.Status.AWAITING_APPROVAL
+                task.save(update_fields=["status", "ready_at"])
+                event_append(project_id=project_id, kind=Event.Kind.APPROVAL_REQUESTED, task=task, message=task.title)
+                continue
+            task.status = Task.Status.READY
+            task.save(update_fields=["status", "ready_at"])
+            event_append(project_id=project_id, kind=Event.Kind.TASK_READY, task=task, message=task.title)
+            if not task.held:
+                pools.lease_request(role=task.role, schema_name=schema, task_id=task.pk, ready_at=now)
+                roles.add(task.role)
+        if Task.objects.filter(phase=phase, status__in=UNFINISHED).exists():
+            return roles
+        if phase.gated and not phase.gate_note:
+            if phase_ready_for_gates.has_listeners():
+                phase.status = Phase.Status.GATING
+                phase.save(update_fields=["status"])
+                event_append(project_id=project_id, kind=Event.Kind.PHASE_GATES_REQUESTED, phase=phase)
+                transaction.on_commit(
+                    partial(_gates_request, schema_name=schema, project_id=project_id, phase_id=phase.pk)
+                )
+                return roles
+            phase.gate_note = "passed: no gate policy is installed"
+            event_append(project_id=project_id, kind=Event.Kind.PHASE_PASSED, phase=phase, message=phase.gate_note)
+        phase.status, phase.finished_at = Phase.Status.DONE, now
+        phase.save(update_fields=["status", "finished_at", "gate_note"])
+        event_append(project_id=project_id, kind=Event.Kind.PHASE_COMPLETED, phase=phase, message=phase.name)
+
+
+def _gates_request(*, schema_name: str, project_id: int, phase_id: int) -> None:
+    phase_ready_for_gates.send(sender=Phase, schema_name=schema_name, project_id=project_id, phase_id=phase_id)
+
+
+# --- dispatch ---------------------------------------------------------------------------------
+
+
+def _send_all(jobs: list[tuple[str, int]]) -> None:
+    from projects.tasks import execute_task_send
+
+    for schema_name, task_id in jobs:
+        execute_task_send(schema_name, task_id)
+
+
+def _dispatch_on_commit(roles: set[str]) -> None:
+    if roles:
+        transaction.on_commit(lambda: roles_dispatch(roles=sorted(roles)))
+
+
+def roles_dispatch(*, roles: Iterable[str]) -> int:
+    """Lease free agents to waiting tasks of these roles and send the leased tasks to the workers."""
+    sent: list[tuple[str, int]] = []
+    for role in roles:
+        while True:
+            rejected = 0
+            with transaction.atomic():
+                now = timezone.now()
+                leases = pools.leases_match(role=role, now=now)
+                accepted: list[tuple[str, int]] = []
+                for lease in leases:
+                    with schema_context(lease.schema_name):
+                        claimed = Task.objects.filter(
+                            pk=lease.task_id,
+                            status=Task.Status.READY,
+                            held=False,
+                            project__workflow__status=Workflow.Status.RUNNING,
+                        ).update(status=Task.Status.QUEUED, agent_id=lease.agent_id, queued_at=now)
+                    if claimed:
+                        accepted.append((lease.schema_name, lease.task_id))
+                    else:  # the task was paused or cancelled since it asked; the agent goes back
+                        pools.agent_release(
+                            agent_id=lease.agent_id, schema_name=lease.schema_name, task_id=lease.task_id
+                        )
+                        rejected += 1
+                transaction.on_commit(partial(_send_all, accepted))
+            sent += accepted
+            if not rejected:
+                break
+    return len(sent)
+
+
+# --- human in the loop --------------------------------------------------------------------------
+
+
+def _locked_task(task: Task) -> Task:
+    return Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+
+
+@transaction.atomic
+def task_approve(*, task: Task, user: User) -> Task:
+    """The customer approves (the plan, the preview, the delivery); the workflow moves on."""
+    task = _locked_task(task)
+    if task.status != Task.Status.AWAITING_APPROVAL:
+        raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
+    now = timezone.now()
+    task.status, task.finished_at = Task.Status.DONE, now
+    task.output = {"approved_by": user.email, "approved_at": now.isoformat()}
+    task.save(update_fields=["status", "finished_at", "output"])
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.APPROVAL_GRANTED,
+        task=task,
+        actor=user.email,
+        message=f"{user.email} approved “{task.title}”",
+    )
+    _dispatch_on_commit(_advance(task.project_id, now=now))
+    return task
+
+
+def _release_agents(tasks: Iterable[Task]) -> set[str]:
+    roles: set[str] = set()
+    schema = _schema()
+    for task in tasks:
+        if task.agent_id is not None:
+            pools.agent_release(agent_id=task.agent_id, schema_name=schema, task_id=task.pk)
+            roles.add(task.role)
+    return roles
+
+
+@transaction.atomic
+def project_pause(*, project: Project, user: User | None) -> Workflow:
+    """Stop dispatching the project's tasks; queued ones give their agents back. Running work finishes."""
+    workflow = Workflow.objects.select_for_update().get(project=project)
+    if workflow.status != Workflow.Status.RUNNING:
+        raise WorkflowError(f"The project is {workflow.get_status_display().lower()}, not running.")
+    workflow.status = Workflow.Status.PAUSED
+    workflow.save(update_fields=["status"])
+    queued = list(Task.objects.select_for_update().filter(project=project, status=Task.Status.QUEUED))
+    roles = _release_agents(queued)
+    Task.objects.filter(pk__in=[t.pk for t in queued]).update(status=Task.Status.READY, agent=None, queued_at=None)
+    ready = Task.objects.filter(project=project, status=Task.Status.READY).values_list("pk", flat=True)
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=ready)
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_PAUSED,
+        actor=_actor(user),
+        message=f"paused by {_actor(user)}",
+    )
+    _dispatch_on_commit(roles)
+    return workflow
+
+
+def _request_ready(project_id: int) -> set[str]:
+    roles: set[str] = set()
+    for task in Task.objects.filter(project_id=project_id, status=Task.Status.READY, held=False):
+        assert task.ready_at is not None
+        pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at)
+        roles.add(task.role)
+    return roles
+
+
+@transaction.atomic
+def project_resume(*, project: Project, user: User | None) -> Workflow:
+    workflow = Workflow.objects.select_for_update().get(project=project)
+    if workflow.status != Workflow.Status.PAUSED:
+        raise WorkflowError("The project is not paused.")
+    workflow.status = Workflow.Status.RUNNING
+    workflow.save(update_fields=["status"])
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_RESUMED,
+        actor=_actor(user),
+        message=f"resumed by {_actor(user)}",
+    )
+    roles = _request_ready(project.pk) | _advance(project.pk)
+    _dispatch_on_commit(roles)
+    return workflow
+
+
+@transaction.atomic
+def project_cancel(*, project: Project, user: User | None) -> Workflow:
+    """Stop the project for good: unfinished tasks and running runs are cancelled, agents freed."""
+    workflow = Workflow.objects.select_for_update().get(project=project)
+    if not workflow.is_active:
+        raise WorkflowError(f"The project is already {workflow.get_status_display().lower()}.")
+    now = timezone.now()
+    workflow.status, workflow.finished_at = Workflow.Status.CANCELLED, now
+    workflow.save(update_fields=["status", "finished_at"])
+    unfinished = list(Task.objects.select_for_update().filter(project=project, status__in=UNFINISHED))
+    roles = _release_agents(unfinished)
+    ids = [task.pk for task in unfinished]
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=ids)
+    Run.objects.filter(task_id__in=ids, status=Run.Status.RUNNING).update(
+        status=Run.Status.CANCELLED, finished_at=now, error=f"cancelled by {_actor(user)}"
+    )
+    Task.objects.filter(pk__in=ids).update(status=Task.Status.CANCELLED, finished_at=now)
+    Phase.objects.filter(project=project).exclude(status=Phase.Status.DONE).update(status=Phase.Status.CANCELLED)
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_CANCELLED,
+        actor=_actor(user),
+        message=f"cancelled by {_actor(user)}; {len(ids)} unfinished tasks cancelled",
+    )
+    _dispatch_on_commit(roles)
+    return workflow
+
+
+@transaction.atomic
+def task_hold(*, task: Task, user: User | None) -> Task:
+    """Keep a task from being dispatched (an account manager's hold) until ``task_release``."""
+    task = _locked_task(task)
+    if task.status in {*Task.FINISHED, Task.Status.RUNNING}:
+        raise WorkflowError(f"“{task.title}” is {task.get_status_display().lower()}; only waiting tasks can be held.")
+    roles: set[str] = set()
+    if task.status == Task.Status.QUEUED:
+        roles = _release_agents([task])
+        task.status, task.agent, task.queued_at = Task.Status.READY, None, None
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=[task.pk])
+    task.held = True
+    task.save(update_fields=["held", "status", "agent", "queued_at"])
+    event_append(project_id=task.project_id, kind=Event.Kind.TASK_HELD, task=task, actor=_actor(user))
+    _dispatch_on_commit(roles)
+    return task
+
+
+@transaction.atomic
+def task_release(*, task: Task, user: User | None) -> Task:
+    task = _locked_task(task)
+    if not task.held:
+        raise WorkflowError(f"“{task.title}” is not on hold.")
+    task.held = False
+    task.save(update_fields=["held"])
+    event_append(project_id=task.project_id, kind=Event.Kind.TASK_RELEASED, task=task, actor=_actor(user))
+    roles: set[str] = set()
+    if task.status == Task.Status.READY and _workflow_running(task.project_id):
+        assert task.ready_at is not None
+        pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at)
+        roles.add(task.role)
+    _dispatch_on_commit(roles)
+    return task
+
+
+def _workflow_running(project_id: int) -> bool:
+    return Workflow.objects.filter(project_id=project_id, status=Workflow.Status.RUNNING).exists()
+
+
+@transaction.atomic
+def task_rerun(*, task: Task, user: User | None) -> Task:
+    """Run a blocked, finished or cancelled agent task again, with a fresh set of attempts."""
+    task = _locked_task(task)
+    if task.kind != Task.Kind.AGENT:
+        raise WorkflowError("Only agent work can be re-run.")
+    if task.status not in {Task.Status.BLOCKED, *Task.FINISHED}:
+        raise WorkflowError(f"“{task.title}” is {task.get_status_display().lower()}; it cannot be re-run now.")
+    now = timezone.now()
+    task.status, task.ready_at, task.attempts = Task.Status.READY, now, 0
+    task.blocked_since, task.blocked_reason, task.escalated_at, task.finished_at = None, "", None, None
+    task.save(
+        update_fields=[
+            "status",
+            "ready_at",
+            "attempts",
+            "blocked_since",
+            "blocked_reason",
+            "escalated_at",
+            "finished_at",
+        ]
+    )
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.TASK_RERUN,
+        task=task,
+        actor=_actor(user),
+        message=f"re-run requested by {_actor(user)}",
+    )
+    roles: set[str] = set()
+    if not task.held and _workflow_running(task.project_id):
+        pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=now)
+        roles.add(task.role)
+    _dispatch_on_commit(roles)
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, task: Task, user: User | None) -> Task:
+    """Drop one task; tasks that wait for it go ahead without it."""
+    task = _locked_task(task)
+    if task.status in Task.FINISHED:
+        raise WorkflowError(f"“{task.title}” is already {task.get_status_display().lower()}.")
+    now = timezone.now()
+    roles = _release_agents([task])
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=[task.pk])
+    Run.objects.filter(task=task, status=Run.Status.RUNNING).update(
+        status=Run.Status.CANCELLED, finished_at=now, error=f"cancelled by {_actor(user)}"
+    )
+    task.status, task.finished_at, task.agent = Task.Status.CANCELLED, now, None
+    task.save(update_fields=["status", "finished_at", "agent"])
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.TASK_CANCELLED,
+        task=task,
+        actor=_actor(user),
+        message=f"cancelled by {_actor(user)}",
+    )
+    _dispatch_on_commit(roles | _advance(task.project_id, now=now))
+    return task
+
+
+@transaction.atomic
+def phase_gates_pass(*, phase: Phase, actor: str, note: str = "") -> Phase:
+    """The quality gates passed (or were waived); the next phase opens."""
+    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    if phase.status not in {Phase.Status.GATING, Phase.Status.BLOCKED}:
+        raise WorkflowError(f"{phase.name} is not waiting for its gates.")
+    phase.status, phase.gate_note = Phase.Status.RUNNING, f"passed: {note}" if note else "passed"
+    phase.save(update_fields=["status", "gate_note"])
+    event_append(project_id=phase.project_id, kind=Event.Kind.PHASE_PASSED, phase=phase, actor=actor, message=note)
+    _dispatch_on_commit(_advance(phase.project_id))
+    return phase
+
+
+@transaction.atomic
+def phase_gates_block(*, phase: Phase, actor: str, reason: str) -> Phase:
+    """A gate failed: the phase stays blocked until its tasks are re-run and the gates pass."""
+    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    if phase.status != Phase.Status.GATING:
+        raise WorkflowError(f"{phase.name} is not waiting for its gates.")
+    phase.status, phase.gate_note = Phase.Status.BLOCKED, ""
+    phase.save(update_fields=["status", "gate_note"])
+    event_append(project_id=phase.project_id, kind=Event.Kind.PHASE_BLOCKED, phase=phase, actor=actor, message=reason)
+    return phase
+
+
+# --- progress and timeline ------------------------------------------------------------------------
+
+
+def project_progress(project: Project) -> float:
+    """Share of the work done, 0..1: each phase's weight times its share of finished tasks."""
+    rows = (
+        Task.objects.filter(project=project)
+        .values("phase_id", "phase__weight", "phase__status")
+        .annotate(total=Count("pk"), finished=Count("pk", filter=Q(status__in=Task.FINISHED)))
+    )
+    weight = done = 0.0
+    for row in rows:
+        weight += row["phase__weight"]
+        share = 1.0 if row["phase__status"] == Phase.Status.DONE else row["finished"] / row["total"]
+        done += row["phase__weight"] * share
+    return done / weight if weight else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseTimeline:
+    phase_id: int
+    name: str
+    planned_start: datetime | None
+    planned_end: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    # Positive: late by that much (finished late, or still open past its planned end).
+    delay: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    planned_end: datetime | None
+    phases: tuple[PhaseTimeline, ...]
+    delay: timedelta | None  # the current delay of the project; None without a plan
+
+    @property
+    def on_track(self) -> bool | None:
+        return None if self.delay is None else self.delay <= timedelta(0)
+
+
+def project_timeline(project: Project, *, now: datetime | None = None) -> Timeline:
+    """Planned phase dates (from the accepted quote's timeline) against the actual ones."""
+    now = now or timezone.now()
+    workflow = Workflow.objects.filter(project=project).first()
+    phases: list[PhaseTimeline] = []
+    delay = timedelta(0) if workflow is not None and workflow.planned_end is not None else None
+    for phase in Phase.objects.filter(project=project).order_by("position"):
+        late: timedelta | None = None
+        if phase.planned_end is not None and delay is not None:
+            if phase.finished_at is not None:
+                late = delay = phase.finished_at - phase.planned_end
+            elif phase.status != Phase.Status.CANCELLED and now > phase.planned_end:
+                late = now - phase.planned_end
+                delay = max(delay, late)
+        phases.append(
+            PhaseTimeline(
+                phase.pk, phase.name, phase.planned_start, phase.planned_end, phase.started_at, phase.finished_at, late
+            )
+        )
+    return Timeline(planned_end=workflow.planned_end if workflow else None, phases=tuple(phases), delay=delay)

@@ -1,0 +1,59 @@
+"""Celery tasks of projects: the agent work itself and the periodic recovery sweeps.
+
+Queues: ``agents`` carries ``execute_task`` only (long work); ``control`` carries dispatching,
+the reaper, the re-dispatch sweep and escalations, so a flood of agent work never delays them.
+Each task takes the tenant's ``schema_name`` explicitly and runs inside ``schema_context``;
+retries are kept in the database (``projects.execution``), not in the broker.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import shared_task
+from django_tenants.utils import schema_context
+
+from projects import execution
+from projects.orchestration import roles_dispatch
+
+AGENTS_QUEUE = "agents"
+CONTROL_QUEUE = "control"
+
+
+@shared_task(name="projects.execute_task", acks_late=True, bind=True, ignore_result=True)
+def execute_task(self: Any, schema_name: str, task_id: int) -> str:
+    worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
+    with schema_context(schema_name):
+        return execution.task_execute(schema_name=schema_name, task_id=task_id, worker=worker)
+
+
+def execute_task_send(schema_name: str, task_id: int) -> None:
+    execute_task.apply_async(args=[schema_name, task_id], queue=AGENTS_QUEUE)
+
+
+@shared_task(name="projects.dispatch_roles", ignore_result=True)
+def dispatch_roles(roles: list[str]) -> int:
+    return roles_dispatch(roles=roles)
+
+
+@shared_task(name="projects.reap_stalled_runs")
+def reap_stalled_runs() -> int:
+    return execution.runs_reap()
+
+
+@shared_task(name="projects.redispatch_lost_tasks")
+def redispatch_lost_tasks() -> int:
+    return execution.tasks_redispatch()
+
+
+@shared_task(name="projects.escalate_blocked_tasks")
+def escalate_blocked_tasks() -> int:
+    return execution.tasks_escalate()
+
+
+@shared_task(name="projects.charge_acceptance", ignore_result=True)
+def charge_acceptance(schema_name: str, project_id: int) -> None:
+    from projects.payments import acceptance_charge
+
+    acceptance_charge(schema_name=schema_name, project_id=project_id)

@@ -1,0 +1,125 @@
+"""The live dashboard's websocket: ``ws/projects/<id>/`` on a customer's portal host.
+
+``tenants.websockets.TenantWebsocketMiddleware`` has already checked the origin and put the
+customer into the scope, and channels' auth stack the user. The consumer admits members of that
+customer and staff (audited), only for a project that exists in that customer's schema; anyone
+else is refused at the handshake.
+
+Order matters for "nothing is missed": the consumer joins the project's group
+(``<schema>.project.<id>``) *before* it reads and sends the current state, so an event committed
+in between is both in the state and in the queue; rows already sent with the state are skipped.
+
+Events are handled in batches: the message handler only queues, and one flush task at a time
+renders everything queued so far (the rows from the messages, the touched phases' boards and the
+project-wide numbers from the database) and sends it as one frame. A burst of events costs one
+render, not one per event. Consumers of the same project in one process share that render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django_tenants.utils import schema_context
+
+from projects.events import project_group
+from projects.models import Project
+from success.dashboard import FeedEvent, feed_event_from_message, feed_group
+from success.fragments import rows_html, state_html, update_html
+from tenants.websockets import websocket_role
+
+# One render per (schema, project, boards, last event) in flight per process, shared by consumers.
+_renders: dict[tuple[str, int, tuple[int, ...] | None, int], asyncio.Future[str]] = {}
+
+
+class ProjectDashboardConsumer(AsyncWebsocketConsumer):
+    group_name = ""
+
+    async def connect(self) -> None:
+        self.schema_name: str = self.scope.get("schema_name", "")
+        self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
+        query = parse_qs(bytes(self.scope.get("query_string", b"")).decode("latin1"))
+        self.feed = feed_group((query.get("feed") or [""])[0])
+        self.project: Project | None = await database_sync_to_async(self._admit)()
+        if self.project is None:
+            await self.close()
+            return
+        self.pending: list[dict[str, Any]] = []
+        self.flushing: asyncio.Task[None] | None = None
+        self.group_name = project_group(self.schema_name, self.project_id)
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+        html, self.sent_ids = await database_sync_to_async(self._state)()
+        await self.send(text_data=html)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group_name:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        flushing = getattr(self, "flushing", None)
+        if flushing is not None:
+            flushing.cancel()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """The dashboard only listens; whatever a client sends is ignored."""
+
+    async def project_event(self, message: dict[str, Any]) -> None:
+        self.pending.append(message)
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.ensure_future(self._flush())
+
+    # --- rendering -----------------------------------------------------------------------------
+
+    def _admit(self) -> Project | None:
+        if not self.schema_name or websocket_role(self.scope) is None:
+            return None
+        with schema_context(self.schema_name):
+            return Project.objects.filter(pk=self.project_id).first()
+
+    def _state(self) -> tuple[str, set[int]]:
+        assert self.project is not None
+        with schema_context(self.schema_name):
+            return state_html(self.project, self.feed)
+
+    def _update(self, phase_ids: tuple[int, ...] | None) -> str:
+        assert self.project is not None
+        with schema_context(self.schema_name):
+            return str(update_html(self.project, phase_ids))
+
+    async def _flush(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            rows: list[FeedEvent] = []
+            for message in batch:
+                event = feed_event_from_message(message)
+                if event.id in self.sent_ids:
+                    continue
+                self.sent_ids.add(event.id)
+                if self.feed.kinds is None or event.kind in self.feed.kinds:
+                    rows.append(event)
+            # Events without a phase (project started, paused, ...) may touch every phase.
+            phases = {message.get("phase_id") for message in batch}
+            phase_ids = None if None in phases else tuple(sorted(int(p) for p in phases if p is not None))
+            last = max(int(message["event_id"]) for message in batch)
+            numbers = await self._shared_update(phase_ids, last)
+            await self.send(text_data=numbers + rows_html(rows))
+
+    async def _shared_update(self, phase_ids: tuple[int, ...] | None, last_event_id: int) -> str:
+        key = (self.schema_name, self.project_id, phase_ids, last_event_id)
+        future = _renders.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            _renders[key] = future
+            try:
+                future.set_result(await database_sync_to_async(self._update)(phase_ids))
+            except Exception as error:
+                _renders.pop(key, None)
+                future.set_exception(error)
+                future.exception()  # whoever shares it gets the error; no "never retrieved" warning
+                raise
+            # Consumers a little behind in the same batch still find it for a moment; then it is gone.
+            asyncio.get_running_loop().call_later(1.0, _renders.pop, key, None)
+        # Shielded: a consumer that disconnects while waiting must not cancel the others' render.
+        return await asyncio.shield(future)

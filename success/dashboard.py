@@ -1,0 +1,644 @@
+"""The read side of the live dashboard: what a customer sees of a running project, in a fixed
+number of queries whatever the project's size.
+
+``dashboard_read`` gathers one project's picture — phases on the timeline (planned against
+actual), the task board by phase and status (each column capped at ``CARD_CAP`` cards by one
+windowed query, with the rest counted), agents at work now, the typed event feed, progress
+(``projects.orchestration.project_progress``), timeline adherence, burn-up, quality numbers and
+usage — in about fifteen queries. ``project_summaries`` does the same for the customer overview:
+every project's status, progress and health in four queries.
+
+Quality numbers are read, never made up: an agent reports a number by putting one of the
+``QUALITY_METRICS`` keys into the data of a ``task.report`` event or of its outcome (task
+output ``data``); the latest value of each wins, and a metric nobody reported yet shows as "not
+measured yet".
+
+The overview computes progress and delay for many projects at once; the formulas are those of
+``project_progress`` and ``project_timeline`` (tests hold them equal), applied to rows fetched for
+all projects together instead of once per project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, Count, F, Q, Sum, Value, When, Window
+from django.db.models.functions import RowNumber, Trunc
+from django.utils import timezone
+
+from agents.roles import ROLES, Role
+from projects.models import Event, Phase, Project, Run, Task, Workflow
+from projects.orchestration import Timeline, project_progress, project_timeline
+
+CARD_CAP = 30
+FEED_SIZE = 30
+AGENTS_SHOWN = 50
+
+K = Event.Kind
+S = Task.Status
+
+
+# --- the event feed -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedGroup:
+    key: str
+    label: str
+    kinds: frozenset[str] | None  # None: every kind
+
+
+FEED_GROUPS: dict[str, FeedGroup] = {
+    group.key: group
+    for group in (
+        FeedGroup("all", "Everything", None),
+        FeedGroup(
+            "milestones",
+            "Milestones",
+            frozenset({K.PROJECT_STARTED, K.PROJECT_COMPLETED, K.PHASE_STARTED, K.PHASE_PASSED, K.PHASE_COMPLETED}),
+        ),
+        FeedGroup("work", "Agent work", frozenset({K.TASK_READY, K.TASK_STARTED, K.TASK_REPORT, K.TASK_SUCCEEDED})),
+        FeedGroup(
+            "problems",
+            "Problems",
+            frozenset({K.TASK_FAILED, K.TASK_RETRY, K.TASK_BLOCKED, K.TASK_ESCALATED, K.RUN_LOST, K.PHASE_BLOCKED}),
+        ),
+        FeedGroup(
+            "decisions",
+            "Decisions",
+            frozenset(
+                {
+                    K.PROJECT_PAUSED,
+                    K.PROJECT_RESUMED,
+                    K.PROJECT_CANCELLED,
+                    K.APPROVAL_REQUESTED,
+                    K.APPROVAL_GRANTED,
+                    K.PHASE_GATES_REQUESTED,
+                    K.TASK_HELD,
+                    K.TASK_RELEASED,
+                    K.TASK_RERUN,
+                    K.TASK_CANCELLED,
+                }
+            ),
+        ),
+    )
+}
+DEFAULT_FEED = FEED_GROUPS["all"]
+_TONES = {"milestones": "ok", "problems": "bad", "decisions": "warn"}
+
+
+def feed_group(key: str | None) -> FeedGroup:
+    return FEED_GROUPS.get(key or "", DEFAULT_FEED)
+
+
+def kind_tone(kind: str) -> str:
+    for key, tone in _TONES.items():
+        kinds = FEED_GROUPS[key].kinds
+        if kinds is not None and kind in kinds:
+            return tone
+    return "info"
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return str(Event.Kind(kind).label)
+    except ValueError:
+        return kind
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    id: int
+    kind: str
+    message: str
+    actor: str
+    created_at: datetime
+
+    @property
+    def label(self) -> str:
+        return kind_label(self.kind)
+
+    @property
+    def tone(self) -> str:
+        return kind_tone(self.kind)
+
+
+def feed_event_from_message(message: Mapping[str, Any]) -> FeedEvent:
+    """A feed row from the channel-layer message ``projects.events`` publishes (no query)."""
+    return FeedEvent(
+        id=int(message["event_id"]),
+        kind=str(message["kind"]),
+        message=str(message.get("message") or ""),
+        actor=str(message.get("actor") or "system"),
+        created_at=datetime.fromisoformat(str(message["created_at"])),
+    )
+
+
+def feed_read(project: Project, group: FeedGroup, limit: int = FEED_SIZE) -> list[FeedEvent]:
+    """The latest events of the group, newest first."""
+    events = Event.objects.filter(project=project)
+    if group.kinds is not None:
+        events = events.filter(kind__in=group.kinds)
+    rows = events.order_by("-created_at", "-pk").values_list("pk", "kind", "message", "actor", "created_at")[:limit]
+    return [FeedEvent(*row) for row in rows]
+
+
+# --- the task board -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BoardColumn:
+    key: str
+    label: str
+    statuses: tuple[str, ...]
+
+
+COLUMNS = (
+    BoardColumn("todo", "To do", (S.PENDING, S.READY, S.QUEUED)),
+    BoardColumn("running", "In progress", (S.RUNNING,)),
+    BoardColumn("waiting", "Waiting / blocked", (S.AWAITING_APPROVAL, S.BLOCKED)),
+    BoardColumn("done", "Done", (S.DONE, S.CANCELLED)),
+)
+
+
+def role_label(role: str) -> str:
+    try:
+        return ROLES[Role(role)].name
+    except (KeyError, ValueError):
+        return role.replace("_", " ").capitalize() if role else "Customer"
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    id: int
+    title: str
+    role: str
+    status: str
+    started_at: datetime | None
+
+    @property
+    def role_label(self) -> str:
+        return role_label(self.role)
+
+    @property
+    def status_label(self) -> str:
+        try:
+            return str(Task.Status(self.status).label)
+        except ValueError:
+            return self.status
+
+
+@dataclass(slots=True)
+class ColumnCards:
+    column: BoardColumn
+    cards: list[Card] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.cards)
+
+
+@dataclass(slots=True)
+class PhaseBoard:
+    id: int
+    position: int
+    name: str
+    status: str
+    columns: list[ColumnCards]
+
+    @property
+    def status_label(self) -> str:
+        try:
+            return str(Phase.Status(self.status).label)
+        except ValueError:
+            return self.status
+
+    @property
+    def total(self) -> int:
+        return sum(column.total for column in self.columns)
+
+    @property
+    def done(self) -> int:
+        return self.columns[-1].total
+
+
+def _column_case() -> Case:
+    return Case(
+        *[When(status__in=column.statuses, then=Value(column.key)) for column in COLUMNS],
+        default=Value(COLUMNS[0].key),
+    )
+
+
+def boards_read(project: Project, phase_ids: Iterable[int] | None = None) -> list[PhaseBoard]:
+    """The board of every phase (or of ``phase_ids``): two queries, at most ``CARD_CAP`` cards per column."""
+    phases = Phase.objects.filter(project=project).order_by("position")
+    tasks = Task.objects.filter(project=project)
+    if phase_ids is not None:
+        ids = list(phase_ids)
+        phases, tasks = phases.filter(pk__in=ids), tasks.filter(phase_id__in=ids)
+    boards = {
+        pk: PhaseBoard(pk, position, name, status, [ColumnCards(column) for column in COLUMNS])
+        for pk, position, name, status in phases.values_list("pk", "position", "name", "status")
+    }
+    partition = [F("phase_id"), F("column")]
+    rows = (
+        tasks.annotate(column=_column_case())
+        .annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("position").asc(), F("pk").asc()]),
+            column_total=Window(Count("pk"), partition_by=partition),
+        )
+        .filter(rank__lte=CARD_CAP)
+        .order_by("phase_id", "column", "rank")
+        .values_list("pk", "phase_id", "column", "column_total", "title", "role", "status", "started_at")
+    )
+    index = {column.key: number for number, column in enumerate(COLUMNS)}
+    for pk, phase_id, column, column_total, title, role, status, started_at in rows:
+        board = boards.get(phase_id)
+        if board is None:
+            continue
+        cell = board.columns[index[column]]
+        cell.total = column_total
+        cell.cards.append(Card(pk, title, role, status, started_at))
+    return list(boards.values())
+
+
+# --- agents, usage, quality ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAtWork:
+    agent_name: str
+    provider: str
+    role: str
+    task_id: int
+    task_title: str
+    since: datetime
+
+    @property
+    def role_label(self) -> str:
+        return role_label(self.role)
+
+
+def agents_read(project: Project) -> list[AgentAtWork]:
+    rows = (
+        Run.objects.filter(task__project=project, status=Run.Status.RUNNING)
+        .order_by("started_at", "pk")
+        .values_list("agent_name", "provider", "task__role", "task_id", "task__title", "started_at")[:AGENTS_SHOWN]
+    )
+    return [AgentAtWork(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    runs: int
+    seconds: float
+    tokens: int
+    cost: Decimal
+
+
+def usage_read(project: Project) -> Usage:
+    totals = Run.objects.filter(task__project=project).aggregate(
+        runs=Count("pk"), seconds=Sum("usage_seconds"), tokens=Sum("usage_tokens"), cost=Sum("usage_cost")
+    )
+    return Usage(
+        runs=totals["runs"] or 0,
+        seconds=float(totals["seconds"] or 0.0),
+        tokens=int(totals["tokens"] or 0),
+        cost=Decimal(totals["cost"] or 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QualityMetric:
+    key: str
+    label: str
+    unit: str
+    target: str
+    meets: Callable[[float], bool]
+
+
+# The seed's MVP quality standards; the keys are what agents put in their reports' data.
+QUALITY_METRICS = (
+    QualityMetric("coverage_percent", "Test coverage", "%", "≥ 95 %", lambda value: value >= 95),
+    QualityMetric("security_high_findings", "HIGH security findings", "", "0", lambda value: value == 0),
+    QualityMetric("page_load_ms", "Page load", " ms", "< 2,000 ms", lambda value: value < 2000),
+    QualityMetric("secret_findings", "Committed secrets found", "", "0", lambda value: value == 0),
+)
+_QUALITY_KEYS = [metric.key for metric in QUALITY_METRICS]
+_QUALITY_SCAN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReading:
+    metric: QualityMetric
+    value: float | None
+    at: datetime | None
+
+    @property
+    def measured(self) -> bool:
+        return self.value is not None
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.value is None else self.metric.meets(self.value)
+
+    @property
+    def display(self) -> str:
+        if self.value is None:
+            return "not measured yet"
+        number = f"{self.value:,.1f}".removesuffix(".0")
+        return f"{number}{self.metric.unit}"
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def quality_read(project: Project) -> list[QualityReading]:
+    """The latest reported value of each quality metric (two queries), or "not measured yet"."""
+    reports: list[tuple[datetime, Mapping[str, Any]]] = list(
+        Event.objects.filter(project=project, kind=K.TASK_REPORT, data__has_any_keys=_QUALITY_KEYS)
+        .order_by("-created_at", "-pk")
+        .values_list("created_at", "data")[:_QUALITY_SCAN]
+    )
+    outputs = (
+        Task.objects.filter(project=project, status=S.DONE, output__data__has_any_keys=_QUALITY_KEYS)
+        .order_by("-finished_at", "-pk")
+        .values_list("finished_at", "output")[:_QUALITY_SCAN]
+    )
+    reports += [(finished_at, output.get("data") or {}) for finished_at, output in outputs if finished_at]
+    reports.sort(key=lambda report: report[0], reverse=True)
+    readings = []
+    for metric in QUALITY_METRICS:
+        latest = next(
+            ((at, value) for at, data in reports if (value := _number(data.get(metric.key))) is not None), None
+        )
+        readings.append(QualityReading(metric, latest[1] if latest else None, latest[0] if latest else None))
+    return readings
+
+
+# --- progress over time -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Burnup:
+    start: datetime
+    end: datetime  # the later of now and the planned end
+    now: datetime
+    planned_end: datetime | None
+    scope: int  # tasks to do, cancelled ones left out
+    done_steps: tuple[tuple[datetime, int], ...]  # cumulative done tasks at each bucket's start
+
+    @property
+    def done(self) -> int:
+        return self.done_steps[-1][1] if self.done_steps else 0
+
+
+def _bucket_kind(span: timedelta) -> str:
+    if span <= timedelta(hours=2):
+        return "minute"
+    if span <= timedelta(days=3):
+        return "hour"
+    return "day"
+
+
+def burnup_read(project: Project, workflow: Workflow, now: datetime) -> Burnup:
+    """Done tasks over time against the scope (two queries, one row per time bucket)."""
+    counts = Task.objects.filter(project=project).aggregate(
+        total=Count("pk"), cancelled=Count("pk", filter=Q(status=S.CANCELLED))
+    )
+    kind = _bucket_kind(now - workflow.started_at)
+    buckets = (
+        Task.objects.filter(project=project, status=S.DONE, finished_at__isnull=False)
+        .annotate(bucket=Trunc("finished_at", kind))
+        .values("bucket")
+        .annotate(n=Count("pk"))
+        .order_by("bucket")
+        .values_list("bucket", "n")
+    )
+    steps: list[tuple[datetime, int]] = []
+    done = 0
+    for bucket, n in buckets:
+        done += n
+        steps.append((bucket, done))
+    end = max(now, workflow.planned_end) if workflow.planned_end else now
+    return Burnup(
+        start=workflow.started_at,
+        end=end,
+        now=now,
+        planned_end=workflow.planned_end,
+        scope=counts["total"] - counts["cancelled"],
+        done_steps=tuple(steps),
+    )
+
+
+# --- one project ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Adherence:
+    """Timeline adherence in words: on plan, behind by how much, or no plan to measure against."""
+
+    planned: bool
+    delay: timedelta | None
+
+    @property
+    def state(self) -> str:
+        if not self.planned or self.delay is None:
+            return "unplanned"
+        return "late" if self.delay > timedelta(0) else "on_track"
+
+    @property
+    def text(self) -> str:
+        if self.state == "unplanned":
+            return "No planned timeline yet (it comes from the accepted quote)"
+        assert self.delay is not None
+        if self.delay > timedelta(0):
+            return f"Behind plan by {duration_text(self.delay)}"
+        if self.delay < -timedelta(hours=1):
+            return f"On plan, {duration_text(-self.delay)} ahead"
+        return "On plan"
+
+
+def duration_text(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600} hours"
+    if seconds >= 120:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    project: Project
+    workflow: Workflow | None
+    now: datetime
+    progress: float
+    timeline: Timeline | None
+    adherence: Adherence
+    boards: list[PhaseBoard]
+    agents: list[AgentAtWork]
+    feed: list[FeedEvent]
+    feed_group: FeedGroup
+    quality: list[QualityReading]
+    usage: Usage
+    burnup: Burnup | None
+
+    @property
+    def progress_percent(self) -> int:
+        return int(self.progress * 100)
+
+    @property
+    def phase_status(self) -> dict[int, str]:
+        return {board.id: board.status for board in self.boards}
+
+
+def dashboard_read(
+    project: Project,
+    *,
+    group: FeedGroup = DEFAULT_FEED,
+    phase_ids: Iterable[int] | None = None,
+    with_feed: bool = True,
+    now: datetime | None = None,
+) -> Dashboard:
+    """The whole dashboard of ``project``; with ``phase_ids`` only those phases' boards (for a live
+    update), without the feed when ``with_feed`` is false. The query count never depends on size."""
+    now = now or timezone.now()
+    workflow = Workflow.objects.filter(project=project).first()
+    timeline = project_timeline(project, now=now) if workflow is not None else None
+    return Dashboard(
+        project=project,
+        workflow=workflow,
+        now=now,
+        progress=project_progress(project) if workflow is not None else 0.0,
+        timeline=timeline,
+        adherence=Adherence(
+            planned=bool(workflow and workflow.planned_end), delay=timeline.delay if timeline else None
+        ),
+        boards=boards_read(project, phase_ids) if workflow is not None else [],
+        agents=agents_read(project) if workflow is not None else [],
+        feed=feed_read(project, group) if with_feed else [],
+        feed_group=group,
+        quality=quality_read(project),
+        usage=usage_read(project),
+        burnup=burnup_read(project, workflow, now) if workflow is not None else None,
+    )
+
+
+# --- all projects (the customer overview) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    project: Project
+    workflow: Workflow | None
+    progress: float
+    delay: timedelta | None
+    blocked: int
+
+    @property
+    def progress_percent(self) -> int:
+        return int(self.progress * 100)
+
+    @property
+    def status_label(self) -> str:
+        if self.workflow is None:
+            return str(self.project.get_status_display())
+        return str(self.workflow.get_status_display())
+
+    @property
+    def health(self) -> tuple[str, str]:
+        """(tone, words) for the overview: what a customer needs to know at a glance."""
+        if self.workflow is None:
+            return "info", "Not started"
+        if self.workflow.status == Workflow.Status.COMPLETED:
+            return "ok", "Delivered"
+        if self.workflow.status == Workflow.Status.CANCELLED:
+            return "info", "Cancelled"
+        if self.blocked:
+            return "bad", f"{self.blocked} blocked task{'s' if self.blocked != 1 else ''}"
+        if self.delay is not None and self.delay > timedelta(0):
+            return "warn", f"Behind plan by {duration_text(self.delay)}"
+        if self.workflow.status == Workflow.Status.PAUSED:
+            return "warn", "Paused"
+        return "ok", "On plan" if self.delay is not None else "Running"
+
+
+def progress_from_rows(rows: Iterable[Mapping[str, Any]]) -> float:
+    """``project_progress``'s formula over rows of (phase weight, phase status, total, finished)."""
+    weight = done = 0.0
+    for row in rows:
+        weight += row["phase__weight"]
+        share = 1.0 if row["phase__status"] == Phase.Status.DONE else row["finished"] / row["total"]
+        done += row["phase__weight"] * share
+    return done / weight if weight else 0.0
+
+
+def delay_from_phases(planned: bool, phases: Iterable[Mapping[str, Any]], now: datetime) -> timedelta | None:
+    """``project_timeline``'s delay over phase rows in position order."""
+    if not planned:
+        return None
+    delay = timedelta(0)
+    for phase in phases:
+        if phase["planned_end"] is None:
+            continue
+        if phase["finished_at"] is not None:
+            delay = phase["finished_at"] - phase["planned_end"]
+        elif phase["status"] != Phase.Status.CANCELLED and now > phase["planned_end"]:
+            delay = max(delay, now - phase["planned_end"])
+    return delay
+
+
+def project_summaries(*, now: datetime | None = None) -> list[ProjectSummary]:
+    """Every project of the current schema with status, progress and health: four queries."""
+    now = now or timezone.now()
+    projects = list(
+        Project.objects.select_related("workflow").only(
+            "pk", "name", "service", "status", "created_at", "workflow__status", "workflow__planned_end"
+        )
+    )
+    progress_rows: dict[int, list[Mapping[str, Any]]] = {}
+    blocked: dict[int, int] = {}
+    for row in (
+        Task.objects.values("project_id", "phase_id", "phase__weight", "phase__status")
+        .annotate(
+            total=Count("pk"),
+            finished=Count("pk", filter=Q(status__in=Task.FINISHED)),
+            blocked=Count("pk", filter=Q(status=S.BLOCKED)),
+        )
+        .order_by()
+    ):
+        progress_rows.setdefault(row["project_id"], []).append(row)
+        blocked[row["project_id"]] = blocked.get(row["project_id"], 0) + row["blocked"]
+    phases: dict[int, list[Mapping[str, Any]]] = {}
+    for phase in Phase.objects.order_by("project_id", "position").values(
+        "project_id", "planned_end", "finished_at", "status"
+    ):
+        phases.setdefault(phase["project_id"], []).append(phase)
+    summaries = []
+    for project in projects:
+        workflow = getattr(project, "workflow", None)
+        planned = workflow is not None and workflow.planned_end is not None
+        summaries.append(
+            ProjectSummary(
+                project=project,
+                workflow=workflow,
+                progress=progress_from_rows(progress_rows.get(project.pk, [])),
+                delay=delay_from_phases(planned, phases.get(project.pk, []), now),
+                blocked=blocked.get(project.pk, 0),
+            )
+        )
+    return summaries

@@ -1,0 +1,333 @@
+"""Durable execution with real Celery workers (projects.execution, projects.tasks): a real Redis
+broker, a transactional database, thread workers in this process and a subprocess worker that is
+SIGKILLed. Test roles use the ``sleepy`` and ``flaky`` providers of ``tests.workers``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from agents.models import Agent
+from agents.pools import pools_ensure
+from agents.roles import Role
+from projects.execution import runs_reap, tasks_escalate, tasks_redispatch
+from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
+from projects.orchestration import (
+    project_cancel,
+    project_pause,
+    project_progress,
+    project_resume,
+    project_start,
+    task_approve,
+)
+from projects.tasks import execute_task
+from projects.workflow import PhaseTemplate, Step, WorkflowTemplate
+from tests.workers import (
+    TIMINGS,
+    broker_flush,
+    pools_reset,
+    subprocess_worker,
+    thread_worker,
+    use_test_broker,
+    wait_for,
+    workflows_stop,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEV = Role.FULLSTACK_DEVELOPER
+
+
+@pytest.fixture
+def hive(world, settings, tmp_path):
+    settings.HIVE_STORAGE_ROOT = tmp_path
+    for name, value in TIMINGS.items():
+        setattr(settings, name, float(value))
+    workflows_stop("alpha", "beta")
+    use_test_broker()
+    broker_flush()
+    pools_reset()
+    yield world
+    workflows_stop("alpha", "beta")
+
+
+def fan_out(count: int, *, seconds: float = 0.05, failures: int = 0, role: Role = DEV) -> WorkflowTemplate:
+    items = tuple({"number": n, "title": f"job {n}", "seconds": seconds, "failures": failures} for n in range(count))
+    phase = PhaseTemplate("work", "Work", 1, (Step("job", "Job", role, fan_out="items"),))
+    return WorkflowTemplate(name="test", phases=(phase,), items=items)
+
+
+def start(schema: str, template: WorkflowTemplate, *, provider: str = "sleepy", name: str = "Test") -> int:
+    with schema_context(schema):
+        project = Project.objects.create(name=name, service=Service.MVP)
+        project_start(project=project, template=template, provider=provider)
+        return project.pk
+
+
+def status(schema: str, project_id: int) -> str:
+    with schema_context(schema):
+        return Workflow.objects.get(project_id=project_id).status
+
+
+def completed(schema: str, project_id: int) -> bool:
+    return status(schema, project_id) == Workflow.Status.COMPLETED
+
+
+def succeeded_runs_per_task(project_id: int) -> Counter[int]:
+    return Counter(
+        Run.objects.filter(task__project_id=project_id, status=Run.Status.SUCCEEDED).values_list("task_id", flat=True)
+    )
+
+
+def test_an_mvp_runs_from_first_to_last_phase_with_the_builtin_provider(hive, tmp_path):
+    owner = hive.users["alpha_owner"]
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Shop", service=Service.MVP)
+        for n in range(1, 4):
+            Story.objects.create(
+                project=project,
+                position=n,
+                title=f"Story {n}",
+                as_a="buyer",
+                i_want=f"do thing {n}",
+                acceptance_criteria=[f"thing {n} works"],
+            )
+    with thread_worker(), schema_context("alpha"):
+        project_start(project=project, user=owner)
+
+        def approve_until_done() -> bool:
+            for task in Task.objects.filter(project=project, status=Task.Status.AWAITING_APPROVAL):
+                task_approve(task=task, user=owner)
+            return Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED
+
+        wait_for(approve_until_done, timeout=40, what="the MVP to complete")
+        phases = list(Phase.objects.filter(project=project).order_by("position"))
+        assert all(phase.status == Phase.Status.DONE for phase in phases)
+        finishes = [phase.finished_at for phase in phases]
+        assert None not in finishes
+        assert finishes == sorted(finishes, key=lambda moment: moment or timezone.now())  # phase after phase
+        agent_tasks = Task.objects.filter(project=project, kind=Task.Kind.AGENT)
+        assert set(succeeded_runs_per_task(project.pk).values()) == {1}
+        assert len(succeeded_runs_per_task(project.pk)) == agent_tasks.count()
+        assert project_progress(project) == 1.0
+        workspace = tmp_path / "alpha" / "projects" / str(project.pk) / "workspace"
+        assert (workspace / "docs" / "requirements.md").read_text().count("## ") == 3
+        assert len(list((workspace / "stories").glob("*.md"))) == 3
+        quality = Task.objects.get(project=project, key="quality")
+        assert quality.output["data"]["checked"] >= 6  # every earlier artifact was there
+        kinds = list(Event.objects.filter(project=project).values_list("kind", flat=True))
+        assert kinds[0] == Event.Kind.PROJECT_STARTED and kinds[-1] == Event.Kind.PROJECT_COMPLETED
+        run = Run.objects.filter(task__project=project).first()
+        assert run is not None and run.agent_name and run.usage_seconds > 0 and run.worker
+
+
+def end(run: Run) -> datetime:
+    assert run.finished_at is not None
+    return run.finished_at
+
+
+def test_dependencies_are_respected(hive):
+    items = tuple(
+        {"number": n, "title": f"s{n}", "seconds": 0.1, "depends_on": d}
+        for n, d in ((1, []), (2, [1]), (3, [1]), (4, [2, 3]))
+    )
+    template = WorkflowTemplate(
+        name="test",
+        phases=(
+            PhaseTemplate("first", "First", 1, (Step("job", "Segment", DEV, fan_out="items"),)),
+            PhaseTemplate("second", "Second", 1, (Step("a", "A", DEV), Step("b", "B", DEV, ("a",)))),
+        ),
+        items=items,
+    )
+    with thread_worker():
+        project_id = start("alpha", template)
+        wait_for(lambda: completed("alpha", project_id), what="completion")
+    with schema_context("alpha"):
+        runs = {
+            run.task_id: run
+            for run in Run.objects.filter(task__project_id=project_id, status=Run.Status.SUCCEEDED).select_related(
+                "task__phase"
+            )
+        }
+        assert len(runs) == 6
+        for task in Task.objects.filter(project_id=project_id).prefetch_related("depends_on"):
+            for dependency in task.depends_on.all():
+                assert runs[task.pk].started_at >= end(runs[dependency.pk])
+        first_phase_end = max(end(r) for r in runs.values() if r.task.phase.key == "first")
+        assert all(r.started_at >= first_phase_end for r in runs.values() if r.task.phase.key == "second")
+
+
+def test_two_tenants_share_the_pool_fairly(hive):
+    pools_ensure(sizes={DEV: 2})
+    with thread_worker(concurrency=4):
+        alpha = start("alpha", fan_out(8, seconds=0.15), name="flood")
+        time.sleep(0.05)
+        beta = start("beta", fan_out(3, seconds=0.15), name="small")
+        wait_for(lambda: completed("alpha", alpha) and completed("beta", beta), timeout=30, what="both projects")
+    leased: list[tuple[datetime, str]] = []
+    for schema, project_id in (("alpha", alpha), ("beta", beta)):
+        with schema_context(schema):
+            for queued_at in Task.objects.filter(project_id=project_id).values_list("queued_at", flat=True):
+                assert queued_at is not None
+                leased.append((queued_at, schema))
+    order = [schema for _, schema in sorted(leased)]
+    # Beta asked after alpha's eight tasks were waiting. First come, first served would give beta
+    # the last three agents (positions 8–10); fair sharing gives it every other agent from then on.
+    assert [i for i, schema in enumerate(order) if schema == "beta"] in ([2, 4, 6], [3, 5, 7]), order
+    assert Agent.objects.filter(pool__role=DEV, lease_task__isnull=False).count() == 0
+
+
+def test_a_failing_task_is_retried_with_backoff_then_blocked_and_escalated(hive):
+    template = WorkflowTemplate(
+        name="test",
+        phases=(PhaseTemplate("work", "Work", 1, (Step("job", "Job", DEV, fan_out="items"),)),),
+        items=({"number": 1, "title": "recovers", "failures": 1}, {"number": 2, "title": "hopeless", "failures": 9}),
+    )
+    with thread_worker():
+        project_id = start("alpha", template, provider="flaky")
+        with schema_context("alpha"):
+            hopeless = Task.objects.get(project_id=project_id, title__endswith="hopeless")
+            recovers = Task.objects.get(project_id=project_id, title__endswith="recovers")
+            wait_for(
+                lambda: (
+                    Task.objects.filter(pk=hopeless.pk, status=Task.Status.BLOCKED).exists()
+                    and Task.objects.filter(pk=recovers.pk, status=Task.Status.DONE).exists()
+                ),
+                what="one task done, one blocked",
+            )
+    with schema_context("alpha"):
+        hopeless.refresh_from_db()
+        assert hopeless.attempts == 3 and "failed on purpose" in hopeless.blocked_reason
+        assert Run.objects.filter(task=hopeless, status=Run.Status.FAILED).count() == 3
+        assert list(Run.objects.filter(task=recovers).values_list("status", flat=True)) == ["failed", "succeeded"]
+        assert Event.objects.filter(task=hopeless, kind=Event.Kind.TASK_RETRY).count() == 2
+        assert Workflow.objects.get(project_id=project_id).status == Workflow.Status.RUNNING
+        assert tasks_escalate(blocked_for=timedelta(hours=4)) == 0
+        Task.objects.filter(pk=hopeless.pk).update(blocked_since=timezone.now() - timedelta(hours=4, minutes=1))
+        assert tasks_escalate() == 1
+        assert tasks_escalate() == 0  # once
+        assert Event.objects.filter(task=hopeless, kind=Event.Kind.TASK_ESCALATED).count() == 1
+
+
+def test_a_killed_worker_loses_no_work_and_no_run_has_two_outcomes(hive, tmp_path):
+    pools_ensure(sizes={DEV: 1})
+    project_id = start("alpha", fan_out(3, seconds=1.0))
+    with subprocess_worker(storage_root=tmp_path) as process, schema_context("alpha"):
+        victim = wait_for(
+            lambda: Run.objects.filter(task__project_id=project_id, status=Run.Status.RUNNING).first(),
+            timeout=30,
+            what="a run in the subprocess worker",
+        )
+        time.sleep(0.3)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    with thread_worker(), schema_context("alpha"):
+        # Tenant tables outlive tests: other stale runs may be reaped first, so wait for this one.
+        wait_for(
+            lambda: runs_reap() >= 0 and Run.objects.get(pk=victim.pk).status == Run.Status.LOST,
+            timeout=10,
+            what="the reaper to find the dead run",
+        )
+        wait_for(lambda: completed("alpha", project_id), timeout=30, what="completion after the crash")
+        victim.refresh_from_db()
+        assert victim.status == Run.Status.LOST and victim.finished_at is not None
+        assert Event.objects.filter(run=victim, kind=Event.Kind.RUN_LOST).count() == 1
+        per_task = succeeded_runs_per_task(project_id)
+        assert len(per_task) == 3 and set(per_task.values()) == {1}
+        assert Run.objects.filter(task_id=victim.task_id).count() == 2
+
+
+def test_a_redis_flush_mid_project_loses_nothing(hive):
+    pools_ensure(sizes={DEV: 3})
+    with thread_worker(queues=["control", "celery"]):  # no agent worker yet: the jobs sit in Redis
+        project_id = start("alpha", fan_out(6, seconds=0.05))
+        with schema_context("alpha"):
+            wait_for(
+                lambda: Task.objects.filter(project_id=project_id, status=Task.Status.QUEUED).count() == 3,
+                what="three queued tasks",
+            )
+            events_before = Event.objects.filter(project_id=project_id).count()
+    broker_flush()  # the three execute_task messages are gone
+    with thread_worker(), schema_context("alpha"):
+        time.sleep(1.1)  # older than HIVE_TASK_REDISPATCH_SECONDS
+        assert tasks_redispatch() == 3
+        wait_for(lambda: completed("alpha", project_id), what="completion after the flush")
+        assert Event.objects.filter(project_id=project_id).count() > events_before
+        per_task = succeeded_runs_per_task(project_id)
+        assert len(per_task) == 6 and set(per_task.values()) == {1}
+
+
+def test_pause_resume_and_cancel(hive):
+    staff = hive.users["staff"]
+    pools_ensure(sizes={DEV: 1})
+    with thread_worker():
+        project_id = start("alpha", fan_out(4, seconds=0.3))
+        with schema_context("alpha"):
+            project = Project.objects.get(pk=project_id)
+            wait_for(
+                lambda: Run.objects.filter(task__project=project, status=Run.Status.RUNNING).exists(),
+                what="a running task",
+            )
+            project_pause(project=project, user=staff)
+            wait_for(
+                lambda: not Task.objects.filter(project=project, status=Task.Status.RUNNING).exists(),
+                what="the running task to finish",
+            )
+            time.sleep(0.4)
+            paused_done = Task.objects.filter(project=project, status=Task.Status.DONE).count()
+            assert paused_done == 1  # nothing new started while paused
+            assert Agent.objects.filter(lease_schema="alpha").count() == 0
+            project_resume(project=project, user=staff)
+            wait_for(
+                lambda: Task.objects.filter(project=project, status=Task.Status.DONE).count() >= 2,
+                what="work to continue after resume",
+            )
+            project_cancel(project=project, user=staff)
+            time.sleep(0.5)
+            assert Workflow.objects.get(project=project).status == Workflow.Status.CANCELLED
+            assert not Task.objects.filter(project=project, status__in=["ready", "queued", "running"]).exists()
+            assert not Run.objects.filter(task__project=project, status=Run.Status.RUNNING).exists()
+            assert Agent.objects.filter(lease_schema="alpha").count() == 0
+            actors = dict(
+                Event.objects.filter(
+                    project=project,
+                    kind__in=[Event.Kind.PROJECT_PAUSED, Event.Kind.PROJECT_RESUMED, Event.Kind.PROJECT_CANCELLED],
+                ).values_list("kind", "actor")
+            )
+            assert actors == {
+                Event.Kind.PROJECT_PAUSED: staff.email,
+                Event.Kind.PROJECT_RESUMED: staff.email,
+                Event.Kind.PROJECT_CANCELLED: staff.email,
+            }
+
+
+def test_a_task_of_one_tenant_never_touches_another_tenants_schema(hive, tmp_path):
+    with thread_worker():
+        alpha = start("alpha", fan_out(2), name="alpha work")
+        beta = start("beta", fan_out(2), name="beta work")
+        wait_for(lambda: completed("alpha", alpha) and completed("beta", beta), what="both projects")
+    with schema_context("alpha"):
+        alpha_tasks = set(Task.objects.filter(project_id=alpha).values_list("pk", flat=True))
+        alpha_runs = Run.objects.count()
+        alpha_events = Event.objects.count()
+    with schema_context("beta"):
+        beta_runs = list(Run.objects.filter(task__project_id=beta).values_list("task__project__name", flat=True))
+        assert beta_runs == ["beta work", "beta work"]
+        # The same ids exist in both schemas only by accident; a job names its schema and is
+        # executed there only: an alpha task id sent with "beta" does nothing to alpha.
+        Task.objects.filter(pk__in=alpha_tasks).update(status=Task.Status.DONE)
+    for task_id in alpha_tasks:
+        assert execute_task.apply(args=["beta", task_id]).get() == "skipped"
+    with schema_context("alpha"):
+        assert Run.objects.count() == alpha_runs and Event.objects.count() == alpha_events
+    assert sorted(p.name for p in (tmp_path / "alpha" / "projects").iterdir()) == [str(alpha)]
+    assert sorted(p.name for p in (tmp_path / "beta" / "projects").iterdir()) == [str(beta)]
+    assert not any(Path(tmp_path / "beta").rglob("*alpha*"))
