@@ -45,6 +45,7 @@ ENV = {
     # Production behaviour where it matters here (no DEBUG query log, the DB pool) without HTTPS
     # redirects or a collected static manifest: the testing switch only relaxes those.
     "HIVE_TESTING": "1",
+    "HIVE_TEST_LOCAL_CACHES": "0",  # Redis caches and sessions, as in production
     "DEBUG": "0",
     "HIVE_DB_POOL": "1",
     "HIVE_DB_POOL_SIZE": "8",

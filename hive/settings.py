@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import django_stubs_ext
+from celery.schedules import crontab
 
-from hive.env import env_bool, env_database, env_int, env_list, env_str
+from hive.env import env_bool, env_database, env_decimal, env_int, env_list, env_str
 
 # Lets admin and other generic classes be subscripted at runtime, as the type stubs do.
 django_stubs_ext.monkeypatch()
@@ -113,8 +114,23 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Keys that mean the same on every host (sessions, memberships): never prefixed by schema,
+    # so logging out or losing a membership on one host takes effect on all of them.
+    "shared": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "hive-shared",
+    },
 }
+if TESTING and env_bool("HIVE_TEST_LOCAL_CACHES", True):
+    # Each test run (and each test: see tests/conftest.py) starts from empty caches; rolled-back
+    # rows must not live on in a cache shared with other runs on the machine.
+    for _alias, _cache in CACHES.items():
+        _cache.update(BACKEND="django.core.cache.backends.locmem.LocMemCache", LOCATION=f"hive-{_alias}")
+# Sessions are read from Redis and written through to PostgreSQL: one query less per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "shared"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -186,7 +202,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# Tests never queue work on the broker a developer's `make run` reads (Redis db 0): messages left
+# there would be picked up by the next run's workers against another database.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11" if TESTING else REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -238,6 +256,50 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 3
 STRIPE_CHARGE_STALE_SECONDS = env_int("STRIPE_CHARGE_STALE_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["recover-stale-charges"] = {"task": "billing.recover_stale_charges", "schedule": 300.0}
 # --- end Stripe --------------------------------------------------------------------------------
+
+# --- LLM provider (agents.providers.llm) -----------------------------------------------------------
+# Used when a workflow's provider (or HIVE_AGENT_PROVIDER) is "llm". HIVE_LLM_API picks the SDK:
+# "anthropic" (Messages API) or "openai" (any OpenAI-compatible chat completions endpoint, e.g. a
+# local model server at HIVE_LLM_BASE_URL, which may then need no key). The budget is per project
+# and may be overridden per project in a task's inputs["llm"]; 0 means no limit on that dimension.
+HIVE_LLM_API = env_str("HIVE_LLM_API", "anthropic")
+HIVE_LLM_BASE_URL = env_str("HIVE_LLM_BASE_URL", "")  # empty: the vendor's own endpoint
+HIVE_LLM_API_KEY = env_str("HIVE_LLM_API_KEY", "")
+HIVE_LLM_MODEL = env_str("HIVE_LLM_MODEL", "")
+HIVE_LLM_MAX_TOKENS = env_int("HIVE_LLM_MAX_TOKENS", 8192)  # per reply
+HIVE_LLM_MAX_TURNS = env_int("HIVE_LLM_MAX_TURNS", 60)
+HIVE_LLM_TIMEOUT_SECONDS = float(env_str("HIVE_LLM_TIMEOUT_SECONDS", "300"))
+HIVE_LLM_MAX_RETRIES = env_int("HIVE_LLM_MAX_RETRIES", 2)
+HIVE_LLM_BUDGET_TOKENS = env_int("HIVE_LLM_BUDGET_TOKENS", 5_000_000)
+HIVE_LLM_BUDGET_COST = env_decimal("HIVE_LLM_BUDGET_COST", "50")
+HIVE_LLM_PRICE_INPUT_PER_1K = env_decimal("HIVE_LLM_PRICE_INPUT_PER_1K", "0.003")
+HIVE_LLM_PRICE_OUTPUT_PER_1K = env_decimal("HIVE_LLM_PRICE_OUTPUT_PER_1K", "0.015")
+HIVE_LLM_TEST_COMMAND = env_str("HIVE_LLM_TEST_COMMAND", "python -m pytest -q")
+HIVE_LLM_TEST_TIMEOUT_SECONDS = float(env_str("HIVE_LLM_TEST_TIMEOUT_SECONDS", "600"))
+# --- end LLM provider ----------------------------------------------------------------------------
+
+# --- Customer success (success) ---------------------------------------------------------------
+# Links in emails sent without a request (escalations, daily summaries) start with this origin; a
+# customer's portal is the same with its slug in front of the host.
+HIVE_SITE_URL = env_str("HIVE_SITE_URL", f"http://{HIVE_DOMAIN}:8000" if (DEBUG or TESTING) else f"https://{HIVE_DOMAIN}")
+# A project later than its plan by more than this is escalated to its account manager.
+HIVE_TIMELINE_SLIP_ESCALATION_HOURS = float(env_str("HIVE_TIMELINE_SLIP_ESCALATION_HOURS", "48"))
+# Daily summaries and weekly briefings are made at this hour (UTC); briefings on Mondays.
+HIVE_REPORTS_HOUR = env_int("HIVE_REPORTS_HOUR", 6)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "success-daily-summaries": {
+            "task": "success.daily_summaries",
+            "schedule": crontab(minute=0, hour=HIVE_REPORTS_HOUR),
+        },
+        "success-weekly-briefings": {
+            "task": "success.weekly_briefings",
+            "schedule": crontab(minute=15, hour=HIVE_REPORTS_HOUR, day_of_week="mon"),
+        },
+        "success-watch": {"task": "success.watch", "schedule": 600.0},
+    }
+)
+# --- end customer success ------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
 from tenants.models import ROLE_RANK, Customer, Membership, Role, StaffEntry, User
@@ -17,10 +19,39 @@ from tenants.models import ROLE_RANK, Customer, Membership, Role, StaffEntry, Us
 STAFF_ENTRY_SESSION_KEY = "hive_staff_entries"
 
 
+MEMBERSHIP_CACHE_SECONDS = 300
+_NO_MEMBERSHIP = "-"
+
+
+def _membership_key(user_id: int, customer_id: int) -> str:
+    return f"membership:{user_id}:{customer_id}"
+
+
 def membership_for(user: User | AnonymousUser, customer: Customer) -> Membership | None:
+    """The user's membership of ``customer``, or None. Every portal request asks, so the answer
+    is cached (shared across hosts and processes) and dropped whenever a membership changes."""
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, customer=customer).first()
+    cache = caches["shared"]
+    key = _membership_key(user.pk, customer.pk)
+    cached = cache.get(key)
+    if cached == _NO_MEMBERSHIP:
+        return None
+    if cached is not None:
+        pk, role = cached
+        return Membership(pk=pk, user=user, customer=customer, role=role)
+    membership = Membership.objects.filter(user=user, customer=customer).first()
+    cache.set(key, (membership.pk, membership.role) if membership else _NO_MEMBERSHIP, MEMBERSHIP_CACHE_SECONDS)
+    return membership
+
+
+def membership_cache_drop(sender: object, instance: Membership, **_: object) -> None:
+    caches["shared"].delete(_membership_key(instance.user_id, instance.customer_id))
+
+
+def connect_membership_cache() -> None:
+    post_save.connect(membership_cache_drop, sender=Membership, dispatch_uid="membership_cache_save")
+    post_delete.connect(membership_cache_drop, sender=Membership, dispatch_uid="membership_cache_delete")
 
 
 def current_customer(request: HttpRequest) -> Customer:

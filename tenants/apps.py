@@ -7,6 +7,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants import host_cache
+        from tenants import access, host_cache
 
         host_cache.connect_invalidation()
+        access.connect_membership_cache()

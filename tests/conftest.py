@@ -43,6 +43,15 @@ def world(_world_session: World, django_db_blocker: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture(autouse=True)
+def _empty_caches() -> None:
+    """Cached memberships and sessions must not outlive the rows a test rolled back."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _locmem_email(settings: pytest.FixtureRequest) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
     mail.outbox = []

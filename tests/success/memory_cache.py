@@ -7,5 +7,6 @@ MEMORY_CACHES = {
         "LOCATION": "success-tests",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "success-tests-shared"},
 }
