@@ -7,6 +7,7 @@ read, so a typo in deployment configuration stops the process instead of silentl
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 
 
 class EnvError(ValueError):
@@ -37,6 +38,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise EnvError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name) or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise EnvError(f"{name} must be a decimal number, not {raw!r}") from exc
+    if not value.is_finite():
+        raise EnvError(f"{name} must be a finite decimal number, not {raw!r}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
