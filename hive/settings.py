@@ -281,7 +281,9 @@ HIVE_LLM_TEST_TIMEOUT_SECONDS = float(env_str("HIVE_LLM_TEST_TIMEOUT_SECONDS", "
 # --- Customer success (success) ---------------------------------------------------------------
 # Links in emails sent without a request (escalations, daily summaries) start with this origin; a
 # customer's portal is the same with its slug in front of the host.
-HIVE_SITE_URL = env_str("HIVE_SITE_URL", f"http://{HIVE_DOMAIN}:8000" if (DEBUG or TESTING) else f"https://{HIVE_DOMAIN}")
+HIVE_SITE_URL = env_str(
+    "HIVE_SITE_URL", f"http://{HIVE_DOMAIN}:8000" if (DEBUG or TESTING) else f"https://{HIVE_DOMAIN}"
+)
 # A project later than its plan by more than this is escalated to its account manager.
 HIVE_TIMELINE_SLIP_ESCALATION_HOURS = float(env_str("HIVE_TIMELINE_SLIP_ESCALATION_HOURS", "48"))
 # Daily summaries and weekly briefings are made at this hour (UTC); briefings on Mondays.
