@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import views, views_delivery
 
 urlpatterns = [
     path("projects/new/", views.project_new, name="project_new"),
@@ -12,6 +12,13 @@ urlpatterns = [
     path("projects/<int:pk>/legacy/", views.legacy_submit, name="legacy_submit"),
     path("projects/<int:pk>/engagement/", views.engagement_submit, name="engagement_submit"),
     path("projects/<int:pk>/pay/", views.project_pay, name="project_pay"),
+    path("projects/<int:pk>/tasks/<int:task_pk>/approve/", views_delivery.task_approve, name="task_approve"),
+    path("projects/<int:pk>/control/<str:action>/", views_delivery.project_control, name="project_control"),
+    path(
+        "projects/<int:pk>/tasks/<int:task_pk>/control/<str:action>/",
+        views_delivery.task_control,
+        name="task_control",
+    ),
     path("projects/<int:pk>/quotes/", views.quote_create, name="quote_create"),
     path("projects/<int:pk>/quotes/<int:number>/", views.quote_detail, name="quote_detail"),
     path("projects/<int:pk>/quotes/<int:number>/accept/", views.quote_accept, name="quote_accept"),

@@ -15,7 +15,7 @@ from billing.catalog import AUGMENTATION_PLANS, MVP_TIERS, format_usd
 from projects import services
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
-from projects.models import Assessment, Engagement, Project, Service
+from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payments import acceptance_charge
 from projects.requirements import RequirementsError
 from tenants.access import portal_role, require_role
@@ -45,7 +45,20 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "project": project,
         "quotes": list(project.quotes.only("number", "created_at", "price_cents", "accepted_at")),
         "can_edit": ROLE_RANK[portal_role(request)] >= ROLE_RANK[Role.MEMBER] and not project.is_locked,
+        "workflow": Workflow.objects.filter(project=project).first(),
+        "approvals": list(
+            Task.objects.filter(project=project, status=Task.Status.AWAITING_APPROVAL).select_related("phase")
+        ),
+        "is_owner": portal_role(request) == Role.OWNER,
+        "is_staff": request.user.is_staff,
     }
+    if context["is_staff"] and context["workflow"] is not None:
+        context["control_tasks"] = list(
+            Task.objects.filter(project=project)
+            .exclude(status__in=[Task.Status.DONE, Task.Status.CANCELLED])
+            .select_related("phase")
+            .order_by("phase__position", "position")[:50]
+        )
     if project.service == Service.MVP:
         stories = list(project.stories.all())
         context["stories"] = stories

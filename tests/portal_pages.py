@@ -12,7 +12,7 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from billing.models import Charge, PaymentMethod, StripeCustomer
-from projects.models import Engagement, Project, Quote, Service, Story
+from projects.models import Engagement, Phase, Project, Quote, Service, Story, Task
 from tenants.models import Invitation, Membership, Role
 from tests.world import World
 
@@ -31,6 +31,15 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         modernization = Project.objects.create(name=f"{slug} modernization", service=Service.MODERNIZATION)
         augmentation = Project.objects.create(name=f"{slug} augmentation", service=Service.AUGMENTATION)
         Engagement.objects.create(project=augmentation, kind=Engagement.Kind.SPRINT)
+        phase = Phase.objects.create(project=mvp, position=1, key="review", name="Stakeholder review")
+        task = Task.objects.create(
+            project=mvp,
+            phase=phase,
+            key="approve_plan",
+            title="Secret approval",
+            kind=Task.Kind.APPROVAL,
+            status=Task.Status.AWAITING_APPROVAL,
+        )
     stripe_customer, _ = StripeCustomer.objects.get_or_create(
         customer=customer, defaults={"stripe_id": f"cus_pages_{slug}_{uuid.uuid4().hex[:8]}"}
     )
@@ -48,7 +57,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         amount_cents=100,
         status=Charge.Status.SUCCEEDED,
     )
-    args: dict[str, list[int]] = {
+    args: dict[str, list[int | str]] = {
         "portal_home": [],
         "members": [],
         "member_role": [member.pk],
@@ -63,6 +72,9 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "legacy_submit": [modernization.pk],
         "engagement_submit": [augmentation.pk],
         "project_pay": [mvp.pk],
+        "task_approve": [mvp.pk, task.pk],
+        "task_control": [mvp.pk, task.pk, "cancel"],
+        "project_control": [mvp.pk, "cancel"],
         "quote_create": [mvp.pk],
         "quote_detail": [mvp.pk, quote.number],
         "quote_accept": [mvp.pk, quote.number],
