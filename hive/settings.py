@@ -238,7 +238,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "redispatch-lost-tasks": {"task": "projects.redispatch_lost_tasks", "schedule": 60.0},
     "escalate-blocked-tasks": {"task": "projects.escalate_blocked_tasks", "schedule": 300.0},
     "sample-agent-utilization": {"task": "agents.sample_utilization", "schedule": 60.0},
+    "demo-approvals": {"task": "projects.demo_approvals", "schedule": 5.0},
 }
+# The demo project of `make run` (projects.demo): its approvals are granted by "demo", the final
+# acceptance only after this many seconds so the customer preview can be opened first.
+HIVE_DEMO_AUTO_APPROVE = env_bool("HIVE_DEMO_AUTO_APPROVE", False)
+HIVE_DEMO_ACCEPT_AFTER_SECONDS = env_int("HIVE_DEMO_ACCEPT_AFTER_SECONDS", 600)
 
 # --- Stripe (billing) ------------------------------------------------------------------------
 # Secrets come only from the environment. Without STRIPE_SECRET_KEY, development and tests talk to

@@ -8,6 +8,7 @@ from hive.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("admin/success/", include("success.urls_admin")),
     path("admin/", admin.site.urls),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("", landing, name="landing"),

@@ -38,7 +38,7 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, provider_get
 from projects.events import event_append
-from projects.models import Event, Run, Task, Workflow
+from projects.models import Event, Run, Service, Task, Workflow
 from projects.orchestration import _advance, _dispatch_on_commit, _schema, roles_dispatch
 from projects.services import project_storage
 from projects.signals import task_escalated
@@ -92,13 +92,39 @@ class Heartbeat(threading.Thread):
         self.join(timeout=self.interval + 5)
 
 
-def job_spec(task: Task) -> JobSpec:
+# Steps that read the project's event log (the audit trail, the handoff's review record).
+EVENT_LOG_STEPS = {"validation", "handoff"}
+# Data keys of agent reports the audit trail cross-checks against the repository.
+_AUDITED_DATA = ("report", "branch", "commit")
+
+
+def job_spec(task: Task, *, agent: str = "") -> JobSpec:
+    """What the provider gets: the task's inputs, plus what only the database knows at run time
+    (the artifacts to check, where the legacy code is, the event log, the agent's name)."""
     inputs: dict[str, Any] = dict(task.inputs)
     if inputs.pop("check_artifacts", False):
         outputs = Task.objects.filter(project_id=task.project_id, status=Task.Status.DONE).values_list(
             "output", flat=True
         )
         inputs["expect"] = sorted({path for output in outputs for path in output.get("artifacts", [])})
+    if task.project.service == Service.MODERNIZATION:
+        inputs["legacy_dir"] = str(project_storage(task.project) / "legacy")
+    if task.key in EVENT_LOG_STEPS:
+        rows = Event.objects.filter(project_id=task.project_id).values_list(
+            "created_at", "actor", "kind", "message", "data"
+        )
+        inputs["events"] = [
+            {
+                "created_at": created_at.isoformat(timespec="seconds"),
+                "actor": actor,
+                "kind": kind,
+                "message": message,
+                **{key: data[key] for key in _AUDITED_DATA if key in data},
+            }
+            for created_at, actor, kind, message, data in rows
+        ]
+    if agent:
+        inputs["agent"] = agent
     return JobSpec(role=task.role, key=task.key, title=task.title, inputs=inputs)
 
 
@@ -167,7 +193,7 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
     )
     heartbeat.start()
     try:
-        outcome = provider_get(run.provider).run(job_spec(task), context)
+        outcome = provider_get(run.provider).run(job_spec(task, agent=run.agent_name), context)
     except JobCancelled:
         return "cancelled"
     except JobFailed as failure:

@@ -10,7 +10,9 @@ on a worker). The rules:
   transaction as the lease, and only then sends ``execute_task`` to the broker. A lost message
   therefore loses nothing: the sweep in ``projects.execution`` re-sends queued tasks.
 * Approval tasks wait for a person (``task_approve``); a gated phase waits for the quality gates
-  (``phase_ready_for_gates`` → ``phase_gates_pass`` / ``phase_gates_block``).
+  (``phase_ready_for_gates`` → ``phase_gates_pass`` / ``phase_gates_block``; once a blocked
+  phase's remediation is done, ``phase_gates_retry`` asks for them again). Work found later (gate
+  remediation, the fix of a rejected story) joins an open phase through ``task_add``.
 * Pausing a project stops new dispatches and hands its queued agents back to the pools; running
   work finishes. Cancelling stops everything, running runs included (their providers see the
   cancellation through the heartbeat). Every human action is an event naming who and when.
@@ -32,8 +34,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents import pools
+from agents.previews import preview_stop
 from projects.events import event_append
 from projects.models import Engagement, Event, Phase, Project, Quote, Run, Service, Task, Workflow
+from projects.services import project_storage
 from projects.signals import phase_ready_for_gates
 from projects.workflow import Step, WorkflowTemplate, workflow_template
 from tenants.models import User
@@ -151,8 +155,10 @@ def _tasks_create(project: Project, phase: Phase, steps: Iterable[Step], templat
             if item is not None:
                 inputs["item"] = dict(item)
                 title = f"{step.title} {item.get('number')}: {item.get('title', '')}"[:300]
-            elif step.key in {"requirements", "sprint_plan"}:
+            elif step.key in {"requirements", "sprint_plan", "architecture"}:
                 inputs["stories"] = list(template.items)
+            elif step.key in {"team_assessment", "pickup"}:
+                inputs["items"] = list(template.items)
             if step.key == "architecture":
                 inputs["features"] = project.context_features
             if step.checks_artifacts:
@@ -206,6 +212,7 @@ def _advance(project_id: int, *, now: datetime | None = None) -> set[str]:
             workflow.status, workflow.finished_at = Workflow.Status.COMPLETED, now
             workflow.save(update_fields=["status", "finished_at"])
             event_append(project_id=project_id, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
+            _preview_stop_on_commit(project_id)
             return roles
         if phase.status in {Phase.Status.GATING, Phase.Status.BLOCKED}:
             return roles
@@ -245,6 +252,12 @@ def _advance(project_id: int, *, now: datetime | None = None) -> set[str]:
         phase.status, phase.finished_at = Phase.Status.DONE, now
         phase.save(update_fields=["status", "finished_at", "gate_note"])
         event_append(project_id=project_id, kind=Event.Kind.PHASE_COMPLETED, phase=phase, message=phase.name)
+
+
+def _preview_stop_on_commit(project_id: int) -> None:
+    """A finished or cancelled project's preview stops (after the commit: it is a process, not a row)."""
+    home = project_storage(Project.objects.get(pk=project_id)) / "preview"
+    transaction.on_commit(partial(preview_stop, home))
 
 
 def _gates_request(*, schema_name: str, project_id: int, phase_id: int) -> None:
@@ -306,21 +319,27 @@ def _locked_task(task: Task) -> Task:
 
 
 @transaction.atomic
-def task_approve(*, task: Task, user: User) -> Task:
-    """The customer approves (the plan, the preview, the delivery); the workflow moves on."""
+def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
+    """The customer approves (the plan, the preview, the delivery); the workflow moves on.
+
+    ``actor`` names an approver without an account: only the demo's automatic approvals use it.
+    """
+    if user is None and not actor:
+        raise WorkflowError("An approval names who approved.")
+    who = user.email if user is not None else actor
     task = _locked_task(task)
     if task.status != Task.Status.AWAITING_APPROVAL:
         raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
     now = timezone.now()
     task.status, task.finished_at = Task.Status.DONE, now
-    task.output = {"approved_by": user.email, "approved_at": now.isoformat()}
+    task.output = {"approved_by": who, "approved_at": now.isoformat()}
     task.save(update_fields=["status", "finished_at", "output"])
     event_append(
         project_id=task.project_id,
         kind=Event.Kind.APPROVAL_GRANTED,
         task=task,
-        actor=user.email,
-        message=f"{user.email} approved “{task.title}”",
+        actor=who,
+        message=f"{who} approved “{task.title}”",
     )
     _dispatch_on_commit(_advance(task.project_id, now=now))
     return task
@@ -410,6 +429,7 @@ def project_cancel(*, project: Project, user: User | None) -> Workflow:
         actor=_actor(user),
         message=f"cancelled by {_actor(user)}; {len(ids)} unfinished tasks cancelled",
     )
+    _preview_stop_on_commit(project.pk)
     _dispatch_on_commit(roles)
     return workflow
 
@@ -538,6 +558,68 @@ def phase_gates_block(*, phase: Phase, actor: str, reason: str) -> Phase:
     phase.save(update_fields=["status", "gate_note"])
     event_append(project_id=phase.project_id, kind=Event.Kind.PHASE_BLOCKED, phase=phase, actor=actor, message=reason)
     return phase
+
+
+@transaction.atomic
+def phase_gates_retry(*, phase: Phase, actor: str, reason: str = "") -> Phase:
+    """Ask for the gates of a blocked phase again (its remediation is done): the phase goes back to
+    gating and ``phase_ready_for_gates`` is sent after the commit."""
+    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    if phase.status != Phase.Status.BLOCKED:
+        raise WorkflowError(f"{phase.name} is not blocked by its gates.")
+    phase.status = Phase.Status.GATING
+    phase.save(update_fields=["status"])
+    event_append(
+        project_id=phase.project_id, kind=Event.Kind.PHASE_GATES_REQUESTED, phase=phase, actor=actor, message=reason
+    )
+    transaction.on_commit(
+        partial(_gates_request, schema_name=_schema(), project_id=phase.project_id, phase_id=phase.pk)
+    )
+    return phase
+
+
+def open_phase(project: Project) -> Phase | None:
+    """The phase the project is in now: the first one neither done nor cancelled."""
+    return (
+        Phase.objects.filter(project=project)
+        .exclude(status__in=[Phase.Status.DONE, Phase.Status.CANCELLED])
+        .order_by("position")
+        .first()
+    )
+
+
+@transaction.atomic
+def task_add(
+    *, phase: Phase, key: str, title: str, role: str, inputs: dict[str, object] | None = None, actor: str = "system"
+) -> Task:
+    """Add agent work to an open phase of an active workflow (gate remediation, a fix for a
+    rejected story). The task is ready at once and asks for an agent while the workflow runs;
+    the phase does not finish before it does."""
+    phase = Phase.objects.select_for_update(of=("self",)).select_related("project").get(pk=phase.pk)
+    if phase.status in {Phase.Status.DONE, Phase.Status.CANCELLED}:
+        raise WorkflowError(f"{phase.name} is {phase.get_status_display().lower()}; no work can be added to it.")
+    workflow = Workflow.objects.select_for_update().get(project_id=phase.project_id)
+    if not workflow.is_active:
+        raise WorkflowError(f"The project is {workflow.get_status_display().lower()}; no work can be added.")
+    now = timezone.now()
+    last = Task.objects.filter(phase=phase).order_by("-position").values_list("position", flat=True).first()
+    task = Task.objects.create(
+        project_id=phase.project_id,
+        phase=phase,
+        position=(last or 0) + 1,
+        key=key,
+        title=title[:300],
+        kind=Task.Kind.AGENT,
+        role=role,
+        inputs={"project": phase.project.name, **(inputs or {})},
+        status=Task.Status.READY,
+        ready_at=now,
+    )
+    event_append(project_id=phase.project_id, kind=Event.Kind.TASK_READY, task=task, actor=actor, message=task.title)
+    if workflow.status == Workflow.Status.RUNNING and phase.status != Phase.Status.PENDING:
+        pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=now)
+        _dispatch_on_commit({task.role})
+    return task
 
 
 # --- progress and timeline ------------------------------------------------------------------------

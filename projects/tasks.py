@@ -57,3 +57,10 @@ def charge_acceptance(schema_name: str, project_id: int) -> None:
     from projects.payments import acceptance_charge
 
     acceptance_charge(schema_name=schema_name, project_id=project_id)
+
+
+@shared_task(name="projects.demo_approvals", ignore_result=True)
+def demo_approvals() -> int:
+    from projects.demo import demo_approvals as grant
+
+    return grant()

@@ -12,6 +12,8 @@ urlpatterns = [
     path("projects/<int:pk>/legacy/", views.legacy_submit, name="legacy_submit"),
     path("projects/<int:pk>/engagement/", views.engagement_submit, name="engagement_submit"),
     path("projects/<int:pk>/pay/", views.project_pay, name="project_pay"),
+    path("projects/<int:pk>/deliverable.bundle", views.deliverable_bundle_download, name="deliverable_bundle"),
+    path("projects/<int:pk>/deliverable.zip", views.deliverable_zip_download, name="deliverable_zip"),
     path("projects/<int:pk>/tasks/<int:task_pk>/approve/", views_delivery.task_approve, name="task_approve"),
     path("projects/<int:pk>/control/<str:action>/", views_delivery.project_control, name="project_control"),
     path(

@@ -1,4 +1,5 @@
-"""Pages of the new-project wizard: the overview, the service steps, stories, quotes."""
+"""Pages of the new-project wizard (the overview, the service steps, stories, quotes) and the
+deliverable downloads."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.catalog import AUGMENTATION_PLANS, MVP_TIERS, format_usd
 from projects import services
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
+from projects.deliverables import NoDeliverable, deliverable_bundle, deliverable_zip, project_workspace
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payments import acceptance_charge
@@ -51,6 +54,7 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         ),
         "is_owner": portal_role(request) == Role.OWNER,
         "is_staff": request.user.is_staff,
+        "has_repository": project_workspace(project).exists,
     }
     if context["is_staff"] and context["workflow"] is not None:
         context["control_tasks"] = list(
@@ -257,3 +261,28 @@ def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Payment received. The agents have started.")
     return redirect("project_detail", pk=project.pk)
+
+
+def _download(request: HttpRequest, pk: int, build: Any, suffix: str, content_type: str) -> FileResponse:
+    project = get_project_for_member(request, pk)
+    try:
+        path = build(project)
+    except NoDeliverable as exc:
+        raise Http404(str(exc)) from exc
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{slugify(project.name) or 'project'}.{suffix}",
+        content_type=content_type,
+    )
+
+
+@require_GET
+def deliverable_bundle_download(request: HttpRequest, pk: int) -> FileResponse:
+    """The repository as a git bundle: ``git clone <file>`` gives every branch and tag."""
+    return _download(request, pk, deliverable_bundle, "bundle", "application/octet-stream")
+
+
+@require_GET
+def deliverable_zip_download(request: HttpRequest, pk: int) -> FileResponse:
+    return _download(request, pk, deliverable_zip, "zip", "application/zip")

@@ -98,7 +98,10 @@ MVP_PHASES = (
         (Step("quality", "Run tests, coverage and security checks", R.QA_ENGINEER, checks_artifacts=True),),
         gated=True,
     ),
-    PhaseTemplate("preview", "Customer preview", 1, (Step("preview", "Deploy the customer preview", R.DEVOPS),)),
+    # Gated: the preview's page-load probe is the page-load gate (success.gates).
+    PhaseTemplate(
+        "preview", "Customer preview", 1, (Step("preview", "Deploy the customer preview", R.DEVOPS),), gated=True
+    ),
     PhaseTemplate("deployment", "Deployment", 1, (Step("deploy", "Deploy to production", R.DEVOPS),)),
     PhaseTemplate("acceptance", "Customer acceptance", 1, (Step("accept", "Customer accepts the delivery", None),)),
 )
@@ -144,6 +147,7 @@ MODERNIZATION_PHASES = (
             Step("validation", "Compliance validation and audit trail", R.COMPLIANCE_VALIDATOR, (), None, True),
             Step("accept", "Customer accepts the migration", None, ("performance", "validation")),
         ),
+        gated=True,  # the performance benchmark is the performance gate (success.gates)
     ),
 )
 
@@ -186,6 +190,7 @@ def story_items(project: Project) -> list[dict[str, Any]]:
             "story_id": story.pk,
             "title": story.title,
             "sentence": story_sentence(story.as_a, story.i_want, story.so_that),
+            "i_want": story.i_want,
             "priority": story.priority,
             "points": story.points,
             "acceptance_criteria": list(story.acceptance_criteria),

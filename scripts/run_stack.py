@@ -169,6 +169,9 @@ def main() -> int:
         )
         password = demo_password()
         subprocess.run([python, "manage.py", "seed_demo", "--password", password], cwd=ROOT, env=env, check=True)
+        # The demo customer's MVP, carried through by the workers below; "demo" grants its approvals.
+        env.setdefault("HIVE_DEMO_AUTO_APPROVE", "1")
+        subprocess.run([python, "manage.py", "seed_demo_project"], cwd=ROOT, env=env, check=True)
         domain = env.get("HIVE_DOMAIN", "hive.localhost")
         commands = [
             [str(BIN / "uvicorn"), "hive.asgi:application", "--host", "127.0.0.1", "--port", str(PORT)],
@@ -197,6 +200,8 @@ def main() -> int:
             f"  Landing page:   http://{domain}:{PORT}/\n"
             f"  Demo portal:    http://demo.{domain}:{PORT}/   log in as owner@demo.example / {password}\n"
             f"  Staff admin:    http://{domain}:{PORT}/admin/   log in as manager@hive.example / {password}\n"
+            f"  Demo project:   the workers deliver “Demo: Corner Shop” now (approvals granted by 'demo');\n"
+            f"                  its preview runs on its own 127.0.0.1 port, linked from the project's events\n"
             f"  Ctrl-C stops everything.\n",
             flush=True,
         )

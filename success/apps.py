@@ -6,6 +6,7 @@ class SuccessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from success import state_cache
+        from success import receivers, state_cache
 
         state_cache.connect_invalidation()
+        receivers.receivers_connect()

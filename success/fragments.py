@@ -1,7 +1,7 @@
 """The dashboard's HTML fragments, as the websocket and the polling endpoint send them.
 
 Every fragment's root element has a stable id (``dash-summary``, ``dash-agents``,
-``dash-timeline``, ``dash-burnup``, ``dash-quality``, ``phase-<id>``, ``event-feed``) and
+``dash-timeline``, ``dash-burnup``, ``dash-quality``, ``dash-probability``, ``phase-<id>``, ``event-feed``) and
 ``hx-swap-oob="true"``, so the htmx ws extension — and htmx for a polled response with
 ``hx-swap="none"`` — replaces each element by id. A new feed row comes wrapped in
 ``<div hx-swap-oob="afterbegin:#event-feed">`` and lands at the top of the feed.
@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from projects.models import Project
 from success.charts import burnup_svg, timeline_svg
 from success.dashboard import FEED_GROUPS, Dashboard, FeedEvent, FeedGroup, dashboard_read
+from success.probability import success_probability
 from success.state_cache import cached_html
 
 
@@ -39,13 +40,16 @@ def dashboard_context(dashboard: Dashboard, *, oob: bool = False) -> dict[str, A
             else None
         ),
         "burnup_chart": burnup_svg(dashboard.burnup) if dashboard.burnup is not None else None,
+        "probability": success_probability(
+            dashboard.project, now=dashboard.now, workflow=dashboard.workflow, timeline=dashboard.timeline
+        ),
     }
 
 
 def _numbers_html(context: dict[str, Any]) -> str:
     return "".join(
         render_to_string(f"success/_{name}.html", context)
-        for name in ("summary", "agents", "timeline", "burnup", "quality")
+        for name in ("summary", "probability", "agents", "timeline", "burnup", "quality")
     )
 
 

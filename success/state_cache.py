@@ -56,17 +56,21 @@ def cached_html(project_id: int, name: str, render: Callable[[], str]) -> SafeSt
     return SafeString(html)
 
 
-def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) -> None:
-    if not created:
-        return
+def version_bump_on_commit(project_id: int) -> None:
+    """Invalidate the project's rendered dashboard once the current transaction commits (for
+    changes the dashboard shows that are not events: acceptance decisions, survey answers)."""
     schema: str = connection.schema_name  # type: ignore[attr-defined]
-    project_id = instance.project_id
 
     def bump() -> None:
         with schema_context(schema):
             version_bump(project_id)
 
     transaction.on_commit(bump)
+
+
+def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) -> None:
+    if created:
+        version_bump_on_commit(instance.project_id)
 
 
 def connect_invalidation() -> None:

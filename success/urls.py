@@ -5,4 +5,12 @@ from success import views
 urlpatterns = [
     path("projects/<int:pk>/dashboard/", views.project_dashboard, name="project_dashboard"),
     path("projects/<int:pk>/dashboard/state/", views.project_dashboard_state, name="project_dashboard_state"),
+    path("projects/<int:pk>/success/", views.project_success, name="project_success"),
+    path("projects/<int:pk>/success/stories/<int:story_pk>/", views.story_decide, name="story_decide"),
+    path("projects/<int:pk>/success/surveys/<int:survey_pk>/", views.survey_answer, name="survey_answer"),
+    path("projects/<int:pk>/success/guarantee/claim/", views.guarantee_claim, name="guarantee_claim"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/preferences/", views.report_preferences, name="report_preferences"),
+    path("reports/daily/<int:pk>/", views.daily_summary, name="daily_summary"),
+    path("reports/weekly/<int:pk>/", views.weekly_briefing, name="weekly_briefing"),
 ]

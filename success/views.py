@@ -1,19 +1,47 @@
 """The customer's view of delivery: the projects overview (the portal's home page), a project's
-live dashboard, and the dashboard's state for clients whose websocket is down (polling)."""
+live dashboard and the dashboard's state for clients whose websocket is down (polling); a
+project's success page (quality gates and waivers, story acceptance, satisfaction surveys, success
+metrics and the 30-day guarantee, success probability) with its forms; and the reports (daily
+summaries, weekly briefings, the daily-summary opt-in)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from projects.access import get_project_for_member
+from projects.models import Phase, Project, Story, Task, Workflow
+from success import acceptance, guarantee, satisfaction
+from success.access import (
+    get_briefing_for_member,
+    get_story_for_decision,
+    get_summary_for_member,
+    get_survey_for_member,
+)
 from success.dashboard import feed_group, project_summaries
+from success.forms import GuaranteeClaimForm, ReportPreferenceForm, StoryDecisionForm, SurveyAnswerForm
 from success.fragments import live_html, polled_state_html
-from tenants.access import current_customer, portal_role
-from tenants.models import ROLE_RANK, Role
+from success.metrics import metrics_ensure
+from success.models import (
+    DailySummary,
+    GateRun,
+    GateWaiver,
+    Guarantee,
+    Measurement,
+    ReportPreference,
+    StoryDecision,
+    Survey,
+    WeeklyBriefing,
+)
+from success.probability import success_probability
+from tenants.access import current_customer, portal_role, require_role
+from tenants.models import ROLE_RANK, Role, User
 
 
 @require_GET
@@ -47,3 +75,205 @@ def project_dashboard_state(request: HttpRequest, pk: int) -> HttpResponse:
     """The same fragments the websocket sends on connect, each swapped by id (``hx-swap-oob``)."""
     project = get_project_for_member(request, pk)
     return HttpResponse(polled_state_html(project, feed_group(request.GET.get("feed"))))
+
+
+# --- a project's success page -------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _can(request: HttpRequest, role: Role) -> bool:
+    return ROLE_RANK[portal_role(request)] >= ROLE_RANK[role]
+
+
+def _stories(project: Project) -> list[dict[str, Any]]:
+    stories = list(Story.objects.filter(project=project, dropped=False).order_by("position", "pk"))
+    decisions: dict[int, list[StoryDecision]] = {}
+    for decision in (
+        StoryDecision.objects.filter(project=project).select_related("fix_task").order_by("decided_at", "pk")
+    ):
+        decisions.setdefault(decision.story_id, []).append(decision)
+    done = {
+        int(story_id)
+        for story_id in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
+            "inputs__item__story_id", flat=True
+        )
+        if story_id is not None
+    }
+    rows = []
+    for story in stories:
+        history = decisions.get(story.pk, [])
+        latest = history[-1] if history else None
+        fixing = latest is not None and latest.fix_task is not None and latest.fix_task.status not in Task.FINISHED
+        rows.append(
+            {"story": story, "history": history, "latest": latest, "implemented": story.pk in done, "fixing": fixing}
+        )
+    return rows
+
+
+def _gates(project: Project) -> list[dict[str, Any]]:
+    phases = list(Phase.objects.filter(project=project, gated=True).order_by("position"))
+    runs: dict[int, list[GateRun]] = {}
+    for run in GateRun.objects.filter(project=project).prefetch_related("results").order_by("-number"):
+        runs.setdefault(run.phase_id, []).append(run)
+    waivers: dict[int, list[GateWaiver]] = {}
+    for waiver in GateWaiver.objects.filter(project=project):
+        waivers.setdefault(waiver.phase_id, []).append(waiver)
+    return [{"phase": phase, "runs": runs.get(phase.pk, []), "waivers": waivers.get(phase.pk, [])} for phase in phases]
+
+
+def _metrics(project: Project) -> list[dict[str, Any]]:
+    metrics = metrics_ensure(project)
+    history: dict[int, list[Measurement]] = {}
+    for measurement in Measurement.objects.filter(metric__project=project).order_by("-measured_at", "-pk"):
+        history.setdefault(measurement.metric_id, []).append(measurement)
+    return [{"metric": metric, "measurements": history.get(metric.pk, [])[:10]} for metric in metrics.values()]
+
+
+def success_context(request: HttpRequest, project: Project) -> dict[str, Any]:
+    workflow = Workflow.objects.filter(project=project).first()
+    pledge = Guarantee.objects.filter(project=project).first()
+    return {
+        "project": project,
+        "workflow": workflow,
+        "probability": success_probability(project),
+        "gates": _gates(project),
+        "stories": _stories(project),
+        "acceptance": acceptance.acceptance_summary(project),
+        "acceptance_target": acceptance.TARGET_PERCENT,
+        "decisions_open": workflow is not None and workflow.is_active,
+        "surveys": list(Survey.objects.filter(project=project).select_related("phase").order_by("-opened_at")),
+        "satisfaction": satisfaction.satisfaction_summary(
+            satisfaction.satisfaction_scores([project.pk]).get(project.pk, [])
+        ),
+        "guarantee": pledge,
+        "conditions": guarantee.conditions_check(project) if pledge is not None else [],
+        "assessments": list(pledge.assessments.order_by("-assessed_at")) if pledge is not None else [],
+        "metrics": _metrics(project) if pledge is not None or workflow is not None else [],
+        "can_decide": _can(request, Role.MEMBER),
+        "can_claim": _can(request, Role.OWNER) and pledge is not None and pledge.is_window_open(),
+        "claim_form": GuaranteeClaimForm(),
+    }
+
+
+@require_GET
+def project_success(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk)
+    return render(request, "success/project.html", success_context(request, project))
+
+
+@require_POST
+def story_decide(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    story = get_story_for_decision(request, project, story_pk)
+    form = StoryDecisionForm(request.POST, criteria=[str(c) for c in story.acceptance_criteria])
+    target = reverse("project_success", args=[project.pk]) + f"#story-{story.pk}"
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(target)
+    try:
+        if form.cleaned_data["decision"] == StoryDecision.Decision.ACCEPTED:
+            acceptance.story_accept(story=story, user=_user(request))
+            messages.success(request, f"“{story.title}” accepted.")
+        else:
+            acceptance.story_reject(
+                story=story,
+                user=_user(request),
+                comment=form.cleaned_data["comment"],
+                unmet_criteria=form.cleaned_data["unmet"],
+            )
+            messages.success(request, f"“{story.title}” rejected; a fix task was added to the project.")
+    except acceptance.AcceptanceError as error:
+        messages.error(request, str(error))
+    return redirect(target)
+
+
+@require_POST
+def survey_answer(request: HttpRequest, pk: int, survey_pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.MEMBER)
+    survey = get_survey_for_member(request, project, survey_pk)
+    form = SurveyAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a score from 0 to 10.")
+    else:
+        try:
+            satisfaction.survey_answer(
+                survey=survey,
+                user=_user(request),
+                score=form.cleaned_data["score"],
+                comment=form.cleaned_data["comment"],
+            )
+            messages.success(request, "Thank you: your rating was recorded.")
+        except satisfaction.SurveyError as error:
+            messages.error(request, str(error))
+    return redirect(reverse("project_success", args=[project.pk]) + "#satisfaction")
+
+
+@require_POST
+def guarantee_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_member(request, pk, role=Role.OWNER)
+    pledge = Guarantee.objects.filter(project=project).first()
+    form = GuaranteeClaimForm(request.POST)
+    if pledge is None:
+        messages.error(request, "The guarantee starts at delivery; this project is not delivered yet.")
+    elif not form.is_valid():
+        messages.error(request, "Tell us why you claim the guarantee.")
+    else:
+        try:
+            assessment = guarantee.guarantee_claim(
+                guarantee=pledge, user=_user(request), reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, f"Your claim was assessed: {assessment.get_outcome_display().lower()}.")
+        except guarantee.GuaranteeError as error:
+            messages.error(request, str(error))
+    return redirect(reverse("project_success", args=[project.pk]) + "#guarantee")
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def _preference(user: User) -> ReportPreference | None:
+    return ReportPreference.objects.filter(user=user).first()
+
+
+@require_GET
+def reports(request: HttpRequest) -> HttpResponse:
+    require_role(request, Role.VIEWER)
+    preference = _preference(_user(request))
+    context = {
+        "customer": current_customer(request),
+        "summaries": list(DailySummary.objects.select_related("project").order_by("-day", "project__name")[:60]),
+        "briefings": list(WeeklyBriefing.objects.defer("pdf").order_by("-week_start")[:26]),
+        "daily_opt_in": bool(preference and preference.daily_summary),
+    }
+    return render(request, "success/reports.html", context)
+
+
+@require_POST
+def report_preferences(request: HttpRequest) -> HttpResponse:
+    require_role(request, Role.VIEWER)
+    user = _user(request)
+    form = ReportPreferenceForm(request.POST)
+    wanted = form.is_valid() and form.cleaned_data["daily_summary"]
+    ReportPreference.objects.update_or_create(user=user, defaults={"email": user.email, "daily_summary": wanted})
+    messages.success(
+        request, "You will get the daily summaries by email." if wanted else "No more daily summary emails."
+    )
+    return redirect("reports")
+
+
+@require_GET
+def daily_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    summary = get_summary_for_member(request, pk)
+    return render(request, "success/daily_summary.html", {"summary": summary, "project": summary.project})
+
+
+@require_GET
+def weekly_briefing(request: HttpRequest, pk: int) -> HttpResponse:
+    briefing = get_briefing_for_member(request, pk)
+    response = HttpResponse(bytes(briefing.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="briefing-{briefing.week_start}.pdf"'
+    return response

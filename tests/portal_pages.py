@@ -7,12 +7,14 @@ portal, so a new page cannot be added without its cross-tenant check.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from billing.models import Charge, PaymentMethod, StripeCustomer
 from projects.models import Engagement, Phase, Project, Quote, Service, Story, Task
+from success.models import DailySummary, Survey, WeeklyBriefing
 from tenants.models import Invitation, Membership, Role
 from tests.world import World
 
@@ -31,6 +33,9 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         modernization = Project.objects.create(name=f"{slug} modernization", service=Service.MODERNIZATION)
         augmentation = Project.objects.create(name=f"{slug} augmentation", service=Service.AUGMENTATION)
         Engagement.objects.create(project=augmentation, kind=Engagement.Kind.SPRINT)
+        survey = Survey.objects.create(project=mvp, occasion=Survey.Occasion.DELIVERY)
+        summary = DailySummary.objects.create(project=mvp, day=date(2030, 1, 1), text=f"{slug} secret summary")
+        briefing, _ = WeeklyBriefing.objects.get_or_create(week_start=date(2030, 1, 6), defaults={"pdf": b"%PDF-1.4"})
         phase = Phase.objects.create(project=mvp, position=1, key="review", name="Stakeholder review")
         task = Task.objects.create(
             project=mvp,
@@ -72,6 +77,8 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "legacy_submit": [modernization.pk],
         "engagement_submit": [augmentation.pk],
         "project_pay": [mvp.pk],
+        "deliverable_bundle": [mvp.pk],
+        "deliverable_zip": [mvp.pk],
         "task_approve": [mvp.pk, task.pk],
         "task_control": [mvp.pk, task.pk, "cancel"],
         "project_control": [mvp.pk, "cancel"],
@@ -87,5 +94,13 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "billing_receipt": [charge.pk],
         "project_dashboard": [mvp.pk],
         "project_dashboard_state": [mvp.pk],
+        "project_success": [mvp.pk],
+        "story_decide": [mvp.pk, story.pk],
+        "survey_answer": [mvp.pk, survey.pk],
+        "guarantee_claim": [mvp.pk],
+        "reports": [],
+        "report_preferences": [],
+        "daily_summary": [summary.pk],
+        "weekly_briefing": [briefing.pk],
     }
     return {name: reverse(name, urlconf=URLCONF, args=values) for name, values in args.items()}

@@ -1,6 +1,7 @@
-"""Providers by name: ``builtin`` (the default, offline) and ``noop`` (benchmarks).
+"""Providers by name: ``builtin`` (the default, offline), ``llm`` (a model through the Anthropic or
+an OpenAI-compatible API) and ``noop`` (benchmarks).
 
-Further providers (the LLM one, test doubles) register themselves with ``provider_register``.
+Further providers (test doubles) register themselves with ``provider_register``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from agents.providers.noop import NoopProvider
 
 DEFAULT_PROVIDER = "builtin"
 
-_FACTORIES: dict[str, Callable[[], Provider]] = {"builtin": BuiltinProvider, "noop": NoopProvider}
+
+def _llm() -> Provider:
+    # Imported on first use: the two SDKs take about two seconds to import.
+    from agents.providers.llm import LlmProvider
+
+    return LlmProvider()
+
+
+_FACTORIES: dict[str, Callable[[], Provider]] = {"builtin": BuiltinProvider, "llm": _llm, "noop": NoopProvider}
 
 
 class UnknownProvider(LookupError):

@@ -120,7 +120,8 @@ def test_an_mvp_runs_from_first_to_last_phase_with_the_builtin_provider(hive, tm
         assert project_progress(project) == 1.0
         workspace = tmp_path / "alpha" / "projects" / str(project.pk) / "workspace"
         assert (workspace / "docs" / "requirements.md").read_text().count("## ") == 3
-        assert len(list((workspace / "stories").glob("*.md"))) == 3
+        assert len(list((workspace / "docs" / "stories").glob("*.md"))) == 3
+        assert (workspace / "app" / "entities" / "thing.py").exists()  # the three stories build one entity
         quality = Task.objects.get(project=project, key="quality")
         assert quality.output["data"]["checked"] >= 6  # every earlier artifact was there
         kinds = list(Event.objects.filter(project=project).values_list("kind", flat=True))

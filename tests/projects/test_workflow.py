@@ -132,7 +132,17 @@ def test_development_waits_for_the_customer_to_approve_the_plan(alpha):
         task_approve(task=approval, user=owner)
 
 
-def test_a_gated_phase_passes_when_no_gate_policy_is_installed(alpha):
+@pytest.fixture
+def without_gate_policy():
+    """The success app's receivers (gates, escalations) disconnected, as if it were not installed."""
+    from success.receivers import receivers_connect, receivers_disconnect
+
+    receivers_disconnect()
+    yield
+    receivers_connect()
+
+
+def test_a_gated_phase_passes_when_no_gate_policy_is_installed(alpha, without_gate_policy):
     project = mvp(stories=1)
     project_start(project=project)
     for phase in Phase.objects.filter(project=project, position__lte=5).order_by("position"):

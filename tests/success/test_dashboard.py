@@ -98,11 +98,12 @@ def test_the_state_endpoint_sends_fragments_swapped_by_id(world: World) -> None:
         "dash-timeline",
         "dash-burnup",
         "dash-quality",
+        "dash-probability",
         "dash-board",
         "event-feed",
     ):
         assert f'id="{fragment}"' in body
-    assert body.count('hx-swap-oob="true"') == 7
+    assert body.count('hx-swap-oob="true"') == 8
     assert "<html" not in body
 
 

@@ -1,0 +1,464 @@
+"""The MVP team's work: requirements analyst, solution architect, full-stack developers, QA
+engineer and DevOps, each on its own branch of the project's repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from agents.appgen import design_story, generate, spec_write, specs_read
+from agents.appgen.design import merge_fields
+from agents.previews import PreviewError, preview_start, preview_stop
+from agents.providers.base import JobFailed
+from agents.tools import lint_run, page_load_probe, secret_scan, security_scan, unittest_run
+from agents.work.common import Job, Result, documents_present, slug, table
+from agents.work.stack import decide
+from agents.workspace import Verdict, WorkspaceError
+
+SPRINT_POINTS = 20
+COVERAGE_TARGET = 95.0
+
+
+def _stories(job: Job) -> list[dict[str, Any]]:
+    return [dict(story) for story in job.inputs.get("stories", [])]
+
+
+def _issue_path(story: dict[str, Any]) -> str:
+    return f"issues/{int(story.get('number', 0)):03d}-{slug(str(story.get('title', '')))}.md"
+
+
+def _issue(story: dict[str, Any], state: str, note: str = "") -> str:
+    criteria = "".join(f"- [ ] {c}\n" for c in story.get("acceptance_criteria", [])) or "- [ ] (none given)\n"
+    return (
+        f"---\nnumber: {story.get('number')}\nstate: {state}\npriority: {story.get('priority', 'should')}\n"
+        f"points: {story.get('points', 0)}\n---\n\n# {story.get('title')}\n\n{story.get('sentence', '')}\n\n"
+        f"## Acceptance criteria\n\n{criteria}" + (f"\n{note}\n" if note else "")
+    )
+
+
+# --- requirements analyst -----------------------------------------------------------------------
+
+
+def requirements(job: Job) -> Result:
+    stories = _stories(job)
+    if not stories:
+        raise JobFailed("there are no user stories to analyse")
+    rows = [[s["number"], s["title"], s.get("priority", "should"), s.get("points", 0)] for s in stories]
+    lines = [f"# Requirements of {job.project}", "", table(["#", "story", "priority", "points"], rows)]
+    for story in stories:
+        lines += [f"## {story['number']}. {story['title']}", "", story.get("sentence", ""), ""]
+        lines += [f"- [ ] {c}" for c in story.get("acceptance_criteria", [])] + [
+            "",
+            f"Issue: `{_issue_path(story)}`",
+            "",
+        ]
+    files = {"docs/requirements.md": "\n".join(lines)}
+    files |= {_issue_path(s): _issue(s, "open") for s in stories}
+    written, merged = job.deliver("requirements/analysis", f"Write {len(stories)} user stories and their issues", files)
+    points = sum(int(s.get("points", 0)) for s in stories)
+    priorities: dict[str, int] = {}
+    for story in stories:
+        priorities[story.get("priority", "should")] = priorities.get(story.get("priority", "should"), 0) + 1
+    return Result(
+        f"{len(stories)} stories ({points} points) in docs/requirements.md and {len(stories)} open issues",
+        written,
+        {"stories": len(stories), "points": points, "priorities": priorities, "commit": merged.commit},
+    )
+
+
+def sprint_plan(job: Job) -> Result:
+    sprints: list[list[dict[str, Any]]] = [[]]
+    load = 0
+    for story in _stories(job):
+        points = int(story.get("points", 0))
+        if sprints[-1] and load + points > SPRINT_POINTS:
+            sprints.append([])
+            load = 0
+        sprints[-1].append(story)
+        load += points
+    sprints = [s for s in sprints if s]
+    lines = ["# Sprint plan", "", f"Sprints hold at most {SPRINT_POINTS} story points, in story order.", ""]
+    for number, sprint in enumerate(sprints, 1):
+        lines.append(f"## Sprint {number} ({sum(int(s.get('points', 0)) for s in sprint)} points)")
+        lines += [f"- {s['number']}. {s['title']} ({s.get('points', 0)} points)" for s in sprint] + [""]
+    written, _ = job.deliver("planning/sprints", f"Plan {len(sprints)} sprints", {"docs/sprints.md": "\n".join(lines)})
+    return Result(
+        f"{len(sprints)} sprints of at most {SPRINT_POINTS} points in docs/sprints.md",
+        written,
+        {"sprints": len(sprints)},
+    )
+
+
+# --- solution architect ---------------------------------------------------------------------------
+
+
+def architecture(job: Job) -> Result:
+    stories = _stories(job)
+    designs = [design_story(s) for s in stories]
+    entities = merge_fields(designs)
+    features = dict(job.inputs.get("features") or {})
+    decisions = decide(stories=len(stories), entities=len(entities), features=features)
+    adrs: dict[str, str] = {
+        "docs/adr/0001-record-architecture-decisions.md": (
+            "# 1. Record architecture decisions\n\nStatus: accepted\n\nEvery decision of the table in "
+            "`docs/architecture.md` has an ADR in this folder, numbered in the order it was taken.\n"
+        )
+    }
+    for index, decision in enumerate(decisions, 2):
+        path = f"docs/adr/{index:04d}-{slug(decision.concern)}.md"
+        scope = "built in this repository" if decision.generated else "designed here, built by the team later"
+        adrs[path] = (
+            f"# {index}. {decision.concern.capitalize()}\n\nStatus: accepted ({scope})\n\n## Context\n\n"
+            f"{decision.because.capitalize()}.\n\n## Decision\n\n{decision.choice}.\n\n## Consequences\n\n"
+            f"Decision table row {decision.number} of the architect's rules applies.\n"
+        )
+    decision_rows = [[d.number, d.concern, d.choice, d.because, "yes" if d.generated else "no"] for d in decisions]
+    model_rows = [
+        [name, plural, ", ".join(f"{f.name} ({f.type})" for f in fields), ", ".join(map(str, numbers))]
+        for name, (plural, fields, numbers) in sorted(entities.items())
+    ]
+    auth = [d.number for d in designs if d.kind == "auth"]
+    text = (
+        f"# Architecture of {job.project}\n\n## Decisions\n\n"
+        + table(["row", "concern", "choice", "because", "in the repository"], decision_rows)
+        + "\n## Domain model\n\nOne entity per object the stories act on; fields from the stories' wording.\n\n"
+        + table(["entity", "URL", "fields", "stories"], model_rows)
+        + f"\nAccount stories (sign-up, login): {', '.join(map(str, auth)) or 'none'}.\n\n## Records\n\n"
+        + "".join(f"- [{Path(p).stem}](adr/{Path(p).name})\n" for p in adrs)
+    )
+    files = {"docs/architecture.md": text, **adrs}
+    written, _ = job.deliver(
+        "architecture/design", f"Architecture: {len(decisions)} decisions, {len(adrs)} ADRs", files
+    )
+    return Result(
+        f"{len(decisions)} decisions and {len(entities)} entities in docs/architecture.md, {len(adrs)} ADRs",
+        written,
+        {"decisions": len(decisions), "entities": len(entities), "adrs": len(adrs)},
+    )
+
+
+def check_artifacts(job: Job, *, report_name: str) -> Result:
+    """Every artifact of the finished tasks is in the repository, and no secret was committed."""
+    job.ensure_repository()
+    expected = [str(p) for p in job.inputs.get("expect", [])]
+    missing = [p for p in expected if not job.workspace.exists_anywhere(p)]
+    if missing:
+        raise JobFailed(f"{len(missing)} of {len(expected)} expected artifacts are missing: {', '.join(missing[:5])}")
+    findings = secret_scan(job.workspace.root)
+    job.report("secrets", f"secret scan of main: {len(findings)} findings", secret_findings=len(findings))
+    lines = [f"# {job.spec.title}", "", f"- artifacts checked: {len(expected)}", f"- secret findings: {len(findings)}"]
+    lines += [f"  - {finding}" for finding in findings]
+    written, _ = job.deliver(
+        f"checks/{report_name}", job.spec.title, {f"reports/{report_name}.md": "\n".join(lines) + "\n"}
+    )
+    return Result(
+        f"{len(expected)} artifacts present, {len(findings)} secret findings (reports/{report_name}.md)",
+        written,
+        {"checked": len(expected), "secret_findings": len(findings)},
+    )
+
+
+# --- full-stack developers --------------------------------------------------------------------------
+
+
+def _regenerate(project: str) -> Any:
+    def resolve(tree: Path, conflicts: list[str]) -> None:
+        generated = set(generate(tree, project, specs_read(tree)))
+        foreign = [path for path in conflicts if path not in generated]
+        if foreign:
+            raise WorkspaceError(f"conflicts outside the generated code: {', '.join(foreign[:5])}")
+
+    return resolve
+
+
+def _tests_pass(tree: Path) -> Verdict:
+    report = unittest_run(tree)
+    summary = f"{report.passed} of {report.total} tests pass on the merged tree, coverage {report.coverage_percent} %"
+    data = {"tests_passed": report.passed, "tests_failed": report.failed, "coverage_percent": report.coverage_percent}
+    return Verdict(report.ok, summary, data)
+
+
+def story(job: Job) -> Result:
+    item = dict(job.inputs.get("item") or {})
+    design = design_story(item)
+    name = f"story/{design.number:03d}-{slug(design.title)}"
+    with job.branch(name) as branch:
+        spec = spec_write(branch.path, design)
+        files = generate(branch.path, job.project, specs_read(branch.path))
+        what = f"entity {design.entity} ({', '.join(f.name for f in design.fields)})" if design.entity else "accounts"
+        branch.write(
+            f"docs/stories/{design.number:03d}-{slug(design.title)}.md",
+            f"# Story {design.number}: {design.title}\n\n{design.sentence}\n\nImplemented as: {what}.\n"
+            f"Specification: `{spec}`; acceptance tests: `tests/test_story_{design.number:03d}.py`.\n",
+        )
+        issue = _issue_path(item)
+        if (branch.path / issue).exists():
+            branch.write(issue, _issue(item, "closed", f"Closed by branch `{name}`."))
+        job.check_cancelled()
+        report = unittest_run(branch.path)
+        job.report(
+            "tests",
+            f"{report.passed} of {report.total} tests pass on {name} ({report.coverage_percent} % covered)",
+            branch=name,
+            tests_passed=report.passed,
+            tests_failed=report.failed,
+        )
+        if not report.ok:
+            raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
+        commit = job.commit(branch, f"Story {design.number}: {design.title}\n\n{design.sentence}")
+        merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=_tests_pass)
+    return Result(
+        f"story {design.number} implemented as {what}; {report.total} tests pass; merged as {merged.commit[:10]}",
+        [spec, f"tests/test_story_{design.number:03d}.py"],
+        {
+            "entity": design.entity,
+            "fields": [f.name for f in design.fields],
+            "branch": name,
+            "commit": commit,
+            "merge": merged.commit,
+            "files": len(files),
+            "tests_passed": report.passed,
+        },
+    )
+
+
+# --- QA engineer ------------------------------------------------------------------------------------
+
+
+def quality(job: Job) -> Result:
+    expected = [str(p) for p in job.inputs.get("expect", [])]
+    job.ensure_repository()
+    missing = [p for p in expected if not job.workspace.exists_anywhere(p)]
+    if missing:
+        raise JobFailed(f"{len(missing)} of {len(expected)} expected artifacts are missing: {', '.join(missing[:5])}")
+    with job.branch("qa/quality") as branch:
+        tests = unittest_run(branch.path)
+        job.report(
+            "tests",
+            f"{tests.passed} of {tests.total} tests pass, "
+            f"{tests.coverage_percent} % of {tests.statements} statements covered",
+            tests_passed=tests.passed,
+            tests_failed=tests.failed,
+            tests_total=tests.total,
+            coverage_percent=tests.coverage_percent,
+        )
+        security = security_scan(branch.path, "app")
+        job.report(
+            "security_scan",
+            f"bandit: {security.high} high, {security.medium} medium, {security.low} low findings "
+            f"in {security.lines_scanned} lines",
+            security_high_findings=security.high,
+            security_medium_findings=security.medium,
+            security_low_findings=security.low,
+        )
+        lint = lint_run(branch.path, "app", "tests")
+        job.report("lint", f"ruff: {lint.findings} findings", lint_findings=lint.findings, lint_rules=lint.by_rule)
+        secrets = secret_scan(branch.path)
+        job.report("secrets", f"secret scan: {len(secrets)} findings", secret_findings=len(secrets))
+        data: dict[str, Any] = {
+            "checked": len(expected),
+            "tests_total": tests.total,
+            "tests_passed": tests.passed,
+            "tests_failed": tests.failed,
+            "coverage_percent": tests.coverage_percent,
+            "statements": tests.statements,
+            "security_high_findings": security.high,
+            "security_medium_findings": security.medium,
+            "security_low_findings": security.low,
+            "lint_findings": lint.findings,
+            "secret_findings": len(secrets),
+        }
+        rows = [[key.replace("_", " "), value] for key, value in data.items()]
+        findings = [[f["severity"], f["test"], f"{f['file']}:{f['line']}", f["text"]] for f in security.findings]
+        text = (
+            f"# Quality report of {job.project}\n\nMeasured on `{branch.head()[:10]}` with `coverage run -m unittest`,"
+            f" `bandit -r app` and `ruff check --select {'E,F,W,B,UP,I,SIM'}`.\n\n"
+            + table(["measure", "value"], rows)
+            + (
+                f"\n## Security findings\n\n{table(['severity', 'test', 'where', 'what'], findings)}"
+                if findings
+                else ""
+            )
+            + f"\nThe target is {COVERAGE_TARGET:g} % coverage, no failing test and no HIGH finding.\n"
+        )
+        written = [branch.write("reports/quality.md", text)]
+        written.append(branch.write("reports/quality.json", json.dumps(data, indent=2, sort_keys=True) + "\n"))
+        job.commit(branch, f"QA: {tests.passed}/{tests.total} tests, {tests.coverage_percent} % coverage")
+        job.merge(branch, "Merge qa/quality: the quality report", verify=documents_present(written))
+    verdict = (
+        "meets" if tests.ok and (tests.coverage_percent or 0) >= COVERAGE_TARGET and not security.high else "misses"
+    )
+    return Result(
+        f"{tests.passed}/{tests.total} tests pass, coverage {tests.coverage_percent} %, {security.high} high security "
+        f"findings, {lint.findings} lint findings: {verdict} the quality standard",
+        written,
+        data,
+    )
+
+
+# --- DevOps -----------------------------------------------------------------------------------------
+
+MAKEFILE = """PYTHON ?= python3
+
+.PHONY: test coverage lint security serve
+
+test:
+\t$(PYTHON) -m unittest discover -s tests -t .
+
+coverage:
+\t$(PYTHON) -m coverage run --source=app -m unittest discover -s tests -t .
+\t$(PYTHON) -m coverage report --fail-under=95
+
+lint:
+\truff check --line-length 120 --select E,F,W,B,UP,I,SIM app tests
+
+security:
+\tbandit -r app
+
+serve:
+\t$(PYTHON) -m app.serve --port 8080
+"""
+CI = """name: ci
+on: [push, pull_request]
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - run: pip install coverage ruff bandit
+      - run: make coverage
+      - run: make lint
+      - run: make security
+"""
+CONTAINERFILE = """FROM python:3.11-slim
+WORKDIR /srv
+COPY app ./app
+RUN useradd --create-home --uid 10001 web && mkdir /data && chown web /data
+USER web
+EXPOSE 8080
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health')"
+CMD ["python", "-m", "app.serve", "--host", "0.0.0.0", "--port", "8080", "--database", "/data/app.sqlite3"]
+"""
+
+
+def _kubernetes(name: str) -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: 1  # SQLite: one writer; see docs/architecture.md for the production database
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: web
+          image: {name}:latest
+          ports: [{{containerPort: 8080}}]
+          readinessProbe: {{httpGet: {{path: /health, port: 8080}}}}
+          volumeMounts: [{{name: data, mountPath: /data}}]
+      volumes:
+        - name: data
+          persistentVolumeClaim: {{claimName: {name}-data}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {name}-data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"""
+
+
+def ci(job: Job) -> Result:
+    files = {".github/workflows/ci.yml": CI, "Makefile": MAKEFILE}
+    written, _ = job.deliver("devops/ci", "Continuous integration: tests with coverage, lint, security scan", files)
+    return Result(f"CI pipeline in {written[0]}, make targets in Makefile", written, {})
+
+
+def preview(job: Job) -> Result:
+    job.ensure_repository()
+    revision = job.workspace.head()
+    home = job.home / "preview"
+    preview_stop(home)
+    for old in home.iterdir() if home.is_dir() else []:
+        if old.is_dir():  # the code of an earlier preview
+            shutil.rmtree(old, ignore_errors=True)
+    code = job.workspace.export(revision, home / revision[:12])
+    if not (code / "app" / "serve.py").exists():
+        raise JobFailed("main holds no application to preview yet")
+    try:
+        running = preview_start(home, code, revision=revision)
+    except PreviewError as error:
+        raise JobFailed(str(error)) from error
+    job.report("preview", f"preview of {revision[:10]} answers at {running.url}", url=running.url, revision=revision)
+    plurals = [d.plural for d in specs_read(code) if d.kind == "crud"]
+    private = sorted({f"/{p}/" for p in plurals} | {f"/{p}/new" for p in plurals})
+    probe = page_load_probe(running.port, ["/", "/login", "/register", "/health"], private)
+    job.report(
+        "page_load",
+        f"{len(probe.pages)} pages, {probe.samples} fetches: p95 {probe.p95_ms} ms, slowest {probe.max_ms} ms",
+        page_load_ms=probe.p95_ms,
+        page_load_p95_ms=probe.p95_ms,
+        page_load_max_ms=probe.max_ms,
+    )
+    rows = [[path, int(v["status"]), v["median_ms"], v["max_ms"]] for path, v in probe.pages.items()]
+    text = (
+        f"# Customer preview\n\nRevision `{revision[:10]}` runs at {running.url} (its own port on the loopback"
+        " address, never under the portal's domain), started with `python -m app.serve`.\n\n"
+        f"Page loads ({probe.samples} fetches, p95 {probe.p95_ms} ms):\n\n"
+        + table(["page", "status", "median ms", "max ms"], rows)
+    )
+    written, _ = job.deliver(
+        "devops/preview", f"Preview of {revision[:10]} and its page-load probe", {"deploy/preview.md": text}
+    )
+    return Result(
+        f"preview running at {running.url}; page load p95 {probe.p95_ms} ms over {len(probe.pages)} pages",
+        written,
+        {
+            "preview_url": running.url,
+            "revision": revision,
+            "page_load_ms": probe.p95_ms,
+            "page_load_p95_ms": probe.p95_ms,
+            "page_load_max_ms": probe.max_ms,
+            "pages_probed": len(probe.pages),
+        },
+    )
+
+
+def deploy(job: Job) -> Result:
+    name = slug(job.project)
+    files = {
+        "Containerfile": CONTAINERFILE,
+        "deploy/kubernetes.yaml": _kubernetes(name),
+        "deploy/README.md": (
+            f"# Deploying {job.project}\n\n1. `podman build -t {name}:latest -f Containerfile .`\n"
+            "2. `kubectl apply -f deploy/kubernetes.yaml`\n\nThe release is the git tag `release-1`.\n"
+        ),
+    }
+    written, _ = job.deliver("devops/deploy", "Container image and deployment manifests", files)
+    commit = job.workspace.tag("release-1", message=f"Release 1 of {job.project}", author=job.author)
+    job.report("release", f"tagged release-1 at {commit[:10]}", tag="release-1", commit=commit)
+    return Result(
+        f"release-1 tagged at {commit[:10]} with a Containerfile and Kubernetes manifests; no production "
+        "cluster is configured for this project, so nothing was applied",
+        written,
+        {"release": "release-1", "commit": commit},
+    )

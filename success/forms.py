@@ -1,0 +1,72 @@
+"""Forms of the customer's success pages and of the account managers' admin pages."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from success.models import StoryDecision
+
+
+class StoryDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=StoryDecision.Decision.choices)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    unmet = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, criteria: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["unmet"]).choices = [(c, c) for c in criteria]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == StoryDecision.Decision.REJECTED and not (data.get("comment") or "").strip():
+            self.add_error("comment", "Say what is wrong: a rejection needs a comment.")
+        return data
+
+
+class SurveyAnswerForm(forms.Form):
+    score = forms.IntegerField(min_value=0, max_value=10)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+
+
+class GuaranteeClaimForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class ReportPreferenceForm(forms.Form):
+    daily_summary = forms.BooleanField(required=False)
+
+
+# --- admin --------------------------------------------------------------------------------------
+
+
+class GateWaiverForm(forms.Form):
+    code = forms.ChoiceField(label="Gate")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="The customer sees this reason.")
+
+    def __init__(self, *args: Any, gates: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["code"]).choices = gates
+
+
+class EscalationResolveForm(forms.Form):
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MeasurementForm(forms.Form):
+    code = forms.ChoiceField(label="Metric")
+    value = forms.DecimalField(max_digits=14, decimal_places=3)
+    source = forms.CharField(max_length=250, help_text="Where the number comes from.")
+    baseline = forms.BooleanField(required=False, help_text="Record it as the metric's baseline.")
+
+    def __init__(self, *args: Any, metrics: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["code"]).choices = metrics
+
+
+class GuaranteeDecisionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("assess", "Assess again"), ("refund", "Confirm the full refund"), ("decline", "Decline the refund")]
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))

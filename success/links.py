@@ -1,0 +1,17 @@
+"""Absolute links for emails sent without a request (beat tasks, signal receivers), built from
+``HIVE_SITE_URL``: the public site as is, a customer's portal with its slug before the host."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+
+
+def admin_url(path: str) -> str:
+    return settings.HIVE_SITE_URL.rstrip("/") + path
+
+
+def portal_url(schema_name: str, path: str) -> str:
+    site = urlsplit(settings.HIVE_SITE_URL)
+    return urlunsplit((site.scheme, f"{schema_name}.{site.netloc}", path, "", ""))

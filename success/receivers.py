@@ -1,0 +1,69 @@
+"""What the success app hears from the layers below and what it does about it.
+
+* ``projects.signals.phase_ready_for_gates`` → ``success.gates.on_phase_ready_for_gates``;
+* ``projects.signals.task_escalated`` → ``success.escalations.on_task_escalated``;
+* committed events of the project stream (``post_save`` of ``projects.Event``): a task finishing
+  in a blocked phase moves its remediation on, a completed phase opens its satisfaction survey,
+  a delivered project opens its delivery survey and its 30-day guarantee.
+
+Each reaction runs after the event's commit, in the event's schema.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models.signals import post_save
+from django_tenants.utils import schema_context
+
+from projects.models import Event, Phase, Project
+from projects.signals import phase_ready_for_gates, task_escalated
+from success.escalations import on_task_escalated
+from success.gates import FINISHING, on_phase_ready_for_gates, on_task_finished
+from success.guarantee import guarantee_open
+from success.satisfaction import survey_open
+
+
+def phase_completed(*, schema_name: str, phase_id: int) -> None:
+    with schema_context(schema_name):
+        phase = Phase.objects.select_related("project").filter(pk=phase_id).first()
+        if phase is None:
+            return
+        last = Phase.objects.filter(project_id=phase.project_id).order_by("-position").values_list("pk", flat=True)
+        if last.first() != phase.pk:  # the delivery survey covers the last phase
+            survey_open(project=phase.project, phase=phase)
+
+
+def project_delivered(*, schema_name: str, project_id: int) -> None:
+    with schema_context(schema_name):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            survey_open(project=project)
+            guarantee_open(project=project)
+
+
+def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) -> None:
+    if not created:
+        return
+    schema: str = connection.schema_name  # type: ignore[attr-defined]
+    if instance.kind in FINISHING and instance.phase_id is not None:
+        transaction.on_commit(partial(on_task_finished, schema_name=schema, phase_id=instance.phase_id))
+    elif instance.kind == Event.Kind.PHASE_COMPLETED and instance.phase_id is not None:
+        transaction.on_commit(partial(phase_completed, schema_name=schema, phase_id=instance.phase_id))
+    elif instance.kind == Event.Kind.PROJECT_COMPLETED:
+        transaction.on_commit(partial(project_delivered, schema_name=schema, project_id=instance.project_id))
+
+
+def receivers_connect() -> None:
+    phase_ready_for_gates.connect(on_phase_ready_for_gates, dispatch_uid="success.gates")
+    task_escalated.connect(on_task_escalated, dispatch_uid="success.escalations")
+    post_save.connect(_event_saved, sender=Event, dispatch_uid="success.lifecycle")
+
+
+def receivers_disconnect() -> None:
+    """For tests of the layers below that must run without a gate policy."""
+    phase_ready_for_gates.disconnect(dispatch_uid="success.gates")
+    task_escalated.disconnect(dispatch_uid="success.escalations")
+    post_save.disconnect(sender=Event, dispatch_uid="success.lifecycle")
