@@ -30,13 +30,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
 from agents import pools
 from agents.models import Agent, LeaseRequest
-from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, provider_get
+from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.events import event_append
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.orchestration import _advance, _dispatch_on_commit, _schema, roles_dispatch
@@ -125,6 +125,14 @@ def job_spec(task: Task, *, agent: str = "") -> JobSpec:
         ]
     if agent:
         inputs["agent"] = agent
+    # The model budget is per project: tell the provider what earlier runs already spent.
+    spent = Run.objects.filter(task__project_id=task.project_id).aggregate(
+        tokens=Sum("usage_tokens"), cost=Sum("usage_cost")
+    )
+    llm = dict(inputs.get("llm") or {})
+    llm.setdefault("spent_tokens", int(spent["tokens"] or 0))
+    llm.setdefault("spent_cost", str(spent["cost"] or 0))
+    inputs["llm"] = llm
     return JobSpec(role=task.role, key=task.key, title=task.title, inputs=inputs)
 
 
@@ -197,7 +205,7 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
     except JobCancelled:
         return "cancelled"
     except JobFailed as failure:
-        return _finish_failed(task, run, str(failure))
+        return _finish_failed(task, run, str(failure), usage=getattr(failure, "usage", None))
     except Exception as error:
         log.exception("task %s:%s failed", schema_name, task_id)
         return _finish_failed(task, run, f"{type(error).__name__}: {error}")
@@ -244,15 +252,18 @@ def _release(task: Task) -> bool:
     return pools.agent_release(agent_id=task.agent_id, schema_name=_schema(), task_id=task.pk)
 
 
-def _finish_failed(task: Task, run: Run, reason: str) -> str:
+def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None) -> str:
     now = timezone.now()
     with transaction.atomic():
+        # Tokens and money spent before the failure (e.g. a budget stop) are still metered.
         won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=Run.Status.FAILED,
             finished_at=now,
             heartbeat_at=now,
             error=reason,
             usage_seconds=(now - run.started_at).total_seconds(),
+            usage_tokens=usage.tokens if usage else 0,
+            usage_cost=usage.cost if usage else 0,
         )
         if not won:
             return "discarded"
