@@ -16,6 +16,7 @@ from django_tenants.utils import schema_context
 from billing import services as billing
 from billing.milestones import acceptance_milestone
 from billing.signals import milestone_failed, milestone_paid, subscription_renewal_failed
+from projects.events import event_append
 from projects.models import Engagement, Event, Project, Quote, Workflow
 from projects.orchestration import project_pause, project_start
 from tenants.models import Customer
@@ -59,8 +60,6 @@ def _start(schema_name: str, project_id: int, *, reason: str) -> None:
             project.save(update_fields=["payment_issue", "status"])
         if not Workflow.objects.filter(project=project).exists():
             project_start(project=project)
-        from projects.events import event_append
-
         event_append(project_id=project.pk, kind=Event.Kind.PAYMENT_RECEIVED, message=reason)
 
 
@@ -74,8 +73,6 @@ def _on_milestone_paid(sender: Any, *, schema_name: str, project_id: int, milest
 
 
 def _payment_failed(*, schema_name: str, project_id: int, failure_message: str) -> None:
-    from projects.events import event_append
-
     with schema_context(schema_name), transaction.atomic():
         project = Project.objects.select_for_update().filter(pk=project_id).first()
         if project is None:
