@@ -60,6 +60,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 TENANT_MODEL = "tenants.Customer"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 TENANT_LIMIT_SET_CALLS = True
+# New customer schemas are replayed from a recorded image of the tenant migrations (tenants.schema_image).
+HIVE_SCHEMA_IMAGE = env_bool("HIVE_SCHEMA_IMAGE", True)
 PUBLIC_SCHEMA_URLCONF = "hive.urls_public"
 ROOT_URLCONF = "hive.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
