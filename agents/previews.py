@@ -154,3 +154,8 @@ def previews_running(storage_root: Path) -> list[Preview]:
         if preview is not None:
             found.append(preview)
     return found
+
+
+def previews_stop_all(storage_root: Path) -> int:
+    """Stop every preview under the storage root (``make run`` on Ctrl-C); how many were running."""
+    return sum(preview_stop(registry.parent) for registry in storage_root.glob(f"*/projects/*/preview/{REGISTRY}"))

@@ -153,6 +153,7 @@ def main() -> int:
     STATE.mkdir(exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
     pg_server = None
+    env: dict[str, str] | None = None
     try:
         database_url, pg_server = pick_database()
         env = {
@@ -221,6 +222,9 @@ def main() -> int:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if env is not None:
+            # Previews run in sessions of their own, so stopping the workers does not stop them.
+            subprocess.run([str(BIN / "python"), "manage.py", "stop_previews"], cwd=ROOT, env=env, check=False)
         if pg_server is not None:
             pg_server.cleanup()
 
