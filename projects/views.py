@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing.catalog import AUGMENTATION_PLANS, MVP_TIERS, format_usd
 from projects import services
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
+from projects.controls import project_controls_open, tasks_to_control
 from projects.deliverables import NoDeliverable, deliverable_bundle, deliverable_zip, project_workspace
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
@@ -57,12 +58,8 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "has_repository": project_workspace(project).exists,
     }
     if context["is_staff"] and context["workflow"] is not None:
-        context["control_tasks"] = list(
-            Task.objects.filter(project=project)
-            .exclude(status__in=[Task.Status.DONE, Task.Status.CANCELLED])
-            .select_related("phase")
-            .order_by("phase__position", "position")[:50]
-        )
+        context["project_controls"] = project_controls_open(context["workflow"])
+        context["control_tasks"] = tasks_to_control(project)
     if project.service == Service.MVP:
         stories = list(project.stories.all())
         context["stories"] = stories

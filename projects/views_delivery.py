@@ -7,8 +7,6 @@ portal only through the audited staff entry of ``tenants.middleware``; customers
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from projects import orchestration
 from projects.access import get_project_for_member
-from projects.models import Project, Task, Workflow
+from projects.controls import PROJECT_CONTROLS, TASK_CONTROLS
+from projects.models import Project, Task
 from tenants.models import Role, User
 
 
@@ -49,19 +48,6 @@ def task_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Approved: {task.title}. The agents carry on.")
     return redirect("project_detail", pk=project.pk)
-
-
-PROJECT_CONTROLS: dict[str, Callable[..., Workflow]] = {
-    "pause": orchestration.project_pause,
-    "resume": orchestration.project_resume,
-    "cancel": orchestration.project_cancel,
-}
-TASK_CONTROLS: dict[str, Callable[..., Task]] = {
-    "hold": orchestration.task_hold,
-    "release": orchestration.task_release,
-    "rerun": orchestration.task_rerun,
-    "cancel": orchestration.task_cancel,
-}
 
 
 @require_POST

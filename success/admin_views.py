@@ -8,9 +8,10 @@ index page.
 * ``/admin/success/`` — the operator view (``success.operator``) and what waits for a decision;
 * ``/admin/success/escalations/`` — escalations across customers with their status, and one
   escalation's page to acknowledge or resolve it;
-* ``/admin/success/projects/<schema>/<id>/`` — a project's gates (waive one, with the reason),
-  guarantee (assess again, confirm the refund, decline it with the reason) and metrics (record a
-  measurement or a baseline with its source).
+* ``/admin/success/projects/<schema>/<id>/`` — a project's delivery (pause, resume or cancel it;
+  hold, release, re-run or cancel a task: ``projects.controls``), gates (waive one, with the
+  reason), guarantee (assess again, confirm the refund, decline it with the reason) and metrics
+  (record a measurement or a baseline with its source).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from projects.models import Phase, Project
+from projects.controls import (
+    PROJECT_CONTROLS,
+    TASK_CONTROLS,
+    project_controls_open,
+    tasks_to_control,
+)
+from projects.models import Phase, Project, Task, Workflow
+from projects.orchestration import WorkflowError
 from success import gates, guarantee
 from success.escalations import EscalationError, escalation_acknowledge, escalation_resolve
 from success.forms import EscalationResolveForm, GateWaiverForm, GuaranteeDecisionForm, MeasurementForm
@@ -115,8 +123,12 @@ def _project_context(project: Project, request: HttpRequest) -> dict[str, Any]:
     ]
     pledge = Guarantee.objects.filter(project=project).first()
     metrics = metrics_ensure(project)
+    workflow = Workflow.objects.filter(project=project).first()
     return {
         "project": project,
+        "workflow": workflow,
+        "project_controls": project_controls_open(workflow) if workflow else [],
+        "control_tasks": tasks_to_control(project) if workflow else [],
         "blocked": blocked,
         "runs": list(
             GateRun.objects.filter(project=project)
@@ -137,10 +149,29 @@ def _project_context(project: Project, request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _control(request: HttpRequest, project: Project) -> str:
+    """An account manager's control of the delivery or of one of its tasks."""
+    name, task_id = request.POST.get("control", ""), request.POST.get("task", "")
+    if not Workflow.objects.filter(project=project).exists():
+        raise WorkflowError("The delivery has not started; there is nothing to control yet.")
+    if task_id:
+        task = Task.objects.filter(project=project, pk=int(task_id)).first() if task_id.isdigit() else None
+        if task is None or name not in TASK_CONTROLS:
+            raise Http404("No such task control")
+        TASK_CONTROLS[name](task=task, user=_user(request))
+        return f"“{task.title}”: {name} done; recorded in the project's history with your name."
+    if name not in PROJECT_CONTROLS:
+        raise Http404("No such control")
+    workflow = PROJECT_CONTROLS[name](project=project, user=_user(request))
+    return f"The delivery is now {workflow.get_status_display().lower()}."
+
+
 def _act(request: HttpRequest, project: Project) -> str:
     """Carry out the posted action; returns the message to show."""
     user = _user(request)
     action = request.POST.get("action", "")
+    if action == "control":
+        return _control(request, project)
     if action == "waive":
         phase_id = request.POST.get("phase", "")
         phase = Phase.objects.filter(project=project, pk=int(phase_id)).first() if phase_id.isdigit() else None
@@ -195,7 +226,7 @@ def project(request: HttpRequest, schema: str, pk: int) -> HttpResponse:
         if request.method == "POST":
             try:
                 messages.success(request, _act(request, item))
-            except (gates.GateWaiverError, guarantee.GuaranteeError, MetricError) as error:
+            except (gates.GateWaiverError, guarantee.GuaranteeError, MetricError, WorkflowError) as error:
                 messages.error(request, str(error))
             return redirect(request.path)
         return _page(
