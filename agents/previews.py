@@ -79,8 +79,11 @@ def _is_ours(preview: Preview) -> bool:
     return state != "Z" and preview.directory in command and "app.serve" in command
 
 
-def preview_start(home: Path, code: Path, *, revision: str, timeout: float = 15.0) -> Preview:
-    """Serve the application in ``code`` (a plain export of the repository) on a free port."""
+def preview_start(home: Path, code: Path, *, revision: str, timeout: float = 60.0) -> Preview:
+    """Serve the application in ``code`` (a plain export of the repository) on a free port.
+
+    ``timeout`` is how long a starting server may take to answer on a busy machine; a server that
+    dies meanwhile is noticed at once (its process is gone), so a broken app fails fast anyway."""
     preview_stop(home)
     home.mkdir(parents=True, exist_ok=True)
     last_error = ""

@@ -92,6 +92,13 @@ def git(*args: str, cwd: Path, author: Author | None = None, check: bool = True,
     return result.stdout
 
 
+def staged_tree(path: Path) -> str:
+    """Stage every change of the working tree at ``path`` and return the id of the tree it would
+    commit: two equal ids are byte-for-byte the same files."""
+    git("add", "-A", cwd=path)
+    return git("write-tree", cwd=path).strip()
+
+
 class Branch:
     """A branch checked out in its own working tree."""
 
@@ -130,12 +137,17 @@ class Workspace:
         return (self.root / ".git").is_dir()
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the workspace lock; with ``wait=False`` yields False at once when another holds it."""
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -182,13 +194,17 @@ class Workspace:
         return Branch(self, name, path, author)
 
     def branch_close(self, branch: Branch, *, delete: bool = False) -> None:
-        """Remove the branch's working tree; the branch stays (its history is the record)."""
-        with self.lock():
-            git("worktree", "remove", "--force", str(branch.path), cwd=self.root, check=False)
-            shutil.rmtree(branch.path, ignore_errors=True)
-            git("worktree", "prune", cwd=self.root, check=False)
-            if delete:
-                git("branch", "-D", branch.name, cwd=self.root, check=False)
+        """Remove the branch's working tree; the branch stays (its history is the record).
+
+        The files go at once: nobody else uses that directory. Git's record of the working tree is
+        pruned now if the workspace is free, else by the next ``branch_open`` (which prunes under
+        the lock) — so a finished job does not wait behind the other jobs' merges and reviews."""
+        shutil.rmtree(branch.path, ignore_errors=True)
+        with self.lock(wait=delete) as locked:
+            if locked:
+                git("worktree", "prune", cwd=self.root, check=False)
+                if delete:
+                    git("branch", "-D", branch.name, cwd=self.root, check=False)
 
     def _drop(self, name: str, path: Path) -> None:
         if path.exists():

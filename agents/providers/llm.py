@@ -324,8 +324,9 @@ def _api_error(api: str, error: Exception) -> str:
 
 SYSTEM_PROMPT = """You are the {role} agent of Agent Hive, a software delivery team of AI agents.
 You work in a git workspace through tools: list_files, read_file, write_file (paths relative to
-the workspace root), run_tests (runs `{test_command}` in the workspace) and commit (stages every
-change and commits it). Do the task, keep the tests passing, commit your work with a clear
+the workspace root), run_tests (runs `{test_command}` in the workspace, in a sandbox without
+network access and with limits on time, memory and processes) and commit (stages every change and
+commits it). Do the task, keep the tests passing, commit your work with a clear
 message, then answer with a short summary of what you did and no further tool call."""
 
 

@@ -5,29 +5,34 @@ size, the test counts and exit code, the commit's sha) and returns the text the 
 Confinement: every path is relative to the workspace. Absolute paths, ``..`` components, the
 repository's own ``.git`` directory and paths that leave the workspace through a symbolic link are
 refused, reported as ``refused`` events and answered with an error result, so the model can
-correct itself. The tests run with a scrubbed environment (no portal secrets, no database URL) in
-their own process group and are killed with that group at the timeout — but this is confinement
-of the *tools*, not a sandbox: the test command executes code the model wrote, as the worker's
-user, so run LLM workers under an account that can reach nothing else worth protecting.
+correct itself.
+
+``run_tests`` executes code the model wrote, so it runs in the sandbox (``agents.tools.sandbox``):
+a fresh environment without the portal's secrets, the workspace as working directory, limits on
+CPU, memory, file size, processes and open files, a wall-clock timeout that kills the whole
+process tree, output cut to a limit, and — where the machine allows unprivileged namespaces, as
+this one does — no network, no view of the worker's processes, of the services' sockets or of
+other projects' files. Where it does not, a Python-level socket guard is all that stands in for
+the network namespace, and that is not a security boundary: run LLM workers under an account that
+can reach nothing else worth protecting.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agents.providers.base import Report
+from agents.tools.sandbox import STOPPED_TIMEOUT, Limits, sandbox_run
 
 MAX_READ_BYTES = 200_000
 MAX_WRITE_BYTES = 1_000_000
@@ -138,6 +143,7 @@ class WorkspaceTools:
     author_email: str
     test_command: Sequence[str] = ("python", "-m", "pytest", "-q")
     test_timeout: float = 300.0
+    limits: Limits = field(default_factory=Limits)  # of run_tests; its timeout is ``test_timeout``
     written: list[str] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     last_tests: dict[str, Any] | None = None
@@ -240,44 +246,33 @@ class WorkspaceTools:
         return argv
 
     def _run_tests(self, arguments: Mapping[str, Any]) -> ToolResult:
-        argv = self._test_argv()
-        with tempfile.TemporaryDirectory(prefix="hive-tests-home-") as home:
-            env = {name: os.environ[name] for name in _ENV_PASSED if name in os.environ}
-            # A home of its own, so dotfiles the tests write land neither in the commit nor in ours.
-            env.update(HOME=home, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
-            process = subprocess.Popen(
-                argv,
-                cwd=self.workspace,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so the whole tree can be killed
-            )
-            try:
-                raw, _ = process.communicate(timeout=self.test_timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(process.pid, signal.SIGKILL)
-                raw, _ = process.communicate()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # whatever the tests left running in background
-        output = raw.decode("utf-8", "replace")
-        counts = count_test_results(output)
-        result = {"exit_code": process.returncode, "timed_out": timed_out, **counts}
-        self.last_tests = result
+        limits = replace(self.limits, timeout=self.test_timeout)
+        result = sandbox_run(self._test_argv(), cwd=self.workspace, limits=limits)
+        counts = count_test_results(result.output)
+        timed_out = result.stopped == STOPPED_TIMEOUT
+        summary = {
+            "exit_code": result.exit_code,
+            "timed_out": timed_out,
+            "stopped": result.stopped,
+            **counts,
+            "seconds": result.seconds,
+            "output_bytes": result.output_bytes,
+            "sandbox": result.isolation,
+        }
+        self.last_tests = summary
         command = shlex.join(self.test_command)
         if timed_out:
-            verdict = f"tests timed out after {self.test_timeout:g} s"
+            verdict = f"tests timed out after {self.test_timeout:g} s and were killed"
+        elif result.stopped or result.exit_code < 0:
+            verdict = f"tests stopped by the sandbox: {result.verdict}"
         else:
             verdict = (
-                f"tests {'passed' if process.returncode == 0 else 'failed'}: {counts['passed']} passed, "
-                f"{counts['failed']} failed, {counts['errors']} errors (exit {process.returncode})"
+                f"tests {'passed' if result.exit_code == 0 else 'failed'}: {counts['passed']} passed, "
+                f"{counts['failed']} failed, {counts['errors']} errors (exit {result.exit_code})"
             )
-        self.report("tests", f"{verdict} — {command}", {"command": command, **result})
-        tail = output[-OUTPUT_TAIL_CHARS:]
-        return ToolResult(f"{verdict}\n{json.dumps(result)}\n--- output (tail) ---\n{tail}")
+        self.report("tests", f"{verdict} — {command}", {"command": command, **summary})
+        tail = result.output[-OUTPUT_TAIL_CHARS:]
+        return ToolResult(f"{verdict}\n{json.dumps(summary)}\n--- output (tail) ---\n{tail}")
 
     # --- git ----------------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""Running a test suite and measuring what it covers.
+"""Running a test suite and measuring what it covers. Both runners execute code nobody on the
+platform wrote, so they run it in the sandbox (``agents.tools.sandbox``): no secrets, no network,
+limits on time, memory and processes.
 
-* ``unittest_run``: ``python -m coverage run --source=<package> -m unittest discover`` (the
-  generated applications' suites use only the standard library), then ``coverage json`` for the
-  numbers. Statement coverage, as ``coverage report`` prints it.
+* ``unittest_run``: the tree's ``unittest`` suite under coverage (``--source=<package>``) and the
+  coverage totals, in one interpreter (``agents/tools/unittest_coverage.py``; the generated
+  applications' suites use only the standard library). Statement coverage, as ``coverage report``
+  prints it.
 * ``pytest_run``: a legacy code base's tests with pytest, isolated from any configuration above
   the tree (``-c /dev/null``, no plugin autoload), outcomes per test from the JUnit XML, so that
   two runs can be compared test by test (functional parity).
@@ -13,16 +16,17 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from agents.tools.process import PYTHON, run
+from agents.tools.process import PYTHON
+from agents.tools.sandbox import Limits, sandbox_run
 
 _RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
 _VERDICT = re.compile(r"^(OK|FAILED)(?: \((.*)\))?$", re.M)
 _COUNT = re.compile(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d+)")
+_RUNNER = Path(__file__).resolve().with_name("unittest_coverage.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,50 +49,32 @@ class TestReport:
 
 def unittest_run(tree: Path, *, source: str = "app", tests: str = "tests", timeout: float = 600) -> TestReport:
     with tempfile.TemporaryDirectory(prefix="coverage-") as scratch:
-        data, report = Path(scratch) / ".coverage", Path(scratch) / "coverage.json"
-        started = time.monotonic()
-        result = run(
-            [
-                PYTHON,
-                "-m",
-                "coverage",
-                "run",
-                f"--data-file={data}",
-                f"--source={source}",
-                "-m",
-                "unittest",
-                "discover",
-                "-s",
-                tests,
-                "-t",
-                ".",
-            ],
-            cwd=tree,
-            timeout=timeout,
+        report = Path(scratch) / "coverage.json"
+        result = sandbox_run(
+            [PYTHON, str(_RUNNER), source, tests, str(report)], cwd=tree, limits=Limits(timeout=timeout)
         )
-        seconds = time.monotonic() - started
-        output = result.stderr + result.stdout
+        output = result.output
         ran = _RAN.search(output)
         total = int(ran.group(1)) if ran else 0
         verdict = _VERDICT.search(output)
         counts = {name: int(n) for name, n in _COUNT.findall(verdict.group(2) or "")} if verdict else {}
         failed = counts.get("failures", 0) + counts.get("errors", 0) + counts.get("unexpected successes", 0)
-        if ran is None or verdict is None:
+        if ran is None or verdict is None or not result.ok:
             failed = max(failed, 1)  # the suite did not run to its end
         skipped = counts.get("skipped", 0) + counts.get("expected failures", 0)
         percent, statements, missed = None, 0, 0
-        if data.exists():
-            run([PYTHON, "-m", "coverage", "json", f"--data-file={data}", "-o", str(report), "-q"], cwd=tree)
-            if report.exists():
-                totals = json.loads(report.read_text())["totals"]
-                percent = round(float(totals["percent_covered"]), 2)
-                statements, missed = int(totals["num_statements"]), int(totals["missing_lines"])
+        if report.exists():
+            totals = json.loads(report.read_text())["totals"]
+            percent = round(float(totals["percent_covered"]), 2)
+            statements, missed = int(totals["num_statements"]), int(totals["missing_lines"])
+    if result.stopped or result.exit_code < 0:
+        output += f"\n[sandbox: {result.verdict}]"
     return TestReport(
         total=total,
         passed=max(total - failed - skipped, 0),
         failed=failed,
         skipped=skipped,
-        seconds=round(seconds, 3),
+        seconds=result.seconds,
         coverage_percent=percent,
         statements=statements,
         missed=missed,
@@ -99,8 +85,7 @@ def unittest_run(tree: Path, *, source: str = "app", tests: str = "tests", timeo
 def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
     with tempfile.TemporaryDirectory(prefix="pytest-") as scratch:
         junit = Path(scratch) / "junit.xml"
-        started = time.monotonic()
-        result = run(
+        result = sandbox_run(
             [
                 PYTHON,
                 "-m",
@@ -118,10 +103,9 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
                 str(tree),
             ],
             cwd=tree,
-            timeout=timeout,
-            PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+            limits=Limits(timeout=timeout),
+            env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
         )
-        seconds = time.monotonic() - started
         outcomes: dict[str, str] = {}
         if junit.exists():
             for case in ElementTree.parse(junit).iter("testcase"):  # noqa: S314 - pytest's own output
@@ -131,12 +115,15 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
                     "failed" if tags & {"failure", "error"} else "skipped" if "skipped" in tags else "passed"
                 )
     values = list(outcomes.values())
+    output = result.output
+    if result.stopped or result.exit_code < 0:
+        output += f"\n[sandbox: {result.verdict}]"
     return TestReport(
         total=len(values),
         passed=values.count("passed"),
-        failed=values.count("failed") + (1 if result.returncode not in (0, 1, 5) else 0),
+        failed=values.count("failed") + (1 if result.exit_code not in (0, 1, 5) else 0),
         skipped=values.count("skipped"),
-        seconds=round(seconds, 3),
+        seconds=result.seconds,
         outcomes=outcomes,
-        output=(result.stdout + result.stderr)[-4000:],
+        output=output[-4000:],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ from agents.appgen import design_story, generate, spec_write, specs_read
 from agents.appgen.design import merge_fields
 from agents.previews import PreviewError, preview_start, preview_stop
 from agents.providers.base import JobFailed
-from agents.tools import lint_run, page_load_probe, secret_scan, security_scan, unittest_run
+from agents.tools import TestReport, lint_run, page_load_probe, secret_scan, security_scan, unittest_run
 from agents.work.common import Job, Result, documents_present, slug, table
 from agents.work.stack import decide
-from agents.workspace import Verdict, WorkspaceError
+from agents.workspace import Verdict, WorkspaceError, staged_tree
 
 SPRINT_POINTS = 20
 COVERAGE_TARGET = 95.0
@@ -173,11 +174,27 @@ def _regenerate(project: str) -> Any:
     return resolve
 
 
-def _tests_pass(tree: Path) -> Verdict:
-    report = unittest_run(tree)
-    summary = f"{report.passed} of {report.total} tests pass on the merged tree, coverage {report.coverage_percent} %"
-    data = {"tests_passed": report.passed, "tests_failed": report.failed, "coverage_percent": report.coverage_percent}
-    return Verdict(report.ok, summary, data)
+def _tests_pass(tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
+    """Review of a story's merge: the app's tests pass on the merged tree. When that tree is the very
+    tree the developer's run tested (main did not move meanwhile), that run is the result; otherwise
+    the suite runs again on the merged tree."""
+
+    def verify(tree: Path) -> Verdict:
+        merged_tree = staged_tree(tree)
+        rerun = merged_tree != tested_tree
+        report = unittest_run(tree) if rerun else tested
+        where = "on the merged tree" if rerun else f"on the branch, whose tree {merged_tree[:10]} is the merged tree"
+        summary = f"{report.passed} of {report.total} tests pass {where}, coverage {report.coverage_percent} %"
+        data = {
+            "tests_passed": report.passed,
+            "tests_failed": report.failed,
+            "coverage_percent": report.coverage_percent,
+            "tree": merged_tree,
+            "tests_rerun": rerun,
+        }
+        return Verdict(report.ok, summary, data)
+
+    return verify
 
 
 def story(job: Job) -> Result:
@@ -197,6 +214,7 @@ def story(job: Job) -> Result:
         if (branch.path / issue).exists():
             branch.write(issue, _issue(item, "closed", f"Closed by branch `{name}`."))
         job.check_cancelled()
+        tested_tree = staged_tree(branch.path)
         report = unittest_run(branch.path)
         job.report(
             "tests",
@@ -208,7 +226,8 @@ def story(job: Job) -> Result:
         if not report.ok:
             raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
         commit = job.commit(branch, f"Story {design.number}: {design.title}\n\n{design.sentence}")
-        merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=_tests_pass)
+        verify = _tests_pass(tested_tree, report)
+        merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=verify)
     return Result(
         f"story {design.number} implemented as {what}; {report.total} tests pass; merged as {merged.commit[:10]}",
         [spec, f"tests/test_story_{design.number:03d}.py"],
@@ -273,8 +292,8 @@ def quality(job: Job) -> Result:
         rows = [[key.replace("_", " "), value] for key, value in data.items()]
         findings = [[f["severity"], f["test"], f"{f['file']}:{f['line']}", f["text"]] for f in security.findings]
         text = (
-            f"# Quality report of {job.project}\n\nMeasured on `{branch.head()[:10]}` with `coverage run -m unittest`,"
-            f" `bandit -r app` and `ruff check --select {'E,F,W,B,UP,I,SIM'}`.\n\n"
+            f"# Quality report of {job.project}\n\nMeasured on `{branch.head()[:10]}` with `unittest discover` under"
+            f" coverage of `app` (in the sandbox), `bandit -r app` and `ruff check --select {'E,F,W,B,UP,I,SIM'}`.\n\n"
             + table(["measure", "value"], rows)
             + (
                 f"\n## Security findings\n\n{table(['severity', 'test', 'where', 'what'], findings)}"

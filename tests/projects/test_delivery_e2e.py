@@ -2,17 +2,21 @@
 repository holds a generated application whose tests pass when this test runs them, whose
 coverage this test measures at ≥ 95 % and whose bandit scan has no HIGH finding; the preview
 answers over HTTP until the project ends; the bundle downloaded from the portal clones into a
-working repository, and another tenant cannot download it."""
+working repository, and another tenant cannot download it.
+
+The waits fail when the delivery stops making progress (no new event or finished run for a
+minute), not at a fixed wall-clock deadline: on a loaded machine every step is slower, and a
+deadline measures the machine rather than the delivery (tests/projects/progress.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+import coverage
 import pytest
 from django.urls import reverse
 from django_tenants.utils import schema_context
@@ -20,6 +24,7 @@ from django_tenants.utils import schema_context
 from agents.previews import preview_get, preview_stop, previews_running
 from projects.models import Event, Project, Run, Service, Story, Task, Workflow
 from projects.orchestration import task_approve
+from tests.projects.progress import wait_while_progressing
 from tests.workers import TIMINGS, broker_flush, pools_reset, thread_worker, use_test_broker, wait_for, workflows_stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,7 +74,6 @@ def hive(world, settings, tmp_path):
 
 
 def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive, tmp_path):
-    started = time.monotonic()
     owner = hive.users["alpha_owner"]
     with schema_context("alpha"):
         project = Project.objects.create(name="Corner Shop", service=Service.MVP, status=Project.Status.IN_DELIVERY)
@@ -93,14 +97,16 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
             assert blocked is None, f"{blocked.title}: {blocked.blocked_reason}" if blocked else ""
             return Task.objects.filter(project=project, key="accept", status=Task.Status.AWAITING_APPROVAL).exists()
 
-        wait_for(approve_all_but_acceptance, timeout=90, what="the delivery to reach acceptance")
+        wait_while_progressing(
+            approve_all_but_acceptance, project_id=project.pk, what="the delivery to reach acceptance"
+        )
 
         # The preview runs until the customer accepts.
         preview = Task.objects.get(project=project, key="preview").output["data"]
-        with urllib.request.urlopen(f"{preview['preview_url']}health", timeout=5) as response:
+        with urllib.request.urlopen(f"{preview['preview_url']}health", timeout=30) as response:
             assert response.status == 200
             assert json.loads(response.read())["entities"] == ENTITIES
-        with urllib.request.urlopen(preview["preview_url"], timeout=5) as response:
+        with urllib.request.urlopen(preview["preview_url"], timeout=30) as response:
             assert "Corner Shop" in response.read().decode()
         assert preview["preview_url"].startswith("http://127.0.0.1:")
         assert preview["page_load_p95_ms"] < 2000
@@ -120,11 +126,12 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
         assert archive.status_code == 200 and b"app/serve.py" in b"".join(archive.streaming_content)
 
         task_approve(task=Task.objects.get(project=project, key="accept"), user=owner)
-        wait_for(
+        wait_while_progressing(
             lambda: Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED,
+            project_id=project.pk,
             what="the project to complete",
         )
-        wait_for(lambda: preview_get(home / "preview") is None, timeout=10, what="the preview to stop")
+        wait_for(lambda: preview_get(home / "preview") is None, timeout=30, what="the preview to stop")
         with pytest.raises(OSError):
             urllib.request.urlopen(preview["preview_url"], timeout=2)
 
@@ -133,15 +140,17 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
         reviews = Event.objects.filter(project=project, kind=Event.Kind.TASK_REPORT, data__report="review")
         assert reviews.filter(data__branch__startswith="story/").count() == 10
 
-    # The generated application, checked by this test itself.
-    tests = _python(*UNITTEST, cwd=workspace)
-    assert tests.returncode == 0, tests.stderr[-2000:]
-    assert "OK" in tests.stderr
+    # The generated application, checked by this test itself: one run of its suite under coverage
+    # says both whether every test passes and how much of the app they cover.
     data = tmp_path / "coverage.data"
-    measured = _python("-m", "coverage", "run", f"--data-file={data}", "--source=app", *UNITTEST, cwd=workspace)
-    assert measured.returncode == 0
-    report = _python("-m", "coverage", "json", f"--data-file={data}", "-o", "-", cwd=workspace)
-    assert json.loads(report.stdout)["totals"]["percent_covered"] >= 95
+    tests = _python("-m", "coverage", "run", f"--data-file={data}", "--source=app", *UNITTEST, cwd=workspace)
+    assert tests.returncode == 0, tests.stderr[-2000:]
+    assert "OK" in tests.stderr.splitlines()[-1]
+    measured = coverage.Coverage(data_file=str(data))
+    measured.load()
+    assert measured.json_report(outfile=str(tmp_path / "coverage.json")) >= 95
+    covered = json.loads((tmp_path / "coverage.json").read_text())["files"]
+    assert {Path(name).resolve() for name in covered} == {p.resolve() for p in (workspace / "app").rglob("*.py")}
     scan = _python("-m", "bandit", "-r", "app", "-f", "json", "-q", cwd=workspace)
     assert [r for r in json.loads(scan.stdout)["results"] if r["issue_severity"] == "HIGH"] == []
     assert sorted(p.stem for p in (workspace / "app" / "entities").glob("[a-z]*.py")) == [e[:-1] for e in ENTITIES]
@@ -153,5 +162,4 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
     assert log.stdout.count("fullstack_developer@agents.hive Story") == 10
     assert "review@agents.hive Merge story/" in log.stdout
     cloned_tests = _python(*UNITTEST, cwd=clone)
-    assert cloned_tests.returncode == 0
-    assert time.monotonic() - started < 120
+    assert cloned_tests.returncode == 0, cloned_tests.stderr[-2000:]
