@@ -80,6 +80,11 @@ def register_test_providers() -> None:
 
 
 def use_test_broker() -> None:
+    # Celery prefers CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment over its
+    # configuration: a value exported for the test run would keep the test broker from taking over
+    # (and the pool would be closed again before every test).
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.pop("CELERY_RESULT_BACKEND", None)
     if app.conf.broker_url == BROKER_URL:
         return
     app.conf.update(broker_url=BROKER_URL, result_backend=BROKER_URL, task_ignore_result=True)
