@@ -194,6 +194,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Agent Hive <no-reply@{HIVE_
 
 # Where customers' files live: <root>/<schema>/projects/<id>/ (uploads, legacy code, workspaces).
 HIVE_STORAGE_ROOT = Path(env_str("HIVE_STORAGE_ROOT", str(BASE_DIR / "var" / "storage")))
+# Limits of the sandbox that runs code nobody on the platform wrote (agents.tools.sandbox).
+HIVE_SANDBOX_CPU_SECONDS = env_int("HIVE_SANDBOX_CPU_SECONDS", 600)
+HIVE_SANDBOX_MEMORY_MB = env_int("HIVE_SANDBOX_MEMORY_MB", 2048)
+HIVE_SANDBOX_PROCESSES = env_int("HIVE_SANDBOX_PROCESSES", 64)
 # Legacy code may also be read from git repositories under this directory on the server.
 HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var" / "git-imports")))
 # Uploads above Django's memory limit stream to a temporary file; the hard limits are enforced

@@ -79,13 +79,21 @@ _SETUP_PROCESSES = 8
 _SIGNALS = {int(number) for number in signal.Signals}
 
 
+def _configured(name: str, default: int) -> int:
+    """A deployment's ``HIVE_SANDBOX_*`` setting, or the default outside Django."""
+    from django.conf import settings
+
+    return int(getattr(settings, name, default)) if settings.configured else default
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     timeout: float = 600.0  # wall clock, the whole run
-    cpu_seconds: int = 600  # per process
-    memory_bytes: int = 2 * 1024**3  # address space per process
+    cpu_seconds: int = field(default_factory=lambda: _configured("HIVE_SANDBOX_CPU_SECONDS", 600))  # per process
+    # address space per process
+    memory_bytes: int = field(default_factory=lambda: _configured("HIVE_SANDBOX_MEMORY_MB", 2048) * 1024**2)
     file_bytes: int = 256 * 1024**2  # the largest file it may write
-    processes: int = 64  # at once, the first one included
+    processes: int = field(default_factory=lambda: _configured("HIVE_SANDBOX_PROCESSES", 64))  # at once
     open_files: int = 512  # per process
     output_bytes: int = 64_000  # of stdout and stderr kept: a quarter from the head, the rest from the tail
 

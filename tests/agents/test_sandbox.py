@@ -278,3 +278,10 @@ def test_the_generated_suite_runs_its_own_server_inside(tmp_path: Path):
     report = unittest_run(tree)
     assert (report.total, report.passed, report.failed) == (1, 1, 0), report.output
     assert report.coverage_percent == 100.0
+
+
+def test_the_deployment_sets_the_limits(settings: Any) -> None:
+    settings.HIVE_SANDBOX_MEMORY_MB, settings.HIVE_SANDBOX_PROCESSES, settings.HIVE_SANDBOX_CPU_SECONDS = 256, 8, 30
+    limits = Limits()
+    assert (limits.memory_bytes, limits.processes, limits.cpu_seconds) == (256 * 1024**2, 8, 30)
+    assert Limits(processes=3).processes == 3
