@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, DateTimeField, F, FloatField, QuerySet, Value
+from django.db.models.functions import Coalesce, Extract, Greatest
 from django.utils import timezone
 
 from agents.models import Agent, AgentPool, LeaseRequest, UtilizationSample
@@ -89,57 +89,98 @@ def lease_request(
     *, role: str, schema_name: str, task_id: int, ready_at: datetime, not_before: datetime | None = None
 ) -> None:
     """File (or refresh) the request of one task for an agent of ``role``; idempotent."""
-    pool_ensure(role=role)
-    LeaseRequest.objects.update_or_create(
-        schema_name=schema_name,
-        task_id=task_id,
-        defaults={"role": role, "ready_at": ready_at, "not_before": not_before or ready_at},
-    )
+    lease_requests_file(schema_name=schema_name, tasks=[(role, task_id, ready_at)], not_before=not_before)
+
+
+def lease_requests_file(
+    *, schema_name: str, tasks: Iterable[tuple[str, int, datetime]], not_before: datetime | None = None
+) -> None:
+    """File (or refresh) the requests of several tasks, given as ``(role, task_id, ready_at)``, in
+    one statement (an upsert on the one request per task). The role's pool is made by the matcher
+    on first demand, not here: this runs for every task that becomes ready."""
+    requests = [
+        LeaseRequest(
+            role=role, schema_name=schema_name, task_id=task_id, ready_at=ready_at, not_before=not_before or ready_at
+        )
+        for role, task_id, ready_at in tasks
+    ]
+    if requests:
+        LeaseRequest.objects.bulk_create(
+            requests,
+            update_conflicts=True,
+            unique_fields=["schema_name", "task_id"],
+            update_fields=["role", "ready_at", "not_before"],
+        )
+
+
+def _requests_delete(requests: QuerySet[LeaseRequest]) -> int:
+    # A request has no relations and no delete signals of its own, but django-tenants listens to
+    # every model's post_delete, which makes ``delete()`` select the rows before deleting them.
+    return requests._raw_delete(requests.db)
 
 
 def lease_requests_withdraw(*, schema_name: str, task_ids: Iterable[int]) -> int:
-    deleted, _ = LeaseRequest.objects.filter(schema_name=schema_name, task_id__in=list(task_ids)).delete()
-    return deleted
+    return _requests_delete(LeaseRequest.objects.filter(schema_name=schema_name, task_id__in=list(task_ids)))
+
+
+# The matcher runs for every task that finishes. Its two locking reads are written out in SQL:
+# built through the ORM (a join, a window function, row locks) they took longer to compile than
+# to run.
+_FREE_AGENTS = """
+    SELECT agent.* FROM agents_agent agent JOIN agents_agentpool pool ON pool.id = agent.pool_id
+    WHERE pool.role = %s AND agent.active AND agent.lease_task IS NULL
+    ORDER BY agent.busy_seconds, agent.number
+    FOR UPDATE OF agent SKIP LOCKED
+"""
+# The requests for ``role`` due by a moment, at most ``limit`` per tenant (its oldest ones), locked.
+_WAITING_HEADS = """
+    SELECT * FROM agents_leaserequest WHERE id IN (
+        SELECT id FROM (
+            SELECT id, row_number() OVER (PARTITION BY schema_name ORDER BY ready_at, id) AS rank
+            FROM agents_leaserequest WHERE role = %s AND not_before <= %s
+        ) ranked WHERE rank <= %s
+    )
+    ORDER BY ready_at, id
+    FOR UPDATE SKIP LOCKED
+"""
+
+
+def _free_agents(role: str) -> list[Agent]:
+    """The free agents of ``role``, least loaded first, locked; the pool is made on first demand."""
+    agents = list(Agent.objects.raw(_FREE_AGENTS, [role]))
+    if not agents and not AgentPool.objects.filter(role=role).exists():
+        pool_ensure(role=role)
+        agents = list(Agent.objects.raw(_FREE_AGENTS, [role]))
+    return agents
 
 
 def leases_match(*, role: str, now: datetime | None = None) -> list[Lease]:
     """Hand the free agents of ``role`` to the waiting requests; call inside a transaction."""
+    if connection.get_autocommit():  # the locks below would end with each statement
+        raise transaction.TransactionManagementError("leases_match runs inside the caller's transaction")
     now = now or timezone.now()
     # One matcher per role at a time (until this transaction ends). Without it two matchers lock
     # each other's candidate requests, skip them, and an agent stays idle with tasks waiting.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_MATCH_LOCK, role])
-    # Pools exist: every request made sure of its role's pool (``lease_request``).
-    free = list(
-        Agent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("pool")
-        .filter(pool__role=role, active=True, lease_task__isnull=True)
-        .order_by("busy_seconds", "number")
-    )
+    free = _free_agents(role)
     if not free:
         return []
-    # At most len(free) requests of any one tenant can be served now: rank within each tenant.
-    heads = (
-        LeaseRequest.objects.filter(role=role, not_before__lte=now)
-        .annotate(rank=Window(RowNumber(), partition_by=[F("schema_name")], order_by=[F("ready_at"), F("pk")]))
-        .filter(rank__lte=len(free))
-        .values_list("pk", flat=True)
-    )
-    waiting = list(
-        LeaseRequest.objects.select_for_update(skip_locked=True).filter(pk__in=list(heads)).order_by("ready_at", "pk")
-    )
+    # At most len(free) requests of any one tenant can be served now: the oldest of each tenant.
+    waiting = list(LeaseRequest.objects.raw(_WAITING_HEADS, [role, now, len(free)]))
     if not waiting:
         return []
-    held: dict[str, int] = defaultdict(int)
-    for row in (
-        Agent.objects.filter(pool_id=free[0].pool_id, lease_task__isnull=False)
-        .values("lease_schema")
-        .annotate(count=Count("pk"))
-    ):
-        held[row["lease_schema"]] = row["count"]
     queues: dict[str, deque[LeaseRequest]] = defaultdict(deque)
     for request in waiting:
         queues[request.schema_name].append(request)
+    held: dict[str, int] = defaultdict(int)
+    if len(queues) > 1:  # the agents tenants already hold decide between tenants; one tenant needs no count
+        for row in (
+            Agent.objects.filter(pool_id=free[0].pool_id, lease_task__isnull=False)
+            .values("lease_schema")
+            .annotate(count=Count("pk"))
+        ):
+            held[row["lease_schema"]] = row["count"]
     # The tenant holding the fewest agents goes next; ties go to the older ready time.
     order = [(held[schema], queue[0].ready_at, queue[0].pk, schema) for schema, queue in queues.items()]
     heapq.heapify(order)
@@ -152,31 +193,37 @@ def leases_match(*, role: str, now: datetime | None = None) -> list[Lease]:
         request = queues[schema].popleft()
         agent.lease_schema, agent.lease_task, agent.leased_at = schema, request.task_id, now
         agent.leases += 1
-        leases.append(Lease(agent.pk, agent.name, role, schema, request.task_id))
+        leases.append(Lease(agent.pk, f"{role}-{agent.number}", role, schema, request.task_id))
         served.append(request.pk)
         held[schema] += 1
         if queues[schema]:
             head = queues[schema][0]
             heapq.heappush(order, (held[schema], head.ready_at, head.pk, schema))
     taken = free[: len(leases)]
-    Agent.objects.bulk_update(taken, ["lease_schema", "lease_task", "leased_at", "leases"])
-    LeaseRequest.objects.filter(pk__in=served).delete()
+    if len(taken) == 1:  # the usual case, an agent freed by a finished task: a plain update is cheaper
+        [agent] = taken
+        Agent.objects.filter(pk=agent.pk).update(
+            lease_schema=agent.lease_schema, lease_task=agent.lease_task, leased_at=now, leases=agent.leases
+        )
+    else:
+        Agent.objects.bulk_update(taken, ["lease_schema", "lease_task", "leased_at", "leases"])
+    _requests_delete(LeaseRequest.objects.filter(pk__in=served))
     return leases
 
 
 def agent_release(*, agent_id: int, schema_name: str, task_id: int, now: datetime | None = None) -> bool:
     """End the agent's lease on that task (if it still holds it) and book its busy time."""
     now = now or timezone.now()
-    with transaction.atomic():
-        agent = (
-            Agent.objects.select_for_update().filter(pk=agent_id, lease_schema=schema_name, lease_task=task_id).first()
-        )
-        if agent is None:
-            return False
-        agent.busy_seconds = agent.busy_until(now)
-        agent.lease_schema, agent.lease_task, agent.leased_at = "", None, None
-        agent.save(update_fields=["busy_seconds", "lease_schema", "lease_task", "leased_at"])
-    return True
+    # One conditional update: the lease's seconds (never negative) join the agent's busy time.
+    seconds = Extract(Value(now, DateTimeField()) - F("leased_at"), "epoch")
+    lease_seconds = Coalesce(Greatest(seconds, Value(0.0)), Value(0.0), output_field=FloatField())
+    released = Agent.objects.filter(pk=agent_id, lease_schema=schema_name, lease_task=task_id).update(
+        busy_seconds=F("busy_seconds") + lease_seconds,
+        lease_schema="",
+        lease_task=None,
+        leased_at=None,
+    )
+    return bool(released)
 
 
 def agents_release_schema_tasks(*, schema_name: str, task_ids: Iterable[int]) -> int:

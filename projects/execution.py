@@ -11,7 +11,12 @@ escalation) that make the database, not the broker, the truth.
   race (the reaper marked it lost, a person cancelled it) discards its result, so a task never
   has two outcomes for one run. Retries live in the database too: the task goes back to ``ready``
   with a lease request that may not be served before the backoff has passed; after
-  ``max_attempts`` the task is blocked with the reason.
+  ``max_attempts`` the task is blocked with the reason. The same transaction advances the
+  workflow, gives the agent back and leases agents to what became ready: the successors are
+  queued in the finishing commit and sent to the broker right after it.
+* **Cost**: the hot path is a fixed handful of statements whatever the workflow's size (one read
+  for the claim, one for the open phases, one for their unfinished tasks, one upsert for all
+  new lease requests); ``tests/projects/test_execution.py`` pins the count.
 * **Reaper**: runs whose heartbeat is older than ``HIVE_RUN_STALE_SECONDS`` are marked lost and
   their tasks re-queued (a killed worker loses no work).
 * **Sweep**: queued tasks whose message may have been lost (a Redis flush, a crash between commit
@@ -24,13 +29,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
@@ -39,7 +46,14 @@ from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.events import event_append
 from projects.models import Event, Run, Service, Task, Workflow
-from projects.orchestration import _advance, _dispatch_on_commit, _schema, roles_dispatch
+from projects.orchestration import (
+    _advance,
+    _dispatch_on_commit,
+    _schema,
+    jobs_on_commit,
+    roles_dispatch,
+    roles_dispatch_now,
+)
 from projects.services import project_storage
 from projects.signals import task_escalated
 
@@ -98,9 +112,30 @@ EVENT_LOG_STEPS = {"validation", "handoff"}
 _AUDITED_DATA = ("report", "branch", "commit")
 
 
-def job_spec(task: Task, *, agent: str = "") -> JobSpec:
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """What the project's runs have used so far (its model budget is per project)."""
+
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+
+
+def _project_runs_sum(field: str) -> Subquery:
+    runs = Run.objects.filter(task__project_id=OuterRef("project_id")).order_by().values("task__project_id")
+    return Subquery(runs.annotate(total=Sum(field)).values("total"))
+
+
+def project_spent(project_id: int) -> Spent:
+    spent = Run.objects.filter(task__project_id=project_id).aggregate(
+        tokens=Sum("usage_tokens"), cost=Sum("usage_cost")
+    )
+    return Spent(tokens=int(spent["tokens"] or 0), cost=spent["cost"] or Decimal(0))
+
+
+def job_spec(task: Task, *, agent: str = "", spent: Spent | None = None) -> JobSpec:
     """What the provider gets: the task's inputs, plus what only the database knows at run time
-    (the artifacts to check, where the legacy code is, the event log, the agent's name)."""
+    (the artifacts to check, where the legacy code is, the event log, the agent's name, what the
+    project has spent; ``spent`` when the caller read it already)."""
     inputs: dict[str, Any] = dict(task.inputs)
     if inputs.pop("check_artifacts", False):
         outputs = Task.objects.filter(project_id=task.project_id, status=Task.Status.DONE).values_list(
@@ -126,17 +161,23 @@ def job_spec(task: Task, *, agent: str = "") -> JobSpec:
     if agent:
         inputs["agent"] = agent
     # The model budget is per project: tell the provider what earlier runs already spent.
-    spent = Run.objects.filter(task__project_id=task.project_id).aggregate(
-        tokens=Sum("usage_tokens"), cost=Sum("usage_cost")
-    )
+    spent = spent or project_spent(task.project_id)
     llm = dict(inputs.get("llm") or {})
-    llm.setdefault("spent_tokens", int(spent["tokens"] or 0))
-    llm.setdefault("spent_cost", str(spent["cost"] or 0))
+    llm.setdefault("spent_tokens", spent.tokens)
+    llm.setdefault("spent_cost", str(spent.cost))
     inputs["llm"] = llm
     return JobSpec(role=task.role, key=task.key, title=task.title, inputs=inputs)
 
 
-def _claim(schema_name: str, task_id: int, worker: str) -> tuple[Task, Run] | None:
+@dataclass(frozen=True, slots=True)
+class Claim:
+    task: Task
+    run: Run
+    spent: Spent
+
+
+def _claim(schema_name: str, task_id: int, worker: str) -> Claim | None:
+    """Take the task (queued → running) and open its Run; None when it is not ours to run."""
     now = timezone.now()
     with transaction.atomic():
         claimed = Task.objects.filter(
@@ -147,13 +188,24 @@ def _claim(schema_name: str, task_id: int, worker: str) -> tuple[Task, Run] | No
         ).update(status=Task.Status.RUNNING, attempts=F("attempts") + 1, started_at=now)
         if not claimed:
             return None
-        task = Task.objects.select_related("project__workflow").get(pk=task_id)
-        agent = Agent.objects.filter(pk=task.agent_id).first() if task.agent_id else None
+        # One read for everything the run needs: the task, its project and workflow, the leased
+        # agent's number (the agents table is public, on the tenant's search path) and what the
+        # project's earlier runs spent.
+        task = (
+            Task.objects.select_related("project__workflow")
+            .annotate(
+                agent_number=Subquery(Agent.objects.filter(pk=OuterRef("agent_id")).values("number")),
+                spent_tokens=_project_runs_sum("usage_tokens"),
+                spent_cost=_project_runs_sum("usage_cost"),
+            )
+            .get(pk=task_id)
+        )
+        agent_name = f"{task.role}-{task.agent_number}" if task.agent_number is not None else ""
         run = Run.objects.create(
             task=task,
             attempt=task.attempts,
             agent_id=task.agent_id,
-            agent_name=f"{task.role}-{agent.number}" if agent else "",
+            agent_name=agent_name,
             provider=task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
             worker=worker,
             started_at=now,
@@ -167,7 +219,7 @@ def _claim(schema_name: str, task_id: int, worker: str) -> tuple[Task, Run] | No
             actor=run.agent_name or "system",
             message=f"{run.agent_name or 'an agent'} started “{task.title}” (attempt {run.attempt})",
         )
-    return task, run
+    return Claim(task, run, Spent(tokens=int(task.spent_tokens or 0), cost=task.spent_cost or Decimal(0)))
 
 
 def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
@@ -175,7 +227,7 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
     claim = _claim(schema_name, task_id, worker)
     if claim is None:
         return "skipped"
-    task, run = claim
+    task, run = claim.task, claim.run
     heartbeat = Heartbeat(
         schema_name=schema_name,
         run_id=run.pk,
@@ -201,7 +253,7 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
     )
     heartbeat.start()
     try:
-        outcome = provider_get(run.provider).run(job_spec(task, agent=run.agent_name), context)
+        outcome = provider_get(run.provider).run(job_spec(task, agent=run.agent_name, spent=claim.spent), context)
     except JobCancelled:
         return "cancelled"
     except JobFailed as failure:
@@ -218,6 +270,7 @@ def _finish_succeeded(task: Task, run: Run, outcome: Outcome) -> str:
     now = timezone.now()
     result = {"summary": outcome.summary, "artifacts": list(outcome.artifacts), "data": dict(outcome.data)}
     with transaction.atomic():
+        jobs = jobs_on_commit()  # the successors' messages go out first after the commit
         won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=Run.Status.SUCCEEDED,
             finished_at=now,
@@ -242,7 +295,7 @@ def _finish_succeeded(task: Task, run: Run, outcome: Outcome) -> str:
             data={"artifacts": list(outcome.artifacts)},
         )
         roles = {task.role} if _release(task) else set()
-        _dispatch_on_commit(roles | _advance(task.project_id, now=now))
+        roles_dispatch_now(roles | _advance(task.project_id, now=now), jobs=jobs)
     return "succeeded"
 
 
@@ -255,6 +308,7 @@ def _release(task: Task) -> bool:
 def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None) -> str:
     now = timezone.now()
     with transaction.atomic():
+        jobs = jobs_on_commit()
         # Tokens and money spent before the failure (e.g. a budget stop) are still metered.
         won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=Run.Status.FAILED,
@@ -275,8 +329,7 @@ def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = N
             actor=run.agent_name or run.provider,
             message=reason,
         )
-        roles = _retry_or_block(task, reason, now)
-        _dispatch_on_commit(roles)
+        roles_dispatch_now(_retry_or_block(task, reason, now), jobs=jobs)
     return "failed"
 
 

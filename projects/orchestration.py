@@ -5,10 +5,13 @@ on a worker). The rules:
 
 * Phases run one after another. A phase opens when the one before it is done; inside it, a task
   becomes ready when every task it depends on is finished (done or cancelled).
-* A ready agent task files a lease request with ``agents.pools``; after the commit the dispatcher
-  matches requests to free agents, marks the tasks queued with their agent in the same
-  transaction as the lease, and only then sends ``execute_task`` to the broker. A lost message
-  therefore loses nothing: the sweep in ``projects.execution`` re-sends queued tasks.
+* A ready agent task files a lease request with ``agents.pools``; the dispatcher matches
+  requests to free agents, marks the tasks queued with their agent in the same transaction as
+  the lease, and only after its commit sends ``execute_task`` to the broker. A lost message
+  therefore loses nothing: the sweep in ``projects.execution`` re-sends queued tasks. A worker
+  finishing a task dispatches inside its finishing transaction, so a successor is queued in the
+  commit that makes it ready and its message is the first thing sent after that commit; every
+  other change dispatches right after its commit (see "dispatch" below).
 * Approval tasks wait for a person (``task_approve``); a gated phase waits for the quality gates
   (``phase_ready_for_gates`` → ``phase_gates_pass`` / ``phase_gates_block``; once a blocked
   phase's remediation is done, ``phase_gates_retry`` asks for them again). Work found later (gate
@@ -23,13 +26,14 @@ on a worker). The rules:
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -106,6 +110,7 @@ def project_start(
     existing = Workflow.objects.filter(project=project).first()
     if existing is not None:
         return existing
+    roles = roles_on_commit()  # ahead of the events' after-commit work: the first tasks go out first
     template = template or workflow_template(project)
     duration = planned_duration(project)
     workflow = Workflow.objects.create(
@@ -117,20 +122,34 @@ def project_start(
     )
     total_weight = sum(phase.weight for phase in template.phases) or 1
     elapsed = 0
+    phases: list[Phase] = []
     for position, phase_template in enumerate(template.phases, 1):
         planned_start = now + duration * elapsed / total_weight if duration else None
         elapsed += phase_template.weight
-        phase = Phase.objects.create(
-            project=project,
-            position=position,
-            key=phase_template.key,
-            name=phase_template.name,
-            weight=phase_template.weight,
-            gated=phase_template.gated,
-            planned_start=planned_start,
-            planned_end=now + duration * elapsed / total_weight if duration else None,
+        phases.append(
+            Phase(
+                project=project,
+                position=position,
+                key=phase_template.key,
+                name=phase_template.name,
+                weight=phase_template.weight,
+                gated=phase_template.gated,
+                planned_start=planned_start,
+                planned_end=now + duration * elapsed / total_weight if duration else None,
+            )
         )
-        _tasks_create(project, phase, phase_template.steps, template)
+    # A workflow is laid out in three statements (phases, tasks, dependencies), however many
+    # stories it fans out to; nothing listens to the creation of these rows.
+    Phase.objects.bulk_create(phases)
+    tasks: list[Task] = []
+    dependencies: list[tuple[Task, Task]] = []
+    for phase, phase_template in zip(phases, template.phases, strict=True):
+        _tasks_plan(project, phase, phase_template.steps, template, tasks=tasks, dependencies=dependencies)
+    Task.objects.bulk_create(tasks)
+    pairs = {(task.pk, needed.pk) for task, needed in dependencies}
+    Task.depends_on.through.objects.bulk_create(
+        [Task.depends_on.through(from_task_id=task_id, to_task_id=needed_id) for task_id, needed_id in sorted(pairs)]
+    )
     event_append(
         project_id=project.pk,
         kind=Event.Kind.PROJECT_STARTED,
@@ -138,11 +157,24 @@ def project_start(
         message=f"{project.name} started ({template.name} workflow, {len(template.phases)} phases)",
         data={"planned_end": workflow.planned_end.isoformat() if workflow.planned_end else None},
     )
-    _dispatch_on_commit(_advance(project.pk, now=now))
+    # Nobody else sees this workflow before the commit: advance it on the layout in hand.
+    by_phase: dict[int, list[Task]] = defaultdict(list)
+    for task in tasks:
+        by_phase[task.phase_id].append(task)
+    roles |= _phases_advance(workflow, phases, by_phase, {task.pk for task, _ in dependencies}, now=now)
     return workflow
 
 
-def _tasks_create(project: Project, phase: Phase, steps: Iterable[Step], template: WorkflowTemplate) -> None:
+def _tasks_plan(
+    project: Project,
+    phase: Phase,
+    steps: Iterable[Step],
+    template: WorkflowTemplate,
+    *,
+    tasks: list[Task],
+    dependencies: list[tuple[Task, Task]],
+) -> None:
+    """The phase's tasks (added to ``tasks``, unsaved) and what each waits for (``(task, needed)``)."""
     by_key: dict[str, list[Task]] = {}
     by_item: dict[int, Task] = {}
     position = 0
@@ -163,7 +195,7 @@ def _tasks_create(project: Project, phase: Phase, steps: Iterable[Step], templat
                 inputs["features"] = project.context_features
             if step.checks_artifacts:
                 inputs["check_artifacts"] = True
-            task = Task.objects.create(
+            task = Task(
                 project=project,
                 phase=phase,
                 position=position,
@@ -173,17 +205,16 @@ def _tasks_create(project: Project, phase: Phase, steps: Iterable[Step], templat
                 role=step.role.value if step.role else "",
                 inputs=inputs,
             )
+            tasks.append(task)
             by_key.setdefault(step.key, []).append(task)
             if item is not None:
                 by_item[int(item.get("number", 0))] = task
             for after in step.after:
-                task.depends_on.add(*by_key.get(after, []))
+                dependencies.extend((task, needed) for needed in by_key.get(after, []))
     # Fanned-out items may depend on each other (a migration segment after the ones it imports).
     for number, task in by_item.items():
         item = task.inputs.get("item", {})
-        needs = [by_item[n] for n in item.get("depends_on", []) if n in by_item and n != number]
-        if needs:
-            task.depends_on.add(*needs)
+        dependencies.extend((task, by_item[n]) for n in item.get("depends_on", []) if n in by_item and n != number)
 
 
 # --- advancing --------------------------------------------------------------------------------
@@ -193,50 +224,53 @@ def _advance(project_id: int, *, now: datetime | None = None) -> set[str]:
     """Move the project as far as its finished tasks allow; returns the roles to dispatch.
 
     Runs in the caller's transaction and locks the workflow row, so two tasks of the project
-    finishing at once advance it one after the other.
+    finishing at once advance it one after the other. The open phases and the unfinished tasks
+    are read once, with whether each task still waits on another: only a holder of that lock moves
+    phases on, and the tasks it makes ready or awaiting approval do not finish any.
     """
     now = now or timezone.now()
     workflow = Workflow.objects.select_for_update().get(project_id=project_id)
     if workflow.status != Workflow.Status.RUNNING:
         return set()
+    phases = list(open_phases(project_id))
+    waiting_on = Task.depends_on.through.objects.filter(from_task=OuterRef("pk")).exclude(
+        to_task__status__in=Task.FINISHED
+    )
+    unfinished: dict[int, list[Task]] = defaultdict(list)
+    waiting: set[int] = set()  # tasks with an unfinished dependency
+    for task in (
+        Task.objects.filter(project_id=project_id, status__in=UNFINISHED)
+        .annotate(waits=Exists(waiting_on))
+        .only("project_id", "phase_id", "title", "kind", "role", "status", "held")
+        .order_by("position", "pk")
+    ):
+        unfinished[task.phase_id].append(task)
+        if task.waits:
+            waiting.add(task.pk)
+    return _phases_advance(workflow, phases, unfinished, waiting, now=now)
+
+
+def _phases_advance(
+    workflow: Workflow,
+    phases: list[Phase],
+    unfinished: dict[int, list[Task]],
+    waiting: set[int],
+    *,
+    now: datetime,
+) -> set[str]:
+    """``_advance`` on what it read: the locked running workflow, its open phases in order, their
+    unfinished tasks by phase and the ids of those that wait on another."""
+    project_id = workflow.project_id
     roles: set[str] = set()
     schema = _schema()
-    while True:
-        phase = (
-            Phase.objects.filter(project_id=project_id)
-            .exclude(status__in=[Phase.Status.DONE, Phase.Status.CANCELLED])
-            .order_by("position")
-            .first()
-        )
-        if phase is None:
-            workflow.status, workflow.finished_at = Workflow.Status.COMPLETED, now
-            workflow.save(update_fields=["status", "finished_at"])
-            event_append(project_id=project_id, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
-            _preview_stop_on_commit(project_id)
-            return roles
+    for phase in phases:
         if phase.status in {Phase.Status.GATING, Phase.Status.BLOCKED}:
             return roles
         if phase.status == Phase.Status.PENDING:
             phase.status, phase.started_at = Phase.Status.RUNNING, now
             phase.save(update_fields=["status", "started_at"])
             event_append(project_id=project_id, kind=Event.Kind.PHASE_STARTED, phase=phase, message=phase.name)
-        waiting_on = Task.depends_on.through.objects.filter(from_task=OuterRef("pk")).exclude(
-            to_task__status__in=Task.FINISHED
-        )
-        for task in Task.objects.filter(phase=phase, status=Task.Status.PENDING).filter(~Exists(waiting_on)):
-            task.ready_at = now
-            if task.kind == Task.Kind.APPROVAL:
-                task.status = Task.Status.AWAITING_APPROVAL
-                task.save(update_fields=["status", "ready_at"])
-                event_append(project_id=project_id, kind=Event.Kind.APPROVAL_REQUESTED, task=task, message=task.title)
-                continue
-            task.status = Task.Status.READY
-            task.save(update_fields=["status", "ready_at"])
-            event_append(project_id=project_id, kind=Event.Kind.TASK_READY, task=task, message=task.title)
-            if not task.held:
-                pools.lease_request(role=task.role, schema_name=schema, task_id=task.pk, ready_at=now)
-                roles.add(task.role)
-        if Task.objects.filter(phase=phase, status__in=UNFINISHED).exists():
+        if _phase_tasks_advance(phase, unfinished[phase.pk], waiting, schema=schema, now=now, roles=roles):
             return roles
         if phase.gated and not phase.gate_note:
             if phase_ready_for_gates.has_listeners():
@@ -252,6 +286,52 @@ def _advance(project_id: int, *, now: datetime | None = None) -> set[str]:
         phase.status, phase.finished_at = Phase.Status.DONE, now
         phase.save(update_fields=["status", "finished_at", "gate_note"])
         event_append(project_id=project_id, kind=Event.Kind.PHASE_COMPLETED, phase=phase, message=phase.name)
+    workflow.status, workflow.finished_at = Workflow.Status.COMPLETED, now
+    workflow.save(update_fields=["status", "finished_at"])
+    event_append(project_id=project_id, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
+    _preview_stop_on_commit(project_id)
+    return roles
+
+
+def open_phases(project_id: int) -> QuerySet[Phase]:
+    """The project's phases neither done nor cancelled, in order."""
+    return (
+        Phase.objects.filter(project_id=project_id)
+        .exclude(status__in=[Phase.Status.DONE, Phase.Status.CANCELLED])
+        .order_by("position")
+    )
+
+
+def _phase_tasks_advance(
+    phase: Phase, unfinished: list[Task], waiting: set[int], *, schema: str, now: datetime, roles: set[str]
+) -> bool:
+    """Make the phase's pending tasks that wait on nothing ready (agent work asks for an agent,
+    whose role joins ``roles``) or awaiting approval; True while any task is unfinished.
+
+    ``unfinished`` are the phase's unfinished tasks, ``waiting`` the ids of tasks with an
+    unfinished dependency. The agent tasks that become ready are updated, and request their
+    agents, in one statement each.
+    """
+    ready: list[Task] = []
+    for task in unfinished:
+        if task.status != Task.Status.PENDING or task.pk in waiting:
+            continue
+        task.ready_at = now
+        if task.kind == Task.Kind.APPROVAL:
+            task.status = Task.Status.AWAITING_APPROVAL
+            task.save(update_fields=["status", "ready_at"])
+            event_append(project_id=phase.project_id, kind=Event.Kind.APPROVAL_REQUESTED, task=task, message=task.title)
+            continue
+        task.status = Task.Status.READY
+        ready.append(task)
+    if ready:
+        Task.objects.filter(pk__in=[each.pk for each in ready]).update(status=Task.Status.READY, ready_at=now)
+        for each in ready:
+            event_append(project_id=phase.project_id, kind=Event.Kind.TASK_READY, task=each, message=each.title)
+        asking = [(each.role, each.pk, now) for each in ready if not each.held]
+        pools.lease_requests_file(schema_name=schema, tasks=asking)
+        roles.update(role for role, _, _ in asking)
+    return bool(unfinished)
 
 
 def _preview_stop_on_commit(project_id: int) -> None:
@@ -265,13 +345,31 @@ def _gates_request(*, schema_name: str, project_id: int, phase_id: int) -> None:
 
 
 # --- dispatch ---------------------------------------------------------------------------------
+#
+# Dispatching leases free agents to waiting tasks (``agents.pools.leases_match``), marks those
+# tasks queued with their agent in the same transaction and sends ``execute_task`` after its
+# commit. A worker finishing a task dispatches inside its own finishing transaction
+# (``roles_dispatch_now``): the successor is queued in the commit that made it ready, and its
+# message is the first thing sent after that commit. Everything else (a start, a person's action,
+# the sweeps) dispatches right after its commit, in a transaction of its own (``roles_dispatch``).
+
+Job = tuple[str, int]  # (schema name, task id) of an execute_task message
 
 
-def _send_all(jobs: list[tuple[str, int]]) -> None:
+def _send_all(jobs: list[Job]) -> None:
     from projects.tasks import execute_task_send
 
     for schema_name, task_id in jobs:
         execute_task_send(schema_name, task_id)
+
+
+def jobs_on_commit() -> list[Job]:
+    """A list of jobs sent to the workers once the current transaction commits. Made at the start
+    of a transaction, its hook runs before those registered later (other apps' reactions to the
+    events), so the workers get their jobs first."""
+    jobs: list[Job] = []
+    transaction.on_commit(partial(_send_all, jobs))
+    return jobs
 
 
 def _dispatch_on_commit(roles: set[str]) -> None:
@@ -279,36 +377,74 @@ def _dispatch_on_commit(roles: set[str]) -> None:
         transaction.on_commit(lambda: roles_dispatch(roles=sorted(roles)))
 
 
+def roles_on_commit() -> set[str]:
+    """A set of roles dispatched once the current transaction commits; made at its start, so that
+    the dispatch runs before the after-commit work registered later."""
+    roles: set[str] = set()
+    transaction.on_commit(lambda: roles_dispatch(roles=sorted(roles)) if roles else None)
+    return roles
+
+
 def roles_dispatch(*, roles: Iterable[str]) -> int:
-    """Lease free agents to waiting tasks of these roles and send the leased tasks to the workers."""
-    sent: list[tuple[str, int]] = []
+    """Lease free agents to waiting tasks of these roles and send the leased tasks to the workers,
+    one transaction per role (call outside a transaction)."""
+    sent = 0
     for role in roles:
         while True:
-            rejected = 0
             with transaction.atomic():
-                now = timezone.now()
-                leases = pools.leases_match(role=role, now=now)
-                accepted: list[tuple[str, int]] = []
-                for lease in leases:
-                    with schema_context(lease.schema_name):
-                        claimed = Task.objects.filter(
-                            pk=lease.task_id,
-                            status=Task.Status.READY,
-                            held=False,
-                            project__workflow__status=Workflow.Status.RUNNING,
-                        ).update(status=Task.Status.QUEUED, agent_id=lease.agent_id, queued_at=now)
-                    if claimed:
-                        accepted.append((lease.schema_name, lease.task_id))
-                    else:  # the task was paused or cancelled since it asked; the agent goes back
-                        pools.agent_release(
-                            agent_id=lease.agent_id, schema_name=lease.schema_name, task_id=lease.task_id
-                        )
-                        rejected += 1
-                transaction.on_commit(partial(_send_all, accepted))
-            sent += accepted
+                jobs = jobs_on_commit()
+                rejected = _role_dispatch(role, jobs)
+            sent += len(jobs)
             if not rejected:
                 break
-    return len(sent)
+    return sent
+
+
+def roles_dispatch_now(roles: Iterable[str], *, jobs: list[Job]) -> None:
+    """Dispatch in the caller's transaction: the leased tasks are queued in it and added to
+    ``jobs`` (from ``jobs_on_commit``). Roles go in a fixed order, as their matchers' locks are
+    held until the commit."""
+    for role in sorted(roles):
+        while _role_dispatch(role, jobs):
+            pass
+
+
+def _role_dispatch(role: str, jobs: list[Job]) -> int:
+    """One round of matching for ``role``; returns how many leases were handed back because their
+    task no longer waits (paused, held or cancelled since it asked): those agents go round again."""
+    now = timezone.now()
+    rejected = 0
+    for lease in pools.leases_match(role=role, now=now):
+        if _task_queue(lease, now=now):
+            jobs.append((lease.schema_name, lease.task_id))
+        else:
+            pools.agent_release(agent_id=lease.agent_id, schema_name=lease.schema_name, task_id=lease.task_id)
+            rejected += 1
+    return rejected
+
+
+def _task_queue(lease: pools.Lease, *, now: datetime) -> bool:
+    """Mark the leased task queued with its agent, if it still waits for one.
+
+    A task row locked elsewhere is skipped, not waited for: whoever holds it (a person holding,
+    pausing or cancelling) is about to withdraw its request, and the matcher already holds that
+    request, so waiting could deadlock. A skipped task counts as no longer waiting; if it still
+    is after all, the sweep files its request again.
+    """
+    waits = (
+        Task.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            pk=lease.task_id, status=Task.Status.READY, held=False, project__workflow__status=Workflow.Status.RUNNING
+        )
+        .order_by()
+        .values("pk")
+    )
+    claim = Task.objects.filter(pk__in=waits)
+    fields = {"status": Task.Status.QUEUED, "agent_id": lease.agent_id, "queued_at": now}
+    if lease.schema_name == _schema():  # no schema switch (and no extra SET search_path) for the own tenant
+        return bool(claim.update(**fields))
+    with schema_context(lease.schema_name):
+        return bool(claim.update(**fields))
 
 
 # --- human in the loop --------------------------------------------------------------------------
@@ -379,12 +515,14 @@ def project_pause(*, project: Project, user: User | None) -> Workflow:
 
 
 def _request_ready(project_id: int) -> set[str]:
-    roles: set[str] = set()
-    for task in Task.objects.filter(project_id=project_id, status=Task.Status.READY, held=False):
-        assert task.ready_at is not None
-        pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at)
-        roles.add(task.role)
-    return roles
+    ready: list[tuple[str, int, datetime]] = []
+    for role, pk, ready_at in Task.objects.filter(
+        project_id=project_id, status=Task.Status.READY, held=False
+    ).values_list("role", "pk", "ready_at"):
+        assert ready_at is not None
+        ready.append((role, pk, ready_at))
+    pools.lease_requests_file(schema_name=_schema(), tasks=ready)
+    return {role for role, _, _ in ready}
 
 
 @transaction.atomic
@@ -580,12 +718,7 @@ def phase_gates_retry(*, phase: Phase, actor: str, reason: str = "") -> Phase:
 
 def open_phase(project: Project) -> Phase | None:
     """The phase the project is in now: the first one neither done nor cancelled."""
-    return (
-        Phase.objects.filter(project=project)
-        .exclude(status__in=[Phase.Status.DONE, Phase.Status.CANCELLED])
-        .order_by("position")
-        .first()
-    )
+    return open_phases(project.pk).first()
 
 
 @transaction.atomic

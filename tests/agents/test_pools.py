@@ -14,6 +14,7 @@ from agents.models import Agent, AgentPool, LeaseRequest, UtilizationSample
 from agents.pools import (
     agent_release,
     lease_request,
+    lease_requests_file,
     leases_match,
     pool_ensure,
     pool_resize,
@@ -78,6 +79,29 @@ def test_no_agent_is_leased_twice_and_release_books_busy_time():
     assert Agent.objects.get(pk=lease.agent_id).busy_seconds == pytest.approx(30)
     [second] = leases_match(role=DEV)
     assert second.task_id == 2
+
+
+@pytest.mark.django_db
+def test_a_role_without_a_pool_gets_one_when_its_first_request_is_matched():
+    LeaseRequest.objects.all().delete()
+    AgentPool.objects.filter(role=DEV).delete()
+    start = timezone.now() - timedelta(minutes=1)
+    lease_requests_file(schema_name="alpha", tasks=[(DEV, 1, start), (DEV, 2, start + timedelta(seconds=1))])
+    assert not AgentPool.objects.filter(role=DEV).exists()  # filing a request is one statement, no pool lookup
+    leases = leases_match(role=DEV)
+    assert [lease.task_id for lease in leases] == [1, 2]
+    assert AgentPool.objects.get(role=DEV).size == ROLES[Role.FULLSTACK_DEVELOPER].default_pool_size
+
+
+@pytest.mark.django_db
+def test_filing_a_request_again_refreshes_it():
+    sized(1)
+    start = timezone.now()
+    lease_request(role=DEV, schema_name="alpha", task_id=1, ready_at=start)
+    lease_request(role=DEV, schema_name="alpha", task_id=1, ready_at=start, not_before=start + timedelta(seconds=5))
+    request = LeaseRequest.objects.get(schema_name="alpha", task_id=1)
+    assert request.not_before == start + timedelta(seconds=5)
+    assert leases_match(role=DEV, now=start) == []
 
 
 @pytest.mark.django_db
