@@ -1,15 +1,24 @@
 """What an account manager may do to a delivery, by name: the project controls (pause, resume,
 cancel) and the task controls (hold, release, re-run, cancel). The portal's project page and the
 staff admin's project page both offer them through this module, each control only where it
-applies (the services refuse the others with a reason anyway)."""
+applies (the services refuse the others with a reason anyway). And which agents do the work:
+``workflow_configure`` sets the project's provider, model and budget."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
 
 from projects import orchestration
-from projects.models import Project, Task, Workflow
+from projects.events import event_append
+from projects.models import Event, Project, Task, Workflow
+from tenants.models import User
+
+PROVIDER_CHOICES = [("", "Platform default"), ("builtin", "Built-in (offline)"), ("llm", "Language model")]
+LLM_SETTINGS = ("model", "budget_tokens", "budget_cost")
 
 PROJECT_CONTROLS: dict[str, Callable[..., Workflow]] = {
     "pause": orchestration.project_pause,
@@ -75,3 +84,29 @@ def tasks_to_control(project: Project, *, limit: int = 50) -> list[TaskControls]
         .order_by("phase__position", "position")[:limit]
     )
     return [TaskControls(task, task_controls_open(task)) for task in tasks]
+
+
+@transaction.atomic
+def workflow_configure(*, project: Project, provider: str, llm: dict[str, Any], user: User) -> Workflow:
+    """Which provider does the project's work from now on (tasks not yet running), and its model
+    and budget for the llm provider; empty values fall back to the deployment's settings."""
+    if provider not in dict(PROVIDER_CHOICES):
+        raise orchestration.WorkflowError(f"There is no provider named “{provider}”.")
+    unknown = set(llm) - set(LLM_SETTINGS)
+    if unknown:
+        raise orchestration.WorkflowError(f"Unknown model settings: {', '.join(sorted(unknown))}.")
+    workflow = Workflow.objects.select_for_update().filter(project=project).first()
+    if workflow is None or not workflow.is_active:
+        raise orchestration.WorkflowError("The delivery is not running; there is nothing to configure.")
+    workflow.provider = provider
+    workflow.llm = {key: value for key, value in llm.items() if value not in (None, "")}
+    workflow.save(update_fields=["provider", "llm"])
+    described = ", ".join(f"{key} {value}" for key, value in workflow.llm.items())
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_CONFIGURED,
+        actor=user.email,
+        message=f"agents: {provider or 'platform default'}{f' ({described})' if described else ''}",
+        data={"provider": provider, "llm": workflow.llm},
+    )
+    return workflow

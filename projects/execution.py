@@ -160,9 +160,11 @@ def job_spec(task: Task, *, agent: str = "", spent: Spent | None = None) -> JobS
         ]
     if agent:
         inputs["agent"] = agent
-    # The model budget is per project: tell the provider what earlier runs already spent.
+    # The model and budget are the project's (its workflow's settings, a task's own over them);
+    # tell the provider what earlier runs already spent.
     spent = spent or project_spent(task.project_id)
-    llm = dict(inputs.get("llm") or {})
+    workflow = getattr(task.project, "workflow", None)
+    llm = {**(workflow.llm if workflow is not None else {}), **dict(inputs.get("llm") or {})}
     llm.setdefault("spent_tokens", spent.tokens)
     llm.setdefault("spent_cost", str(spent.cost))
     inputs["llm"] = llm

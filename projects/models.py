@@ -176,6 +176,9 @@ class Workflow(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
     # Which agents provider does the work ("" = the platform default).
     provider = models.CharField(max_length=40, blank=True)
+    # The project's settings for the llm provider over the deployment's (model, budget_tokens,
+    # budget_cost); a task's inputs["llm"] may still override them.
+    llm = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     # From the accepted quote's timeline (its upper bound); empty when no quote names one.
@@ -301,7 +304,7 @@ class Run(models.Model):
     error = models.TextField(blank=True)
     usage_seconds = models.FloatField(default=0.0)
     usage_tokens = models.PositiveIntegerField(default=0)
-    usage_cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    usage_cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
 
     class Meta:
         ordering = ["task", "attempt"]
@@ -325,6 +328,7 @@ class Event(models.Model):
         PROJECT_RESUMED = "project.resumed", "Project resumed"
         PROJECT_CANCELLED = "project.cancelled", "Project cancelled"
         PROJECT_COMPLETED = "project.completed", "Project completed"
+        PROJECT_CONFIGURED = "project.configured", "Agents configured"
         PHASE_STARTED = "phase.started", "Phase started"
         PHASE_GATES_REQUESTED = "phase.gates_requested", "Quality gates requested"
         PHASE_PASSED = "phase.passed", "Quality gates passed"

@@ -30,12 +30,20 @@ from projects.controls import (
     TASK_CONTROLS,
     project_controls_open,
     tasks_to_control,
+    workflow_configure,
 )
+from projects.execution import project_spent
 from projects.models import Phase, Project, Task, Workflow
 from projects.orchestration import WorkflowError
 from success import gates, guarantee
 from success.escalations import EscalationError, escalation_acknowledge, escalation_resolve
-from success.forms import EscalationResolveForm, GateWaiverForm, GuaranteeDecisionForm, MeasurementForm
+from success.forms import (
+    AgentSettingsForm,
+    EscalationResolveForm,
+    GateWaiverForm,
+    GuaranteeDecisionForm,
+    MeasurementForm,
+)
 from success.metrics import MetricError, measurement_record, metrics_ensure
 from success.models import Escalation, GateRun, GateWaiver, Guarantee, GuaranteeAssessment, Measurement
 from success.operator import operator_view
@@ -128,6 +136,8 @@ def _project_context(project: Project, request: HttpRequest) -> dict[str, Any]:
         "project": project,
         "workflow": workflow,
         "project_controls": project_controls_open(workflow) if workflow else [],
+        "agent_form": AgentSettingsForm(initial={"provider": workflow.provider, **workflow.llm}) if workflow else None,
+        "spent": project_spent(project.pk),
         "control_tasks": tasks_to_control(project) if workflow else [],
         "blocked": blocked,
         "runs": list(
@@ -172,6 +182,14 @@ def _act(request: HttpRequest, project: Project) -> str:
     action = request.POST.get("action", "")
     if action == "control":
         return _control(request, project)
+    if action == "configure":
+        settings_form = AgentSettingsForm(request.POST)
+        if not settings_form.is_valid():
+            raise WorkflowError(f"The agent settings were not saved: {settings_form.errors.as_text()}")
+        configured = workflow_configure(
+            project=project, provider=settings_form.cleaned_data["provider"], llm=settings_form.llm(), user=user
+        )
+        return f"Agents set to {configured.provider or 'the platform default'}; tasks not yet running use them."
     if action == "waive":
         phase_id = request.POST.get("phase", "")
         phase = Phase.objects.filter(project=project, pk=int(phase_id)).first() if phase_id.isdigit() else None

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 
+from projects.controls import PROVIDER_CHOICES
 from success.models import StoryDecision
 
 
@@ -70,3 +71,25 @@ class GuaranteeDecisionForm(forms.Form):
         choices=[("assess", "Assess again"), ("refund", "Confirm the full refund"), ("decline", "Decline the refund")]
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AgentSettingsForm(forms.Form):
+    """An account manager's choice of the agents for a project: provider, model, budget."""
+
+    provider = forms.ChoiceField(choices=PROVIDER_CHOICES, required=False)
+    model = forms.CharField(max_length=100, required=False, help_text="empty: the deployment's HIVE_LLM_MODEL")
+    budget_tokens = forms.IntegerField(
+        min_value=0, required=False, help_text="for the whole project; 0: no limit; empty: the deployment's"
+    )
+    budget_cost = forms.DecimalField(
+        min_value=0, max_digits=12, decimal_places=2, required=False, help_text="USD for the whole project"
+    )
+
+    def llm(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        cost = data["budget_cost"]
+        return {
+            "model": data["model"].strip(),
+            "budget_tokens": data["budget_tokens"],
+            "budget_cost": None if cost is None else str(cost),
+        }

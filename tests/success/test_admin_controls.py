@@ -4,9 +4,14 @@ offered only where it applies, and nobody else can."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from django_tenants.utils import schema_context
 
+from agents.providers.llm import LlmConfig
+from projects.execution import job_spec
 from projects.models import Event, Project, Service, Story, Task, Workflow
 from projects.orchestration import project_start
 from tests.world import World
@@ -106,3 +111,45 @@ def test_customers_cannot_use_the_admin_controls(world: World, user: str) -> Non
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     with schema_context("alpha"):
         assert Workflow.objects.get(project=project).status == Workflow.Status.RUNNING
+
+
+def test_an_account_manager_sets_the_projects_agents_and_the_runs_use_them(world: World, settings: Any) -> None:
+    project = _delivery()
+    staff = world.client("staff")
+    assert 'data-testid="agent-usage"' in staff.get(_url(project)).content.decode()
+
+    form = {"action": "configure", "provider": "llm", "model": "house-model", "budget_tokens": "5000"}
+    response = staff.post(_url(project), {**form, "budget_cost": "12.50"}, follow=True)
+
+    assert "Agents set to llm" in response.content.decode()
+    with schema_context("alpha"):
+        workflow = Workflow.objects.get(project=project)
+        assert workflow.provider == "llm"
+        assert workflow.llm == {"model": "house-model", "budget_tokens": 5000, "budget_cost": "12.50"}
+        event = Event.objects.get(project=project, kind=Event.Kind.PROJECT_CONFIGURED)
+        assert event.actor == "staff@hive.test" and "house-model" in event.message
+        task = Task.objects.select_related("project__workflow").filter(project=project, kind=Task.Kind.AGENT).first()
+        assert task is not None
+        spec = job_spec(task)
+        # A task's own settings still win over the project's.
+        task.inputs = {"llm": {"model": "special-model"}}
+        special = job_spec(task)
+    settings.HIVE_LLM_BASE_URL = "http://127.0.0.1:9/v1"  # never called: only the configuration is read
+    config = LlmConfig.for_job(spec)
+    assert (config.model, config.budget_tokens, config.budget_cost) == ("house-model", 5000, Decimal("12.50"))
+    assert LlmConfig.for_job(special).model == "special-model"
+    assert LlmConfig.for_job(special).budget_tokens == 5000
+
+
+def test_bad_agent_settings_are_refused_and_change_nothing(world: World) -> None:
+    project = _delivery()
+    staff = world.client("staff")
+    bad = {"action": "configure", "provider": "llm", "budget_tokens": "-1"}
+    response = staff.post(_url(project), bad, follow=True)
+    assert "The agent settings were not saved" in response.content.decode()
+    response = staff.post(_url(project), {"action": "configure", "provider": "skynet"}, follow=True)
+    assert "The agent settings were not saved" in response.content.decode()
+    with schema_context("alpha"):
+        workflow = Workflow.objects.get(project=project)
+        assert (workflow.provider, workflow.llm) == ("", {})
+        assert not Event.objects.filter(project=project, kind=Event.Kind.PROJECT_CONFIGURED).exists()
