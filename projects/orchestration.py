@@ -19,8 +19,7 @@ on a worker). The rules:
 * Pausing a project stops new dispatches and hands its queued agents back to the pools; running
   work finishes. Cancelling stops everything, running runs included (their providers see the
   cancellation through the heartbeat). Every human action is an event naming who and when.
-* Progress is the phases' weighted share of finished tasks; timeline adherence compares the
-  phases' finish times with dates planned from the accepted quote's timeline.
+* Progress and timeline adherence are derived from these rows, never stored: ``projects.progress``.
 """
 
 from __future__ import annotations
@@ -28,12 +27,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -753,66 +751,3 @@ def task_add(
         pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=now)
         _dispatch_on_commit({task.role})
     return task
-
-
-# --- progress and timeline ------------------------------------------------------------------------
-
-
-def project_progress(project: Project) -> float:
-    """Share of the work done, 0..1: each phase's weight times its share of finished tasks."""
-    rows = (
-        Task.objects.filter(project=project)
-        .values("phase_id", "phase__weight", "phase__status")
-        .annotate(total=Count("pk"), finished=Count("pk", filter=Q(status__in=Task.FINISHED)))
-    )
-    weight = done = 0.0
-    for row in rows:
-        weight += row["phase__weight"]
-        share = 1.0 if row["phase__status"] == Phase.Status.DONE else row["finished"] / row["total"]
-        done += row["phase__weight"] * share
-    return done / weight if weight else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseTimeline:
-    phase_id: int
-    name: str
-    planned_start: datetime | None
-    planned_end: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    # Positive: late by that much (finished late, or still open past its planned end).
-    delay: timedelta | None
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    planned_end: datetime | None
-    phases: tuple[PhaseTimeline, ...]
-    delay: timedelta | None  # the current delay of the project; None without a plan
-
-    @property
-    def on_track(self) -> bool | None:
-        return None if self.delay is None else self.delay <= timedelta(0)
-
-
-def project_timeline(project: Project, *, now: datetime | None = None) -> Timeline:
-    """Planned phase dates (from the accepted quote's timeline) against the actual ones."""
-    now = now or timezone.now()
-    workflow = Workflow.objects.filter(project=project).first()
-    phases: list[PhaseTimeline] = []
-    delay = timedelta(0) if workflow is not None and workflow.planned_end is not None else None
-    for phase in Phase.objects.filter(project=project).order_by("position"):
-        late: timedelta | None = None
-        if phase.planned_end is not None and delay is not None:
-            if phase.finished_at is not None:
-                late = delay = phase.finished_at - phase.planned_end
-            elif phase.status != Phase.Status.CANCELLED and now > phase.planned_end:
-                late = now - phase.planned_end
-                delay = max(delay, late)
-        phases.append(
-            PhaseTimeline(
-                phase.pk, phase.name, phase.planned_start, phase.planned_end, phase.started_at, phase.finished_at, late
-            )
-        )
-    return Timeline(planned_end=workflow.planned_end if workflow else None, phases=tuple(phases), delay=delay)

@@ -4,7 +4,7 @@ number of queries whatever the project's size.
 ``dashboard_read`` gathers one project's picture — phases on the timeline (planned against
 actual), the task board by phase and status (each column capped at ``CARD_CAP`` cards by one
 windowed query, with the rest counted), agents at work now, the typed event feed, progress
-(``projects.orchestration.project_progress``), timeline adherence, burn-up, quality numbers and
+(``projects.progress``), timeline adherence, burn-up, quality numbers and
 usage — in about fifteen queries. ``project_summaries`` does the same for the customer overview:
 every project's status, progress and health in four queries.
 
@@ -13,9 +13,9 @@ Quality numbers are read, never made up: an agent reports a number by putting on
 output ``data``); the latest value of each wins, and a metric nobody reported yet shows as "not
 measured yet".
 
-The overview computes progress and delay for many projects at once; the formulas are those of
-``project_progress`` and ``project_timeline`` (tests hold them equal), applied to rows fetched for
-all projects together instead of once per project.
+The overview computes progress and delay for many projects at once with the formulas of
+``projects.progress``, applied to rows fetched for all projects together instead of once per
+project.
 """
 
 from __future__ import annotations
@@ -32,7 +32,15 @@ from django.utils import timezone
 
 from agents.roles import ROLES, Role
 from projects.models import Event, Phase, Project, Run, Task, Workflow
-from projects.orchestration import Timeline, project_progress, project_timeline
+from projects.progress import (
+    PHASE_FIELDS,
+    Timeline,
+    phase_delays,
+    progress_from_rows,
+    progress_rows,
+    project_progress,
+    project_timeline,
+)
 
 CARD_CAP = 30
 FEED_SIZE = 30
@@ -518,7 +526,7 @@ def dashboard_read(
     update), without the feed when ``with_feed`` is false. The query count never depends on size."""
     now = now or timezone.now()
     workflow = Workflow.objects.filter(project=project).first()
-    timeline = project_timeline(project, now=now) if workflow is not None else None
+    timeline = project_timeline(project, now=now, workflow=workflow) if workflow is not None else None
     return Dashboard(
         project=project,
         workflow=workflow,
@@ -577,31 +585,6 @@ class ProjectSummary:
         return "ok", "On plan" if self.delay is not None else "Running"
 
 
-def progress_from_rows(rows: Iterable[Mapping[str, Any]]) -> float:
-    """``project_progress``'s formula over rows of (phase weight, phase status, total, finished)."""
-    weight = done = 0.0
-    for row in rows:
-        weight += row["phase__weight"]
-        share = 1.0 if row["phase__status"] == Phase.Status.DONE else row["finished"] / row["total"]
-        done += row["phase__weight"] * share
-    return done / weight if weight else 0.0
-
-
-def delay_from_phases(planned: bool, phases: Iterable[Mapping[str, Any]], now: datetime) -> timedelta | None:
-    """``project_timeline``'s delay over phase rows in position order."""
-    if not planned:
-        return None
-    delay = timedelta(0)
-    for phase in phases:
-        if phase["planned_end"] is None:
-            continue
-        if phase["finished_at"] is not None:
-            delay = phase["finished_at"] - phase["planned_end"]
-        elif phase["status"] != Phase.Status.CANCELLED and now > phase["planned_end"]:
-            delay = max(delay, now - phase["planned_end"])
-    return delay
-
-
 def project_summaries(*, now: datetime | None = None) -> list[ProjectSummary]:
     """Every project of the current schema with status, progress and health: four queries."""
     now = now or timezone.now()
@@ -610,23 +593,14 @@ def project_summaries(*, now: datetime | None = None) -> list[ProjectSummary]:
             "pk", "name", "service", "status", "created_at", "workflow__status", "workflow__planned_end"
         )
     )
-    progress_rows: dict[int, list[Mapping[str, Any]]] = {}
+    rows_of: dict[int, list[Mapping[str, Any]]] = {}
     blocked: dict[int, int] = {}
-    for row in (
-        Task.objects.values("project_id", "phase_id", "phase__weight", "phase__status")
-        .annotate(
-            total=Count("pk"),
-            finished=Count("pk", filter=Q(status__in=Task.FINISHED)),
-            blocked=Count("pk", filter=Q(status=S.BLOCKED)),
-        )
-        .order_by()
-    ):
-        progress_rows.setdefault(row["project_id"], []).append(row)
+    by_phase = progress_rows(Task.objects.all(), "project_id")
+    for row in by_phase.annotate(blocked=Count("pk", filter=Q(status=S.BLOCKED))).order_by():
+        rows_of.setdefault(row["project_id"], []).append(row)
         blocked[row["project_id"]] = blocked.get(row["project_id"], 0) + row["blocked"]
     phases: dict[int, list[Mapping[str, Any]]] = {}
-    for phase in Phase.objects.order_by("project_id", "position").values(
-        "project_id", "planned_end", "finished_at", "status"
-    ):
+    for phase in Phase.objects.order_by("project_id", "position").values("project_id", *PHASE_FIELDS):
         phases.setdefault(phase["project_id"], []).append(phase)
     summaries = []
     for project in projects:
@@ -636,8 +610,8 @@ def project_summaries(*, now: datetime | None = None) -> list[ProjectSummary]:
             ProjectSummary(
                 project=project,
                 workflow=workflow,
-                progress=progress_from_rows(progress_rows.get(project.pk, [])),
-                delay=delay_from_phases(planned, phases.get(project.pk, []), now),
+                progress=progress_from_rows(rows_of.get(project.pk, [])),
+                delay=phase_delays(planned, phases.get(project.pk, []), now)[1],
                 blocked=blocked.get(project.pk, 0),
             )
         )

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from projects.models import Project, Task, Workflow
-from projects.orchestration import project_timeline
+from projects.progress import project_timeline
 from success.links import admin_url, portal_url
 from success.models import Escalation
 from tenants.emails import send_templated_email

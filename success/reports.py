@@ -33,7 +33,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from projects.models import Event, Project, Workflow
-from projects.orchestration import project_progress, project_timeline
+from projects.progress import project_progress, project_timeline
 from success.acceptance import acceptance_summaries
 from success.dashboard import Adherence, quality_read
 from success.escalations import current_customer

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from projects.events import event_append
 from projects.models import Event, Task
-from projects.orchestration import project_progress
+from projects.progress import project_progress
 from tests.browser.asgi_server import AsgiServer
 from tests.browser.conftest import ARTIFACTS
 from tests.success.delivery import Delivery, delivery_make

@@ -26,12 +26,12 @@ from projects.models import Event, Phase, Project, Run, Service, Story, Task, Wo
 from projects.orchestration import (
     project_cancel,
     project_pause,
-    project_progress,
     project_resume,
     project_start,
     roles_dispatch,
     task_approve,
 )
+from projects.progress import project_progress
 from projects.tasks import execute_task
 from projects.workflow import PhaseTemplate, Step, WorkflowTemplate
 from tests.workers import (

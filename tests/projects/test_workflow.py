@@ -20,14 +20,13 @@ from projects.orchestration import (
     duration_of,
     project_cancel,
     project_pause,
-    project_progress,
     project_resume,
     project_start,
-    project_timeline,
     task_approve,
     task_hold,
     task_release,
 )
+from projects.progress import project_progress, project_timeline
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from projects.events import event_append
 from projects.models import Event, Project, Service, Task
-from projects.orchestration import project_progress, project_timeline
+from projects.progress import project_progress, project_timeline
 from success.dashboard import CARD_CAP, project_summaries
 from tenants.models import StaffEntry
 from tests.success.delivery import delivery_make
