@@ -21,11 +21,11 @@ import pytest
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from agents.previews import preview_get, preview_stop, previews_running
+from agents.previews import preview_get
 from projects.models import Event, Project, Run, Service, Story, Task, Workflow
 from projects.orchestration import task_approve
 from tests.projects.progress import wait_while_progressing
-from tests.workers import TIMINGS, broker_flush, pools_reset, thread_worker, use_test_broker, wait_for, workflows_stop
+from tests.workers import thread_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,21 +56,6 @@ def _python(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=_clean_env(), timeout=300, check=False
     )
-
-
-@pytest.fixture
-def hive(world, settings, tmp_path):
-    settings.HIVE_STORAGE_ROOT = tmp_path
-    for name, value in TIMINGS.items():
-        setattr(settings, name, float(value))
-    workflows_stop("alpha", "beta")
-    use_test_broker()
-    broker_flush()
-    pools_reset()
-    yield world
-    workflows_stop("alpha", "beta")
-    for preview in previews_running(tmp_path):  # a failed run leaves no server behind
-        preview_stop(Path(preview.directory).parent)
 
 
 def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive, tmp_path):

@@ -10,7 +10,6 @@ blocked with a clear reason, and every token it used metered."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from projects.services import project_storage
 from projects.workflow import PhaseTemplate, Step, WorkflowTemplate
 from tests.agents.scripted_llm import ANTHROPIC_PATH, OPENAI_PATH, ScriptedLLM, Turn, scripted_llm
 from tests.projects.progress import wait_while_progressing
-from tests.workers import TIMINGS, broker_flush, pools_reset, thread_worker, use_test_broker, workflows_stop
+from tests.workers import thread_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,19 +54,6 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDKs honour proxy variables; the scripted server must be reached directly."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def hive(world: Any, settings: Any, tmp_path: Path) -> Iterator[Any]:
-    settings.HIVE_STORAGE_ROOT = tmp_path
-    for name, value in TIMINGS.items():
-        setattr(settings, name, float(value))
-    workflows_stop("alpha", "beta")
-    use_test_broker()
-    broker_flush()
-    pools_reset()
-    yield world
-    workflows_stop("alpha", "beta")
 
 
 def deploy_llm(settings: Any, api: str, server: ScriptedLLM) -> None:
