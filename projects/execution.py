@@ -7,13 +7,17 @@ escalation) that make the database, not the broker, the truth.
 * **Heartbeat**: a thread bumps ``Run.heartbeat_at`` (and the agent's) every
   ``HIVE_TASK_HEARTBEAT_SECONDS``. If the run is no longer ``running`` (reaped or cancelled) the
   heartbeat tells the provider to stop through ``JobContext.cancelled``.
-* **Finish**: a conditional update of the run ``running → succeeded/failed``; whoever loses that
-  race (the reaper marked it lost, a person cancelled it) discards its result, so a task never
-  has two outcomes for one run. Retries live in the database too: the task goes back to ``ready``
-  with a lease request that may not be served before the backoff has passed; after
-  ``max_attempts`` the task is blocked with the reason. The same transaction advances the
-  workflow, gives the agent back and leases agents to what became ready: the successors are
-  queued in the finishing commit and sent to the broker right after it.
+* **Finish**: under the workflow row's lock, taken first (the lock order of
+  ``projects.orchestration``), the task is marked done only while this run is still running,
+  then the run ``running → succeeded/failed``; whoever loses that race (the reaper marked the run
+  lost, a person cancelled it) discards its result, so a task never has two outcomes for one run.
+  A finishing transaction the database rolls back (a deadlock with a lock taker outside that
+  order, a serialization failure) is run again from the start and records nothing twice.
+  Retries live in the database too: the task goes back to ``ready`` with a lease request that
+  may not be served before the backoff has passed; after ``max_attempts`` the task is blocked
+  with the reason. The same transaction advances the workflow, gives the agent back and leases
+  agents to what became ready: the successors are queued in the finishing commit and sent to
+  the broker right after it.
 * **Cost**: the hot path is a fixed handful of statements whatever the workflow's size (one read
   for the claim, one for the open phases, one for their unfinished tasks, one upsert for all
   new lease requests); ``tests/projects/test_execution.py`` pins the count.
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,10 +40,11 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db import OperationalError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+from psycopg import errors
 
 from agents import pools
 from agents.models import Agent, LeaseRequest
@@ -53,6 +58,7 @@ from projects.orchestration import (
     jobs_on_commit,
     roles_dispatch,
     roles_dispatch_now,
+    workflow_lock,
 )
 from projects.services import project_storage
 from projects.signals import task_escalated
@@ -268,12 +274,49 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
     return _finish_succeeded(task, run, outcome)
 
 
+# A deadlock or a serialization failure rolls a finishing transaction back as a whole (run, task,
+# events, leases, its after-commit messages); run again from the start it decides afresh. The
+# lock order keeps the orchestration's own transactions out of such cycles: this keeps a worker's
+# result from being lost to one with a lock taker outside it.
+FINISH_ATTEMPTS = 3
+_ROLLED_BACK = (errors.DeadlockDetected, errors.SerializationFailure)
+
+
+def _finishing(finish: Callable[[], str], *, run: Run) -> str:
+    """``finish`` (a transaction of its own), run again when the database rolled it back."""
+    attempt = 1
+    while True:
+        try:
+            return finish()
+        except OperationalError as error:
+            again = isinstance(error.__cause__, _ROLLED_BACK) and not connection.in_atomic_block
+            if not again or attempt == FINISH_ATTEMPTS:
+                raise
+            attempt += 1
+            log.warning("finishing run %s was rolled back (%s); attempt %s", run.pk, error.__cause__, attempt)
+
+
 def _finish_succeeded(task: Task, run: Run, outcome: Outcome) -> str:
     now = timezone.now()
+    return _finishing(partial(_succeeded_record, task, run, outcome, now), run=run)
+
+
+def _succeeded_record(task: Task, run: Run, outcome: Outcome, now: datetime) -> str:
     result = {"summary": outcome.summary, "artifacts": list(outcome.artifacts), "data": dict(outcome.data)}
     with transaction.atomic():
         jobs = jobs_on_commit()  # the successors' messages go out first after the commit
-        won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+        workflow = workflow_lock(task.project_id)
+        # The task before its run (the lock order), and only while this run is still the running
+        # one: a person's cancellation or the reaper, come first, leave this result discarded.
+        running = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING)
+        won = (
+            Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING)
+            .filter(Exists(running))
+            .update(status=Task.Status.DONE, finished_at=now, output=result)
+        )
+        if not won:
+            return "discarded"
+        recorded = running.update(
             status=Run.Status.SUCCEEDED,
             finished_at=now,
             heartbeat_at=now,
@@ -282,11 +325,9 @@ def _finish_succeeded(task: Task, run: Run, outcome: Outcome) -> str:
             usage_tokens=outcome.usage.tokens,
             usage_cost=outcome.usage.cost,
         )
-        if not won:
+        if not recorded:  # the run changed without the workflow's lock: no outcome for the task either
+            transaction.set_rollback(True)
             return "discarded"
-        Task.objects.filter(pk=task.pk, status=Task.Status.RUNNING).update(
-            status=Task.Status.DONE, finished_at=now, output=result
-        )
         event_append(
             project_id=task.project_id,
             kind=Event.Kind.TASK_SUCCEEDED,
@@ -297,7 +338,7 @@ def _finish_succeeded(task: Task, run: Run, outcome: Outcome) -> str:
             data={"artifacts": list(outcome.artifacts)},
         )
         roles = {task.role} if _release(task) else set()
-        roles_dispatch_now(roles | _advance(task.project_id, now=now), jobs=jobs)
+        roles_dispatch_now(roles | _advance(task.project_id, now=now, workflow=workflow), jobs=jobs)
     return "succeeded"
 
 
@@ -309,8 +350,14 @@ def _release(task: Task) -> bool:
 
 def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None) -> str:
     now = timezone.now()
+    return _finishing(partial(_failed_record, task, run, reason, usage, now), run=run)
+
+
+def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: datetime) -> str:
     with transaction.atomic():
         jobs = jobs_on_commit()
+        workflow = workflow_lock(task.project_id)
+        locked = Task.objects.select_for_update(no_key=True).get(pk=task.pk)  # the task before its run
         # Tokens and money spent before the failure (e.g. a budget stop) are still metered.
         won = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=Run.Status.FAILED,
@@ -331,13 +378,13 @@ def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = N
             actor=run.agent_name or run.provider,
             message=reason,
         )
-        roles_dispatch_now(_retry_or_block(task, reason, now), jobs=jobs)
+        roles_dispatch_now(_retry_or_block(locked, workflow, reason, now), jobs=jobs)
     return "failed"
 
 
-def _retry_or_block(task: Task, reason: str, now: datetime) -> set[str]:
-    """Back to the queue after a backoff, or blocked when the attempts are used up."""
-    task = Task.objects.select_for_update().get(pk=task.pk)
+def _retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) -> set[str]:
+    """Back to the queue after a backoff, or blocked when the attempts are used up; ``task`` and
+    its ``workflow`` are locked by the caller."""
     if task.status != Task.Status.RUNNING:
         return set()
     roles = {task.role} if _release(task) else set()
@@ -355,7 +402,7 @@ def _retry_or_block(task: Task, reason: str, now: datetime) -> set[str]:
     task.status, task.agent, task.queued_at = Task.Status.READY, None, None
     task.save(update_fields=["status", "agent", "queued_at"])
     assert task.ready_at is not None
-    if _workflow_running(task.project_id) and not task.held:
+    if workflow.status == Workflow.Status.RUNNING and not task.held:
         pools.lease_request(
             role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at, not_before=now + backoff
         )
@@ -367,10 +414,6 @@ def _retry_or_block(task: Task, reason: str, now: datetime) -> set[str]:
         message=f"attempt {task.attempts + 1} of {task.max_attempts} in {backoff.total_seconds():g} s",
     )
     return roles
-
-
-def _workflow_running(project_id: int) -> bool:
-    return Workflow.objects.filter(project_id=project_id, status=Workflow.Status.RUNNING).exists()
 
 
 def _dispatch_after(role: str, delay: timedelta) -> None:
@@ -395,19 +438,21 @@ def runs_reap(*, stale_after: timedelta | None = None) -> int:
 def _run_reap(run: Run, cutoff: datetime) -> int:
     now = timezone.now()
     with transaction.atomic():
+        workflow = workflow_lock(run.task.project_id)  # the lock order: workflow, task, run
+        task = Task.objects.select_for_update(no_key=True).get(pk=run.task_id)
         lost = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
             status=Run.Status.LOST, finished_at=now, error="the worker stopped sending heartbeats"
         )
         if not lost:
             return 0
         event_append(
-            project_id=run.task.project_id,
+            project_id=task.project_id,
             kind=Event.Kind.RUN_LOST,
-            task=run.task,
+            task=task,
             run=run,
             message=f"{run.agent_name or 'the agent'} stopped responding on {run.worker or 'its worker'}; re-queued",
         )
-        _dispatch_on_commit(_retry_or_block(run.task, "the worker stopped sending heartbeats", now))
+        _dispatch_on_commit(_retry_or_block(task, workflow, "the worker stopped sending heartbeats", now))
     return 1
 
 

@@ -20,6 +20,32 @@ on a worker). The rules:
   work finishes. Cancelling stops everything, running runs included (their providers see the
   cancellation through the heartbeat). Every human action is an event naming who and when.
 * Progress and timeline adherence are derived from these rows, never stored: ``projects.progress``.
+
+Locks. Transactions that change several rows of a delivery take their row locks in one order, so
+that no two of them ever wait for each other in a circle (PostgreSQL would abort one of them: a
+worker's result, or a person's action, lost):
+
+    Project → Workflow → Phase → Task → Run → pool rows (agents, lease requests, the matcher's lock)
+
+* The workflow row comes first (``workflow_lock``) in every transaction that changes more than
+  one of the project's phases, tasks and runs: a worker finishing a task (its outcome, the next
+  tasks, the successors' dispatch), the reaper, every person's control (pause, resume, cancel;
+  hold, release, re-run, cancel and approve a task), passing a phase's gates and ``task_add``.
+  They therefore change a delivery one after another; a person's cancellation that comes first
+  leaves the worker's result discarded, a finish that comes first is recorded and the control
+  applies to what is left.
+* What does not take the workflow row locks at most one of the project's rows and pool rows
+  after it: the claim (its task; its new Run), the heartbeat (its run), the sweeps (a task, then
+  its lease request). The matcher is the one exception — it holds pool rows when it marks a task
+  queued — so it skips a locked task row instead of waiting for it (``_task_queue``).
+* Rows are locked ``FOR NO KEY UPDATE`` (``no_key=True``), as plain updates lock them: the
+  foreign keys of the rows a transaction inserts (events, runs, tasks) take ``KEY SHARE`` locks
+  on the rows they name when it commits (Django's constraints are deferred), and a ``FOR UPDATE``
+  lock held elsewhere would make that commit wait.
+* Callers from other apps must not hold a phase, task or run of the delivery when they call in.
+  ``success.gates`` still locks the phase ``FOR UPDATE`` before passing it: a worker finishing a
+  task of that phase at that moment can deadlock with it, which the finishing transaction's
+  retry (``projects.execution``) absorbs on the worker's side.
 """
 
 from __future__ import annotations
@@ -104,7 +130,7 @@ def project_start(
 ) -> Workflow:
     """Lay out the project's phases and tasks from its service's template and start the first phase."""
     now = now or timezone.now()
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
     existing = Workflow.objects.filter(project=project).first()
     if existing is not None:
         return existing
@@ -218,16 +244,23 @@ def _tasks_plan(
 # --- advancing --------------------------------------------------------------------------------
 
 
-def _advance(project_id: int, *, now: datetime | None = None) -> set[str]:
+def workflow_lock(project_id: int) -> Workflow:
+    """The project's workflow row, locked until the end of the transaction: the first lock of
+    every transaction that changes several of the project's rows (see "Locks" above)."""
+    return Workflow.objects.select_for_update(no_key=True).get(project_id=project_id)
+
+
+def _advance(project_id: int, *, now: datetime | None = None, workflow: Workflow | None = None) -> set[str]:
     """Move the project as far as its finished tasks allow; returns the roles to dispatch.
 
-    Runs in the caller's transaction and locks the workflow row, so two tasks of the project
+    Runs in the caller's transaction under the workflow row's lock (``workflow``, when the caller
+    took it already, as it does before locking anything else), so two tasks of the project
     finishing at once advance it one after the other. The open phases and the unfinished tasks
     are read once, with whether each task still waits on another: only a holder of that lock moves
     phases on, and the tasks it makes ready or awaiting approval do not finish any.
     """
     now = now or timezone.now()
-    workflow = Workflow.objects.select_for_update().get(project_id=project_id)
+    workflow = workflow or workflow_lock(project_id)
     if workflow.status != Workflow.Status.RUNNING:
         return set()
     phases = list(open_phases(project_id))
@@ -448,8 +481,10 @@ def _task_queue(lease: pools.Lease, *, now: datetime) -> bool:
 # --- human in the loop --------------------------------------------------------------------------
 
 
-def _locked_task(task: Task) -> Task:
-    return Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+def _locked_task(task: Task) -> tuple[Workflow, Task]:
+    """The task's workflow and the task, locked in that order (its project is read, not locked)."""
+    workflow = workflow_lock(task.project_id)
+    return workflow, Task.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=task.pk)
 
 
 @transaction.atomic
@@ -461,7 +496,7 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
     if user is None and not actor:
         raise WorkflowError("An approval names who approved.")
     who = user.email if user is not None else actor
-    task = _locked_task(task)
+    workflow, task = _locked_task(task)
     if task.status != Task.Status.AWAITING_APPROVAL:
         raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
     now = timezone.now()
@@ -475,7 +510,7 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
         actor=who,
         message=f"{who} approved “{task.title}”",
     )
-    _dispatch_on_commit(_advance(task.project_id, now=now))
+    _dispatch_on_commit(_advance(task.project_id, now=now, workflow=workflow))
     return task
 
 
@@ -492,16 +527,18 @@ def _release_agents(tasks: Iterable[Task]) -> set[str]:
 @transaction.atomic
 def project_pause(*, project: Project, user: User | None) -> Workflow:
     """Stop dispatching the project's tasks; queued ones give their agents back. Running work finishes."""
-    workflow = Workflow.objects.select_for_update().get(project=project)
+    workflow = workflow_lock(project.pk)
     if workflow.status != Workflow.Status.RUNNING:
         raise WorkflowError(f"The project is {workflow.get_status_display().lower()}, not running.")
     workflow.status = Workflow.Status.PAUSED
     workflow.save(update_fields=["status"])
-    queued = list(Task.objects.select_for_update().filter(project=project, status=Task.Status.QUEUED))
+    # Ready tasks are locked too: a dispatcher serving their requests right now (it does not take
+    # this workflow's row) skips them instead of queueing them on a paused project.
+    waiting = list(_tasks_lock(project, status__in=[Task.Status.QUEUED, Task.Status.READY]))
+    queued = [task for task in waiting if task.status == Task.Status.QUEUED]
     roles = _release_agents(queued)
     Task.objects.filter(pk__in=[t.pk for t in queued]).update(status=Task.Status.READY, agent=None, queued_at=None)
-    ready = Task.objects.filter(project=project, status=Task.Status.READY).values_list("pk", flat=True)
-    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=ready)
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=[task.pk for task in waiting])
     event_append(
         project_id=project.pk,
         kind=Event.Kind.PROJECT_PAUSED,
@@ -510,6 +547,11 @@ def project_pause(*, project: Project, user: User | None) -> Workflow:
     )
     _dispatch_on_commit(roles)
     return workflow
+
+
+def _tasks_lock(project: Project, **where: object) -> QuerySet[Task]:
+    """The project's tasks that match, locked (only the task rows, in one order)."""
+    return Task.objects.select_for_update(no_key=True, of=("self",)).filter(project=project, **where).order_by("pk")
 
 
 def _request_ready(project_id: int) -> set[str]:
@@ -525,7 +567,7 @@ def _request_ready(project_id: int) -> set[str]:
 
 @transaction.atomic
 def project_resume(*, project: Project, user: User | None) -> Workflow:
-    workflow = Workflow.objects.select_for_update().get(project=project)
+    workflow = workflow_lock(project.pk)
     if workflow.status != Workflow.Status.PAUSED:
         raise WorkflowError("The project is not paused.")
     workflow.status = Workflow.Status.RUNNING
@@ -536,7 +578,7 @@ def project_resume(*, project: Project, user: User | None) -> Workflow:
         actor=_actor(user),
         message=f"resumed by {_actor(user)}",
     )
-    roles = _request_ready(project.pk) | _advance(project.pk)
+    roles = _request_ready(project.pk) | _advance(project.pk, workflow=workflow)
     _dispatch_on_commit(roles)
     return workflow
 
@@ -544,21 +586,21 @@ def project_resume(*, project: Project, user: User | None) -> Workflow:
 @transaction.atomic
 def project_cancel(*, project: Project, user: User | None) -> Workflow:
     """Stop the project for good: unfinished tasks and running runs are cancelled, agents freed."""
-    workflow = Workflow.objects.select_for_update().get(project=project)
+    workflow = workflow_lock(project.pk)
     if not workflow.is_active:
         raise WorkflowError(f"The project is already {workflow.get_status_display().lower()}.")
     now = timezone.now()
     workflow.status, workflow.finished_at = Workflow.Status.CANCELLED, now
     workflow.save(update_fields=["status", "finished_at"])
-    unfinished = list(Task.objects.select_for_update().filter(project=project, status__in=UNFINISHED))
-    roles = _release_agents(unfinished)
+    Phase.objects.filter(project=project).exclude(status=Phase.Status.DONE).update(status=Phase.Status.CANCELLED)
+    unfinished = list(_tasks_lock(project, status__in=UNFINISHED))
     ids = [task.pk for task in unfinished]
-    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=ids)
     Run.objects.filter(task_id__in=ids, status=Run.Status.RUNNING).update(
         status=Run.Status.CANCELLED, finished_at=now, error=f"cancelled by {_actor(user)}"
     )
+    roles = _release_agents(unfinished)
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=ids)
     Task.objects.filter(pk__in=ids).update(status=Task.Status.CANCELLED, finished_at=now)
-    Phase.objects.filter(project=project).exclude(status=Phase.Status.DONE).update(status=Phase.Status.CANCELLED)
     event_append(
         project_id=project.pk,
         kind=Event.Kind.PROJECT_CANCELLED,
@@ -573,7 +615,7 @@ def project_cancel(*, project: Project, user: User | None) -> Workflow:
 @transaction.atomic
 def task_hold(*, task: Task, user: User | None) -> Task:
     """Keep a task from being dispatched (an account manager's hold) until ``task_release``."""
-    task = _locked_task(task)
+    _, task = _locked_task(task)
     if task.status in {*Task.FINISHED, Task.Status.RUNNING}:
         raise WorkflowError(f"“{task.title}” is {task.get_status_display().lower()}; only waiting tasks can be held.")
     roles: set[str] = set()
@@ -590,14 +632,14 @@ def task_hold(*, task: Task, user: User | None) -> Task:
 
 @transaction.atomic
 def task_release(*, task: Task, user: User | None) -> Task:
-    task = _locked_task(task)
+    workflow, task = _locked_task(task)
     if not task.held:
         raise WorkflowError(f"“{task.title}” is not on hold.")
     task.held = False
     task.save(update_fields=["held"])
     event_append(project_id=task.project_id, kind=Event.Kind.TASK_RELEASED, task=task, actor=_actor(user))
     roles: set[str] = set()
-    if task.status == Task.Status.READY and _workflow_running(task.project_id):
+    if task.status == Task.Status.READY and workflow.status == Workflow.Status.RUNNING:
         assert task.ready_at is not None
         pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at)
         roles.add(task.role)
@@ -605,14 +647,10 @@ def task_release(*, task: Task, user: User | None) -> Task:
     return task
 
 
-def _workflow_running(project_id: int) -> bool:
-    return Workflow.objects.filter(project_id=project_id, status=Workflow.Status.RUNNING).exists()
-
-
 @transaction.atomic
 def task_rerun(*, task: Task, user: User | None) -> Task:
     """Run a blocked, finished or cancelled agent task again, with a fresh set of attempts."""
-    task = _locked_task(task)
+    workflow, task = _locked_task(task)
     if task.kind != Task.Kind.AGENT:
         raise WorkflowError("Only agent work can be re-run.")
     if task.status not in {Task.Status.BLOCKED, *Task.FINISHED}:
@@ -639,7 +677,7 @@ def task_rerun(*, task: Task, user: User | None) -> Task:
         message=f"re-run requested by {_actor(user)}",
     )
     roles: set[str] = set()
-    if not task.held and _workflow_running(task.project_id):
+    if not task.held and workflow.status == Workflow.Status.RUNNING:
         pools.lease_request(role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=now)
         roles.add(task.role)
     _dispatch_on_commit(roles)
@@ -649,15 +687,15 @@ def task_rerun(*, task: Task, user: User | None) -> Task:
 @transaction.atomic
 def task_cancel(*, task: Task, user: User | None) -> Task:
     """Drop one task; tasks that wait for it go ahead without it."""
-    task = _locked_task(task)
+    workflow, task = _locked_task(task)
     if task.status in Task.FINISHED:
         raise WorkflowError(f"“{task.title}” is already {task.get_status_display().lower()}.")
     now = timezone.now()
-    roles = _release_agents([task])
-    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=[task.pk])
     Run.objects.filter(task=task, status=Run.Status.RUNNING).update(
         status=Run.Status.CANCELLED, finished_at=now, error=f"cancelled by {_actor(user)}"
     )
+    roles = _release_agents([task])
+    pools.lease_requests_withdraw(schema_name=_schema(), task_ids=[task.pk])
     task.status, task.finished_at, task.agent = Task.Status.CANCELLED, now, None
     task.save(update_fields=["status", "finished_at", "agent"])
     event_append(
@@ -667,27 +705,28 @@ def task_cancel(*, task: Task, user: User | None) -> Task:
         actor=_actor(user),
         message=f"cancelled by {_actor(user)}",
     )
-    _dispatch_on_commit(roles | _advance(task.project_id, now=now))
+    _dispatch_on_commit(roles | _advance(task.project_id, now=now, workflow=workflow))
     return task
 
 
 @transaction.atomic
 def phase_gates_pass(*, phase: Phase, actor: str, note: str = "") -> Phase:
     """The quality gates passed (or were waived); the next phase opens."""
-    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    workflow = workflow_lock(phase.project_id)
+    phase = Phase.objects.select_for_update(no_key=True).get(pk=phase.pk)
     if phase.status not in {Phase.Status.GATING, Phase.Status.BLOCKED}:
         raise WorkflowError(f"{phase.name} is not waiting for its gates.")
     phase.status, phase.gate_note = Phase.Status.RUNNING, f"passed: {note}" if note else "passed"
     phase.save(update_fields=["status", "gate_note"])
     event_append(project_id=phase.project_id, kind=Event.Kind.PHASE_PASSED, phase=phase, actor=actor, message=note)
-    _dispatch_on_commit(_advance(phase.project_id))
+    _dispatch_on_commit(_advance(phase.project_id, workflow=workflow))
     return phase
 
 
 @transaction.atomic
 def phase_gates_block(*, phase: Phase, actor: str, reason: str) -> Phase:
     """A gate failed: the phase stays blocked until its tasks are re-run and the gates pass."""
-    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    phase = Phase.objects.select_for_update(no_key=True).get(pk=phase.pk)
     if phase.status != Phase.Status.GATING:
         raise WorkflowError(f"{phase.name} is not waiting for its gates.")
     phase.status, phase.gate_note = Phase.Status.BLOCKED, ""
@@ -700,7 +739,7 @@ def phase_gates_block(*, phase: Phase, actor: str, reason: str) -> Phase:
 def phase_gates_retry(*, phase: Phase, actor: str, reason: str = "") -> Phase:
     """Ask for the gates of a blocked phase again (its remediation is done): the phase goes back to
     gating and ``phase_ready_for_gates`` is sent after the commit."""
-    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    phase = Phase.objects.select_for_update(no_key=True).get(pk=phase.pk)
     if phase.status != Phase.Status.BLOCKED:
         raise WorkflowError(f"{phase.name} is not blocked by its gates.")
     phase.status = Phase.Status.GATING
@@ -726,10 +765,10 @@ def task_add(
     """Add agent work to an open phase of an active workflow (gate remediation, a fix for a
     rejected story). The task is ready at once and asks for an agent while the workflow runs;
     the phase does not finish before it does."""
-    phase = Phase.objects.select_for_update(of=("self",)).select_related("project").get(pk=phase.pk)
+    workflow = workflow_lock(phase.project_id)
+    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
     if phase.status in {Phase.Status.DONE, Phase.Status.CANCELLED}:
         raise WorkflowError(f"{phase.name} is {phase.get_status_display().lower()}; no work can be added to it.")
-    workflow = Workflow.objects.select_for_update().get(project_id=phase.project_id)
     if not workflow.is_active:
         raise WorkflowError(f"The project is {workflow.get_status_display().lower()}; no work can be added.")
     now = timezone.now()
