@@ -71,6 +71,7 @@ from projects.workflow import Step, WorkflowTemplate, workflow_template
 from tenants.models import User
 
 UNFINISHED = [s for s in Task.Status if s not in Task.FINISHED]
+RERUN_ATTEMPTS = 3  # what an account manager's re-run grants a task
 
 
 class WorkflowError(Exception):
@@ -655,14 +656,19 @@ def task_rerun(*, task: Task, user: User | None) -> Task:
         raise WorkflowError("Only agent work can be re-run.")
     if task.status not in {Task.Status.BLOCKED, *Task.FINISHED}:
         raise WorkflowError(f"“{task.title}” is {task.get_status_display().lower()}; it cannot be re-run now.")
+    if not workflow.is_active:
+        raise WorkflowError(
+            f"The delivery is {workflow.get_status_display().lower()}; re-running one task would not reopen it."
+        )
     now = timezone.now()
-    task.status, task.ready_at, task.attempts = Task.Status.READY, now, 0
+    # A fresh set of attempts; runs keep their numbers (attempt 4 follows attempt 3).
+    task.status, task.ready_at, task.max_attempts = Task.Status.READY, now, task.attempts + RERUN_ATTEMPTS
     task.blocked_since, task.blocked_reason, task.escalated_at, task.finished_at = None, "", None, None
     task.save(
         update_fields=[
             "status",
             "ready_at",
-            "attempts",
+            "max_attempts",
             "blocked_since",
             "blocked_reason",
             "escalated_at",

@@ -24,43 +24,28 @@ from agents.roles import Role
 from projects.execution import runs_reap, tasks_escalate, tasks_redispatch
 from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
 from projects.orchestration import (
+    WorkflowError,
     project_cancel,
     project_pause,
     project_resume,
     project_start,
     roles_dispatch,
     task_approve,
+    task_rerun,
 )
 from projects.progress import project_progress
 from projects.tasks import execute_task
 from projects.workflow import PhaseTemplate, Step, WorkflowTemplate
 from tests.workers import (
-    TIMINGS,
     broker_flush,
-    pools_reset,
     subprocess_worker,
     thread_worker,
-    use_test_broker,
     wait_for,
-    workflows_stop,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEV = Role.FULLSTACK_DEVELOPER
-
-
-@pytest.fixture
-def hive(world, settings, tmp_path):
-    settings.HIVE_STORAGE_ROOT = tmp_path
-    for name, value in TIMINGS.items():
-        setattr(settings, name, float(value))
-    workflows_stop("alpha", "beta")
-    use_test_broker()
-    broker_flush()
-    pools_reset()
-    yield world
-    workflows_stop("alpha", "beta")
 
 
 def fan_out(count: int, *, seconds: float = 0.05, failures: int = 0, role: Role = DEV) -> WorkflowTemplate:
@@ -188,6 +173,29 @@ def test_two_tenants_share_the_pool_fairly(hive):
     # the last three agents (positions 8–10); fair sharing gives it every other agent from then on.
     assert [i for i, schema in enumerate(order) if schema == "beta"] in ([2, 4, 6], [3, 5, 7]), order
     assert Agent.objects.filter(pool__role=DEV, lease_task__isnull=False).count() == 0
+
+
+def test_a_blocked_task_rerun_by_an_account_manager_gets_fresh_attempts_and_completes(hive):
+    template = WorkflowTemplate(
+        name="test",
+        phases=(PhaseTemplate("work", "Work", 1, (Step("job", "Job", DEV, fan_out="items"),)),),
+        items=({"number": 1, "title": "needs a hand", "failures": 3},),
+    )
+    with thread_worker():
+        project_id = start("alpha", template, provider="flaky")
+        with schema_context("alpha"):
+            task = Task.objects.get(project_id=project_id, title__endswith="needs a hand")
+            wait_for(lambda: Task.objects.filter(pk=task.pk, status=Task.Status.BLOCKED).exists(), what="blocked")
+            task_rerun(task=task, user=hive.users["staff"])
+            wait_for(lambda: completed("alpha", project_id), what="completion after the re-run")
+    with schema_context("alpha"):
+        runs = list(Run.objects.filter(task=task).order_by("attempt").values_list("attempt", "status"))
+        assert runs == [(1, "failed"), (2, "failed"), (3, "failed"), (4, "succeeded")]
+        rerun = Event.objects.get(task=task, kind=Event.Kind.TASK_RERUN)
+        assert rerun.actor == "staff@hive.test"
+        # The delivery is over: re-running a task would not reopen it, so it is refused.
+        with pytest.raises(WorkflowError, match="completed"):
+            task_rerun(task=Task.objects.get(pk=task.pk), user=hive.users["staff"])
 
 
 def test_a_failing_task_is_retried_with_backoff_then_blocked_and_escalated(hive):
