@@ -65,6 +65,7 @@ from projects.orchestration import (
     phase_gates_retry,
     task_add,
     task_cancel,
+    workflow_lock,
 )
 from success.escalations import escalation_raise
 from success.measurements import Reading, reading_latest, records_read
@@ -255,7 +256,8 @@ def gates_evaluate(*, phase: Phase, actor: str = "system") -> GateRun | None:
 
     Returns the recorded run, or None when the phase is not waiting for its gates.
     """
-    phase = Phase.objects.select_for_update(of=("self",)).select_related("project").get(pk=phase.pk)
+    workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.orchestration
+    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
     if phase.status not in {Phase.Status.GATING, Phase.Status.BLOCKED}:
         return None
     project = phase.project
@@ -393,7 +395,8 @@ def remediation_advance(*, phase: Phase, actor: str = "system") -> str:
 
     Returns what happened: "waiting", "recheck" or "retried".
     """
-    phase = Phase.objects.select_for_update(of=("self",)).select_related("project").get(pk=phase.pk)
+    workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.orchestration
+    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
     if phase.status != Phase.Status.BLOCKED:
         return "waiting"
     if Task.objects.filter(phase=phase).exclude(status__in=Task.FINISHED).exists():
@@ -430,7 +433,8 @@ def gate_waive(*, phase: Phase, code: str, reason: str, user: User) -> GateWaive
     if gate is None:
         raise GateWaiverError(f"{phase.name} has no gate “{code}”.")
     with transaction.atomic():
-        locked = Phase.objects.select_for_update().get(pk=phase.pk)
+        workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.orchestration
+        locked = Phase.objects.select_for_update(no_key=True, of=("self",)).get(pk=phase.pk)
         if locked.status != Phase.Status.BLOCKED:
             raise GateWaiverError(f"{locked.name} is not blocked by its gates.")
         if GateWaiver.objects.filter(phase=phase, code=code).exists():
