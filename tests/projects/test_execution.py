@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -170,8 +171,11 @@ def test_two_tenants_share_the_pool_fairly(hive):
                 leased.append((queued_at, schema))
     order = [schema for _, schema in sorted(leased)]
     # Beta asked after alpha's eight tasks were waiting. First come, first served would give beta
-    # the last three agents (positions 8–10); fair sharing gives it every other agent from then on.
-    assert [i for i, schema in enumerate(order) if schema == "beta"] in ([2, 4, 6], [3, 5, 7]), order
+    # the last three agents (positions 8–10). Fair sharing gives the next free agent to the tenant
+    # holding fewer (ties to the older request): beta gets the first agent freed after it asked and
+    # at least every third from then on, whichever of the running tasks happens to finish first.
+    positions = [i for i, schema in enumerate(order) if schema == "beta"]
+    assert positions[0] <= 3 and positions[-1] <= 8 and all(b - a <= 3 for a, b in pairwise(positions)), order
     assert Agent.objects.filter(pool__role=DEV, lease_task__isnull=False).count() == 0
 
 
