@@ -18,6 +18,7 @@ from projects import services
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
 from projects.controls import project_controls_open, tasks_to_control
 from projects.deliverables import NoDeliverable, deliverable_bundle, deliverable_zip, project_workspace
+from projects.downloads import StreamedFileResponse
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payments import acceptance_charge
@@ -261,12 +262,13 @@ def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _download(request: HttpRequest, pk: int, build: Any, suffix: str, content_type: str) -> FileResponse:
+    """A deliverable of ``pk`` built by ``build``, streamed in blocks (never whole in memory)."""
     project = get_project_for_member(request, pk)
     try:
         path = build(project)
     except NoDeliverable as exc:
         raise Http404(str(exc)) from exc
-    return FileResponse(
+    return StreamedFileResponse(
         path.open("rb"),
         as_attachment=True,
         filename=f"{slugify(project.name) or 'project'}.{suffix}",
