@@ -1,6 +1,7 @@
 """Running code nobody on the platform wrote — the tests a model wrote, a generated application's
 suite, a legacy code base's tests — with as little reach as this machine grants an unprivileged
-process. ``sandbox_run`` is the one way the tools start such code.
+process. ``sandbox_run`` is the one way the tools start such code and wait for it; ``sandbox_spawn`` starts a
+long-running one (a customer's preview server, see agents/previews.py) the same way and returns.
 
 Every run gets:
 
@@ -171,19 +172,68 @@ def sandbox_run(
     cwd = cwd.resolve()
     mode = _isolation(isolation)
     with tempfile.TemporaryDirectory(prefix="hive-sandbox-") as scratch:
-        home, tmp = Path(scratch) / "home", Path(scratch) / "tmp"
-        home.mkdir()
-        tmp.mkdir()
-        environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
-        command = list(argv)
-        if mode == NAMESPACES:
-            command = _namespace_command(*_hiding(cwd, Path(scratch).resolve())) + command
-        else:
-            guard = Path(scratch) / "guard"
-            guard.mkdir()
-            (guard / "sitecustomize.py").write_text(_GUARD.replace("__ALLOWED__", repr((str(cwd), str(tmp)))))
-            environment["PYTHONPATH"] = str(guard)
+        command, environment = _prepare(argv, cwd=cwd, scratch=Path(scratch).resolve(), env=env, mode=mode)
         return _supervise(command, cwd=cwd, environment=environment, limits=limits, mode=mode)
+
+
+def sandbox_spawn(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    scratch: Path,
+    limits: Limits | None = None,
+    env: Mapping[str, str] | None = None,
+    isolation: str = "auto",
+    output: int | None = None,
+    session: bool = True,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in ``cwd`` inside the sandbox and return at once (a long-running server).
+
+    The same isolation and per-process limits as ``sandbox_run``, but no wall-clock timeout, no
+    process watchdog and no output capture: stdout and stderr go to the file descriptor
+    ``output`` (discarded when None). The command runs in a session and process group of its own
+    whose leader is the returned process (``unshare`` in namespaces): the caller stops it with
+    ``os.killpg(process.pid, ...)`` and reaps it. With ``session=False`` the group is made in the
+    caller's session instead, so that the caller can start companions in it (``setpgid`` joins
+    only a group of one's own session). ``scratch`` is an existing directory the caller
+    owns for the life of the command (its HOME and TMPDIR are made there) and removes after it.
+    Raises ``OSError`` when the program cannot be started."""
+    limits = limits or Limits()
+    cwd = cwd.resolve()
+    mode = _isolation(isolation)
+    command, environment = _prepare(argv, cwd=cwd, scratch=scratch.resolve(), env=env, mode=mode)
+    sink = subprocess.DEVNULL if output is None else output
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=sink,
+        start_new_session=session,
+        process_group=None if session else 0,
+        preexec_fn=_preexec(_rlimits(limits)),
+    )
+
+
+def _prepare(
+    argv: Sequence[str], *, cwd: Path, scratch: Path, env: Mapping[str, str] | None, mode: str
+) -> tuple[list[str], dict[str, str]]:
+    """The full command line and environment of a sandboxed command, its HOME and TMPDIR (and the
+    guard, in guard mode) made in ``scratch``."""
+    home, tmp = scratch / "home", scratch / "tmp"
+    home.mkdir(exist_ok=True)
+    tmp.mkdir(exist_ok=True)
+    environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
+    command = list(argv)
+    if mode == NAMESPACES:
+        command = _namespace_command(*_hiding(cwd, scratch)) + command
+    else:
+        guard = scratch / "guard"
+        guard.mkdir(exist_ok=True)
+        (guard / "sitecustomize.py").write_text(_GUARD.replace("__ALLOWED__", repr((str(cwd), str(tmp)))))
+        environment["PYTHONPATH"] = str(guard)
+    return command, environment
 
 
 # --- the namespaces -------------------------------------------------------------------------------
@@ -574,4 +624,5 @@ __all__ = [
     "namespaces_available",
     "sandbox_environment",
     "sandbox_run",
+    "sandbox_spawn",
 ]
