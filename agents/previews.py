@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agents.tools.process import PYTHON, clean_environment
-from agents.tools.sandbox import Limits, namespaces_available, sandbox_spawn
+from agents.tools.sandbox import Limits, live_processes, namespaces_available, sandbox_spawn
 
 log = logging.getLogger(__name__)
 
@@ -224,15 +224,7 @@ def _wait_healthy(preview: Preview, timeout: float, forwarder: subprocess.Popen[
 
 def _group_alive(group: int) -> bool:
     """Whether any live (not zombie) process is in the process group."""
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                state, _parent, pgrp = stat.read().rsplit(b")", 1)[1].split()[:3]
-            if state != b"Z" and int(pgrp) == group:
-                return True
-    return False
+    return any(member_group == group for _, member_group in live_processes())
 
 
 def preview_stop(home: Path, *, grace: float = 5.0) -> bool:

@@ -65,7 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -376,6 +376,21 @@ def _preexec(rlimits: list[tuple[int, tuple[int, int]]]) -> Callable[[], None]:
     return apply
 
 
+def live_processes() -> Iterator[tuple[int, int]]:
+    """(pid, process group) of every live process of the machine; zombies, which only wait to be
+    reaped and hold nothing, left out."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                state, _parent, group = stat.read().rsplit(b")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if state != b"Z":
+            yield int(name), int(group)
+
+
 class _Watch:
     """Counts the sandbox's processes: those in its PID namespace, else those in its process group."""
 
@@ -396,18 +411,12 @@ class _Watch:
         """Live processes (zombies only wait to be reaped and hold nothing)."""
         self.find_namespace()
         count = 0
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
+        for pid, group in live_processes():
+            if not self.namespace:
+                count += group == self.leader
                 continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    state, _parent, group = stat.read().rsplit(b")", 1)[1].split()[:3]
-                if state == b"Z":
-                    continue
-                if self.namespace:
-                    count += os.readlink(f"/proc/{name}/ns/pid") == self.namespace
-                else:
-                    count += int(group) == self.leader
+            with contextlib.suppress(OSError):
+                count += os.readlink(f"/proc/{pid}/ns/pid") == self.namespace
         return count
 
     def kill(self) -> None:

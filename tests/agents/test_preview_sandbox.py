@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from agents.previews import Preview, _group_alive, preview_get, preview_start, preview_stop
-from agents.tools.sandbox import namespaces_available
+from agents.tools.sandbox import live_processes, namespaces_available
 
 SERVE = """
 import argparse
@@ -79,16 +79,7 @@ def _start(tmp_path: Path, settings: Any) -> tuple[Path, Preview]:
 
 
 def _group_members(group: int) -> list[int]:
-    members = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != b"Z" and int(fields[2]) == group:
-                members.append(int(name))
-    return members
+    return [pid for pid, member_group in live_processes() if member_group == group]
 
 
 def test_preview_answers_on_the_host_loopback(tmp_path: Path, settings: Any) -> None:
