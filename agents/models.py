@@ -56,7 +56,12 @@ class Agent(models.Model):
 
     @property
     def name(self) -> str:
-        return f"{self.pool.role}-{self.number}"
+        return self.name_of(self.pool.role, self.number)
+
+    @staticmethod
+    def name_of(role: str, number: int) -> str:
+        """An agent's name from its role and number, for callers that read no pool row."""
+        return f"{role}-{number}"
 
     @property
     def is_leased(self) -> bool:

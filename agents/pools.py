@@ -193,7 +193,7 @@ def leases_match(*, role: str, now: datetime | None = None) -> list[Lease]:
         request = queues[schema].popleft()
         agent.lease_schema, agent.lease_task, agent.leased_at = schema, request.task_id, now
         agent.leases += 1
-        leases.append(Lease(agent.pk, f"{role}-{agent.number}", role, schema, request.task_id))
+        leases.append(Lease(agent.pk, Agent.name_of(role, agent.number), role, schema, request.task_id))
         served.append(request.pk)
         held[schema] += 1
         if queues[schema]:

@@ -208,7 +208,7 @@ def _claim(schema_name: str, task_id: int, worker: str) -> Claim | None:
             )
             .get(pk=task_id)
         )
-        agent_name = f"{task.role}-{task.agent_number}" if task.agent_number is not None else ""
+        agent_name = Agent.name_of(task.role, task.agent_number) if task.agent_number is not None else ""
         run = Run.objects.create(
             task=task,
             attempt=task.attempts,
