@@ -42,10 +42,10 @@ worker's result, or a person's action, lost):
   foreign keys of the rows a transaction inserts (events, runs, tasks) take ``KEY SHARE`` locks
   on the rows they name when it commits (Django's constraints are deferred), and a ``FOR UPDATE``
   lock held elsewhere would make that commit wait.
-* Callers from other apps must not hold a phase, task or run of the delivery when they call in.
-  ``success.gates`` still locks the phase ``FOR UPDATE`` before passing it: a worker finishing a
-  task of that phase at that moment can deadlock with it, which the finishing transaction's
-  retry (``projects.execution``) absorbs on the worker's side.
+* Callers from other apps must not hold a phase, task or run of the delivery when they call in;
+  those that lock one first take ``workflow_lock`` before it (``success.gates`` does). A lock
+  taker outside this order that still deadlocks with a worker's finish is absorbed by the
+  finishing transaction's retry (``projects.execution``) on the worker's side.
 """
 
 from __future__ import annotations
