@@ -214,6 +214,20 @@ def _in_alpha(action: Callable[..., Any], **kwargs: Any) -> Callable[[], Any]:
     return run
 
 
+def _in_turn(first: Side, second: Side) -> bool:
+    """Start ``first`` and hold it at its gate, let ``second`` run until it waits for a lock or
+    ends, release the first and wait for both; whether the first was held (False: it took fewer
+    locks and ran alone)."""
+    first.start()
+    held = _stops_or_ends(first)
+    second.start()
+    _waits_or_ends(second)
+    first.gate.go.set()
+    for side in (first, second):
+        side.join(WAIT)
+    return held
+
+
 def _interleave(
     delivery: Delivery, control: Callable[[], Any], *, worker_first: bool, k: int, fail: bool
 ) -> tuple[Seen, bool]:
@@ -227,11 +241,7 @@ def _interleave(
     person = Side("person", control, person_gate)
     if worker_first:
         _script.may_return.set()
-        worker.start()
-        held = _stops_or_ends(worker)
-        person.start()
-        _waits_or_ends(person)
-        worker_gate.go.set()
+        held = _in_turn(worker, person)
     else:
         worker.start()
         assert _script.started.wait(WAIT), "the worker did not claim the task"
@@ -435,13 +445,7 @@ def test_the_reaper_and_a_persons_task_cancel_interleave_at_every_lock(lockstep,
         cancel = _in_alpha(task_cancel, task=delivery.a, user=lockstep)
         person = Side("person", cancel, Gate(stop_after=None if reaper_first else k, armed=True))
         first, second = (reaper, person) if reaper_first else (person, reaper)
-        first.start()
-        held = _stops_or_ends(first)
-        second.start()
-        _waits_or_ends(second)
-        first.gate.go.set()
-        for side in (first, second):
-            side.join(WAIT)
+        held = _in_turn(first, second)
         seen = _seen(delivery, reaper, person)
         try:
             assert reaper.error is None, f"the reaper failed: {reaper.error!r}"
@@ -479,13 +483,7 @@ def test_a_dispatcher_and_a_persons_pause_interleave_at_every_lock(lockstep, dis
         person = Side("person", pause, Gate(stop_after=None, armed=True))
         first, second = (dispatch, person) if dispatcher_first else (person, dispatch)
         first.gate.stop_after = k
-        first.start()
-        held = _stops_or_ends(first)
-        second.start()
-        _waits_or_ends(second)
-        first.gate.go.set()
-        for side in (first, second):
-            side.join(WAIT)
+        held = _in_turn(first, second)
         with schema_context("alpha"):
             tasks = list(Task.objects.filter(project=project))
             ids = [task.pk for task in tasks]
