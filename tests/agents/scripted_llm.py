@@ -35,6 +35,33 @@ class Turn:
     output_tokens: int = 20
 
 
+CALC = "def add(a, b):\n    return a + b\n"
+TEST_CALC = (
+    "from calc import add\n\n\n"
+    "def test_it_adds():\n    assert add(2, 3) == 5\n\n\n"
+    "def test_it_adds_negatives():\n    assert add(-2, -3) == -5\n"
+)
+
+
+def calculator_script(summary: str) -> list[Turn]:
+    """A model that writes ``calc.py`` and its tests, runs them, commits, and ends with ``summary``
+    (7,900 tokens in, 375 out, in four replies)."""
+    return [
+        Turn(
+            "Writing the module and its tests.",
+            [
+                ("write_file", {"path": "calc.py", "content": CALC}),
+                ("write_file", {"path": "tests/test_calc.py", "content": TEST_CALC}),
+            ],
+            input_tokens=1200,
+            output_tokens=300,
+        ),
+        Turn(calls=[("run_tests", {})], input_tokens=1600, output_tokens=20),
+        Turn(calls=[("commit", {"message": "Add the calculator and its tests"})], input_tokens=2000, output_tokens=25),
+        Turn(summary, input_tokens=2100, output_tokens=30),
+    ]
+
+
 @dataclass(frozen=True)
 class Raw:
     """An HTTP answer as given, e.g. a 500 or a body that is not what the API promises."""

@@ -19,16 +19,20 @@ from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, provi
 from agents.providers.budget import Budget, Prices
 from agents.providers.llm import BudgetExhausted, LlmFailed, LlmProvider
 from agents.providers.llm_tools import PathRefused, confine, count_test_results
-from tests.agents.scripted_llm import ANTHROPIC_PATH, OPENAI_PATH, Raw, Recorded, ScriptedLLM, Turn, scripted_llm
+from tests.agents.scripted_llm import (
+    ANTHROPIC_PATH,
+    CALC,
+    OPENAI_PATH,
+    TEST_CALC,
+    Raw,
+    Recorded,
+    ScriptedLLM,
+    Turn,
+    calculator_script,
+    scripted_llm,
+)
 
 APIS = ["anthropic", "openai"]
-
-CALC = "def add(a, b):\n    return a + b\n"
-TEST_CALC = (
-    "from calc import add\n\n\n"
-    "def test_it_adds():\n    assert add(2, 3) == 5\n\n\n"
-    "def test_it_adds_negatives():\n    assert add(-2, -3) == -5\n"
-)
 
 
 class Events:
@@ -131,22 +135,7 @@ def tool_call_ids(api: str, request: Recorded) -> list[str]:
 
 @pytest.mark.parametrize("api", APIS)
 def test_it_writes_files_runs_the_tests_and_commits(api: str, configure: Any, workspace: Path, events: Events):
-    script = [
-        Turn(
-            "Writing the module and its tests.",
-            [
-                ("write_file", {"path": "calc.py", "content": CALC}),
-                ("write_file", {"path": "tests/test_calc.py", "content": TEST_CALC}),
-            ],
-            input_tokens=1200,
-            output_tokens=300,
-        ),
-        Turn(calls=[("run_tests", {})], input_tokens=1600, output_tokens=20),
-        Turn(calls=[("commit", {"message": "Add the calculator and its tests"})], input_tokens=2000, output_tokens=25),
-        Turn(
-            "Added calc.add with two tests; both pass and the work is committed.", input_tokens=2100, output_tokens=30
-        ),
-    ]
+    script = calculator_script("Added calc.add with two tests; both pass and the work is committed.")
     with scripted_llm(script) as server:
         configure(api, server)
         outcome = LlmProvider().run(spec(), context(workspace, events))

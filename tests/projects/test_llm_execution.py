@@ -22,7 +22,16 @@ from projects.models import Event, Phase, Project, Run, Service, Task, Workflow
 from projects.orchestration import project_start, task_approve
 from projects.services import project_storage
 from projects.workflow import PhaseTemplate, Step, WorkflowTemplate
-from tests.agents.scripted_llm import ANTHROPIC_PATH, OPENAI_PATH, ScriptedLLM, Turn, scripted_llm
+from tests.agents.scripted_llm import (
+    ANTHROPIC_PATH,
+    CALC,
+    OPENAI_PATH,
+    TEST_CALC,
+    ScriptedLLM,
+    Turn,
+    calculator_script,
+    scripted_llm,
+)
 from tests.projects.progress import wait_while_progressing
 from tests.workers import thread_worker
 
@@ -30,12 +39,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 DEV = Role.FULLSTACK_DEVELOPER
 INPUT_PER_1K, OUTPUT_PER_1K = Decimal("0.003"), Decimal("0.015")
-CALC = "def add(a, b):\n    return a + b\n"
-TEST_CALC = (
-    "from calc import add\n\n\n"
-    "def test_it_adds():\n    assert add(2, 3) == 5\n\n\n"
-    "def test_it_adds_negatives():\n    assert add(-2, -3) == -5\n"
-)
 STORY = {"number": 1, "title": "Add two numbers", "sentence": "As a clerk, I want to add two numbers"}
 
 
@@ -100,20 +103,7 @@ def cost(input_tokens: int, output_tokens: int) -> Decimal:
 
 @pytest.mark.parametrize("api", ["anthropic", "openai"])
 def test_a_story_task_is_done_by_the_llm_provider_on_a_real_worker(api: str, hive: Any, settings: Any):
-    script = [
-        Turn(
-            "Writing the module and its tests.",
-            [
-                ("write_file", {"path": "calc.py", "content": CALC}),
-                ("write_file", {"path": "tests/test_calc.py", "content": TEST_CALC}),
-            ],
-            input_tokens=1200,
-            output_tokens=300,
-        ),
-        Turn(calls=[("run_tests", {})], input_tokens=1600, output_tokens=20),
-        Turn(calls=[("commit", {"message": "Add the calculator and its tests"})], input_tokens=2000, output_tokens=25),
-        Turn("Added calc.add with two passing tests and committed them.", input_tokens=2100, output_tokens=30),
-    ]
+    script = calculator_script("Added calc.add with two passing tests and committed them.")
     with scripted_llm(script) as server, thread_worker(concurrency=2), schema_context("alpha"):
         deploy_llm(settings, api, server)
         project, story = start(hive.users["alpha_owner"])
