@@ -95,9 +95,9 @@ def workflow_configure(*, project: Project, provider: str, llm: dict[str, Any], 
     unknown = set(llm) - set(LLM_SETTINGS)
     if unknown:
         raise orchestration.WorkflowError(f"Unknown model settings: {', '.join(sorted(unknown))}.")
-    workflow = Workflow.objects.select_for_update().filter(project=project).first()
-    if workflow is None or not workflow.is_active:
-        raise orchestration.WorkflowError("The delivery is not running; there is nothing to configure.")
+    workflow = orchestration.workflow_lock(project.pk)
+    if not workflow.is_active:
+        raise orchestration.WorkflowError("The delivery is over; there is nothing to configure.")
     workflow.provider = provider
     workflow.llm = {key: value for key, value in llm.items() if value not in (None, "")}
     workflow.save(update_fields=["provider", "llm"])

@@ -247,8 +247,12 @@ def _tasks_plan(
 
 def workflow_lock(project_id: int) -> Workflow:
     """The project's workflow row, locked until the end of the transaction: the first lock of
-    every transaction that changes several of the project's rows (see "Locks" above)."""
-    return Workflow.objects.select_for_update(no_key=True).get(project_id=project_id)
+    every transaction that changes several of the project's rows (see "Locks" above).
+    WorkflowError when the project's delivery has not started."""
+    workflow = Workflow.objects.select_for_update(no_key=True).filter(project_id=project_id).first()
+    if workflow is None:
+        raise WorkflowError("The delivery has not started; there is nothing to control yet.")
+    return workflow
 
 
 def _advance(project_id: int, *, now: datetime | None = None, workflow: Workflow | None = None) -> set[str]:

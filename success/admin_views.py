@@ -162,8 +162,6 @@ def _project_context(project: Project, request: HttpRequest) -> dict[str, Any]:
 def _control(request: HttpRequest, project: Project) -> str:
     """An account manager's control of the delivery or of one of its tasks."""
     name, task_id = request.POST.get("control", ""), request.POST.get("task", "")
-    if not Workflow.objects.filter(project=project).exists():
-        raise WorkflowError("The delivery has not started; there is nothing to control yet.")
     if task_id:
         task = Task.objects.filter(project=project, pk=int(task_id)).first() if task_id.isdigit() else None
         if task is None or name not in TASK_CONTROLS:

@@ -98,3 +98,13 @@ def test_customers_cannot_use_the_account_manager_controls(world: World, user: s
 def test_an_unknown_control_is_not_found(world: World) -> None:
     project, _ = _delivery()
     assert world.client("staff", on="alpha").post(f"/projects/{project.pk}/control/explode/").status_code == 404
+
+
+def test_controlling_a_delivery_that_has_not_started_says_so(world: World) -> None:
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Not started", service=Service.MVP, status=Project.Status.IN_DELIVERY)
+    response = world.client("staff", on="alpha").post(f"/projects/{project.pk}/control/pause/", follow=True)
+    assert response.status_code == 200
+    assert "The delivery has not started" in response.content.decode()
+    with schema_context("alpha"):
+        assert not Workflow.objects.filter(project=project).exists()
