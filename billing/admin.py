@@ -3,7 +3,7 @@ MRR and revenue by service, partial refunds with a reason, custom quotes, webhoo
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.contrib import admin, messages
@@ -99,9 +99,8 @@ class ChargeAdmin(admin.ModelAdmin[Charge]):
         return response
 
     def _period(self, request: HttpRequest) -> PeriodForm:
-        today = date.today()
-        initial = {"start": today.replace(day=1), "end": today}
-        return PeriodForm(request.GET if "start" in request.GET else None, initial=initial)
+        start, end = exports.period_default(date.today())
+        return PeriodForm(request.GET if "start" in request.GET else None, initial={"start": start, "end": end})
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         form = self._period(request)
@@ -112,10 +111,11 @@ class ChargeAdmin(admin.ModelAdmin[Charge]):
 
     def summary_view(self, request: HttpRequest) -> HttpResponse:
         form = self._period(request)
+        # The heading names the period the form shows: the chosen one, else the form's default.
         start, end = (
             (form.cleaned_data["start"], form.cleaned_data["end"])
             if form.is_valid()
-            else (date.today() - timedelta(days=30), date.today())
+            else exports.period_default(date.today())
         )
         context = {
             **self.admin_site.each_context(request),
