@@ -17,7 +17,6 @@ from agents.appgen.design import VERBS
 from agents.providers.base import JobFailed
 from agents.tools import unittest_run
 from agents.work.common import Job, Result, slug, table
-from agents.workspace import MAIN, git
 
 BUILDABLE_VERBS = frozenset({"add", "create", "manage", "track", "list", "record", "store", "keep", "book", "edit"})
 
@@ -119,8 +118,7 @@ def handoff(job: Job) -> Result:
         raise JobFailed(f"{len(missing)} of {len(expected)} expected artifacts are missing: {', '.join(missing[:5])}")
     rows = []
     for branch in job.workspace.branches("backlog/"):
-        commits = git("rev-list", "--count", f"{MAIN}..{branch}", cwd=job.workspace.root).strip()
-        stat = git("diff", "--shortstat", f"{MAIN}...{branch}", cwd=job.workspace.root).strip()
+        commits, stat = job.workspace.branch_stat(branch)
         rows.append([branch, commits, stat or "no changes"])
     text = f"# Handoff of {job.project}\n\nBranches waiting for the team's review:\n\n" + table(
         ["branch", "commits", "changes"], rows

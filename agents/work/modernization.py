@@ -212,14 +212,14 @@ def segment(job: Job) -> Result:
                 cwd=branch.path,
             )
             run([PYTHON, "-m", "ruff", "format", "--isolated", "-q", *python], cwd=branch.path)
-            changed = [p for p in python if p in set(_git_changed(branch.path))]
+            changed = [p for p in python if p in set(branch.unstaged_files())]
         compiled = run([PYTHON, "-m", "py_compile", *python], cwd=branch.path) if python else None
         after = legacy_tests(branch.path) if changed else before
         kept, broken = _parity(before, after)
         if compiled is not None and compiled.returncode != 0:
             kept, broken = False, [compiled.stderr.strip()[:300]]
         if not kept:
-            run(["git", "checkout", "--", "."], cwd=branch.path)
+            branch.restore()
             job.report(
                 "parity", f"segment {number}: refactoring reverted, it broke {len(broken)} tests", broken=broken[:20]
             )
@@ -256,10 +256,6 @@ def segment(job: Job) -> Result:
         [f"{DOCS}/segments/{number:02d}.md", f"deploy/flags/segment-{number}.json"],
         {"segment": number, "modules_changed": len(changed), "parity_kept": kept, "merge": merged.commit},
     )
-
-
-def _git_changed(tree: Path) -> list[str]:
-    return run(["git", "diff", "--name-only"], cwd=tree).stdout.split()
 
 
 def parity(job: Job) -> Result:

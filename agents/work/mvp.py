@@ -16,7 +16,7 @@ from agents.providers.base import JobFailed
 from agents.tools import TestReport, lint_run, page_load_probe, secret_scan, security_scan, unittest_run
 from agents.work.common import Job, Result, documents_present, slug, table
 from agents.work.stack import decide
-from agents.workspace import Verdict, WorkspaceError, staged_tree
+from agents.workspace import Verdict, Workspace, WorkspaceError
 
 SPRINT_POINTS = 20
 COVERAGE_TARGET = 95.0
@@ -174,13 +174,13 @@ def _regenerate(project: str) -> Any:
     return resolve
 
 
-def _tests_pass(tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
+def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
     """Review of a story's merge: the app's tests pass on the merged tree. When that tree is the very
     tree the developer's run tested (main did not move meanwhile), that run is the result; otherwise
     the suite runs again on the merged tree."""
 
     def verify(tree: Path) -> Verdict:
-        merged_tree = staged_tree(tree)
+        merged_tree = workspace.staged_tree(tree)
         rerun = merged_tree != tested_tree
         report = unittest_run(tree) if rerun else tested
         where = "on the merged tree" if rerun else f"on the branch, whose tree {merged_tree[:10]} is the merged tree"
@@ -214,7 +214,7 @@ def story(job: Job) -> Result:
         if (branch.path / issue).exists():
             branch.write(issue, _issue(item, "closed", f"Closed by branch `{name}`."))
         job.check_cancelled()
-        tested_tree = staged_tree(branch.path)
+        tested_tree = job.workspace.staged_tree(branch.path)
         report = unittest_run(branch.path)
         job.report(
             "tests",
@@ -226,7 +226,7 @@ def story(job: Job) -> Result:
         if not report.ok:
             raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
         commit = job.commit(branch, f"Story {design.number}: {design.title}\n\n{design.sentence}")
-        verify = _tests_pass(tested_tree, report)
+        verify = _tests_pass(job.workspace, tested_tree, report)
         merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=verify)
     return Result(
         f"story {design.number} implemented as {what}; {report.total} tests pass; merged as {merged.commit[:10]}",
