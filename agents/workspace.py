@@ -353,6 +353,12 @@ class Workspace:
     def _drop(self, name: str, path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
         shutil.rmtree(self.git_dir / "worktrees" / path.name, ignore_errors=True)
+        # What ``git worktree prune`` did before: records of trees that are gone (a close that
+        # found the workspace busy) go now, under the lock.
+        records = self.git_dir / "worktrees"
+        for record in records.iterdir() if records.is_dir() else []:
+            if not (self.worktrees / record.name).exists():
+                shutil.rmtree(record, ignore_errors=True)
         if self.has_branch(name):
             self._git("branch", "-D", name, tree=False)
 

@@ -243,7 +243,8 @@ def generate(tree: Path, project: str, designs: Iterable[StoryDesign]) -> list[s
         files[f"tests/test_entity_{name}.py"] = entity_tests(name, plural_name, fields)
     for design in designs:
         files[f"tests/test_story_{design.number:03d}.py"] = story_tests(design, entities)
-    for stale in (tree / "app" / "entities").glob("*.py") if (tree / "app" / "entities").is_dir() else []:
+    folder = tree_path(tree, "app/entities")  # refused when the tree's code made it a link elsewhere
+    for stale in folder.glob("*.py") if folder.is_dir() else []:
         if f"app/entities/{stale.name}" not in files:
             stale.unlink()
     for relative, text in sorted(files.items()):

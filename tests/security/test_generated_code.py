@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import html
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ from agents.appgen import design_story, generate
 from agents.providers import JobContext, JobSpec, Outcome
 from agents.providers.builtin import BuiltinProvider
 from agents.quoting import md_block, md_inline, py_comment, py_docstring
-from agents.workspace import Workspace
+from agents.workspace import Workspace, WorkspaceError
 
 PAYLOAD_NAME = 'P""";exec(open("payload.py").read())#'
 MARKER = "PAYLOAD-RAN"
@@ -157,6 +158,22 @@ def test_a_spec_rewritten_in_the_tree_cannot_name_code(tmp_path: Path) -> None:
     (tmp_path / spec).write_text(json.dumps(data))
     with pytest.raises(ValueError, match="cannot be generated"):
         specs_read(tmp_path)
+
+
+def test_the_generator_writes_nothing_through_a_link_the_tree_planted(tmp_path: Path) -> None:
+    """Code under test can swap a directory of its tree for a link to anywhere the worker may write;
+    the host-side generator then refuses instead of writing (or deleting) there."""
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    generate(tree, "Shop", [design_story(_story(1, "ok"))])
+    outside.mkdir()
+    (outside / "keep.py").write_text("KEEP = 1\n")
+    shutil.rmtree(tree / "app" / "entities")
+    (tree / "app" / "entities").symlink_to(outside)
+
+    with pytest.raises(WorkspaceError, match="symbolic link"):
+        generate(tree, "Shop", [design_story(_story(1, "ok"))])
+
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.py"]
 
 
 # --- through the built-in agents, end to end ------------------------------------------------------

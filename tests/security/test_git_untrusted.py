@@ -254,7 +254,7 @@ def test_the_llm_tools_commit_runs_nothing_the_workspace_configured(tmp_path: Pa
     result = tools.call("commit", {"message": "Second"})
 
     assert attacker.ran() == []
-    assert not result.is_error, result.content
+    assert not result.is_error, result.text
     assert set(tree_of(repository_of(tools.workspace), "HEAD")) == expected
     assert plain_git("rev-list", "--all", cwd=attacker.root / "evil") == ""
 
