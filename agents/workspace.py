@@ -373,6 +373,7 @@ class Workspace:
     def staged_tree(self, tree: Path) -> str:
         """Stage every change of ``tree`` (``main``'s or a branch's) and return the id of the tree
         it would commit: two equal ids are byte-for-byte the same files."""
+        self._migrate()  # returns at once (before the lock) once the repository is beside the tree
         tree = tree.absolute()
         if tree == self.root:
             git_dir = self.git_dir
