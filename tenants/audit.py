@@ -91,9 +91,9 @@ def audit_record(
     tenant apps need not pass it. Call it inside the transaction of the action it records: if the
     action rolls back, so does its entry.
     """
-    if user is None and request is not None and getattr(request, "user", None) is not None:
-        if request.user.is_authenticated:
-            user = request.user
+    request_user = getattr(request, "user", None)
+    if user is None and request_user is not None and request_user.is_authenticated:
+        user = request_user
     actor = user if isinstance(user, User) and user.pk is not None else None
     if tenant is None and request is not None:
         tenant = getattr(request, "customer", None)
