@@ -12,6 +12,9 @@ client address, which only the service performing the action knows.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 from django.db import connection, models
@@ -34,6 +37,7 @@ class Action:
     STAFF_ENTERED: Final = "staff.entered"
     QUOTE_ACCEPTED: Final = "quote.accepted"
     PLAN_APPROVED: Final = "plan.approved"
+    APPROVAL_GRANTED: Final = "approval.granted"
     STORY_ACCEPTED: Final = "story.accepted"
     STORY_REJECTED: Final = "story.rejected"
     DELIVERY_ACCEPTED: Final = "delivery.accepted"
@@ -43,6 +47,7 @@ class Action:
     STORY_DROPPED: Final = "scope.story_dropped"
     STORY_CANCELLED: Final = "scope.story_cancelled"
     TASK_CANCELLED: Final = "scope.task_cancelled"
+    PROJECT_CANCELLED: Final = "scope.project_cancelled"
     CHARGE_SUCCEEDED: Final = "charge.succeeded"
     CHARGE_FAILED: Final = "charge.failed"
     REFUND_ISSUED: Final = "refund.issued"
@@ -58,6 +63,7 @@ class Action:
         STAFF_ENTERED: "Staff entered the portal",
         QUOTE_ACCEPTED: "Quote accepted",
         PLAN_APPROVED: "Plan approved",
+        APPROVAL_GRANTED: "Approval",
         STORY_ACCEPTED: "Story accepted",
         STORY_REJECTED: "Story rejected",
         DELIVERY_ACCEPTED: "Delivery accepted",
@@ -67,10 +73,30 @@ class Action:
         STORY_DROPPED: "Story dropped",
         STORY_CANCELLED: "Story cancelled",
         TASK_CANCELLED: "Task cancelled",
+        PROJECT_CANCELLED: "Project cancelled",
         CHARGE_SUCCEEDED: "Charge",
         CHARGE_FAILED: "Failed charge",
         REFUND_ISSUED: "Refund",
     }
+
+
+# The actor of an entry written with no person and no agent behind it (a beat task, a webhook).
+SYSTEM_ACTOR = "system"
+
+# The request being served, so that a service deep below a view (which takes no request) still
+# records who acted and from where; ``tenants.middleware.AuditRequestMiddleware`` sets it.
+# A context variable, not a thread-local: it follows the request across asgiref's thread hops.
+_current_request: ContextVar[HttpRequest | None] = ContextVar("hive_audit_request", default=None)
+
+
+@contextmanager
+def audit_request(request: HttpRequest) -> Iterator[None]:
+    """Make ``request`` the one audit entries are attributed to while the block runs."""
+    token = _current_request.set(request)
+    try:
+        yield
+    finally:
+        _current_request.reset(token)
 
 
 def audit_record(
@@ -85,14 +111,19 @@ def audit_record(
 ) -> AuditEntry:
     """Append one audit entry and return it.
 
-    ``user`` is the person acting (default: the request's signed-in user); an agent acts with no
-    user and ``actor_label`` such as ``"agent developer-2 run 17"``. ``tenant`` defaults to the
+    ``request`` defaults to the request being served (see ``audit_request``). ``user`` is the
+    person acting (default: the request's signed-in user); an agent acts with no
+    user and ``actor_label`` such as ``"agent developer-2 run 17"``; with neither (and no signed-in
+    user) the actor is ``"system"``. ``tenant`` defaults to the
     request's customer, then to the customer whose schema the connection is in, so services in
     tenant apps need not pass it. Call it inside the transaction of the action it records: if the
     action rolls back, so does its entry.
     """
+    if request is None:
+        request = _current_request.get()
     request_user = getattr(request, "user", None)
-    if user is None and request_user is not None and request_user.is_authenticated:
+    # An agent's entry (actor_label, no user) is not the signed-in person's, even inside a request.
+    if user is None and not actor_label and request_user is not None and request_user.is_authenticated:
         user = request_user
     actor = user if isinstance(user, User) and user.pk is not None else None
     if tenant is None and request is not None:
@@ -102,7 +133,7 @@ def audit_record(
     entry = AuditEntry(
         action=action[:60],
         actor=actor,
-        actor_label=(actor_label or (actor.email if actor is not None else ""))[:200],
+        actor_label=(actor_label or (actor.email if actor is not None else SYSTEM_ACTOR))[:200],
         tenant=tenant,
         tenant_label=(tenant.schema_name if tenant is not None else "")[:120],
         ip=_client_ip(request),
@@ -137,3 +168,32 @@ def _connection_customer() -> Customer | None:
         return tenant
     # schema_context() sets a stand-in tenant that is not a Customer row.
     return Customer.objects.filter(schema_name=schema).first()
+
+
+# --- logins ---------------------------------------------------------------------------------
+
+
+def on_user_logged_in(sender: Any, *, request: HttpRequest | None, user: User, **_: Any) -> None:
+    """A successful login, recorded for the portal it happened on, or (on the public site) for
+    the user's company when they belong to exactly one."""
+    tenant: Customer | None = getattr(request, "customer", None)
+    if tenant is None:
+        customers = list(Customer.objects.filter(memberships__user=user)[:2])
+        tenant = customers[0] if len(customers) == 1 else None
+    audit_record(action=Action.LOGIN_SUCCEEDED, request=request, user=user, tenant=tenant)
+
+
+def on_user_login_failed(
+    sender: Any, *, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any
+) -> None:
+    """A failed login: the name tried (Django has already masked the password) and the address.
+    The customer is only the portal it was tried on: a failed attempt proves nothing about who."""
+    tried = str(credentials.get("username") or credentials.get("email") or "")
+    audit_record(action=Action.LOGIN_FAILED, request=request, actor_label=tried[:200] or "(no name given)")
+
+
+def connect_login_audit() -> None:
+    from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+    user_logged_in.connect(on_user_logged_in, dispatch_uid="audit_login")
+    user_login_failed.connect(on_user_login_failed, dispatch_uid="audit_login_failed")

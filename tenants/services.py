@@ -1,5 +1,6 @@
 """Writes with side effects on customers, users and memberships: signup and provisioning,
-invitations, role changes, suspension. Each is a transaction; each returns what it made."""
+invitations, role changes, suspension. Each is a transaction; each returns what it made; the ones
+an owner must be able to account for write their audit entry (``tenants.audit``) inside it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
 from tenants.models import Customer, Domain, Invitation, Membership, Role, User
 
@@ -81,6 +83,9 @@ def invitation_send(
     if Membership.objects.filter(customer=customer, user__email__iexact=email).exists():
         raise MembershipError(f"{email} is already a member of {customer.name}.")
     invitation = Invitation.objects.create(customer=customer, email=email, role=role, invited_by=invited_by)
+    audit_record(
+        action=Action.INVITATION_SENT, user=invited_by, tenant=customer, obj=invitation, detail={"role": str(role)}
+    )
     link = f"{accept_url_base}{invitation_token(invitation)}/"
     days = settings.INVITATION_MAX_AGE // 86400
     send_templated_email(
@@ -118,6 +123,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     locked.accepted_at = timezone.now()
     locked.accepted_by = user
     locked.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        action=Action.INVITATION_ACCEPTED,
+        user=user,
+        tenant=locked.customer,
+        obj=locked,
+        detail={"role": membership.role},
+    )
     return membership
 
 
@@ -125,6 +137,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 def invitation_revoke(*, invitation: Invitation) -> Invitation:
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    audit_record(action=Action.INVITATION_REVOKED, tenant=invitation.customer, obj=invitation)
     return invitation
 
 
@@ -138,12 +151,25 @@ def _ensure_another_owner(membership: Membership) -> None:
 def membership_change_role(*, membership: Membership, role: Role) -> Membership:
     if role != Role.OWNER:
         _ensure_another_owner(membership)
+    before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        action=Action.ROLE_CHANGED,
+        tenant=membership.customer,
+        obj=membership,
+        detail={"user": membership.user.email, "from": str(before), "to": str(role)},
+    )
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     _ensure_another_owner(membership)
+    audit_record(
+        action=Action.MEMBER_REMOVED,
+        tenant=membership.customer,
+        obj=membership,
+        detail={"user": membership.user.email, "role": membership.role},
+    )
     membership.delete()
