@@ -134,6 +134,22 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 @transaction.atomic
+def invitation_join(*, invitation: Invitation, password: str, full_name: str = "") -> tuple[User, Membership]:
+    """A person without an account accepts: the account and the membership, or InvitationError.
+
+    The invitation row is locked before the account is made, so of simultaneous submissions of
+    one link exactly one creates the account; the others wait, then find the invitation used.
+    """
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not locked.is_open:
+        raise InvitationError("This invitation has already been used. Log in to reach the portal.")
+    if User.objects.filter(email__iexact=locked.email).exists():
+        raise InvitationError(f"An account for {locked.email} exists already. Log in to join.")
+    user = User.objects.create_user(email=locked.email, password=password, full_name=full_name)
+    return user, invitation_accept(invitation=locked, user=user)
+
+
+@transaction.atomic
 def invitation_revoke(*, invitation: Invitation) -> Invitation:
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
