@@ -209,6 +209,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 
+# /healthz gives its details (migrations per schema) to staff and to this bearer token only.
+HIVE_HEALTH_TOKEN = env_str("HIVE_HEALTH_TOKEN", "")
+
 # Tests never queue work on the broker a developer's `make run` reads (Redis db 0): messages left
 # there would be picked up by the next run's workers against another database.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11" if TESTING else REDIS_URL)
