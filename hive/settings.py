@@ -12,6 +12,8 @@ from pathlib import Path
 import django_stubs_ext
 from celery.schedules import crontab
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+
 from hive.env import env_bool, env_database, env_decimal, env_int, env_list, env_str
 
 # Lets admin and other generic classes be subscripted at runtime, as the type stubs do.
@@ -67,6 +69,8 @@ ROOT_URLCONF = "hive.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # First, so that every answer carries the policy, the unknown-host 404 included.
+    "csp.middleware.CSPMiddleware",
     "tenants.middleware.HostTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -181,6 +185,27 @@ CSRF_TRUSTED_ORIGINS = env_list(
     if (DEBUG or TESTING)
     else [f"https://{HIVE_DOMAIN}", f"https://*.{HIVE_DOMAIN}"],
 )
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (and Stripe.js on
+# the billing page), never inline and never eval; a script that must be inline carries the
+# request's nonce (``{{ request.csp_nonce }}``). Styles allow inline ``style`` attributes: the
+# progress bars' widths are data, and a style cannot run code.
+_PORTAL_HOSTS = [f"{HIVE_DOMAIN}:*", f"*.{HIVE_DOMAIN}:*"]  # forms redirect across them (login → portal)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, "https://js.stripe.com"],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, "https://api.stripe.com"],
+        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, *_PORTAL_HOSTS],
+        "frame-ancestors": [NONE],
+    },
+}
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
