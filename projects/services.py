@@ -131,7 +131,8 @@ def _story_fields(story: Story, data: dict[str, Any]) -> None:
 @transaction.atomic
 def story_update(*, story: Story, data: dict[str, Any]) -> Story:
     _ensure_open(story.project)
-    before = _story_snapshot(story)
+    # From the database: a ModelForm bound to ``story`` has already written the new values on it.
+    before = _story_snapshot(Story.objects.get(pk=story.pk))
     _story_fields(story, data)
     story.save()
     after = _story_snapshot(story)
