@@ -11,7 +11,6 @@ from pathlib import Path
 
 import django_stubs_ext
 from celery.schedules import crontab
-
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from hive.env import env_bool, env_database, env_decimal, env_int, env_list, env_str

@@ -167,7 +167,8 @@ def _connection_customer() -> Customer | None:
     if isinstance(tenant, Customer):
         return tenant
     # schema_context() sets a stand-in tenant that is not a Customer row.
-    return Customer.objects.filter(schema_name=schema).first()
+    found: Customer | None = Customer.objects.filter(schema_name=schema).first()
+    return found
 
 
 # --- logins ---------------------------------------------------------------------------------

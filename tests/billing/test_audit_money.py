@@ -82,6 +82,7 @@ def test_a_partial_refund_is_recorded_with_the_account_manager_the_amount_and_th
 
 def test_a_guarantee_refund_is_recorded_once_per_charge(world: World, stripe_emulator: str) -> None:
     charge = _charge(world)
+    assert charge.project_id is not None
 
     services.refund_full(schema_name="alpha", project_id=charge.project_id, reason="30-day guarantee failed")
     services.refund_full(schema_name="alpha", project_id=charge.project_id, reason="again")
