@@ -85,7 +85,7 @@ def record_staff_entry(request: HttpRequest, customer: Customer) -> None:
     staff_entry_record(user=request.user, customer=customer, session=request.session, path=request.get_full_path())
 
 
-def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, path: str) -> bool:
+def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, path: str, ip: str = "") -> bool:
     """Record a staff user's entry into a customer's portal, once per session; True if recorded.
 
     HTTP requests and websocket connections (``tenants.websockets``) share this, so a staff visit
@@ -96,6 +96,8 @@ def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, 
         return False
     with transaction.atomic():
         entry = StaffEntry.objects.create(user=user, customer=customer, path=path[:500])
-        audit_record(action=Action.STAFF_ENTERED, user=user, tenant=customer, obj=entry, detail={"path": path[:500]})
+        audit_record(
+            action=Action.STAFF_ENTERED, user=user, tenant=customer, obj=entry, detail={"path": path[:500]}, ip=ip
+        )
     session[STAFF_ENTRY_SESSION_KEY] = [*entered, customer.schema_name]
     return True

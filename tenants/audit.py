@@ -108,6 +108,7 @@ def audit_record(
     tenant: Customer | None = None,
     obj: models.Model | None = None,
     detail: dict[str, Any] | None = None,
+    ip: str = "",
 ) -> AuditEntry:
     """Append one audit entry and return it.
 
@@ -116,7 +117,8 @@ def audit_record(
     user and ``actor_label`` such as ``"agent developer-2 run 17"``; with neither (and no signed-in
     user) the actor is ``"system"``. ``tenant`` defaults to the
     request's customer, then to the customer whose schema the connection is in, so services in
-    tenant apps need not pass it. Call it inside the transaction of the action it records: if the
+    tenant apps need not pass it. ``ip`` is for callers without a request (a websocket's peer).
+    Call it inside the transaction of the action it records: if the
     action rolls back, so does its entry.
     """
     if request is None:
@@ -136,7 +138,7 @@ def audit_record(
         actor_label=(actor_label or (actor.email if actor is not None else SYSTEM_ACTOR))[:200],
         tenant=tenant,
         tenant_label=(tenant.schema_name if tenant is not None else "")[:120],
-        ip=_client_ip(request),
+        ip=_valid_ip(ip) if ip else _client_ip(request),
         detail=detail or {},
     )
     if obj is not None:
@@ -152,7 +154,10 @@ def _client_ip(request: HttpRequest | None) -> str | None:
     the deployment's proxy (when there is one) is expected to set REMOTE_ADDR."""
     if request is None:
         return None
-    raw = str(request.META.get("REMOTE_ADDR") or "")
+    return _valid_ip(str(request.META.get("REMOTE_ADDR") or ""))
+
+
+def _valid_ip(raw: str) -> str | None:
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
