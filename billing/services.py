@@ -38,6 +38,7 @@ from billing.catalog import CONTINUOUS_AUGMENTATION, ServiceCode, format_usd
 from billing.milestones import Milestone
 from billing.models import Charge, PaymentMethod, Refund, StripeCustomer, Subscription
 from billing.signals import milestone_failed, milestone_paid, subscription_canceled, subscription_renewal_failed
+from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
 from tenants.models import Customer, Membership, Role, User
 
@@ -472,7 +473,14 @@ def _announce(signal: Signal, sender: type[Any], **details: Any) -> None:
 
 
 def _charge_announce(row: Charge) -> None:
-    """Send the row's outcome (on commit) to projects, and tell the owners about a failure."""
+    """Send the row's outcome (on commit) to projects, and tell the owners about a failure;
+    audit it (once, like the announcement, inside the transaction that records it)."""
+    audit_record(
+        action=Action.CHARGE_SUCCEEDED if row.status == Charge.Status.SUCCEEDED else Action.CHARGE_FAILED,
+        tenant=row.customer,
+        obj=row,
+        detail=_charge_audit_detail(row),
+    )
     common = {
         "schema_name": row.schema_name,
         "project_id": row.project_id,
@@ -492,6 +500,17 @@ def _charge_announce(row: Charge) -> None:
             owners,
             {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)},
         )
+
+
+def _charge_audit_detail(row: Charge) -> dict[str, Any]:
+    return {
+        "project_id": row.project_id,
+        "milestone": row.milestone,
+        "amount_cents": row.amount_cents,
+        "currency": row.currency,
+        "stripe_payment_intent": row.stripe_payment_intent_id,
+        "failure": row.failure_message,
+    }
 
 
 def charge_settle(*, payment_intent_id: str) -> Charge | None:
@@ -650,7 +669,22 @@ def invoice_record(*, invoice_id: str) -> Charge | None:
     subscription = Subscription.objects.filter(stripe_subscription_id=fields["subscription_id"]).first()
     if subscription is None or fields["status"] != "paid" or fields["amount_paid"] <= 0:
         return None
-    charge, _ = Charge.objects.get_or_create(
+    with transaction.atomic():
+        charge, created = _invoice_charge_get_or_create(invoice_id, subscription, fields)
+        if created:
+            audit_record(
+                action=Action.CHARGE_SUCCEEDED,
+                tenant=charge.customer,
+                obj=charge,
+                detail=_charge_audit_detail(charge),
+            )
+    return charge
+
+
+def _invoice_charge_get_or_create(
+    invoice_id: str, subscription: Subscription, fields: dict[str, Any]
+) -> tuple[Charge, bool]:
+    return Charge.objects.get_or_create(
         stripe_invoice_id=invoice_id,
         defaults={
             "customer_id": subscription.customer_id,
@@ -671,7 +705,6 @@ def invoice_record(*, invoice_id: str) -> Charge | None:
             "signalled_at": timezone.now(),
         },
     )
-    return charge
 
 
 def invoice_payment_failed(*, invoice_id: str) -> Subscription | None:
@@ -761,7 +794,21 @@ def _refund_claim(
             raise BillingError(f"A refund of this charge must be between $0.01 and {format_usd(remaining)}.")
         if amount <= 0 or not row.stripe_payment_intent_id:
             return None
-        return Refund.objects.create(charge=row, kind=kind, amount_cents=amount, reason=reason, created_by=user)
+        refund = Refund.objects.create(charge=row, kind=kind, amount_cents=amount, reason=reason, created_by=user)
+        audit_record(
+            action=Action.REFUND_ISSUED,
+            user=user,
+            tenant=row.customer,
+            obj=refund,
+            detail={
+                "charge_id": row.pk,
+                "project_id": row.project_id,
+                "kind": kind,
+                "amount_cents": amount,
+                "reason": reason,
+            },
+        )
+        return refund
 
 
 def refund_full(*, schema_name: str, project_id: int, reason: str, user: User | None = None) -> list[Refund]:

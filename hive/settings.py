@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from hive.env import env_bool, env_database, env_decimal, env_int, env_list, env_str
 
@@ -67,6 +68,8 @@ ROOT_URLCONF = "hive.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # First, so that every answer carries the policy, the unknown-host 404 included.
+    "csp.middleware.CSPMiddleware",
     "tenants.middleware.HostTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -181,6 +185,27 @@ CSRF_TRUSTED_ORIGINS = env_list(
     else [f"https://{HIVE_DOMAIN}", f"https://*.{HIVE_DOMAIN}"],
 )
 
+# Content-Security-Policy (django-csp): scripts only from our own static files (and Stripe.js on
+# the billing page), never inline and never eval; a script that must be inline carries the
+# request's nonce (``{{ request.csp_nonce }}``). Styles allow inline ``style`` attributes: the
+# progress bars' widths are data, and a style cannot run code.
+_PORTAL_HOSTS = [f"{HIVE_DOMAIN}:*", f"*.{HIVE_DOMAIN}:*"]  # forms redirect across them (login → portal)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, "https://js.stripe.com"],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, "https://api.stripe.com"],
+        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, *_PORTAL_HOSTS],
+        "frame-ancestors": [NONE],
+    },
+}
+
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
@@ -207,6 +232,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # How long an invitation link stays valid.
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+
+# /healthz gives its details (migrations per schema) to staff and to this bearer token only.
+HIVE_HEALTH_TOKEN = env_str("HIVE_HEALTH_TOKEN", "")
 
 # Tests never queue work on the broker a developer's `make run` reads (Redis db 0): messages left
 # there would be picked up by the next run's workers against another database.

@@ -27,6 +27,7 @@ from projects.scope_snapshot import (
     story_of,
 )
 from projects.scoping import Scope, scope_mvp
+from tenants.audit import Action, audit_record
 from tenants.models import User
 
 
@@ -105,6 +106,12 @@ def current_scope(project: Project, stories: list[Story] | None = None) -> Scope
     )
 
 
+def _story_snapshot(story: Story) -> dict[str, Any]:
+    """The fields an edit may change, for the audit entry's before/after."""
+    names = ("epic", "title", "as_a", "i_want", "so_that", "priority", "acceptance_criteria", "points")
+    return {name: getattr(story, name) for name in names}
+
+
 def _story_fields(story: Story, data: dict[str, Any]) -> None:
     for name in ("epic", "title", "as_a", "i_want", "so_that", "priority"):
         if name in data:
@@ -124,8 +131,13 @@ def _story_fields(story: Story, data: dict[str, Any]) -> None:
 @transaction.atomic
 def story_update(*, story: Story, data: dict[str, Any]) -> Story:
     _ensure_open(story.project)
+    # From the database: a ModelForm bound to ``story`` has already written the new values on it.
+    before = _story_snapshot(Story.objects.get(pk=story.pk))
     _story_fields(story, data)
     story.save()
+    after = _story_snapshot(story)
+    changed = {name: {"from": before[name], "to": after[name]} for name in after if before[name] != after[name]}
+    audit_record(action=Action.STORY_EDITED, obj=story, detail={"project_id": story.project_id, "changed": changed})
     return story
 
 
@@ -136,6 +148,7 @@ def story_add(*, project: Project, data: dict[str, Any]) -> Story:
     story = Story(project=project, position=(last or 0) + 1)
     _story_fields(story, data)
     story.save()
+    audit_record(action=Action.STORY_ADDED, obj=story, detail={"project_id": project.pk, "project": project.name})
     return story
 
 
@@ -144,6 +157,11 @@ def story_set_dropped(*, story: Story, dropped: bool) -> Story:
     _ensure_open(story.project)
     story.dropped = dropped
     story.save(update_fields=["dropped"])
+    audit_record(
+        action=Action.STORY_DROPPED if dropped else Action.STORY_ADDED,
+        obj=story,
+        detail={"project_id": story.project_id, "dropped": dropped, "restored": not dropped},
+    )
     return story
 
 
@@ -246,6 +264,12 @@ def quote_accept(*, quote: Quote, user: User) -> Quote:
     quote.save(update_fields=["accepted_at", "accepted_by", "accepted_by_email"])
     project.status = Project.Status.AWAITING_PAYMENT
     project.save(update_fields=["status"])
+    audit_record(
+        action=Action.QUOTE_ACCEPTED,
+        user=user,
+        obj=quote,
+        detail={"project_id": project.pk, "price_cents": quote.price_cents},
+    )
     schema: str = connection.schema_name  # type: ignore[attr-defined]
     transaction.on_commit(lambda: _charge_acceptance_send(schema, project.pk))
     return quote

@@ -2,6 +2,8 @@
 
 Scheme and port come from the request being served, so the same code works on
 ``http://hive.localhost:8000`` in development and ``https://agenthive.example`` in production.
+The host never does: it is the apex (``HIVE_DOMAIN``) or a customer's primary domain, so links
+mailed to someone never carry a host another customer's request chose.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ def _origin(request: HttpRequest, host: str) -> str:
 
 def public_url(request: HttpRequest, path: str = "/") -> str:
     return _origin(request, settings.HIVE_DOMAIN) + path
+
+
+def public_host(request: HttpRequest) -> str:
+    """The apex domain with the served port (``hive.localhost:8000``): where reset and
+    invitation links point, whichever host the request that made them came in on."""
+    return public_url(request, "").split("://", 1)[1]
 
 
 def portal_url(request: HttpRequest, customer: Customer, path: str = "/") -> str:
