@@ -5,6 +5,7 @@ and every page that made the metrics (approving a review, the success page) answ
 from __future__ import annotations
 
 import pytest
+from django.db.models import CharField
 from django_tenants.utils import schema_context
 
 from billing.catalog import guarantee_conditions
@@ -33,14 +34,18 @@ def test_it_makes_every_metric_of_each_service_with_its_whole_unit(world, servic
 
 
 def test_the_metric_columns_hold_every_unit_target_and_description_the_catalog_declares() -> None:
-    fields = {name: SuccessMetric._meta.get_field(name) for name in ("unit", "target", "description", "code")}
+    fields: dict[str, int] = {}
+    for name in ("unit", "target", "description", "code"):
+        field = SuccessMetric._meta.get_field(name)
+        assert isinstance(field, CharField) and field.max_length is not None
+        fields[name] = field.max_length
     for service in Service:
         for criterion in guarantee_conditions(service.value):
             unit = BASELINE_UNITS.get(criterion.code) or (
                 criterion.threshold.unit if criterion.threshold else JUDGED_UNIT
             )
             target = criterion.threshold.label if criterion.threshold else "met"
-            assert len(unit) <= fields["unit"].max_length, (service, criterion.code, unit)
-            assert len(target) <= fields["target"].max_length, (service, criterion.code, target)
-            assert len(criterion.description) <= fields["description"].max_length, criterion.code
-            assert len(criterion.code) <= fields["code"].max_length, criterion.code
+            assert len(unit) <= fields["unit"], (service, criterion.code, unit)
+            assert len(target) <= fields["target"], (service, criterion.code, target)
+            assert len(criterion.description) <= fields["description"], criterion.code
+            assert len(criterion.code) <= fields["code"], criterion.code
