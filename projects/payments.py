@@ -35,7 +35,8 @@ from django_tenants.utils import schema_context
 
 from billing import services as billing
 from billing.milestones import Milestone, Trigger
-from billing.signals import milestone_failed, milestone_paid, subscription_renewal_failed
+from billing.models import CustomQuote
+from billing.signals import custom_quote_issued, milestone_failed, milestone_paid, subscription_renewal_failed
 from projects.events import event_append
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
 from projects.orchestration import project_pause, project_resume, project_start
@@ -271,8 +272,18 @@ def _on_renewal_failed(sender: Any, *, schema_name: str, project_id: int, **kwar
             project_pause(project=project, user=None)
 
 
+def _on_custom_quote_issued(sender: Any, *, schema_name: str, project_id: int, custom_quote_id: int, **_: Any) -> None:
+    from projects.services import quote_from_custom
+
+    custom = CustomQuote.objects.select_related("customer").get(pk=custom_quote_id)
+    with schema_context(schema_name):
+        project = Project.objects.get(pk=project_id)
+        quote_from_custom(project=project, custom=custom)
+
+
 def connect_billing_signals() -> None:
     milestone_paid.connect(_on_milestone_paid, dispatch_uid="projects.payments.paid")
     milestone_failed.connect(_on_milestone_failed, dispatch_uid="projects.payments.failed")
     subscription_renewal_failed.connect(_on_renewal_failed, dispatch_uid="projects.payments.renewal_failed")
     post_save.connect(_event_saved, sender=Event, dispatch_uid="projects.payments.triggers")
+    custom_quote_issued.connect(_on_custom_quote_issued, dispatch_uid="projects.payments.custom_quote")

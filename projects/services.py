@@ -15,7 +15,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from agents.legacy import ArchiveError, assess, copy_from_git_path, extract_archive
-from billing.milestones import schedule_total
+from billing.catalog import format_usd
+from billing.milestones import custom_schedule, schedule_total
+from billing.models import CustomQuote
 from projects.documents import MAX_DOCUMENT_BYTES, read_requirements_document
 from projects.models import Assessment, Engagement, Project, Quote, Service, Story
 from projects.payment_schedule import (
@@ -238,6 +240,34 @@ def quote_create(*, project: Project) -> Quote:
     )
     custom = snapshot["outcome"] in {"custom_engagement", Engagement.Kind.PROJECT}
     project.status = Project.Status.CUSTOM_REQUESTED if custom else Project.Status.QUOTED
+    project.save(update_fields=["status"])
+    return quote
+
+
+@transaction.atomic
+def quote_from_custom(*, project: Project, custom: CustomQuote) -> Quote:
+    """The account manager's custom quote becomes the project's next quote version, with its
+    schedule (deposit on acceptance, the rest on completion), for the owner to accept."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    _ensure_open(project)
+    if custom.customer.schema_name != connection.schema_name:  # type: ignore[attr-defined]
+        raise ScopingError("This custom quote is for another customer.")
+    schedule = custom_schedule(amount_cents=custom.amount_cents, deposit_percent=custom.deposit_percent)
+    snapshot: dict[str, Any] = {
+        "service": project.service,
+        "outcome": "custom_quote",
+        "custom_quote_id": custom.pk,
+        "title": custom.title,
+        "scope_text": custom.scope,
+        "price_cents": custom.amount_cents,
+        "price": format_usd(custom.amount_cents),
+        **quote_terms(project.service, schedule, today=timezone.localdate()),
+    }
+    if custom.valid_until is not None:
+        snapshot["valid_until"] = custom.valid_until.isoformat()
+    number = (project.quotes.aggregate(last=Max("number"))["last"] or 0) + 1
+    quote = Quote.objects.create(project=project, number=number, snapshot=snapshot, price_cents=custom.amount_cents)
+    project.status = Project.Status.QUOTED
     project.save(update_fields=["status"])
     return quote
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -47,6 +48,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    payments = list(project.scheduled_payments.all())
     context: dict[str, Any] = {
         "project": project,
         "quotes": list(project.quotes.only("number", "created_at", "price_cents", "accepted_at")),
@@ -58,6 +60,8 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "is_owner": portal_role(request) == Role.OWNER,
         "is_staff": request.user.is_staff,
         "has_repository": project_workspace(project).exists,
+        "payments": payments,
+        "due_cents": sum(row.amount_cents for row in payments if row.status in {row.Status.DUE, row.Status.FAILED}),
     }
     if context["is_staff"] and context["workflow"] is not None:
         context["project_controls"] = project_controls_open(context["workflow"])
