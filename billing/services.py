@@ -319,6 +319,10 @@ def milestone_charge(
         failure_code="",
         failure_message="",
         signalled_at=None,
+        # The new attempt gets a PaymentIntent of its own: keeping the failed one's id made the
+        # answer to this attempt look like news of an older one, and a second decline was never
+        # recorded (the row stayed "processing").
+        stripe_payment_intent_id="",
     )
     charge.refresh_from_db()
     if not taken:

@@ -71,11 +71,7 @@ def payments_charge(*, schema_name: str, project_id: int) -> None:
     for row in rows:
         if row.trigger == Trigger.MONTHLY:
             billing.subscription_start(customer=customer, project_id=project_id, project_name=name)
-            with schema_context(schema_name):
-                ScheduledPayment.objects.filter(pk=row.pk).update(
-                    status=ScheduledPayment.Status.PAID, paid_at=timezone.now()
-                )
-            _start(schema_name, project_id, reason="Subscription started")
+            _start(schema_name, project_id, reason="Subscription started", paid=row.key)
             continue
         try:
             charge = billing.milestone_charge(
@@ -152,11 +148,21 @@ _TRIGGER_KINDS = {Event.Kind.PROJECT_COMPLETED, Event.Kind.APPROVAL_GRANTED, Eve
 # --- billing's answers -------------------------------------------------------------------------------
 
 
-def _start(schema_name: str, project_id: int, *, reason: str) -> None:
+def _start(schema_name: str, project_id: int, *, reason: str, paid: str = "", charge_id: int | None = None) -> None:
+    """Record a payment: the schedule row ``paid`` (a key) is paid, the project is in delivery (its
+    workflow started on the first payment, resumed when an overdue one is paid) — one commit."""
     with schema_context(schema_name), transaction.atomic():
         project = Project.objects.select_for_update().filter(pk=project_id).first()
         if project is None:
             return
+        if paid:
+            ScheduledPayment.objects.filter(project=project, key=paid).update(
+                status=ScheduledPayment.Status.PAID,
+                paid_at=timezone.now(),
+                charge_id=charge_id,
+                next_attempt_at=None,
+                failure_message="",
+            )
         resumed = project.payment_issue.startswith(_OVERDUE)
         if project.payment_issue or project.status != Project.Status.IN_DELIVERY:
             project.payment_issue = ""
@@ -174,19 +180,13 @@ def _on_milestone_paid(sender: Any, *, schema_name: str, project_id: int, milest
     amount = kwargs.get("amount_cents")
     with schema_context(schema_name):
         row = ScheduledPayment.objects.filter(project_id=project_id, key=milestone).first()
-        if row is not None:
-            ScheduledPayment.objects.filter(pk=row.pk).update(
-                status=ScheduledPayment.Status.PAID,
-                paid_at=timezone.now(),
-                charge_id=kwargs.get("charge_id"),
-                next_attempt_at=None,
-                failure_message="",
-            )
         label = row.label if row is not None else milestone
     _start(
         schema_name,
         project_id,
         reason=f"Payment received for {label}" + (f" ({amount / 100:,.2f} USD)" if amount else ""),
+        paid=milestone,
+        charge_id=kwargs.get("charge_id"),
     )
     payments_charge(schema_name=schema_name, project_id=project_id)  # the next due one, in order
 

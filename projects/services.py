@@ -318,7 +318,7 @@ def quote_accept(*, quote: Quote, user: User, consent: str) -> Quote:
 
 
 def payments_charge_send(schema_name: str, project_id: int) -> None:
-    """Queue the charge of the project's due milestones (Celery, the control queue)."""
-    from projects.tasks import CONTROL_QUEUE, payments_charge
+    """Queue the charge of the project's due milestones (Celery; settings route it to ``control``)."""
+    from projects.tasks import payments_charge
 
-    payments_charge.apply_async(args=[schema_name, project_id], queue=CONTROL_QUEUE)
+    payments_charge.delay(schema_name, project_id)

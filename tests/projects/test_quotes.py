@@ -174,9 +174,7 @@ def test_an_owner_accepts_the_latest_quote(world: World) -> None:
     assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "visa •••• 4242")
     assert _status(project) == Project.Status.AWAITING_PAYMENT
     page = owner.get(url("project_detail", project.pk))
-    assert "Quote v1 accepted and its payments authorised: $37,500 is being charged to visa •••• 4242." in text_of(
-        page
-    )
+    assert "Quote v1 accepted and its payments authorised: $37,500 is being charged to visa •••• 4242." in text_of(page)
     assert "Awaiting payment" in text_of(page)
     accepted = by_testid(owner.get(url("quote_detail", project.pk, 1)), "accepted")
     assert accepted.startswith("Accepted by alpha-owner@example.test on ")
