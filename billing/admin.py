@@ -16,6 +16,7 @@ from billing import exports, services
 from billing.catalog import format_usd
 from billing.forms import PeriodForm, RefundForm
 from billing.models import Charge, CustomQuote, PaymentMethod, Refund, StripeCustomer, Subscription, WebhookEvent
+from billing.signals import custom_quote_issued
 from tenants.models import User
 
 
@@ -205,3 +206,9 @@ class CustomQuoteAdmin(admin.ModelAdmin[CustomQuote]):
         if not change and isinstance(request.user, User):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        results = custom_quote_issued.send_robust(
+            sender=CustomQuote, schema_name=obj.customer.schema_name, project_id=obj.project_id, custom_quote_id=obj.pk
+        )
+        for _, result in results:
+            if isinstance(result, Exception):
+                messages.error(request, f"The quote was saved but not issued to the project: {result}")

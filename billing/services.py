@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import gateway
@@ -40,6 +41,7 @@ from billing.models import Charge, PaymentMethod, Refund, StripeCustomer, Subscr
 from billing.signals import milestone_failed, milestone_paid, subscription_canceled, subscription_renewal_failed
 from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
+from tenants.links import portal_link
 from tenants.models import Customer, Membership, Role, User
 
 logger = logging.getLogger(__name__)
@@ -318,6 +320,10 @@ def milestone_charge(
         failure_code="",
         failure_message="",
         signalled_at=None,
+        # The new attempt gets a PaymentIntent of its own: keeping the failed one's id made the
+        # answer to this attempt look like news of an older one, and a second decline was never
+        # recorded (the row stayed "processing").
+        stripe_payment_intent_id="",
     )
     charge.refresh_from_db()
     if not taken:
@@ -488,18 +494,36 @@ def _charge_announce(row: Charge) -> None:
         "charge_id": row.pk,
         "amount_cents": row.amount_cents,
     }
+    owners = _owner_emails(row.customer)
+    context = {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)}
     if row.status == Charge.Status.SUCCEEDED:
         _announce(milestone_paid, Charge, **common)
+        if owners:
+            receipt = portal_link(
+                row.schema_name, reverse("billing_receipt", args=[row.pk], urlconf=settings.ROOT_URLCONF)
+            )
+            send_templated_email("payment_receipt", owners, {**context, "receipt_url": receipt})
         return
     failure = {"failure_code": row.failure_code, "failure_message": row.failure_message}
     _announce(milestone_failed, Charge, **common, **failure)
-    owners = _owner_emails(row.customer)
     if owners:
-        send_templated_email(
-            "payment_failed",
-            owners,
-            {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)},
-        )
+        pay = portal_link(row.schema_name, reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}")
+        send_templated_email("payment_failed", owners, {**context, "pay_url": pay})
+
+
+def charge_pay_now(*, charge: Charge) -> Charge:
+    """The owner pays a failed milestone now (after choosing another card, say): a new attempt of
+    the same ledger row, so it is still charged at most once; projects hears the outcome."""
+    if charge.kind != Charge.Kind.MILESTONE or charge.status != Charge.Status.FAILED:
+        raise BillingError("Only a failed milestone can be paid again.")
+    milestone = Milestone(charge.milestone, charge.description, charge.amount_cents)
+    return milestone_charge(
+        customer=charge.customer,
+        project_id=charge.project_id or 0,
+        project_name=charge.project_name,
+        service=charge.service,
+        milestone=milestone,
+    )
 
 
 def _charge_audit_detail(row: Charge) -> dict[str, Any]:

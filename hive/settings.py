@@ -294,6 +294,19 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 3
 # A milestone charge whose Stripe call started this long ago without an answer is recovered.
 STRIPE_CHARGE_STALE_SECONDS = env_int("STRIPE_CHARGE_STALE_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["recover-stale-charges"] = {"task": "billing.recover_stale_charges", "schedule": 300.0}
+# The payment schedule (projects.payments): a quote is valid this many days; a failed later charge
+# is retried this many days after each failure (then the delivery pauses until it is paid); the
+# sweep charges sprints that started and retries that are due.
+HIVE_QUOTE_VALID_DAYS = env_int("HIVE_QUOTE_VALID_DAYS", 30)
+HIVE_DUNNING_RETRY_DAYS = [int(day) for day in env_list("HIVE_DUNNING_RETRY_DAYS", ["1", "3", "7"])]
+CELERY_BEAT_SCHEDULE["charge-due-payments"] = {"task": "projects.payments_sweep", "schedule": 300.0}
+# Which paid milestone releases the full deliverable (git bundle): "final" (every milestone of the
+# schedule paid) or "first" (the first one), per service.
+HIVE_DELIVERABLE_RELEASE = {
+    "mvp": env_str("HIVE_DELIVERABLE_RELEASE_MVP", "final"),
+    "modernization": env_str("HIVE_DELIVERABLE_RELEASE_MODERNIZATION", "final"),
+    "augmentation": env_str("HIVE_DELIVERABLE_RELEASE_AUGMENTATION", "first"),
+}
 # --- end Stripe --------------------------------------------------------------------------------
 
 # --- LLM provider (agents.providers.llm) -----------------------------------------------------------

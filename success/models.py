@@ -300,6 +300,7 @@ class Escalation(models.Model):
         TIMELINE_SLIP = "timeline_slip", "Timeline slipped past the threshold"
         GUARANTEE_FAILED = "guarantee_failed", "Guarantee not met: refund to confirm"
         GUARANTEE_PENDING = "guarantee_pending", "Guarantee assessment lacks evidence"
+        PAYMENT_OVERDUE = "payment_overdue", "A milestone charge failed"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -8,6 +8,8 @@ mailed to someone never carry a host another customer's request chose.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -35,3 +37,10 @@ def portal_url(request: HttpRequest, customer: Customer, path: str = "/") -> str
     domain = customer.get_primary_domain()
     host = domain.domain if domain is not None else f"{customer.schema_name}.{settings.HIVE_DOMAIN}"
     return _origin(request, host) + path
+
+
+def portal_link(schema_name: str, path: str) -> str:
+    """An absolute link into a customer's portal for mail sent without a request (signal
+    receivers, beat tasks), built from ``HIVE_SITE_URL`` with the company's slug before the host."""
+    site = urlsplit(settings.HIVE_SITE_URL)
+    return urlunsplit((site.scheme, f"{schema_name}.{site.netloc}", path, "", ""))

@@ -10,7 +10,7 @@ from projects.models import Project, Quote, Service, Story, Task
 from projects.orchestration import project_start
 from tenants.audit import Action
 from tenants.models import AuditEntry
-from tests.projects.portal import new_project, submit_requirements, url
+from tests.projects.portal import card_on_file, new_project, submit_requirements, url
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -119,8 +119,13 @@ def test_accepting_a_quote_is_recorded(world: World) -> None:
     submit_requirements(member, project, "pawwalk_10_stories.md")
     assert member.post(url("quote_create", project.pk)).status_code == 302
     owner = world.client("alpha_owner", on="alpha")
+    card_on_file(world.customers["alpha"])
+    page = owner.get(url("quote_accept", project.pk, 1)).content.decode()
+    consent = page.split('name="consent" value="', 1)[1].split('"', 1)[0]
 
-    response = owner.post(url("quote_accept", project.pk, 1), REMOTE_ADDR=ADDRESS)
+    response = owner.post(
+        url("quote_accept", project.pk, 1), {"consent": consent, "authorise": "yes"}, REMOTE_ADDR=ADDRESS
+    )
 
     assert response.status_code == 302
     with schema_context("alpha"):
@@ -128,4 +133,9 @@ def test_accepting_a_quote_is_recorded(world: World) -> None:
     entry = _only(Action.QUOTE_ACCEPTED)
     assert (entry.actor, entry.tenant, entry.ip) == (world.users["alpha_owner"], world.customers["alpha"], ADDRESS)
     assert (entry.object_type, entry.object_id) == ("projects.quote", str(quote.pk))
-    assert entry.detail == {"project_id": project.pk, "price_cents": quote.price_cents}
+    assert entry.detail == {
+        "project_id": project.pk,
+        "price_cents": quote.price_cents,
+        "authorised_now_cents": quote.price_cents // 2,
+        "authorised_card": "visa •••• 4242",
+    }
