@@ -149,7 +149,7 @@ def _assert_charged_once_in_order(project: Project, quote: Quote) -> None:
 
 
 def _receipts(project: Project) -> list[str]:
-    return [m.subject for m in mail.outbox if m.subject.startswith("Receipt:") and project.name in m.subject]
+    return [str(m.subject) for m in mail.outbox if str(m.subject).startswith("Receipt:") and project.name in m.subject]
 
 
 def test_an_mvp_is_charged_half_on_consent_and_half_when_the_delivery_is_accepted(world: World) -> None:

@@ -136,6 +136,6 @@ def test_accepting_a_quote_is_recorded(world: World) -> None:
     assert entry.detail == {
         "project_id": project.pk,
         "price_cents": quote.price_cents,
-        "authorised_now_cents": quote.price_cents // 2,
+        "authorised_now_cents": (quote.price_cents or 0) // 2,
         "authorised_card": "visa •••• 4242",
     }
