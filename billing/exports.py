@@ -21,6 +21,7 @@ from django.db.models import QuerySet, Sum
 
 from billing.catalog import ServiceCode, format_usd
 from billing.models import Charge, Refund, Subscription
+from tenants.spreadsheet import spreadsheet_text
 
 CSV_COLUMNS = [
     "date",
@@ -41,17 +42,6 @@ CSV_COLUMNS = [
     "stripe_invoice",
     "reason",
 ]
-
-
-# A spreadsheet reads a cell starting with one of these as a formula (tab and CR too: some strip
-# them and read what follows).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_text(value: object) -> str:
-    """``value`` as a CSV text cell that no spreadsheet runs: a leading apostrophe makes it text."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def period_default(today: date) -> tuple[date, date]:

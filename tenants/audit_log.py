@@ -4,7 +4,7 @@ and their CSV export.
 The export is opened in spreadsheets, and every cell may hold text an attacker chose (a name
 tried at the login form, a story title, a refund reason): a cell that a spreadsheet would read
 as a formula is prefixed with an apostrophe (OWASP's advice for CSV injection). The csv module
-has no such option and no maintained library does just this, hence ``csv_cell``.
+has no such option and no maintained library does just this, hence ``tenants.spreadsheet``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from django.db.models import QuerySet
 
 from tenants.audit import Action
 from tenants.models import AuditEntry, Customer
+from tenants.spreadsheet import spreadsheet_text
 
 CSV_COLUMNS = [
     "time_utc",
@@ -31,10 +31,6 @@ CSV_COLUMNS = [
     "object",
     "detail",
 ]
-
-# A spreadsheet evaluates a cell that starts with one of these (tab and CR start DDE payloads
-# once the cell is trimmed).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def audit_entries(*, tenant: Customer | None, action: str = "") -> QuerySet[AuditEntry]:
@@ -55,10 +51,7 @@ def action_label(action: str) -> str:
     return Action.LABELS.get(action, action)
 
 
-def csv_cell(value: Any) -> str:
-    """The value as CSV text that no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+csv_cell = spreadsheet_text
 
 
 class _Line:

@@ -98,7 +98,7 @@ def test_reconciliation_finds_a_difference_planted_in_the_ledger(world: World, s
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_spreadsheet_text_never_starts_a_cell_with_a_formula_character(start: str) -> None:
-    from billing.exports import spreadsheet_text
+    from tenants.spreadsheet import spreadsheet_text
 
     assert spreadsheet_text(f'{start}HYPERLINK("http://evil.example","x")').startswith("'")
     assert spreadsheet_text("Alpha Industries") == "Alpha Industries"
