@@ -32,6 +32,7 @@ from billing.catalog import (
 )
 from billing.milestones import (
     PHASE_PRICE_RULE,
+    MilestoneError,
     ScheduledMilestone,
     Trigger,
     continuous_schedule,
@@ -120,7 +121,15 @@ def quote_terms(service: str, schedule: tuple[ScheduledMilestone, ...], *, today
 
 
 def quote_schedule(quote: Quote) -> tuple[ScheduledMilestone, ...]:
-    """The schedule frozen in ``quote``, or for an older quote what its service charged up front."""
+    """The schedule frozen in ``quote``, or for an older quote what its service charged up front
+    (none when its price cannot be split into milestones)."""
+    try:
+        return _quote_schedule(quote)
+    except MilestoneError:
+        return ()
+
+
+def _quote_schedule(quote: Quote) -> tuple[ScheduledMilestone, ...]:
     snapshot = quote.snapshot
     if "schedule" in snapshot:
         return schedule_from_json(snapshot["schedule"])

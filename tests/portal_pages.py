@@ -94,6 +94,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "billing_card_default": [card.pk],
         "billing_card_remove": [card.pk],
         "billing_receipt": [charge.pk],
+        "billing_charge_pay": [charge.pk],
         "project_dashboard": [mvp.pk],
         "project_dashboard_state": [mvp.pk],
         "project_success": [mvp.pk],
