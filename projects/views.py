@@ -23,6 +23,7 @@ from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, Requi
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payments import acceptance_charge
 from projects.requirements import RequirementsError
+from projects.uploads import upload_limit, upload_refusal
 from tenants.access import portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 
@@ -92,10 +93,13 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, get_project_for_member(request, pk))
 
 
+@upload_limit("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", "a requirements document")
 @require_POST
 def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
-    form = RequirementsForm(request.POST, request.FILES)
+    # An upload stopped for its size is refused on the form; the other fields stay as typed.
+    refusal = upload_refusal(request)
+    form = RequirementsForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
             stories = services.requirements_submit(
@@ -108,7 +112,7 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"We found {len(stories)} user stories. Review them below.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=400, requirements_form=form)
+    return _render_detail(request, project, status=413 if refusal else 400, requirements_form=form)
 
 
 @require_POST
@@ -169,10 +173,13 @@ def _after_story_change(request: HttpRequest, project: Project) -> HttpResponse:
     return redirect("project_detail", pk=project.pk)
 
 
+@upload_limit("HIVE_LEGACY_UPLOAD_MAX_BYTES", "an archive of legacy code")
 @require_POST
 def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MODERNIZATION)
-    form = LegacyCodeForm(request.POST, request.FILES)
+    # An upload stopped for its size is refused on the form; the other fields stay as typed.
+    refusal = upload_refusal(request)
+    form = LegacyCodeForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
             assessment = services.assessment_run(
@@ -184,7 +191,7 @@ def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
             code = assessment.result["totals"]["code"]
             messages.success(request, f"Assessment done: {code:,} lines of code analysed.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=400, legacy_form=form)
+    return _render_detail(request, project, status=413 if refusal else 400, legacy_form=form)
 
 
 @require_POST
