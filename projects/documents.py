@@ -212,8 +212,8 @@ def _docx_lines(document: Any) -> list[str]:
         if style == "Title":
             lines += ["", f"# {text}", ""]
         elif style.startswith("Heading"):
-            level = style.removeprefix("Heading").strip()
-            depth = int(level) if level.isdigit() else 2
+            heading_level = style.removeprefix("Heading").strip()
+            depth = int(heading_level) if heading_level.isdigit() else 2
             lines += ["", f"{'#' * min(depth + 1, 6)} {text}", ""]
         elif (level := _list_level(block, style)) is not None:
             marker = "1." if style.startswith("List Number") else "-"

@@ -71,6 +71,9 @@ class IntakeLimits:
     memory_bytes: int = 768 * _MIB
     max_text_chars: int = 1_000_000
     max_stories: int = 500
+    # The analyser's line patterns grow faster than linearly on one huge line (1 MB: ~10 s);
+    # no requirement is 20,000 characters without a line break.
+    max_line_chars: int = 20_000
     document: DocumentLimits = field(default_factory=DocumentLimits)
 
     @property
@@ -124,7 +127,7 @@ def requirements_parse(
     Raises `RequirementsError` with a message for the customer when the input is refused: by a
     cap, by the parser, or because parsing ran out of time or memory.
     """
-    name = filename or "The document"
+    name = filename or ("The document" if data is not None else "The requirements")
     if data is None:
         if len(text) > limits.max_text_chars:
             raise RequirementsError(
@@ -169,10 +172,16 @@ def _run_in_child(job: _Job, name: str) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     if raw is None:
         logger.warning("intake: parsing %s stopped after %.1f s (exit code %s)", name, elapsed, exitcode)
-        if exitcode in (-signal.SIGXCPU, -signal.SIGKILL, None) or elapsed >= limits.wall_seconds:
+        simpler = "Upload a simpler file — plain text or a .docx — or paste the requirements."
+        if exitcode == -signal.SIGXCPU:
+            seconds = f"{limits.cpu_seconds} second{'' if limits.cpu_seconds == 1 else 's'}"
             raise RequirementsError(
-                f"{name} took too long to analyse (the limit is {limits.wall_seconds:g} seconds) and was "
-                "refused. Upload a simpler file — plain text or a .docx — or paste the requirements."
+                f"Analysing {name} needed more than {seconds} of processing; it was refused. " + simpler
+            )
+        if elapsed >= limits.wall_seconds:
+            raise RequirementsError(
+                f"{name} took too long to analyse (the limit is {limits.wall_seconds:g} seconds) and was refused. "
+                + simpler
             )
         raise RequirementsError(f"{name} could not be analysed. Upload it as plain text or paste the requirements.")
     answer = json.loads(raw)
@@ -209,7 +218,7 @@ def _child_main(connection: Connection, job: _Job) -> None:
     if out_of_memory:
         name = job.filename or "The requirements"
         memory = job.limits.memory_bytes // _MIB
-        answer = {"refused": f"{name} needs more than {memory} MB of memory to analyse and was refused."}
+        answer = {"refused": f"Analysing {name} needed more than {memory} MB of memory; it was refused."}
     connection.send_bytes(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
     connection.close()
 
@@ -220,6 +229,12 @@ def _parse(job: _Job) -> dict[str, Any]:
         text = read_requirements_document(filename=job.filename or "upload", data=job.data, limits=limits.document)
     else:
         text = job.text
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest > limits.max_line_chars:
+        raise RequirementsError(
+            f"{job.filename or 'The requirements'} has a line of {longest:,} characters; the limit is "
+            f"{limits.max_line_chars:,}. Put each requirement on its own line."
+        )
     analysis = analyse_requirements(text, max_stories=limits.max_stories)
     return {
         "text": text,

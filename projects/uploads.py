@@ -24,7 +24,7 @@ ASGI; these are the documented extension points (upload handlers, ASGI middlewar
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,8 +40,8 @@ FORM_ALLOWANCE_BYTES = 2 * _MIB
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]

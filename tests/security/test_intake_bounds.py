@@ -20,7 +20,7 @@ import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,8 @@ def docx_of_paragraphs(paragraphs: int) -> bytes:
 
 def pasted_bullets(chars: int) -> str:
     """As many one-line bullets as fit in `chars` characters (tens of thousands of stories)."""
-    lines, size, n = [], 0, 0
+    lines: list[str] = []
+    size = n = 0
     while True:
         line = f"- Customers can manage booking {n}\n"
         if size + len(line) > chars:
@@ -197,7 +198,7 @@ def _assert_kept_ten_stories(project: Project) -> None:
         assert Project.objects.get(pk=project.pk).requirements_source == "pasted"
 
 
-HOSTILE_DOCUMENTS = {
+HOSTILE_DOCUMENTS: dict[str, tuple[Callable[[], tuple[str, bytes, str]], str]] = {
     "pdf-500-pages-one-stream": (
         lambda: ("reqs.pdf", pdf_sharing_one_stream(500), "application/pdf"),
         "reqs.pdf has 500 pages; the limit is 200.",
