@@ -33,6 +33,7 @@ import logging
 import multiprocessing
 import resource
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ _MIB = 1024 * 1024
 _PRELOAD = ["__main__", "projects.intake_limits", "pypdf", "docx", "lxml.etree"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(_PRELOAD)
+# The turns for children in this web process: one semaphore per configured concurrency (made
+# on first use; a changed setting gets its own, and holders release the one they took).
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,9 @@ class IntakeLimits:
 
     cpu_seconds: int = 8
     wall_seconds: float = 10.0
+    # At most this many children per web process at once (each may use memory_bytes); a
+    # submission waits up to wall_seconds for a turn.
+    concurrency: int = 2
     memory_bytes: int = 768 * _MIB
     max_text_chars: int = 1_000_000
     max_stories: int = 500
@@ -89,6 +97,7 @@ class IntakeLimits:
         return cls(
             cpu_seconds=settings.HIVE_INTAKE_CPU_SECONDS,
             wall_seconds=float(settings.HIVE_INTAKE_WALL_SECONDS),
+            concurrency=settings.HIVE_INTAKE_CONCURRENCY,
             memory_bytes=settings.HIVE_INTAKE_MEMORY_MB * _MIB,
             max_text_chars=settings.HIVE_INTAKE_MAX_TEXT_CHARS,
             max_stories=settings.HIVE_INTAKE_MAX_STORIES,
@@ -144,7 +153,26 @@ def requirements_parse(
     return ParsedRequirements(text=answer["text"], analysis=_analysis_from_json(answer))
 
 
+def _slots_for(limits: IntakeLimits) -> threading.BoundedSemaphore:
+    size = max(1, limits.concurrency)
+    with _slots_lock:
+        return _slots.setdefault(size, threading.BoundedSemaphore(size))
+
+
 def _run_in_child(job: _Job, name: str) -> dict[str, Any]:
+    slots = _slots_for(job.limits)
+    if not slots.acquire(timeout=job.limits.wall_seconds):
+        raise RequirementsError(
+            "We are analysing other documents right now and could not start on yours. Nothing was lost: "
+            "submit it again in a minute."
+        )
+    try:
+        return _run_child(job, name)
+    finally:
+        slots.release()
+
+
+def _run_child(job: _Job, name: str) -> dict[str, Any]:
     limits = job.limits
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(target=_child_main, args=(sender, job), name="hive-intake", daemon=True)
@@ -168,7 +196,8 @@ def _run_in_child(job: _Job, name: str) -> dict[str, Any]:
             process.kill()
         process.join(5)
         exitcode = process.exitcode
-        process.close()
+        if exitcode is not None:  # close() refuses a process that has not been reaped yet
+            process.close()
     elapsed = time.monotonic() - started
     if raw is None:
         logger.warning("intake: parsing %s stopped after %.1f s (exit code %s)", name, elapsed, exitcode)
@@ -184,7 +213,11 @@ def _run_in_child(job: _Job, name: str) -> dict[str, Any]:
                 + simpler
             )
         raise RequirementsError(f"{name} could not be analysed. Upload it as plain text or paste the requirements.")
-    answer = json.loads(raw)
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        logger.error("intake: unreadable answer for %s (%d bytes)", name, len(raw))
+        answer = {"error": "unreadable answer"}
     if "refused" in answer:
         raise RequirementsError(str(answer["refused"]))
     if "error" in answer:
@@ -219,7 +252,8 @@ def _child_main(connection: Connection, job: _Job) -> None:
         name = job.filename or "The requirements"
         memory = job.limits.memory_bytes // _MIB
         answer = {"refused": f"Analysing {name} needed more than {memory} MB of memory; it was refused."}
-    connection.send_bytes(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
+    # A PDF's broken character map can yield lone surrogates, which no database accepts.
+    connection.send_bytes(json.dumps(answer, ensure_ascii=False).encode("utf-8", "replace"))
     connection.close()
 
 

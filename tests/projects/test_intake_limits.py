@@ -3,6 +3,7 @@ wall-clock limits, with the same result as parsing in-process."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -116,3 +117,36 @@ def test_limits_come_from_settings(settings: pytest.FixtureRequest) -> None:
     assert limits.max_stories == 7
     assert limits.document.max_docx_paragraphs == 9
     assert limits.document.max_bytes == 1234
+
+
+def test_submissions_over_the_concurrency_wait_for_a_turn_then_are_refused() -> None:
+    slow = IntakeLimits(concurrency=1, cpu_seconds=60, wall_seconds=4, max_stories=1_000_000)
+    impatient = IntakeLimits(concurrency=1, wall_seconds=1)
+    outcome: list[str] = []
+
+    def hold_the_turn() -> None:
+        try:
+            requirements_parse(limits=slow, text=MANY_BULLETS)
+        except RequirementsError as exc:
+            outcome.append(str(exc))
+
+    first = threading.Thread(target=hold_the_turn)
+    first.start()
+    time.sleep(0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RequirementsError, match=r"^We are analysing other documents right now"):
+            requirements_parse(limits=impatient, text="- Users can log in\n")
+        assert 1 <= time.monotonic() - started < 3
+    finally:
+        first.join(10)
+    assert outcome and "took too long" in outcome[0]
+    # The turn is free again once the first one ended.
+    assert len(requirements_parse(limits=impatient, text="- Users can log in\n").analysis.stories) == 1
+
+
+def test_lone_surrogates_from_a_broken_document_come_back_replaced() -> None:
+    parsed = requirements_parse(limits=IntakeLimits(), text="- Users can log in \ud800 today\n")
+
+    assert parsed.analysis.stories[0].i_want == "log in ? today"
+    parsed.text.encode("utf-8")  # what the database will be given encodes
