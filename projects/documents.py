@@ -238,9 +238,7 @@ def _read_docx(name: str, data: bytes, limits: DocumentLimits) -> str:
                 "smaller documents, or upload only the part that lists the requirements."
             )
         text = "\n".join(_docx_lines(document))
-    except RequirementsError:
-        raise
-    except MemoryError:
+    except (RequirementsError, MemoryError):  # MemoryError: the child's address-space limit
         raise
     except Exception:  # python-docx raises many exception types for damaged input
         raise RequirementsError(
