@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import docx
-import httpx
 import pytest
+import requests
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
@@ -135,15 +135,17 @@ class Portal:
     project: Project
     page_times: list[float] = field(default_factory=list)
 
-    def http(self, timeout: float = 60.0) -> httpx.Client:
+    def http(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # never a proxy from the environment: the server is on loopback
         cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        return httpx.Client(
-            base_url=f"http://127.0.0.1:{self.server.port}",
-            headers={"Host": host_of("alpha"), "Cookie": cookie},
-            timeout=timeout,
-        )
+        session.headers.update({"Host": host_of("alpha"), "Cookie": cookie})
+        return session
 
-    def submit(self, **fields: Any) -> tuple[httpx.Response, float]:
+    def address(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+    def submit(self, **fields: Any) -> tuple[requests.Response, float]:
         """Post the requirements form while another thread keeps opening the project page."""
         ready, done = threading.Event(), threading.Event()
         poller = threading.Thread(target=self._open_page_until, args=(ready, done), daemon=True)
@@ -154,7 +156,13 @@ class Portal:
             with self.http() as client:
                 files = {"document": fields.pop("document")} if "document" in fields else None
                 data = {"csrfmiddlewaretoken": CSRF, "text": "", **fields}
-                response = client.post(url("requirements_submit", self.project.pk), data=data, files=files)
+                response = client.post(
+                    self.address(url("requirements_submit", self.project.pk)),
+                    data=data,
+                    files=files,
+                    allow_redirects=False,
+                    timeout=60,
+                )
         finally:
             elapsed = time.monotonic() - started
             done.set()
@@ -162,12 +170,12 @@ class Portal:
         return response, elapsed
 
     def _open_page_until(self, ready: threading.Event, done: threading.Event) -> None:
-        with self.http(timeout=30) as client:
-            client.get(url("portal_home"))  # connected and warm: not timed
+        with self.http() as client:
+            client.get(self.address(url("portal_home")), timeout=30)  # connected and warm: not timed
             ready.set()
             while True:
                 started = time.monotonic()
-                page = client.get(url("portal_home"))  # a cheap page: the projects overview
+                page = client.get(self.address(url("portal_home")), timeout=30)  # a cheap page: the overview
                 self.page_times.append(time.monotonic() - started)
                 assert page.status_code == 200, page.text[:500]
                 if done.wait(0.05):
@@ -188,7 +196,7 @@ def portal(world: World, transactional_db: None, settings: SettingsWrapper, tmp_
         server.stop()
 
 
-def _page_text(response: httpx.Response) -> str:
+def _page_text(response: requests.Response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", response.text).replace("&#x27;", "'").replace("&quot;", '"').split())
 
 
