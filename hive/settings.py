@@ -205,10 +205,13 @@ HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 # --- Bounded intake (projects.uploads, projects.intake_limits) ---------------------------------
 # Upload caps per kind, enforced before a byte is stored: at the ASGI door by Content-Length and
-# by the first upload handler; a requirements document fits in memory (never a temporary file).
+# by the first upload handler. A whole requirements request (document, pasted text and form,
+# projects.uploads.FORM_ALLOWANCE_BYTES) stays in memory: never a temporary file.
 HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES = env_int("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 HIVE_LEGACY_UPLOAD_MAX_BYTES = env_int("HIVE_LEGACY_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "FILE_UPLOAD_MAX_MEMORY_SIZE", HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
+)
 FILE_UPLOAD_HANDLERS = [
     "projects.uploads.UploadLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

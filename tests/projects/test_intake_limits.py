@@ -56,7 +56,7 @@ def test_a_parse_over_the_cpu_limit_is_refused() -> None:
     with pytest.raises(RequirementsError, match=r"^Analysing The requirements needed more than 1 second of processing"):
         requirements_parse(limits=limits, text=MANY_BULLETS)  # more than 10 s of work in-process
 
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 30  # one CPU second: wall time depends on the machine's load
 
 
 def test_a_parse_over_the_wall_clock_is_killed_at_the_deadline() -> None:
@@ -96,7 +96,7 @@ def test_a_line_over_the_cap_is_refused_before_the_analysis() -> None:
     with pytest.raises(RequirementsError, match=r"has a line of 950,019 characters; the limit is 20,000\."):
         requirements_parse(limits=IntakeLimits(), text=text)
 
-    assert time.monotonic() - started < 3  # the analyser alone takes ~10 s on this line
+    assert time.monotonic() - started < 5  # the analyser alone takes ~10 s on this line
 
 
 def test_a_document_gets_the_limits_it_is_given() -> None:
