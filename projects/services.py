@@ -15,8 +15,18 @@ from django.db.models import Max
 from django.utils import timezone
 
 from agents.legacy import ArchiveError, assess, copy_from_git_path, extract_archive
+from billing.catalog import format_usd
+from billing.milestones import custom_schedule, schedule_total
+from billing.models import CustomQuote
 from projects.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.models import Assessment, Engagement, Project, Quote, Service, Story
+from projects.payment_schedule import (
+    PaymentSetupError,
+    quote_terms,
+    quote_valid_until,
+    schedule_authorise,
+    schedule_of_scope,
+)
 from projects.requirements import RequirementsError, estimate_points
 from projects.scope_snapshot import (
     augmentation_snapshot,
@@ -27,7 +37,8 @@ from projects.scope_snapshot import (
     story_of,
 )
 from projects.scoping import Scope, scope_mvp
-from tenants.models import User
+from tenants.audit import Action, audit_record
+from tenants.models import Customer, User
 
 
 class ScopingError(Exception):
@@ -107,6 +118,12 @@ def current_scope(project: Project, stories: list[Story] | None = None) -> Scope
     )
 
 
+def _story_snapshot(story: Story) -> dict[str, Any]:
+    """The fields an edit may change, for the audit entry's before/after."""
+    names = ("epic", "title", "as_a", "i_want", "so_that", "priority", "acceptance_criteria", "points")
+    return {name: getattr(story, name) for name in names}
+
+
 def _story_fields(story: Story, data: dict[str, Any]) -> None:
     for name in ("epic", "title", "as_a", "i_want", "so_that", "priority"):
         if name in data:
@@ -126,8 +143,13 @@ def _story_fields(story: Story, data: dict[str, Any]) -> None:
 @transaction.atomic
 def story_update(*, story: Story, data: dict[str, Any]) -> Story:
     _ensure_open(story.project)
+    # From the database: a ModelForm bound to ``story`` has already written the new values on it.
+    before = _story_snapshot(Story.objects.get(pk=story.pk))
     _story_fields(story, data)
     story.save()
+    after = _story_snapshot(story)
+    changed = {name: {"from": before[name], "to": after[name]} for name in after if before[name] != after[name]}
+    audit_record(action=Action.STORY_EDITED, obj=story, detail={"project_id": story.project_id, "changed": changed})
     return story
 
 
@@ -138,6 +160,7 @@ def story_add(*, project: Project, data: dict[str, Any]) -> Story:
     story = Story(project=project, position=(last or 0) + 1)
     _story_fields(story, data)
     story.save()
+    audit_record(action=Action.STORY_ADDED, obj=story, detail={"project_id": project.pk, "project": project.name})
     return story
 
 
@@ -146,6 +169,11 @@ def story_set_dropped(*, story: Story, dropped: bool) -> Story:
     _ensure_open(story.project)
     story.dropped = dropped
     story.save(update_fields=["dropped"])
+    audit_record(
+        action=Action.STORY_DROPPED if dropped else Action.STORY_ADDED,
+        obj=story,
+        detail={"project_id": story.project_id, "dropped": dropped, "restored": not dropped},
+    )
     return story
 
 
@@ -201,21 +229,28 @@ def engagement_set(*, project: Project, data: dict[str, Any]) -> Engagement:
     return engagement
 
 
-def _snapshot(project: Project) -> dict[str, Any]:
+def _scope_snapshot(project: Project) -> dict[str, Any]:
     if project.service == Service.MVP:
         stories = [s for s in project.stories.all() if not s.dropped]
         if not stories:
             raise ScopingError("Add your requirements first: there are no stories to quote.")
-        return mvp_snapshot(project, current_scope(project, stories), stories)
-    if project.service == Service.MODERNIZATION:
+        snapshot = mvp_snapshot(project, current_scope(project, stories), stories)
+        schedule = schedule_of_scope(service=project.service, price_cents=snapshot["price_cents"])
+    elif project.service == Service.MODERNIZATION:
         assessment = Assessment.objects.filter(project=project).first()
         if assessment is None:
             raise ScopingError("Upload the legacy code first: the quote is based on its assessment.")
-        return modernization_snapshot(project, assessment.result)
-    engagement = Engagement.objects.filter(project=project).first()
-    if engagement is None:
-        raise ScopingError("Choose the engagement first.")
-    return augmentation_snapshot(project, engagement)
+        schedule = schedule_of_scope(service=project.service, price_cents=None, assessment=assessment.result)
+        snapshot = modernization_snapshot(project, assessment.result, price_cents=schedule_total(schedule))
+    else:
+        engagement = Engagement.objects.filter(project=project).first()
+        if engagement is None:
+            raise ScopingError("Choose the engagement first.")
+        snapshot = augmentation_snapshot(project, engagement)
+        schedule = schedule_of_scope(service=project.service, price_cents=None, engagement=engagement)
+    if schedule:
+        snapshot |= quote_terms(project.service, schedule, today=timezone.localdate())
+    return snapshot
 
 
 @transaction.atomic
@@ -223,7 +258,7 @@ def quote_create(*, project: Project) -> Quote:
     """Freeze the current scope as the project's next quote version."""
     project = Project.objects.select_for_update().get(pk=project.pk)
     _ensure_open(project)
-    snapshot = _snapshot(project)
+    snapshot = _scope_snapshot(project)
     number = (project.quotes.aggregate(last=Max("number"))["last"] or 0) + 1
     quote = Quote.objects.create(
         project=project, number=number, snapshot=snapshot, price_cents=snapshot.get("price_cents")
@@ -235,30 +270,91 @@ def quote_create(*, project: Project) -> Quote:
 
 
 @transaction.atomic
-def quote_accept(*, quote: Quote, user: User) -> Quote:
-    """Accept the latest quote version: recorded who and when; the project awaits payment."""
-    project = Project.objects.select_for_update().get(pk=quote.project_id)
-    quote = Quote.objects.select_for_update().get(pk=quote.pk)
-    if quote.accepted_at is not None:
-        return quote  # a double submit accepts once
+def quote_from_custom(*, project: Project, custom: CustomQuote) -> Quote:
+    """The account manager's custom quote becomes the project's next quote version, with its
+    schedule (deposit on acceptance, the rest on completion), for the owner to accept."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    _ensure_open(project)
+    if custom.customer.schema_name != connection.schema_name:  # type: ignore[attr-defined]
+        raise ScopingError("This custom quote is for another customer.")
+    schedule = custom_schedule(amount_cents=custom.amount_cents, deposit_percent=custom.deposit_percent)
+    snapshot: dict[str, Any] = {
+        "service": project.service,
+        "outcome": "custom_quote",
+        "custom_quote_id": custom.pk,
+        "title": custom.title,
+        "scope_text": custom.scope,
+        "price_cents": custom.amount_cents,
+        "price": format_usd(custom.amount_cents),
+        **quote_terms(project.service, schedule, today=timezone.localdate()),
+    }
+    if custom.valid_until is not None:
+        snapshot["valid_until"] = custom.valid_until.isoformat()
+    number = (project.quotes.aggregate(last=Max("number"))["last"] or 0) + 1
+    quote = Quote.objects.create(project=project, number=number, snapshot=snapshot, price_cents=custom.amount_cents)
+    project.status = Project.Status.QUOTED
+    project.save(update_fields=["status"])
+    return quote
+
+
+def quote_acceptable(*, quote: Quote, project: Project) -> None:
+    """Raise ScopingError unless ``quote`` is the project's newest, priced, unexpired version."""
     _ensure_open(project)
     latest = project.quotes.aggregate(last=Max("number"))["last"]
     if quote.number != latest:
         raise ScopingError(f"Quote v{quote.number} was replaced by v{latest}; review and accept the newest version.")
     if quote.price_cents is None:
         raise ScopingError("This is a custom engagement: your account manager will send you a quote to accept.")
-    quote.accepted_at = timezone.now()
+    valid_until = quote_valid_until(quote)
+    if valid_until is not None and timezone.localdate() > valid_until:
+        raise ScopingError(f"Quote v{quote.number} expired on {valid_until:%Y-%m-%d}; get a new version to accept.")
+
+
+@transaction.atomic
+def quote_accept(*, quote: Quote, user: User, consent: str) -> Quote:
+    """Accept the latest quote version and authorise its payment schedule in one step.
+
+    ``consent`` is the token of the consent step (``payment_schedule.payment_offer``) the customer
+    confirmed: it must still name this quote, the amount due now and the default card. Recorded:
+    who, when, the amount and the card; the up-front milestones are charged after the commit."""
+    project = Project.objects.select_for_update().get(pk=quote.project_id)
+    quote = Quote.objects.select_for_update().get(pk=quote.pk)
+    if quote.accepted_at is not None:
+        return quote  # a double submit accepts once
+    quote_acceptable(quote=quote, project=project)
+    schema: str = connection.schema_name  # type: ignore[attr-defined]
+    now = timezone.now()
+    try:
+        schedule_authorise(
+            project=project, quote=quote, customer=Customer.objects.get(schema_name=schema), token=consent, now=now
+        )
+    except PaymentSetupError as exc:
+        raise ScopingError(str(exc)) from exc
+    quote.accepted_at = now
     quote.accepted_by = user
     quote.accepted_by_email = user.email
-    quote.save(update_fields=["accepted_at", "accepted_by", "accepted_by_email"])
+    quote.save(
+        update_fields=["accepted_at", "accepted_by", "accepted_by_email", "authorised_now_cents", "authorised_card"]
+    )
     project.status = Project.Status.AWAITING_PAYMENT
     project.save(update_fields=["status"])
-    schema: str = connection.schema_name  # type: ignore[attr-defined]
-    transaction.on_commit(lambda: _charge_acceptance_send(schema, project.pk))
+    audit_record(
+        action=Action.QUOTE_ACCEPTED,
+        user=user,
+        obj=quote,
+        detail={
+            "project_id": project.pk,
+            "price_cents": quote.price_cents,
+            "authorised_now_cents": quote.authorised_now_cents,
+            "authorised_card": quote.authorised_card,
+        },
+    )
+    transaction.on_commit(lambda: payments_charge_send(schema, project.pk))
     return quote
 
 
-def _charge_acceptance_send(schema_name: str, project_id: int) -> None:
-    from projects.tasks import CONTROL_QUEUE, charge_acceptance
+def payments_charge_send(schema_name: str, project_id: int) -> None:
+    """Queue the charge of the project's due milestones (Celery; settings route it to ``control``)."""
+    from projects.tasks import payments_charge
 
-    charge_acceptance.apply_async(args=[schema_name, project_id], queue=CONTROL_QUEUE)
+    payments_charge.delay(schema_name, project_id)
