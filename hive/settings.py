@@ -227,7 +227,33 @@ HIVE_SANDBOX_PROCESSES = env_int("HIVE_SANDBOX_PROCESSES", 64)
 HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var" / "git-imports")))
 # Uploads above Django's memory limit stream to a temporary file; the hard limits are enforced
 # by the readers (requirements documents, legacy archives).
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# --- Bounded intake (projects.uploads, projects.intake_limits) ---------------------------------
+# Upload caps per kind, enforced before a byte is stored: at the ASGI door by Content-Length and
+# by the first upload handler. A whole requirements request (document, pasted text and form,
+# projects.uploads.FORM_ALLOWANCE_BYTES) stays in memory: never a temporary file.
+HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES = env_int("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+HIVE_LEGACY_UPLOAD_MAX_BYTES = env_int("HIVE_LEGACY_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "FILE_UPLOAD_MAX_MEMORY_SIZE", HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
+)
+FILE_UPLOAD_HANDLERS = [
+    "projects.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Requirements are parsed in a child process under these limits, and refused past these caps.
+HIVE_INTAKE_CPU_SECONDS = env_int("HIVE_INTAKE_CPU_SECONDS", 8)
+HIVE_INTAKE_WALL_SECONDS = env_int("HIVE_INTAKE_WALL_SECONDS", 10)
+HIVE_INTAKE_MEMORY_MB = env_int("HIVE_INTAKE_MEMORY_MB", 768)
+HIVE_INTAKE_CONCURRENCY = env_int("HIVE_INTAKE_CONCURRENCY", 2)  # parses at once per web process
+HIVE_INTAKE_MAX_TEXT_CHARS = env_int("HIVE_INTAKE_MAX_TEXT_CHARS", 1_000_000)
+HIVE_INTAKE_MAX_STORIES = env_int("HIVE_INTAKE_MAX_STORIES", 500)
+HIVE_INTAKE_MAX_PDF_PAGES = env_int("HIVE_INTAKE_MAX_PDF_PAGES", 200)
+HIVE_INTAKE_MAX_PDF_CONTENT_BYTES = env_int("HIVE_INTAKE_MAX_PDF_CONTENT_BYTES", 20 * 1024 * 1024)
+HIVE_INTAKE_MAX_DOCX_XML_BYTES = env_int("HIVE_INTAKE_MAX_DOCX_XML_BYTES", 10 * 1024 * 1024)
+HIVE_INTAKE_MAX_DOCX_PARAGRAPHS = env_int("HIVE_INTAKE_MAX_DOCX_PARAGRAPHS", 20_000)
+# --- end bounded intake -----------------------------------------------------------------------
 
 # How long an invitation link stays valid.
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)

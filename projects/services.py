@@ -18,7 +18,7 @@ from agents.legacy import ArchiveError, assess, copy_from_git_path, extract_arch
 from billing.catalog import format_usd
 from billing.milestones import custom_schedule, schedule_total
 from billing.models import CustomQuote
-from projects.documents import MAX_DOCUMENT_BYTES, read_requirements_document
+from projects.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.models import Assessment, Engagement, Project, Quote, Service, Story
 from projects.payment_schedule import (
     PaymentSetupError,
@@ -27,7 +27,7 @@ from projects.payment_schedule import (
     schedule_authorise,
     schedule_of_scope,
 )
-from projects.requirements import RequirementsError, analyse_requirements, estimate_points
+from projects.requirements import RequirementsError, estimate_points
 from projects.scope_snapshot import (
     augmentation_snapshot,
     features_from_json,
@@ -61,50 +61,52 @@ def project_create(*, name: str, service: Service, user: User) -> Project:
     return Project.objects.create(name=name.strip(), service=service, created_by=user)
 
 
-def _requirements_text(text: str, upload: UploadedFile[bytes] | None) -> tuple[str, str]:
-    if upload is not None:
-        if upload.size is not None and upload.size > MAX_DOCUMENT_BYTES:
-            raise RequirementsError(
-                f"“{upload.name}” is too large ({upload.size:,} bytes); the limit is "
-                f"{MAX_DOCUMENT_BYTES // 1_048_576} MB ({MAX_DOCUMENT_BYTES:,} bytes). Upload a smaller file "
-                "or paste the requirements as text."
-            )
-        data = upload.read(MAX_DOCUMENT_BYTES + 1)
-        return read_requirements_document(filename=upload.name or "upload", data=data), upload.name or "upload"
-    return text, "pasted"
+def _requirements_parse(text: str, upload: UploadedFile[bytes] | None) -> tuple[ParsedRequirements, str]:
+    limits = IntakeLimits.from_settings()
+    if upload is None:
+        return requirements_parse(limits=limits, text=text), "pasted"
+    name = upload.name or "upload"
+    cap = limits.document.max_bytes
+    if upload.size is not None and upload.size > cap:
+        raise RequirementsError(
+            f"“{name}” is too large ({upload.size:,} bytes); the limit is {cap // 1_048_576} MB ({cap:,} bytes). "
+            "Upload a smaller file or paste the requirements as text."
+        )
+    data = upload.read(cap + 1)
+    return requirements_parse(limits=limits, filename=name, data=data), name
 
 
-@transaction.atomic
 def requirements_submit(*, project: Project, text: str = "", upload: UploadedFile[bytes] | None = None) -> list[Story]:
     """Analyse pasted text or an uploaded document into stories, replacing the previous ones.
 
-    Raises RequirementsError (with a message for the customer) and keeps the previous stories
-    when the input cannot be read or holds no story.
+    The parsing runs in a bounded child process (`projects.intake_limits`) before any row is
+    touched. Raises RequirementsError (with a message for the customer) and keeps the previous
+    stories when the input cannot be read, is over a cap, or holds no story.
     """
     _ensure_open(project)
-    source_text, source = _requirements_text(text, upload)
-    analysis = analyse_requirements(source_text)
-    project.stories.all().delete()
-    stories = Story.objects.bulk_create(
-        Story(
-            project=project,
-            position=index,
-            epic=s.epic,
-            title=s.title,
-            as_a=s.as_a,
-            i_want=s.i_want,
-            so_that=s.so_that,
-            priority=s.priority.value,
-            points=s.points,
-            acceptance_criteria=list(s.acceptance_criteria),
+    parsed, source = _requirements_parse(text, upload)
+    with transaction.atomic():
+        project.stories.all().delete()
+        stories = Story.objects.bulk_create(
+            Story(
+                project=project,
+                position=index,
+                epic=s.epic,
+                title=s.title,
+                as_a=s.as_a,
+                i_want=s.i_want,
+                so_that=s.so_that,
+                priority=s.priority.value,
+                points=s.points,
+                acceptance_criteria=list(s.acceptance_criteria),
+            )
+            for index, s in enumerate(parsed.analysis.stories)
         )
-        for index, s in enumerate(analysis.stories)
-    )
-    project.requirements_text = source_text
-    project.requirements_source = source[:255]
-    project.context_features = features_to_json(analysis.context_features)
-    project.status = Project.Status.SCOPING
-    project.save(update_fields=["requirements_text", "requirements_source", "context_features", "status"])
+        project.requirements_text = parsed.text
+        project.requirements_source = source[:255]
+        project.context_features = features_to_json(parsed.analysis.context_features)
+        project.status = Project.Status.SCOPING
+        project.save(update_fields=["requirements_text", "requirements_source", "context_features", "status"])
     return stories
 
 
@@ -182,6 +184,11 @@ def assessment_run(*, project: Project, upload: UploadedFile[bytes] | None = Non
     staging = Path(tempfile.mkdtemp(prefix="legacy-", dir=_ensure_dir(project_storage(project))))
     try:
         if upload is not None:
+            cap = settings.HIVE_LEGACY_UPLOAD_MAX_BYTES
+            if upload.size is not None and upload.size > cap:
+                # The upload handler stops such a request before it is read; a caller that
+                # got here another way still never copies it into the project's storage.
+                raise ScopingError(f"The upload is {upload.size:,} bytes; the limit is {cap:,} bytes.")
             archive = staging / "upload"
             with archive.open("wb") as out:
                 for chunk in upload.chunks():

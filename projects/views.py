@@ -25,6 +25,7 @@ from projects.models import Assessment, Engagement, Project, Service, Task, Work
 from projects.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.payments import payments_charge
 from projects.requirements import RequirementsError
+from projects.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 
@@ -97,10 +98,13 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, get_project_for_member(request, pk))
 
 
+@upload_limit("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", "a requirements document")
 @require_POST
 def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
-    form = RequirementsForm(request.POST, request.FILES)
+    # An upload stopped for its size is refused on the form; the other fields stay as typed.
+    refusal = upload_refusal(request)
+    form = RequirementsForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
             stories = services.requirements_submit(
@@ -113,7 +117,7 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"We found {len(stories)} user stories. Review them below.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=400, requirements_form=form)
+    return _render_detail(request, project, status=413 if refusal else 400, requirements_form=form)
 
 
 @require_POST
@@ -174,10 +178,13 @@ def _after_story_change(request: HttpRequest, project: Project) -> HttpResponse:
     return redirect("project_detail", pk=project.pk)
 
 
+@upload_limit("HIVE_LEGACY_UPLOAD_MAX_BYTES", "an archive of legacy code")
 @require_POST
 def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MODERNIZATION)
-    form = LegacyCodeForm(request.POST, request.FILES)
+    # An upload stopped for its size is refused on the form; the other fields stay as typed.
+    refusal = upload_refusal(request)
+    form = LegacyCodeForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
             assessment = services.assessment_run(
@@ -189,7 +196,7 @@ def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
             code = assessment.result["totals"]["code"]
             messages.success(request, f"Assessment done: {code:,} lines of code analysed.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=400, legacy_form=form)
+    return _render_detail(request, project, status=413 if refusal else 400, legacy_form=form)
 
 
 @require_POST
