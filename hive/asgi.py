@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP through Django; websockets through the tenant middleware.
+"""ASGI entry point: preview hosts to the preview gateway; HTTP through Django; websockets through
+the tenant middleware.
+
+``PreviewGateway`` comes first: every request for a host under ``HIVE_PREVIEW_DOMAIN`` is a
+customer preview (projects.preview_gateway) and never reaches Django's tenant routing; every other
+host passes through it untouched.
 
 A websocket handshake passes ``TenantWebsocketMiddleware`` (same-origin check, Host → customer
 and schema in the scope), then channels' cookie/session/auth stack (the portal's session cookie),
@@ -17,12 +22,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from projects.preview_gateway import PreviewGateway  # noqa: E402
 from success.routing import websocket_urlpatterns  # noqa: E402
 from tenants.websockets import TenantWebsocketMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+application = PreviewGateway(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

@@ -22,6 +22,7 @@ from projects.downloads import StreamedFileResponse
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payments import acceptance_charge
+from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
 from tenants.access import portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
@@ -58,6 +59,8 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "is_staff": request.user.is_staff,
         "has_repository": project_workspace(project).exists,
     }
+    context["preview"] = project_preview_state(project, context["workflow"])
+    context["can_start_preview"] = ROLE_RANK[portal_role(request)] >= ROLE_RANK[Role.MEMBER]
     if context["is_staff"] and context["workflow"] is not None:
         context["project_controls"] = project_controls_open(context["workflow"])
         context["control_tasks"] = tasks_to_control(project)
