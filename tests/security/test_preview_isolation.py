@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.http.response import HttpResponseBase
 from django_tenants.utils import schema_context
 
 from agents.previews import Preview, preview_request, preview_stop
@@ -83,7 +85,7 @@ class Previews:
         finally:
             connection.close()
 
-    def link(self, user: str, slug: str, *, on: str | None = None) -> http.client.HTTPResponse | Any:
+    def link(self, user: str, slug: str, *, on: str | None = None) -> HttpResponseBase:
         """What the portal answers ``user`` who opens ``slug``'s preview from the project page."""
         return self.world.client(user, on=on or slug).get(f"/projects/{self.projects[slug].pk}/preview/")
 
@@ -161,7 +163,7 @@ def test_one_projects_sandbox_cannot_reach_another_projects_preview(previews: Pr
     tree = tmp_path / "beta" / "projects" / str(previews.projects["beta"].pk) / "workspace"
     tree.mkdir(parents=True)
     (tree / "reach.py").write_text(_REACH)
-    run = sandbox_run([os.path.realpath(os.sys.executable), "reach.py", json.dumps(target)], cwd=tree)
+    run = sandbox_run([sys.executable, "reach.py", json.dumps(target)], cwd=tree)
     assert run.exit_code == 0, run.output
     found = json.loads(run.output.strip().splitlines()[-1])
     assert found["unix"].startswith("refused"), found
@@ -232,9 +234,7 @@ def test_a_stopped_preview_says_so_to_members_only(previews: Previews) -> None:
 
 def test_the_portals_cookies_and_hop_by_hop_headers_never_reach_the_preview(previews: Previews) -> None:
     cookie = previews.enter("alpha_owner", "alpha")
-    sent = (
-        f"sessionid=portal-session; csrftoken=portal-csrf; {cookie}; app=1; {COOKIE_NAME}=planted-by-another-preview"
-    )
+    sent = f"sessionid=portal-session; csrftoken=portal-csrf; {cookie}; app=1; {COOKIE_NAME}=planted-by-another-preview"
     headers = {
         "Connection": "keep-alive, X-Private-Hop",
         "X-Private-Hop": "1",
