@@ -118,7 +118,8 @@ def test_the_owner_uses_the_preview_and_nobody_else_gets_in(
     try:
         other = outsider.new_page()
         _log_in(other, server, "beta-owner@example.test")
-        for url in (f"{origin}/", f"{origin}/products/", server.origin("alpha") + f"/projects/{shop_project.pk}/preview/"):
+        portal_link = server.origin("alpha") + f"/projects/{shop_project.pk}/preview/"
+        for url in (f"{origin}/", f"{origin}/products/", portal_link):
             assert other.goto(url).status == 404, url
         anonymous = browser.new_context().new_page()
         for url in (f"{origin}/", f"{origin}/products/", f"{origin}/__hive__/enter?token=x"):
