@@ -202,21 +202,19 @@ def project_preview_start(*, project: Project, user: User) -> None:
 
 def _stop_reason(schema: str, project_id: int, home: Path, preview: Preview, now: datetime) -> str:
     """Why the sweep stops this preview now ("" to keep it)."""
-    if now - preview_last_active(home, preview) > timedelta(seconds=settings.HIVE_PREVIEW_IDLE_SECONDS):
-        return "idle"
     if not Customer.objects.filter(schema_name=schema).exists():
         return "the customer is gone"
     with schema_context(schema):
         workflow = Workflow.objects.filter(project_id=project_id).only("status", "finished_at").first()
-    if workflow is None:
-        return ""
-    if workflow.status == Workflow.Status.CANCELLED:
+    if workflow is not None and workflow.status == Workflow.Status.CANCELLED:
         return "the project was cancelled"
-    if workflow.status == Workflow.Status.COMPLETED and workflow.finished_at is not None:
+    if workflow is not None and workflow.status == Workflow.Status.COMPLETED and workflow.finished_at is not None:
         ends = workflow.finished_at + timedelta(seconds=settings.HIVE_PREVIEW_GRACE_SECONDS)
         # A preview the customer started after the grace ended was wanted: only idleness stops it.
         if now >= ends and preview.started < ends:
             return "accepted"
+    if now - preview_last_active(home, preview) > timedelta(seconds=settings.HIVE_PREVIEW_IDLE_SECONDS):
+        return "idle"
     return ""
 
 

@@ -101,7 +101,6 @@ def test_the_sweep_stops_a_preview_nobody_used_for_the_idle_time(project: Projec
 
 def test_the_sweep_stops_an_accepted_projects_preview_after_the_grace(project: Project, settings: Any) -> None:
     settings.HIVE_PREVIEW_GRACE_SECONDS = 3600
-    settings.HIVE_PREVIEW_IDLE_SECONDS = 24 * 3600
     home = preview_home("alpha", project.pk)
     now = timezone.now()
     with schema_context("alpha"):
