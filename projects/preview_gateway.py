@@ -34,6 +34,8 @@ from urllib.parse import parse_qs
 import h11
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
+from django_tenants.utils import schema_context
 
 from agents.previews import Preview, preview_get, preview_socket_open, preview_touch
 from projects import previews
@@ -124,6 +126,21 @@ class BodyTooLarge(Exception):
     pass
 
 
+def _public(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``function`` on Django's thread, in the public schema (users, customers, memberships), with
+    the connection handling Django does around a request: these requests never pass its handler."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        try:
+            with schema_context("public"):
+                return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run)
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     body = bytearray()
     while True:
@@ -164,7 +181,7 @@ class PreviewGateway:
             await self.enter(scope, send, schema, project_id)
             return
         values = [value for key, value in _cookies(headers) if key == previews.COOKIE_NAME]
-        admits = sync_to_async(previews.preview_cookie_admits)
+        admits = _public(previews.preview_cookie_admits)
         if not values or await admits(values, schema=schema, project_id=project_id) is None:
             await _respond(send, 404, _NOT_FOUND)
             return
@@ -184,7 +201,7 @@ class PreviewGateway:
     async def enter(self, scope: Scope, send: Send, schema: str, project_id: int) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[0]
-        redeem = sync_to_async(previews.preview_token_redeem)
+        redeem = _public(previews.preview_token_redeem)
         user = await redeem(token, schema=schema, project_id=project_id) if scope["method"] == "GET" else None
         if user is None:
             await _respond(send, 404, _NOT_FOUND)
