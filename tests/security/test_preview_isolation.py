@@ -275,3 +275,12 @@ def test_preview_hosts_never_reach_the_portals_tenant_routing(previews: Previews
     # Through WSGI (the test client), where no gateway stands in front: a 404, not a portal.
     client = previews.world.client("alpha_owner")
     assert client.get("/", HTTP_HOST=previews.host("alpha")).status_code == 404
+
+
+def test_requests_through_the_gateway_keep_the_preview_from_the_idle_stop(previews: Previews) -> None:
+    home, _preview = previews.running["alpha"]
+    os.utime(home / "activity", (1_000_000_000, 1_000_000_000))
+    cookie = previews.enter("alpha_owner", "alpha")
+    assert (home / "activity").stat().st_mtime == 1_000_000_000  # entering is not using
+    assert previews.fetch("alpha", "/", cookie=cookie).status == 200
+    assert (home / "activity").stat().st_mtime > 1_000_000_000
