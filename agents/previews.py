@@ -142,13 +142,17 @@ class PreviewHTTPConnection(http.client.HTTPConnection):
 # --- the registry --------------------------------------------------------------------------------
 
 
-def preview_get(home: Path) -> Preview | None:
-    """The project's running preview, if its supervisor is still the one that was started."""
+def _registry_read(home: Path) -> Preview | None:
     try:
-        preview = Preview(**json.loads((home / REGISTRY).read_text()))
+        return Preview(**json.loads((home / REGISTRY).read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    return preview if _is_ours(preview) else None
+
+
+def preview_get(home: Path) -> Preview | None:
+    """The project's running preview, if its supervisor is still the one that was started."""
+    preview = _registry_read(home)
+    return preview if preview is not None and _is_ours(preview) else None
 
 
 def _stat(pid: int) -> list[str]:
@@ -166,11 +170,15 @@ def _is_ours(preview: Preview) -> bool:
 
 
 def _leader_is_ours(preview: Preview) -> bool:
-    """Whether the registry's leader is still the supervisor's child (not a recycled pid)."""
+    """Whether the registry's leader is still this preview's sandbox (not a recycled pid): the
+    supervisor's child, or, when the supervisor was killed, a process running this application."""
     try:
-        return int(_stat(preview.leader)[1]) == preview.pid
+        if int(_stat(preview.leader)[1]) == preview.pid:
+            return True
+        command = Path(f"/proc/{preview.leader}/cmdline").read_bytes().decode("utf-8", "replace")
     except (OSError, IndexError, ValueError):
         return False
+    return "app.serve" in command and f"{preview.directory}/preview.sqlite3" in command
 
 
 def preview_deployed(home: Path) -> tuple[Path, str] | None:
@@ -371,11 +379,16 @@ def _group_alive(group: int) -> bool:
 def preview_stop(home: Path, *, grace: float = 5.0) -> bool:
     """Stop the project's preview (the supervisor, and the sandbox's group: application and relay);
     True when one was running."""
-    preview = preview_get(home)
+    preview = _registry_read(home)
     (home / REGISTRY).unlink(missing_ok=True)
     if preview is None:
         return False
-    groups = [preview.pid] + ([preview.leader] if _leader_is_ours(preview) else [])
+    # A supervisor killed outright may leave its sandbox running (where the sandbox does not die
+    # with its parent): that is stopped too.
+    groups = ([preview.pid] if _is_ours(preview) else []) + ([preview.leader] if _leader_is_ours(preview) else [])
+    if not groups:
+        shutil.rmtree(preview.scratch, ignore_errors=True)
+        return False
     # Once signalled, a group's pid cannot be handed out again while any member lives.
     for number in (signal.SIGTERM, signal.SIGKILL):
         for group in groups:
@@ -410,3 +423,12 @@ def previews_running(storage_root: Path) -> list[Preview]:
 def previews_stop_all(storage_root: Path) -> int:
     """Stop every preview under the storage root (``make run`` on Ctrl-C); how many were running."""
     return sum(preview_stop(registry.parent) for registry in storage_root.glob(f"*/projects/*/preview/{REGISTRY}"))
+
+
+def previews_reap(storage_root: Path) -> int:
+    """Clear the registries of previews whose supervisor is gone (killed, or its host restarted),
+    stopping a sandbox such a supervisor left running; how many were cleared."""
+    stale = [r.parent for r in storage_root.glob(f"*/projects/*/preview/{REGISTRY}") if preview_get(r.parent) is None]
+    for home in stale:
+        preview_stop(home)
+    return len(stale)

@@ -41,7 +41,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from agents.previews import Preview, preview_deployed, preview_get, preview_last_active, preview_stop, previews_found
+from agents.previews import (
+    Preview,
+    preview_deployed,
+    preview_get,
+    preview_last_active,
+    preview_stop,
+    previews_found,
+    previews_reap,
+)
 from projects.models import Project, Service, Workflow
 from tenants.access import membership_for
 from tenants.models import Customer, StaffEntry, User
@@ -223,6 +231,7 @@ def previews_sweep(*, now: datetime | None = None) -> list[tuple[str, int, str]]
     the grace ago; (schema, project id, why) of each stopped."""
     now = now or timezone.now()
     root = Path(settings.HIVE_STORAGE_ROOT)
+    previews_reap(root)
     stopped = []
     for home, preview in previews_found(root):
         schema, project_id = home.parent.parent.parent.name, home.parent.name

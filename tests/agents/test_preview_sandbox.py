@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -26,6 +27,7 @@ from agents.previews import (
     preview_restart,
     preview_start,
     preview_stop,
+    previews_reap,
 )
 from agents.tools.sandbox import live_processes, namespaces_available
 
@@ -198,6 +200,25 @@ def test_preview_outlives_the_process_that_started_it_and_comes_back_after_a_sto
         assert _get(again) == "hello from the preview"
     finally:
         preview_stop(home)
+
+
+@needs_namespaces
+def test_a_sandbox_left_by_a_killed_supervisor_is_stopped(tmp_path: Path, settings: Any) -> None:
+    home, preview = _start(tmp_path, settings)
+    os.kill(preview.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _group_alive(preview.pid):
+        time.sleep(0.05)
+    assert preview_get(home) is None  # no longer "running": the supervisor is gone
+
+    assert previews_reap(tmp_path) == 1
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _group_alive(preview.leader):
+        time.sleep(0.05)
+    assert not _group_alive(preview.leader)
+    assert _get(preview) is None
+    assert not (home / "preview.json").exists() and previews_reap(tmp_path) == 0
 
 
 def test_preview_stop_never_signals_a_recycled_pid(tmp_path: Path, settings: Any) -> None:
