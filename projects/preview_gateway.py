@@ -195,6 +195,8 @@ class PreviewGateway:
         except BodyTooLarge:
             await _respond(send, 413, b"The request is too large for a preview.\n")
             return
+        except ConnectionResetError:  # the client left before its request was complete
+            return
         self._touch(home)
         await self.proxy(scope, send, preview, headers, body)
 
