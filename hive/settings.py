@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from hive.env import env_bool, env_database, env_decimal, env_int, env_list, env_str
+from hive.preview_domain import preview_domain_check, preview_domain_default
 
 # Lets admin and other generic classes be subscripted at runtime, as the type stubs do.
 django_stubs_ext.monkeypatch()
@@ -36,6 +37,14 @@ if DEBUG or TESTING:
     ALLOWED_HOSTS += ["localhost", "127.0.0.1", "testserver"]
 # Hosts that serve the public schema besides HIVE_DOMAIN itself (health checks by IP, etc.).
 HIVE_PUBLIC_HOSTS = {HIVE_DOMAIN, "localhost", "127.0.0.1", "testserver"}
+
+# Customer previews are served by the portal's ASGI server on an origin of their own,
+# <schema>-<project>.<HIVE_PREVIEW_DOMAIN> (projects.preview_gateway). Never under HIVE_DOMAIN, nor
+# HIVE_DOMAIN under it: preview code could then read or plant the portal's cookies. In production
+# it must be set, ideally to a registrable domain of its own (as GitHub's githubusercontent.com).
+HIVE_PREVIEW_DOMAIN = env_str("HIVE_PREVIEW_DOMAIN", preview_domain_default(HIVE_DOMAIN) if (DEBUG or TESTING) else "")
+HIVE_PREVIEW_DOMAIN = preview_domain_check(HIVE_PREVIEW_DOMAIN, portal=HIVE_DOMAIN)
+ALLOWED_HOSTS += [HIVE_PREVIEW_DOMAIN, f".{HIVE_PREVIEW_DOMAIN}"]
 
 SHARED_APPS = [
     "django_tenants",
@@ -380,6 +389,22 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- end customer success ------------------------------------------------------------------------
+
+# --- Customer previews (agents.previews, projects.previews, projects.preview_gateway) ---------------
+# The portal's link mints a token valid this long, exchanged once for a cookie of the preview's host
+# valid HIVE_PREVIEW_SESSION_SECONDS (membership is checked again on every request).
+HIVE_PREVIEW_TOKEN_SECONDS = env_int("HIVE_PREVIEW_TOKEN_SECONDS", 300)
+HIVE_PREVIEW_SESSION_SECONDS = env_int("HIVE_PREVIEW_SESSION_SECONDS", 8 * 3600)
+# A preview stops after this long without a request, and this long after the customer accepted
+# the delivery (the sweep runs every minute); the customer can start it again from the project page.
+HIVE_PREVIEW_IDLE_SECONDS = env_int("HIVE_PREVIEW_IDLE_SECONDS", 1800)
+HIVE_PREVIEW_GRACE_SECONDS = env_int("HIVE_PREVIEW_GRACE_SECONDS", 24 * 3600)
+# What the gateway lets through: request bodies, response bodies, and the time for an answer.
+HIVE_PREVIEW_MAX_BODY_BYTES = env_int("HIVE_PREVIEW_MAX_BODY_BYTES", 10 * 1024 * 1024)
+HIVE_PREVIEW_MAX_RESPONSE_BYTES = env_int("HIVE_PREVIEW_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
+HIVE_PREVIEW_TIMEOUT_SECONDS = float(env_str("HIVE_PREVIEW_TIMEOUT_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["previews-sweep"] = {"task": "projects.previews_sweep", "schedule": 60.0}
+# --- end customer previews -----------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

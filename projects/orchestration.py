@@ -326,7 +326,7 @@ def _phases_advance(
     workflow.status, workflow.finished_at = Workflow.Status.COMPLETED, now
     workflow.save(update_fields=["status", "finished_at"])
     event_append(project_id=project_id, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
-    _preview_stop_on_commit(project_id)
+    # The preview stays for HIVE_PREVIEW_GRACE_SECONDS after acceptance: projects.previews' sweep stops it.
     return roles
 
 
@@ -372,7 +372,7 @@ def _phase_tasks_advance(
 
 
 def _preview_stop_on_commit(project_id: int) -> None:
-    """A finished or cancelled project's preview stops (after the commit: it is a process, not a row)."""
+    """A cancelled project's preview stops (after the commit: it is a process, not a row)."""
     home = project_storage(Project.objects.get(pk=project_id)) / "preview"
     transaction.on_commit(partial(preview_stop, home))
 

@@ -8,6 +8,7 @@ retries are kept in the database (``projects.execution``), not in the broker.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -17,6 +18,7 @@ from django_tenants.utils import schema_context
 from projects import execution
 from projects.orchestration import roles_dispatch
 
+logger = logging.getLogger(__name__)
 AGENTS_QUEUE = "agents"
 CONTROL_QUEUE = "control"
 
@@ -71,3 +73,28 @@ def demo_approvals() -> int:
     from projects.demo import demo_approvals as grant
 
     return grant()
+
+
+@shared_task(name="projects.preview_start", ignore_result=True)
+def preview_start(schema_name: str, project_id: int) -> None:
+    """The customer's "Start preview": bring back the preview last deployed (agents.previews)."""
+    from agents.previews import PreviewError, preview_restart
+    from projects.models import Project
+    from projects.previews import project_preview_home
+
+    with schema_context(schema_name):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is None:
+            return
+        try:
+            preview_restart(project_preview_home(project))
+        except PreviewError:
+            logger.exception("the preview of project %s in %s did not start", project_id, schema_name)
+
+
+@shared_task(name="projects.previews_sweep")
+def previews_sweep() -> int:
+    """Stop idle previews and those of projects accepted longer than the grace ago (beat, every minute)."""
+    from projects.previews import previews_sweep as sweep
+
+    return len(sweep())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views, views_delivery
+from projects import views, views_delivery, views_preview
 
 urlpatterns = [
     path("projects/new/", views.project_new, name="project_new"),
@@ -21,6 +21,8 @@ urlpatterns = [
         views_delivery.task_control,
         name="task_control",
     ),
+    path("projects/<int:pk>/preview/", views_preview.preview_open, name="project_preview_open"),
+    path("projects/<int:pk>/preview/start/", views_preview.preview_start, name="project_preview_start"),
     path("projects/<int:pk>/quotes/", views.quote_create, name="quote_create"),
     path("projects/<int:pk>/quotes/<int:number>/", views.quote_detail, name="quote_detail"),
     path("projects/<int:pk>/quotes/<int:number>/accept/", views.quote_accept, name="quote_accept"),

@@ -24,6 +24,7 @@ from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, Requi
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.payments import payments_charge
+from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
 from projects.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
@@ -64,6 +65,8 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "payments": payments,
         "due_cents": sum(row.amount_cents for row in payments if row.status in {row.Status.DUE, row.Status.FAILED}),
     }
+    context["preview"] = project_preview_state(project, context["workflow"])
+    context["can_start_preview"] = ROLE_RANK[portal_role(request)] >= ROLE_RANK[Role.MEMBER]
     if context["is_staff"] and context["workflow"] is not None:
         context["project_controls"] = project_controls_open(context["workflow"])
         context["control_tasks"] = tasks_to_control(project)

@@ -202,7 +202,7 @@ def main() -> int:
             f"  Demo portal:    http://demo.{domain}:{PORT}/   log in as owner@demo.example / {password}\n"
             f"  Staff admin:    http://{domain}:{PORT}/admin/   log in as manager@hive.example / {password}\n"
             f"  Demo project:   the workers deliver “Demo: Corner Shop” now (approvals granted by 'demo');\n"
-            f"                  its preview runs on its own 127.0.0.1 port, linked from the project's events\n"
+            f"                  its preview opens from the project page, on its own preview.* site\n"
             f"  Ctrl-C stops everything.\n",
             flush=True,
         )

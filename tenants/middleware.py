@@ -40,6 +40,9 @@ class HostTenantMiddleware(TenantMainMiddleware):
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return None
+        if hostname == settings.HIVE_PREVIEW_DOMAIN or hostname.endswith(f".{settings.HIVE_PREVIEW_DOMAIN}"):
+            # Previews are served by the ASGI preview gateway (hive.asgi), never as a portal.
+            raise Http404("Previews are served by the preview gateway")
         customer = host_cache.get(hostname)
         if customer is None:
             domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()

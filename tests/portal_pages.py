@@ -80,6 +80,8 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "engagement_submit": [augmentation.pk],
         "project_pay": [mvp.pk],
         "deliverable_bundle": [mvp.pk],
+        "project_preview_open": [mvp.pk],
+        "project_preview_start": [mvp.pk],
         "deliverable_zip": [mvp.pk],
         "task_approve": [mvp.pk, task.pk],
         "task_control": [mvp.pk, task.pk, "cancel"],

@@ -1,7 +1,8 @@
 """The page-load probe: timed HTTP requests against a running application.
 
-Each page is fetched ``rounds`` times over a fresh connection to 127.0.0.1 (the time covers
-connect, request and the full body), after one unmeasured warm-up. Pages behind a login are
+Each page is fetched ``rounds`` times over a fresh connection made by ``connect`` (a preview's
+private socket, see agents/previews.py; the time covers connect, request and the full body), after
+one unmeasured warm-up. Pages behind a login are
 fetched with the session of a probe account that the probe signs up first. The p95 is the
 nearest-rank 95th percentile of every measured fetch.
 """
@@ -13,6 +14,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -25,10 +27,13 @@ class PageLoadReport:
     pages: dict[str, dict[str, float]] = field(default_factory=dict)  # path → status, median, max
 
 
-def _fetch(port: int, path: str, *, method: str = "GET", body: bytes = b"", cookie: str = "") -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+Connect = Callable[[], http.client.HTTPConnection]
+
+
+def _fetch(connect: Connect, path: str, *, method: str = "GET", body: bytes = b"", cookie: str = "") -> tuple[int, str]:
+    connection = connect()
     try:
-        headers = {"Host": f"127.0.0.1:{port}"}
+        headers = {"Host": connection.host}
         if cookie:
             headers["Cookie"] = cookie
         if body:
@@ -41,10 +46,10 @@ def _fetch(port: int, path: str, *, method: str = "GET", body: bytes = b"", cook
         connection.close()
 
 
-def probe_login(port: int) -> str:
+def probe_login(connect: Connect) -> str:
     """Sign up a probe account; returns its session cookie ("" when the app has no sign-up)."""
     form = urlencode({"email": f"probe-{secrets.token_hex(4)}@preview.invalid", "password": secrets.token_urlsafe(12)})
-    status, set_cookie = _fetch(port, "/register", method="POST", body=form.encode())
+    status, set_cookie = _fetch(connect, "/register", method="POST", body=form.encode())
     match = re.match(r"(session=[^;]+)", set_cookie)
     return match.group(1) if status in (200, 302) and match else ""
 
@@ -54,16 +59,16 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)] if ordered else 0.0
 
 
-def page_load_probe(port: int, public: list[str], private: list[str], *, rounds: int = 5) -> PageLoadReport:
-    cookie = probe_login(port) if private else ""
+def page_load_probe(connect: Connect, public: list[str], private: list[str], *, rounds: int = 5) -> PageLoadReport:
+    cookie = probe_login(connect) if private else ""
     pages: dict[str, dict[str, float]] = {}
     every: list[float] = []
     for path, session in [(p, "") for p in public] + [(p, cookie) for p in private]:
-        _fetch(port, path, cookie=session)
+        _fetch(connect, path, cookie=session)
         timings, status = [], 0
         for _ in range(rounds):
             started = time.perf_counter()
-            status, _cookie = _fetch(port, path, cookie=session)
+            status, _cookie = _fetch(connect, path, cookie=session)
             timings.append((time.perf_counter() - started) * 1000)
         every += timings
         pages[path] = {

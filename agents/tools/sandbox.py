@@ -186,6 +186,7 @@ def sandbox_spawn(
     isolation: str = "auto",
     output: int | None = None,
     session: bool = True,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in ``cwd`` inside the sandbox and return at once (a long-running server).
 
@@ -197,6 +198,7 @@ def sandbox_spawn(
     caller's session instead, so that the caller can start companions in it (``setpgid`` joins
     only a group of one's own session). ``scratch`` is an existing directory the caller
     owns for the life of the command (its HOME and TMPDIR are made there) and removes after it.
+    ``pass_fds`` are file descriptors the command inherits (a preview's listening socket).
     Raises ``OSError`` when the program cannot be started."""
     limits = limits or Limits()
     cwd = cwd.resolve()
@@ -213,6 +215,7 @@ def sandbox_spawn(
         start_new_session=session,
         process_group=None if session else 0,
         preexec_fn=_preexec(_rlimits(limits)),
+        pass_fds=tuple(pass_fds),
     )
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from agents.appgen import design_story, generate, spec_write, specs_read
 from agents.appgen.design import merge_fields
-from agents.previews import PreviewError, preview_start, preview_stop
+from agents.previews import PreviewError, PreviewHTTPConnection, preview_start, preview_stop
 from agents.providers.base import JobFailed
 from agents.quoting import md_block, md_inline
 from agents.tools import TestReport, lint_run, page_load_probe, secret_scan, security_scan, unittest_run
+from agents.tools.sandbox import NAMESPACES
 from agents.work.common import Job, Result, documents_present, slug, table
 from agents.work.stack import decide
 from agents.workspace import Verdict, Workspace, WorkspaceError
@@ -444,10 +445,17 @@ def preview(job: Job) -> Result:
         running = preview_start(home, code, revision=revision)
     except PreviewError as error:
         raise JobFailed(str(error)) from error
-    job.report("preview", f"preview of {revision[:10]} answers at {running.url}", url=running.url, revision=revision)
+    where = "its sandbox" if running.isolation == NAMESPACES else "the guard (not a sandbox)"
+    job.report(
+        "preview",
+        f"preview of {revision[:10]} runs in {where}; the customer opens it from the project page",
+        revision=revision,
+        isolation=running.isolation,
+    )
     plurals = [d.plural for d in specs_read(code) if d.kind == "crud"]
     private = sorted({f"/{p}/" for p in plurals} | {f"/{p}/new" for p in plurals})
-    probe = page_load_probe(running.port, ["/", "/login", "/register", "/health"], private)
+    socket_dir = Path(running.socket_dir)
+    probe = page_load_probe(lambda: PreviewHTTPConnection(socket_dir), ["/", "/login", "/register", "/health"], private)
     job.report(
         "page_load",
         f"{len(probe.pages)} pages, {probe.samples} fetches: p95 {probe.p95_ms} ms, slowest {probe.max_ms} ms",
@@ -457,8 +465,9 @@ def preview(job: Job) -> Result:
     )
     rows = [[path, int(v["status"]), v["median_ms"], v["max_ms"]] for path, v in probe.pages.items()]
     text = (
-        f"# Customer preview\n\nRevision `{revision[:10]}` runs at {running.url} (its own port on the loopback"
-        " address, never under the portal's domain), started with `python -m app.serve`.\n\n"
+        f"# Customer preview\n\nRevision `{revision[:10]}` runs in the platform's sandbox, started with"
+        " `python -m app.serve`; customers open it from the project page, on the preview domain (never"
+        " under the portal's domain).\n\n"
         f"Page loads ({probe.samples} fetches, p95 {probe.p95_ms} ms):\n\n"
         + table(["page", "status", "median ms", "max ms"], rows)
     )
@@ -466,11 +475,11 @@ def preview(job: Job) -> Result:
         "devops/preview", f"Preview of {revision[:10]} and its page-load probe", {"deploy/preview.md": text}
     )
     return Result(
-        f"preview running at {running.url}; page load p95 {probe.p95_ms} ms over {len(probe.pages)} pages",
+        f"preview of {revision[:10]} running; page load p95 {probe.p95_ms} ms over {len(probe.pages)} pages",
         written,
         {
-            "preview_url": running.url,
             "revision": revision,
+            "isolation": running.isolation,
             "page_load_ms": probe.p95_ms,
             "page_load_p95_ms": probe.p95_ms,
             "page_load_max_ms": probe.max_ms,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from agents.previews import preview_get, preview_stop
+from agents.previews import preview_get, preview_request, preview_stop
 from agents.providers import JobContext, JobFailed, JobSpec, Outcome
 from agents.providers.builtin import BuiltinProvider
 
@@ -201,15 +200,16 @@ def test_qa_devops_measure_preview_and_release(agent: Agent) -> None:
     }
     assert {"coverage_percent", "security_high_findings", "lint_findings", "secret_findings"} <= reported
     preview = agent.run("devops", "preview")
-    url = preview.data["preview_url"]
-    assert url.startswith("http://127.0.0.1:")
-    with urllib.request.urlopen(f"{url}products/new", timeout=5) as response:  # redirected to the login page
-        assert response.status == 200 and "Log in" in response.read().decode()
+    running = preview_get(agent.home / "preview")
+    assert running is not None and running.revision == preview.data["revision"]
+    assert preview_request(running, "/products/new")[0] == 302  # to the login page
+    status, body = preview_request(running, "/login")
+    assert status == 200 and "Log in" in body.decode()
     assert preview.data["page_load_ms"] > 0 and preview.data["pages_probed"] == 6
     assert preview_stop(agent.home / "preview")
     assert preview_get(agent.home / "preview") is None
     with pytest.raises(OSError):
-        urllib.request.urlopen(url, timeout=2)
+        preview_request(running, "/", timeout=2)
     release = agent.run("devops", "deploy")
     assert (agent.workspace / "Containerfile").exists() and (agent.workspace / "deploy" / "kubernetes.yaml").exists()
     assert git("rev-parse", "release-1^{commit}", cwd=agent.workspace).strip() == release.data["commit"]

@@ -1,23 +1,37 @@
-"""A preview runs the customer's generated code in the sandbox's namespaces: it answers on the
-host's 127.0.0.1:<port> through the forwarder, cannot reach the host's loopback services, and
-stopping it stops the application and the forwarder alike."""
+"""A preview runs the customer's generated code in the sandbox's namespaces: it answers only through
+its private Unix socket (no port of the host's loopback), cannot reach the host's loopback services,
+outlives the process that started it, and stopping it stops the supervisor, the application and the
+relay alike."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import stat
+import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agents.previews import Preview, _group_alive, preview_get, preview_start, preview_stop
+from agents.previews import (
+    Preview,
+    _group_alive,
+    preview_get,
+    preview_request,
+    preview_restart,
+    preview_start,
+    preview_stop,
+    previews_reap,
+)
 from agents.tools.sandbox import live_processes, namespaces_available
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SERVE = """
 import argparse
@@ -60,36 +74,55 @@ needs_namespaces = pytest.mark.skipif(
 )
 
 
-def _get(url: str) -> str | None:
+def _get(preview: Preview, path: str = "/") -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return str(response.read().decode())
-    except (urllib.error.URLError, OSError):
+        status, body = preview_request(preview, path)
+    except OSError:
         return None
+    return body.decode() if status == 200 else None
+
+
+def _code(tmp_path: Path, name: str = "probe") -> Path:
+    code = tmp_path / "code" / name
+    (code / "app").mkdir(parents=True)
+    (code / "app" / "__init__.py").write_text("")
+    (code / "app" / "serve.py").write_text(SERVE)
+    return code
 
 
 def _start(tmp_path: Path, settings: Any) -> tuple[Path, Preview]:
     settings.HIVE_STORAGE_ROOT = tmp_path
-    code = tmp_path / "code" / "probe"
-    (code / "app").mkdir(parents=True)
-    (code / "app" / "__init__.py").write_text("")
-    (code / "app" / "serve.py").write_text(SERVE)
     home = tmp_path / "customer" / "projects" / "1" / "preview"
-    return home, preview_start(home, code, revision="r1")
+    return home, preview_start(home, _code(tmp_path), revision="r1")
 
 
 def _group_members(group: int) -> list[int]:
     return [pid for pid, member_group in live_processes() if member_group == group]
 
 
-def test_preview_answers_on_the_host_loopback(tmp_path: Path, settings: Any) -> None:
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+@needs_namespaces
+def test_preview_answers_only_through_its_private_socket(tmp_path: Path, settings: Any) -> None:
     home, preview = _start(tmp_path, settings)
     try:
-        assert preview.url == f"http://127.0.0.1:{preview.port}/"
-        assert _get(preview.url) == "hello from the preview"
+        assert _get(preview) == "hello from the preview"
         assert preview_get(home) == preview
         registry = json.loads((home / "preview.json").read_text())
-        assert registry["pid"] == preview.pid
+        assert registry["pid"] == preview.pid and registry["leader"] == preview.leader
+        socket_dir = Path(preview.socket_dir)
+        assert socket_dir == home / "socket" and not socket_dir.is_relative_to(preview.directory)
+        assert stat.S_IMODE(socket_dir.stat().st_mode) == 0o700
+        assert socket_dir.stat().st_uid == os.getuid()
+        assert stat.S_ISSOCK((socket_dir / "app.sock").stat().st_mode)
+        # The application's port is on the sandbox's own loopback: the host's is closed.
+        assert _refused(preview.port)
     finally:
         preview_stop(home)
 
@@ -102,54 +135,121 @@ def test_preview_is_sandboxed_and_cannot_reach_the_host_loopback(tmp_path: Path,
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
         home, preview = _start(tmp_path, settings)
         try:
-            assert preview.scratch, "the preview should run in the sandbox where namespaces work"
-            members = _group_members(preview.pid)
-            assert len(members) >= 2  # the sandbox's leader and the forwarder at least
-            answer = _get(f"{preview.url}probe?port={port}")
+            assert preview.isolation == "namespaces"
+            assert len(_group_members(preview.leader)) >= 2  # the sandbox's first process and more
+            answer = _get(preview, f"/probe?port={port}")
             assert answer is not None and answer.startswith("refused"), answer
         finally:
             preview_stop(home)
 
 
 @needs_namespaces
-def test_preview_stop_stops_the_app_and_the_forwarder(tmp_path: Path, settings: Any) -> None:
+def test_preview_stop_stops_the_supervisor_the_app_and_the_relay(tmp_path: Path, settings: Any) -> None:
     home, preview = _start(tmp_path, settings)
-    members = _group_members(preview.pid)
-    assert len(members) >= 2
-    assert _get(preview.url) == "hello from the preview"
+    members = _group_members(preview.leader) + _group_members(preview.pid)
+    assert len(members) >= 3
+    assert _get(preview) == "hello from the preview"
 
     assert preview_stop(home)
 
     assert preview_get(home) is None
-    assert not _group_alive(preview.pid)
+    assert not _group_alive(preview.pid) and not _group_alive(preview.leader)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in members):
         time.sleep(0.05)  # reaped by the starting process's threads
     assert not [pid for pid in members if Path(f"/proc/{pid}").exists()]
-    assert _get(preview.url) is None
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", preview.port), timeout=2).close()
+    assert _get(preview) is None
+    assert not (Path(preview.socket_dir) / "app.sock").exists()
     assert not Path(preview.scratch).exists()
     assert not preview_stop(home)  # nothing left to stop
+
+
+@needs_namespaces
+def test_preview_outlives_the_process_that_started_it_and_comes_back_after_a_stop(
+    tmp_path: Path, settings: Any
+) -> None:
+    settings.HIVE_STORAGE_ROOT = tmp_path
+    home = tmp_path / "customer" / "projects" / "3" / "preview"
+    code = _code(tmp_path)
+    starter = (
+        "import sys, django; django.setup()\n"
+        "from pathlib import Path\n"
+        "from agents.previews import preview_start\n"
+        "print(preview_start(Path(sys.argv[1]), Path(sys.argv[2]), revision='r7').pid)\n"
+    )
+    environment = os.environ | {"DJANGO_SETTINGS_MODULE": "hive.settings", "HIVE_STORAGE_ROOT": str(tmp_path)}
+    started = subprocess.run(
+        [sys.executable, "-c", starter, str(home), str(code)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    try:
+        preview = preview_get(home)  # the starter has exited; its preview has not
+        assert preview is not None and preview.pid == int(started.stdout.strip())
+        assert _get(preview) == "hello from the preview"
+        assert preview_stop(home)
+        assert _get(preview) is None
+
+        again = preview_restart(home)
+
+        assert again.pid != preview.pid and again.revision == "r7" and again.directory == str(code)
+        assert _get(again) == "hello from the preview"
+    finally:
+        preview_stop(home)
+
+
+@needs_namespaces
+def test_a_sandbox_left_by_a_killed_supervisor_is_stopped(tmp_path: Path, settings: Any) -> None:
+    home, preview = _start(tmp_path, settings)
+    os.kill(preview.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _group_alive(preview.pid):
+        time.sleep(0.05)
+    assert preview_get(home) is None  # no longer "running": the supervisor is gone
+
+    assert previews_reap(tmp_path) == 1
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _group_alive(preview.leader):
+        time.sleep(0.05)
+    assert not _group_alive(preview.leader)
+    assert _get(preview) is None
+    assert not (home / "preview.json").exists() and previews_reap(tmp_path) == 0
 
 
 def test_preview_stop_never_signals_a_recycled_pid(tmp_path: Path, settings: Any) -> None:
     home = tmp_path / "customer" / "projects" / "2" / "preview"
     home.mkdir(parents=True)
     # A registry naming a live process that is not a preview (this test's own).
-    stale = Preview(os.getpid(), 1, "http://127.0.0.1:1/", "r1", str(tmp_path / "code"), "2026-01-01T00:00:00+00:00")
+    stale = Preview(
+        os.getpid(),
+        os.getpid(),
+        1,
+        "r1",
+        str(tmp_path / "code"),
+        "2026-01-01T00:00:00+00:00",
+        str(home / "socket"),
+        str(tmp_path / "scratch"),
+        "namespaces",
+    )
     (home / "preview.json").write_text(json.dumps(asdict(stale)))
     assert preview_get(home) is None
     assert not preview_stop(home)
 
 
-def test_preview_without_namespaces_runs_as_before(tmp_path: Path, settings: Any, monkeypatch: Any) -> None:
+def test_preview_without_namespaces_still_answers_only_through_its_socket(
+    tmp_path: Path, settings: Any, monkeypatch: Any
+) -> None:
     monkeypatch.setattr("agents.previews.namespaces_available", lambda: False)
     home, preview = _start(tmp_path, settings)
     try:
-        assert preview.scratch == ""  # unsandboxed: the application itself listens on the port
-        assert _get(preview.url) == "hello from the preview"
+        assert preview.isolation == "guard"
+        assert _get(preview) == "hello from the preview"
     finally:
         assert preview_stop(home)
-    assert not _group_alive(preview.pid)
-    assert _get(preview.url) is None
+    assert not _group_alive(preview.pid) and not _group_alive(preview.leader)
+    assert _get(preview) is None

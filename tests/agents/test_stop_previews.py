@@ -4,14 +4,12 @@ stopping the workers alone would leave them listening."""
 from __future__ import annotations
 
 import io
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
 
-from agents.previews import preview_get, preview_start
+from agents.previews import Preview, preview_get, preview_request, preview_start
 
 SERVE = """
 import argparse
@@ -34,11 +32,10 @@ HTTPServer((args.host, args.port), Hello).serve_forever()
 """
 
 
-def _answers(url: str) -> bool:
+def _answers(preview: Preview) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
+        return preview_request(preview, "/", timeout=2)[0] == 200
+    except OSError:
         return False
 
 
@@ -52,7 +49,7 @@ def test_stop_previews_stops_every_running_preview(tmp_path: Path, settings: Any
         (code / "app" / "serve.py").write_text(SERVE)
         home = tmp_path / customer / "projects" / "1" / "preview"
         previews.append((home, preview_start(home, code, revision="r1")))
-    assert all(_answers(preview.url) for _, preview in previews)
+    assert all(_answers(preview) for _, preview in previews)
 
     out = io.StringIO()
     call_command("stop_previews", stdout=out)
@@ -60,7 +57,7 @@ def test_stop_previews_stops_every_running_preview(tmp_path: Path, settings: Any
     assert "stopped 2 preview(s)" in out.getvalue()
     for home, preview in previews:
         assert preview_get(home) is None
-        assert not _answers(preview.url)
+        assert not _answers(preview)
 
 
 def test_stop_previews_with_nothing_running(tmp_path: Path, settings: Any) -> None:

@@ -1,7 +1,8 @@
 """A 10-story MVP delivered end to end by the built-in provider on real Celery workers: the
 repository holds a generated application whose tests pass when this test runs them, whose
 coverage this test measures at ≥ 95 % and whose bandit scan has no HIGH finding; the preview
-answers over HTTP until the project ends; the bundle downloaded from the portal clones into a
+answers through its private socket and is linked from the project page until the project ends (and
+the grace after acceptance); the bundle downloaded from the portal clones into a
 working repository, and another tenant cannot download it.
 
 The waits fail when the delivery stops making progress (no new event or finished run for a
@@ -13,19 +14,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import coverage
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from agents.previews import preview_get
+from agents.previews import preview_get, preview_request
 from projects.models import Event, Project, Run, Service, Story, Task, Workflow
 from projects.orchestration import task_approve
+from projects.previews import previews_sweep
 from tests.projects.progress import wait_while_progressing
-from tests.workers import thread_worker, wait_for
+from tests.workers import thread_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,15 +90,19 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
             approve_all_but_acceptance, project_id=project.pk, what="the delivery to reach acceptance"
         )
 
-        # The preview runs until the customer accepts.
+        # The preview runs until the customer accepts (and the grace after); the project page links it.
         preview = Task.objects.get(project=project, key="preview").output["data"]
-        with urllib.request.urlopen(f"{preview['preview_url']}health", timeout=30) as response:
-            assert response.status == 200
-            assert json.loads(response.read())["entities"] == ENTITIES
-        with urllib.request.urlopen(preview["preview_url"], timeout=30) as response:
-            assert "Corner Shop" in response.read().decode()
-        assert preview["preview_url"].startswith("http://127.0.0.1:")
+        running = preview_get(home / "preview")
+        assert running is not None and running.revision == preview["revision"]
+        status, body = preview_request(running, "/health", timeout=30)
+        assert status == 200 and json.loads(body)["entities"] == ENTITIES
+        status, body = preview_request(running, "/", timeout=30)
+        assert status == 200 and "Corner Shop" in body.decode()
         assert preview["page_load_p95_ms"] < 2000
+        page = hive.client("alpha_viewer", on="alpha").get(
+            reverse("project_detail", urlconf=URLCONF, args=[project.pk])
+        )
+        assert 'data-testid="preview-open"' in page.content.decode()
 
         # The portal hands the repository to the customer's people, and to nobody else.
         bundle_url = reverse("deliverable_bundle", urlconf=URLCONF, args=[project.pk])
@@ -116,9 +124,13 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
             project_id=project.pk,
             what="the project to complete",
         )
-        wait_for(lambda: preview_get(home / "preview") is None, timeout=30, what="the preview to stop")
+        assert preview_get(home / "preview") is not None  # kept for the grace after acceptance
+        assert previews_sweep(now=timezone.now() + timedelta(seconds=settings.HIVE_PREVIEW_GRACE_SECONDS + 1)) == [
+            ("alpha", project.pk, "accepted")
+        ]
+        assert preview_get(home / "preview") is None
         with pytest.raises(OSError):
-            urllib.request.urlopen(preview["preview_url"], timeout=2)
+            preview_request(running, "/", timeout=2)
 
         runs = list(Run.objects.filter(task__project=project, status=Run.Status.SUCCEEDED))
         assert runs and all(run.usage_seconds > 0 for run in runs)
