@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +15,7 @@ from django.urls import URLPattern, path, reverse
 
 from billing import exports, services
 from billing.catalog import format_usd
-from billing.forms import PeriodForm, RefundForm
+from billing.forms import CustomQuoteForm, PeriodForm, RefundForm
 from billing.models import Charge, CustomQuote, PaymentMethod, Refund, StripeCustomer, Subscription, WebhookEvent
 from billing.signals import custom_quote_issued
 from tenants.models import User
@@ -201,14 +202,39 @@ class CustomQuoteAdmin(admin.ModelAdmin[CustomQuote]):
     list_filter = ["service", "customer"]
     search_fields = ["title", "customer__name"]
     readonly_fields = ["created_by", "created_at", "accepted_at"]
+    form = CustomQuoteForm
+
+    def has_change_permission(self, request: HttpRequest, obj: CustomQuote | None = None) -> bool:
+        # What the customer accepted stays as it was: a change is a new custom quote.
+        if obj is not None and obj.accepted_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: CustomQuote, form: Any, change: bool) -> None:
+        """Saved and issued to the project as its next quote version, or neither (the project
+        must exist in that customer's portal and take a new version)."""
         if not change and isinstance(request.user, User):
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        results = custom_quote_issued.send_robust(
-            sender=CustomQuote, schema_name=obj.customer.schema_name, project_id=obj.project_id, custom_quote_id=obj.pk
-        )
-        for _, result in results:
-            if isinstance(result, Exception):
-                messages.error(request, f"The quote was saved but not issued to the project: {result}")
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            results = custom_quote_issued.send_robust(
+                sender=CustomQuote,
+                schema_name=obj.customer.schema_name,
+                project_id=obj.project_id,
+                custom_quote_id=obj.pk,
+            )
+            failures = [result for _, result in results if isinstance(result, Exception)]
+            if failures:
+                transaction.set_rollback(True)
+                raise CustomQuoteNotIssued(f"The quote was not saved: {failures[0]}")
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except CustomQuoteNotIssued as exc:
+            messages.error(request, str(exc))
+            return redirect(request.get_full_path())
+
+
+class CustomQuoteNotIssued(Exception):
+    """The project refused the custom quote (no such project, or its scope is locked)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 
-from billing.models import StripeCustomer
+from billing.models import CustomQuote, StripeCustomer
 
 
 class BillingContactForm(forms.ModelForm[StripeCustomer]):
@@ -65,3 +66,41 @@ class PeriodForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise forms.ValidationError("The period ends before it starts.")
         return data
+
+
+class CustomQuoteForm(forms.ModelForm[CustomQuote]):
+    """An account manager's custom quote, priced in dollars (the ledger keeps cents). Each
+    milestone it makes is either nothing or at least Stripe's smallest charge ($0.50); it is valid
+    from today on."""
+
+    amount = forms.DecimalField(label="Price (USD)", min_value=Decimal("1.00"), decimal_places=2, max_digits=12)
+
+    class Meta:
+        model = CustomQuote
+        fields = ["customer", "project_id", "title", "scope", "service", "deposit_percent", "valid_until"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["amount"].initial = Decimal(self.instance.amount_cents) / 100
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        amount, percent = data.get("amount"), data.get("deposit_percent")
+        if amount is not None and percent is not None:
+            cents = int(amount * 100)
+            deposit = cents * percent // 100
+            for part in (deposit, cents - deposit):
+                if 0 < part < STRIPE_MINIMUM_CENTS:
+                    raise forms.ValidationError("Each payment must be $0.50 or more (Stripe's smallest charge).")
+        valid_until = data.get("valid_until")
+        if valid_until is not None and valid_until < date.today():
+            self.add_error("valid_until", "A quote cannot be valid until a day already past.")
+        return data
+
+    def save(self, commit: bool = True) -> CustomQuote:
+        self.instance.amount_cents = int(self.cleaned_data["amount"] * 100)
+        return super().save(commit=commit)
+
+
+STRIPE_MINIMUM_CENTS = 50

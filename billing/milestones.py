@@ -200,14 +200,13 @@ def sprint_schedule(*, sprints: int, sprint_weeks: int) -> tuple[ScheduledMilest
     return tuple(rows)
 
 
-def continuous_schedule() -> tuple[ScheduledMilestone, ...]:
+def continuous_schedule(*, months: int = 1) -> tuple[ScheduledMilestone, ...]:
+    """The monthly subscription: the quote's price is one month; ``months`` is the commitment."""
     assert CONTINUOUS_AUGMENTATION.price_cents is not None
     month = Milestone("subscription", "Continuous augmentation: monthly", CONTINUOUS_AUGMENTATION.price_cents)
-    return (
-        ScheduledMilestone(
-            month, Trigger.MONTHLY, when="the first month when you accept, then every month until you cancel"
-        ),
-    )
+    commitment = f"for the first commitment of {months} month(s), then until you cancel"
+    when = f"the first month when you accept, then every month {commitment}"
+    return (ScheduledMilestone(month, Trigger.MONTHLY, when=when),)
 
 
 def custom_schedule(*, amount_cents: int, deposit_percent: int) -> tuple[ScheduledMilestone, ...]:

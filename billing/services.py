@@ -498,17 +498,28 @@ def _charge_announce(row: Charge) -> None:
     context = {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)}
     if row.status == Charge.Status.SUCCEEDED:
         _announce(milestone_paid, Charge, **common)
-        if owners:
-            receipt = portal_link(
-                row.schema_name, reverse("billing_receipt", args=[row.pk], urlconf=settings.ROOT_URLCONF)
-            )
-            send_templated_email("payment_receipt", owners, {**context, "receipt_url": receipt})
+        _receipt_send(row)
         return
     failure = {"failure_code": row.failure_code, "failure_message": row.failure_message}
     _announce(milestone_failed, Charge, **common, **failure)
     if owners:
         pay = portal_link(row.schema_name, reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}")
         send_templated_email("payment_failed", owners, {**context, "pay_url": pay})
+
+
+def _receipt_send(charge: Charge) -> None:
+    """E-mail the owners the receipt of a paid charge (a milestone or a subscription invoice)."""
+    owners = _owner_emails(charge.customer)
+    if not owners:
+        return
+    path = reverse("billing_receipt", args=[charge.pk], urlconf=settings.ROOT_URLCONF)
+    context = {
+        "customer": charge.customer,
+        "charge": charge,
+        "amount": format_usd(charge.amount_cents),
+        "receipt_url": portal_link(charge.schema_name, path),
+    }
+    send_templated_email("payment_receipt", owners, context)
 
 
 def charge_pay_now(*, charge: Charge) -> Charge:
@@ -702,6 +713,7 @@ def invoice_record(*, invoice_id: str) -> Charge | None:
                 obj=charge,
                 detail=_charge_audit_detail(charge),
             )
+            _receipt_send(charge)
     return charge
 
 

@@ -90,7 +90,7 @@ def schedule_of_scope(
     if engagement.kind == Engagement.Kind.SPRINT:
         return sprint_schedule(sprints=engagement.sprints, sprint_weeks=engagement.sprint_weeks)
     if engagement.kind == Engagement.Kind.CONTINUOUS:
-        return continuous_schedule()
+        return continuous_schedule(months=engagement.months)
     return ()
 
 
@@ -102,8 +102,12 @@ def quote_terms(service: str, schedule: tuple[ScheduledMilestone, ...], *, today
     terms = [
         "You authorise the whole schedule once, when you accept: the amount due now is charged at once "
         "and each later milestone is charged to the same card when its trigger happens, once, with a receipt.",
-        f"A later charge that fails is retried {retry_days} days after each failure; you get an e-mail with a "
-        "link to pay each time, and after the last retry the delivery pauses until the milestone is paid.",
+        (
+            "A monthly payment that fails pauses the engagement until it is paid; you get an e-mail with a link to pay."
+            if any(row.trigger == Trigger.MONTHLY for row in schedule)
+            else f"A later charge that fails is retried {retry_days} days after each failure; you get an e-mail "
+            "with a link to pay each time, and after the last retry the delivery pauses until the milestone is paid."
+        ),
         "The full deliverable (the git repository) is released when "
         + ("the last milestone is paid" if release == "final" else "the first milestone is paid")
         + "; until then you have the live preview and the acceptance material.",
@@ -265,6 +269,9 @@ def sprint_start_due(*, project: Project, started_at: datetime, now: datetime) -
     return [number for number in numbers if started_at + timedelta(weeks=weeks * (number - 1)) <= now]
 
 
+_PAID_AT_THE_END = {Trigger.COMPLETION.value, Trigger.DELIVERY_ACCEPTED.value}
+
+
 @dataclass(frozen=True, slots=True)
 class Release:
     released: bool
@@ -277,6 +284,8 @@ def deliverable_release(project: Project) -> Release:
     if not rows:  # a project accepted before schedules existed: its deposit released it
         return Release(True, "")
     rule = settings.HIVE_DELIVERABLE_RELEASE.get(project.service, "final")
+    if any(row.trigger in _PAID_AT_THE_END for row in rows):
+        rule = "final"  # a milestone due at the end is what the code is delivered against
     needed = rows if rule == "final" else rows[:1]
     unpaid = [row for row in needed if row.status != ScheduledPayment.Status.PAID]
     if not unpaid:

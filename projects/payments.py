@@ -35,7 +35,7 @@ from django_tenants.utils import schema_context
 
 from billing import services as billing
 from billing.milestones import Milestone, Trigger
-from billing.models import CustomQuote
+from billing.models import CustomQuote, Subscription
 from billing.signals import custom_quote_issued, milestone_failed, milestone_paid, subscription_renewal_failed
 from projects.events import event_append
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
@@ -49,9 +49,12 @@ log = logging.getLogger(__name__)
 _OVERDUE = "Payment overdue"
 
 
-def _due_rows(project: Project) -> list[ScheduledPayment]:
+def _due_rows(project: Project, *, by_customer: bool = False) -> list[ScheduledPayment]:
+    """The rows to charge now, in order: the due ones and the failed ones whose retry has come —
+    or, when the customer asks to pay (``by_customer``), every failed one."""
     now = timezone.now()
-    retry = Q(status=ScheduledPayment.Status.FAILED, next_attempt_at__lte=now)
+    failed = Q(status=ScheduledPayment.Status.FAILED)
+    retry = failed if by_customer else failed & Q(next_attempt_at__lte=now)
     return list(
         ScheduledPayment.objects.filter(Q(status=ScheduledPayment.Status.DUE) | retry, project=project).order_by(
             "position"
@@ -59,19 +62,26 @@ def _due_rows(project: Project) -> list[ScheduledPayment]:
     )
 
 
-def payments_charge(*, schema_name: str, project_id: int) -> None:
-    """Charge the project's due milestones, in schedule order, each at most once."""
+def payments_charge(*, schema_name: str, project_id: int, by_customer: bool = False) -> None:
+    """Charge the project's due milestones, in schedule order, each at most once. A project whose
+    schedule asks nothing up front (a custom quote without a deposit) starts at once."""
     customer = Customer.objects.get(schema_name=schema_name)
     with schema_context(schema_name):
         project = Project.objects.filter(pk=project_id).first()
         if project is None:
             return
-        rows = _due_rows(project)
+        rows = _due_rows(project, by_customer=by_customer)
         name, service = project.name, project.service
+        upfront = ScheduledPayment.objects.filter(
+            project=project, trigger__in=[Trigger.ACCEPTANCE, Trigger.MONTHLY]
+        ).exists()
+        waiting = project.status == Project.Status.AWAITING_PAYMENT
+    if waiting and not upfront:
+        _start(schema_name, project_id, reason="Nothing is due before the work starts")
     for row in rows:
         if row.trigger == Trigger.MONTHLY:
-            billing.subscription_start(customer=customer, project_id=project_id, project_name=name)
-            _start(schema_name, project_id, reason="Subscription started", paid=row.key)
+            if not _subscription_start(schema_name, customer, project_id, name, row):
+                return
             continue
         try:
             charge = billing.milestone_charge(
@@ -86,6 +96,21 @@ def payments_charge(*, schema_name: str, project_id: int) -> None:
             return
         if charge.status != charge.Status.SUCCEEDED:
             return  # later milestones wait for this one (failed: dunning; processing: its answer)
+
+
+def _subscription_start(schema_name: str, customer: Customer, project_id: int, name: str, row: Any) -> bool:
+    """Start the monthly subscription; the row is paid only once its first invoice is."""
+    try:
+        subscription = billing.subscription_start(customer=customer, project_id=project_id, project_name=name)
+    except billing.BillingError as exc:
+        _charge_refused(schema_name=schema_name, project_id=project_id, key=row.key, message=str(exc))
+        return False
+    if subscription.status != Subscription.Status.ACTIVE:
+        message = "The first month of the subscription was not paid: add or choose another card, then pay."
+        _charge_refused(schema_name=schema_name, project_id=project_id, key=row.key, message=message)
+        return False
+    _start(schema_name, project_id, reason="Subscription started: the first month is paid", paid=row.key)
+    return True
 
 
 def payments_charge_send(schema_name: str, project_id: int) -> None:
@@ -103,7 +128,8 @@ def payments_sweep() -> int:
             now = timezone.now()
             for project in projects:
                 workflow = Workflow.objects.filter(project=project).first()
-                if workflow is not None and workflow.started_at is not None:
+                running = workflow is not None and workflow.status in {Workflow.Status.RUNNING, Workflow.Status.PAUSED}
+                if running and workflow is not None and workflow.started_at is not None:
                     numbers = sprint_start_due(project=project, started_at=workflow.started_at, now=now)
                     if numbers:
                         payments_trigger(project_id=project.pk, trigger=Trigger.SPRINT_START, numbers=numbers)
@@ -191,11 +217,18 @@ def _on_milestone_paid(sender: Any, *, schema_name: str, project_id: int, milest
     payments_charge(schema_name=schema_name, project_id=project_id)  # the next due one, in order
 
 
-def _payment_failed(*, schema_name: str, project_id: int, failure_message: str) -> None:
+def _payment_failed(*, schema_name: str, project_id: int, failure_message: str, key: str = "") -> None:
+    """An up-front payment failed: the project keeps waiting and says why. Its row is marked
+    failed without a retry date, so nothing charges it again until the customer pays (no sweep
+    declines a card every few minutes)."""
     with schema_context(schema_name), transaction.atomic():
         project = Project.objects.select_for_update().filter(pk=project_id).first()
         if project is None:
             return
+        if key:
+            ScheduledPayment.objects.filter(project=project, key=key).exclude(
+                status=ScheduledPayment.Status.PAID
+            ).update(status=ScheduledPayment.Status.FAILED, next_attempt_at=None, failure_message=failure_message[:500])
         project.payment_issue = failure_message[:500]
         project.save(update_fields=["payment_issue"])
         event_append(project_id=project.pk, kind=Event.Kind.PAYMENT_FAILED, message=failure_message)
@@ -210,6 +243,17 @@ def _dunning(*, schema_name: str, project_id: int, key: str, message: str) -> No
         if project is None or row is None or row.status == ScheduledPayment.Status.PAID:
             return
         now = timezone.now()
+        scheduled = row.failures == 0 or (row.next_attempt_at is not None and row.next_attempt_at <= now)
+        if not scheduled:
+            # The customer's own "Pay now" failed: the dunning schedule stays as it was.
+            row.failure_message = message[:500]
+            row.save(update_fields=["failure_message"])
+            event_append(
+                project_id=project_id,
+                kind=Event.Kind.PAYMENT_FAILED,
+                message=f"Paying {row.label} ({row.amount_label}) did not go through: {message}",
+            )
+            return
         row.failures += 1
         row.status, row.failure_message = ScheduledPayment.Status.FAILED, message[:500]
         last = row.failures > len(retry_days)
@@ -248,7 +292,7 @@ def _charge_refused(*, schema_name: str, project_id: int, key: str, message: str
     if later:
         _dunning(schema_name=schema_name, project_id=project_id, key=key, message=message)
     else:
-        _payment_failed(schema_name=schema_name, project_id=project_id, failure_message=message)
+        _payment_failed(schema_name=schema_name, project_id=project_id, failure_message=message, key=key)
 
 
 def _on_milestone_failed(sender: Any, *, schema_name: str, project_id: int, milestone: str = "", **kwargs: Any) -> None:

@@ -64,7 +64,8 @@ def _criteria(criteria: Iterable[Criterion]) -> list[dict[str, str]]:
     ]
 
 
-def _terms(service: str) -> dict[str, Any]:
+def service_terms(service: str) -> dict[str, Any]:
+    """The quality standards and guarantee conditions every quote of ``service`` states."""
     return {
         "quality_standards": _criteria(quality_standards(service)),
         "guarantee": _criteria(guarantee_conditions(service)),
@@ -109,7 +110,7 @@ def mvp_snapshot(project: Project, scope: Scope, stories: list[Story]) -> dict[s
             }
             for s in stories
         ],
-        **_terms(project.service),
+        **service_terms(project.service),
     }
 
 
@@ -137,7 +138,7 @@ def modernization_snapshot(project: Project, result: dict[str, Any], *, price_ce
         "implementation_price": f"{PHASE_PRICE.label} per phase, charged when the phase passes its gates",
         "phase_price_rule": PHASE_PRICE_RULE,
         "rollback_hours": ROLLBACK_HOURS,
-        **_terms(project.service),
+        **service_terms(project.service),
     }
 
 
@@ -149,7 +150,7 @@ def augmentation_snapshot(project: Project, engagement: Engagement) -> dict[str,
         "team_size": engagement.team_size,
         "skills": engagement.skills,
         "notes": engagement.notes,
-        **_terms(project.service),
+        **service_terms(project.service),
     }
     if engagement.kind == Engagement.Kind.SPRINT:
         assert SPRINT_AUGMENTATION.price_cents is not None

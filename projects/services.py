@@ -34,6 +34,7 @@ from projects.scope_snapshot import (
     features_to_json,
     modernization_snapshot,
     mvp_snapshot,
+    service_terms,
     story_of,
 )
 from projects.scoping import Scope, scope_mvp
@@ -258,6 +259,11 @@ def quote_create(*, project: Project) -> Quote:
     """Freeze the current scope as the project's next quote version."""
     project = Project.objects.select_for_update().get(pk=project.pk)
     _ensure_open(project)
+    latest = project.quotes.order_by("-number").first()
+    if latest is not None and latest.snapshot.get("outcome") == "custom_quote" and latest.accepted_at is None:
+        raise ScopingError(
+            f"Your account manager's quote v{latest.number} is waiting for you: accept it, or ask them to change it."
+        )
     snapshot = _scope_snapshot(project)
     number = (project.quotes.aggregate(last=Max("number"))["last"] or 0) + 1
     quote = Quote.objects.create(
@@ -286,6 +292,7 @@ def quote_from_custom(*, project: Project, custom: CustomQuote) -> Quote:
         "scope_text": custom.scope,
         "price_cents": custom.amount_cents,
         "price": format_usd(custom.amount_cents),
+        **service_terms(project.service),
         **quote_terms(project.service, schedule, today=timezone.localdate()),
     }
     if custom.valid_until is not None:
@@ -330,6 +337,9 @@ def quote_accept(*, quote: Quote, user: User, consent: str) -> Quote:
         )
     except PaymentSetupError as exc:
         raise ScopingError(str(exc)) from exc
+    custom_id = quote.snapshot.get("custom_quote_id")
+    if custom_id:
+        CustomQuote.objects.filter(pk=custom_id, accepted_at__isnull=True).update(accepted_at=now)
     quote.accepted_at = now
     quote.accepted_by = user
     quote.accepted_by_email = user.email

@@ -291,12 +291,14 @@ def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "Nothing is due on this project right now.")
         return redirect("project_detail", pk=project.pk)
     schema: str = connection.schema_name  # type: ignore[attr-defined]
-    payments_charge(schema_name=schema, project_id=project.pk)
+    payments_charge(schema_name=schema, project_id=project.pk, by_customer=True)
     project.refresh_from_db()
-    if project.payment_issue:
+    if project.status == Project.Status.IN_DELIVERY:
+        messages.success(request, "Payment received. The agents have started.")
+    elif project.payment_issue:
         messages.error(request, f"The payment did not go through: {project.payment_issue}")
     else:
-        messages.success(request, "Payment received. The agents have started.")
+        messages.info(request, "The payment is being processed; the agents start as soon as it is received.")
     return redirect("project_detail", pk=project.pk)
 
 

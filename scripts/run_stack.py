@@ -163,6 +163,8 @@ def main() -> int:
             "DEBUG": os.environ.get("DEBUG", "1"),
             "PYTHONUNBUFFERED": "1",
         }
+        # Links in e-mails (receipts, pay-now, escalations) name the port this stack serves on.
+        env.setdefault("HIVE_SITE_URL", f"http://{env.get('HIVE_DOMAIN', 'hive.localhost')}:{PORT}")
         start_localstripe(env, children)
         python = str(BIN / "python")
         subprocess.run(

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from celery.worker import state as worker_state
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -49,7 +51,7 @@ from projects.orchestration import open_phase, task_approve
 from projects.payments import connect_billing_signals, payments_sweep
 from success.receivers import receivers_connect, receivers_disconnect
 from tests.billing.billing_world import DECLINES_CHARGES, card_add, stripe_charges
-from tests.billing.conftest import wait_for
+from tests.billing.conftest import BROKER_URL, wait_for
 from tests.projects.portal import url
 from tests.success.success_world import finish
 from tests.world import World
@@ -69,8 +71,26 @@ def _payments_on_the_worker() -> Iterator[None]:
     _route(({"projects.payments_charge": {"queue": "celery"}}, routes))
     receivers_disconnect()
     yield
+    _worker_idle()
     receivers_connect()
     _route(routes)
+
+
+def _worker_idle(timeout: float = 30.0) -> None:
+    """Wait until the test worker has nothing queued or running: the flush after a transactional
+    test must not race a charge still being recorded (PostgreSQL would report a deadlock)."""
+    broker = redis.Redis.from_url(BROKER_URL)
+    deadline = time.monotonic() + timeout
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        busy = bool(worker_state.active_requests) or bool(worker_state.reserved_requests) or broker.llen("celery")
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.5:
+            return
+        time.sleep(0.05)
 
 
 def _route(routes: Any) -> None:
@@ -266,7 +286,7 @@ def test_project_based_work_follows_the_milestones_the_account_manager_sets(worl
             "title": "Billing rewrite",
             "scope": "Rewrite the billing module",
             "service": "augmentation",
-            "amount_cents": 12_000_000,
+            "amount": "120000.00",
             "deposit_percent": 30,
         },
     )
@@ -277,12 +297,70 @@ def test_project_based_work_follows_the_milestones_the_account_manager_sets(worl
     assert quote is not None and quote.number == 2 and quote.price_cents == 12_000_000
     assert [row["amount_cents"] for row in quote.snapshot["schedule"]] == [3_600_000, 8_400_000]
 
+    assert quote.snapshot["quality_standards"] and quote.snapshot["guarantee_days"] == 30
+    assert "is waiting for you" in _owner(world).post(url("quote_create", project.pk), follow=True).content.decode()
+
     _consent(world, project, quote.number)
 
     _paid(project, 1)
+    assert CustomQuote.objects.get(project_id=project.pk).accepted_at is not None
+    custom = CustomQuote.objects.get(project_id=project.pk)
+    change = {"customer": custom.customer_id, "project_id": project.pk, "title": "x", "scope": "x"}
+    staff.post(
+        f"/admin/billing/customquote/{custom.pk}/change/",
+        {**change, "service": "augmentation", "amount": "1.00", "deposit_percent": 30},
+    )
+    assert CustomQuote.objects.get(pk=custom.pk).amount_cents == 12_000_000  # what the customer accepted stays
+    held = _owner(world).get(url("deliverable_bundle", project.pk))
+    assert held.status_code == 302  # the code is delivered against the completion payment, not the deposit
     _drive(project, owner)
     _paid(project, 2)
     _assert_charged_once_in_order(project, quote)
+
+
+def test_a_custom_quote_for_a_project_that_does_not_exist_is_not_saved(world: World) -> None:
+    response = world.client("staff").post(
+        "/admin/billing/customquote/add/",
+        {
+            "customer": world.customers["alpha"].pk,
+            "project_id": 999_999,
+            "title": "Orphan",
+            "scope": "Nothing",
+            "service": "augmentation",
+            "amount": "1000.00",
+            "deposit_percent": 50,
+        },
+        follow=True,
+    )
+    assert "The quote was not saved" in response.content.decode()
+    assert not CustomQuote.objects.filter(project_id=999_999).exists()
+
+
+def test_a_custom_quote_without_a_deposit_starts_the_work_on_acceptance(world: World) -> None:
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f"No deposit {time.monotonic_ns()}", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.PROJECT, team_size=3, notes="- Work")
+        services.quote_create(project=project)
+    custom = CustomQuote.objects.create(
+        customer=world.customers["alpha"],
+        project_id=project.pk,
+        title="Pay at the end",
+        scope="All of it",
+        service="augmentation",
+        amount_cents=5_000_000,
+        deposit_percent=0,
+    )
+    with schema_context("alpha"):
+        quote = services.quote_from_custom(project=project, custom=custom)
+
+    page = _consent(world, project, quote.number)
+
+    assert "Accept and pay $0" in page
+    wait_for(lambda: Workflow.objects.using("default").filter(project_id=project.pk).exists() or None, what="start")
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).status == Project.Status.IN_DELIVERY
+    assert stripe_charges() == []
 
 
 # --- consent ------------------------------------------------------------------------------------------
@@ -440,3 +518,104 @@ def test_the_deliverable_downloads_only_once_the_final_milestone_is_paid(world: 
         ScheduledPayment.objects.filter(project=project).update(status=ScheduledPayment.Status.PAID)
     released = owner.get(url("deliverable_bundle", project.pk))
     assert released.status_code == 404  # past the payment check: this project has no repository yet
+
+
+# --- what the first tryout found ------------------------------------------------------------------------
+
+
+def test_a_subscription_on_a_card_that_declines_is_not_paid_and_starts_nothing(world: World) -> None:
+    card_add(world.customers["alpha"], DECLINES_CHARGES)
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f"Monthly bad card {time.monotonic_ns()}", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.CONTINUOUS, team_size=3, months=2)
+        quote = services.quote_create(project=project)
+
+    _consent(world, project, quote.number)
+
+    wait_for(lambda: _rows(project)[0].status == "failed", what="the first month refused")
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).status == Project.Status.AWAITING_PAYMENT
+        assert not Workflow.objects.filter(project=project).exists()
+        assert "first month" in Project.objects.get(pk=project.pk).payment_issue
+    assert _owner(world).get(url("deliverable_bundle", project.pk)).status_code == 302
+
+
+def test_a_failed_up_front_charge_waits_for_the_customer_and_is_not_retried_by_the_sweep(world: World) -> None:
+    card_add(world.customers["alpha"], DECLINES_CHARGES)
+    project, quote = _mvp_quote()
+    _consent(world, project, quote.number)
+    wait_for(lambda: _rows(project)[0].status == "failed", what="the deposit declined")
+    attempts = Charge.objects.get(schema_name="alpha", project_id=project.pk).attempts
+
+    for _ in range(3):
+        payments_sweep()
+    time.sleep(1)
+
+    assert Charge.objects.get(schema_name="alpha", project_id=project.pk).attempts == attempts
+    good = card_add(world.customers["alpha"])
+    billing_services.payment_method_set_default(payment_method=good)
+    _owner(world).post(url("project_pay", project.pk))
+    _paid(project, 1)
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).status == Project.Status.IN_DELIVERY
+
+
+def test_the_customers_own_pay_now_does_not_use_up_the_dunning_schedule(world: World, settings: Any) -> None:
+    settings.HIVE_DUNNING_RETRY_DAYS = [1, 3, 7]
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f"Own pay now {time.monotonic_ns()}", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
+        quote = services.quote_create(project=project)
+    _consent(world, project, quote.number)
+    _paid(project, 1)
+    bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
+    billing_services.payment_method_set_default(payment_method=bad)
+    with schema_context("alpha"):
+        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=2, minutes=1))
+    payments_sweep()
+    wait_for(lambda: _rows(project)[1].failures == 1, what="sprint 2 declined")
+    retry_at = _rows(project)[1].next_attempt_at
+    charge = Charge.objects.get(schema_name="alpha", project_id=project.pk, milestone="sprint-2")
+
+    for _ in range(3):
+        _owner(world).post(f"/billing/charges/{charge.pk}/pay/")
+
+    row = _rows(project)[1]
+    assert (row.failures, row.next_attempt_at) == (1, retry_at)
+    with schema_context("alpha"):
+        assert Workflow.objects.get(project=project).status == Workflow.Status.RUNNING
+
+
+def test_a_sprint_whose_engagement_has_completed_is_not_charged(world: World) -> None:
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f"Done early {time.monotonic_ns()}", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
+        quote = services.quote_create(project=project)
+    _consent(world, project, quote.number)
+    _paid(project, 1)
+    _drive(project, world.users["alpha_owner"])
+    with schema_context("alpha"):
+        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=3))
+
+    payments_sweep()
+    time.sleep(1)
+
+    assert [row.status for row in _rows(project)] == ["paid", "scheduled"]
+    assert len([c for c in stripe_charges() if c.paid]) == 1
+
+
+def test_e_mail_text_is_not_html_escaped(world: World) -> None:
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f'A & "B" {time.monotonic_ns()}', service=Service.MVP)
+        Story.objects.create(project=project, position=1, title="One", as_a="owner", i_want="to sign up")
+        quote = services.quote_create(project=project)
+    _consent(world, project, quote.number)
+    _paid(project, 1)
+    receipt = wait_for(
+        lambda: next((m for m in mail.outbox if m.subject.startswith("Receipt:") and 'A & "B"' in m.subject), None),
+        what="the receipt",
+    )
+    assert "&amp;" not in receipt.subject and "&quot;" not in receipt.body

@@ -101,7 +101,7 @@ def test_members_and_viewers_cannot_change_billing(world: World, stripe_emulator
 def test_another_tenants_user_gets_404_on_every_billing_page(world: World, user: str) -> None:
     client = world.client(user, on="alpha")
     billing = {name: path for name, path in portal_paths(world, "alpha").items() if name.startswith("billing_")}
-    assert len(billing) == 7
+    assert len(billing) == 8
     for name, path in billing.items():
         for method in ("get", "post"):
             response = getattr(client, method)(path)
