@@ -17,6 +17,7 @@ from billing.catalog import format_usd
 from billing.forms import PeriodForm, RefundForm
 from billing.models import Charge, CustomQuote, PaymentMethod, Refund, StripeCustomer, Subscription, WebhookEvent
 from tenants.models import User
+from tenants.reauth import recent_auth_required
 
 
 class PaymentMethodInline(admin.TabularInline[PaymentMethod, StripeCustomer]):
@@ -81,7 +82,12 @@ class ChargeAdmin(admin.ModelAdmin[Charge]):
         own = [
             path("export/", self.admin_site.admin_view(self.export_view), name="billing_charge_export"),
             path("summary/", self.admin_site.admin_view(self.summary_view), name="billing_charge_summary"),
-            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="billing_charge_refund"),
+            # Money leaves: the account manager confirms it's them (tenants.reauth) first.
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(recent_auth_required(self.refund_view)),
+                name="billing_charge_refund",
+            ),
         ]
         return own + super().get_urls()
 

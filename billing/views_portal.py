@@ -1,5 +1,6 @@
 """The billing page of a customer's portal: billing contact, cards on file, charge history and
-printable receipts. Everyone in the portal may read it; only owners change anything."""
+printable receipts. Everyone in the portal may read it; only owners change anything, and card
+changes need a recent login or re-authentication (``tenants.reauth``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from billing.forms import BillingContactForm, TestCardForm
 from billing.models import Charge, StripeCustomer, Subscription
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import Role
+from tenants.reauth import recent_auth_required
 
 
 def _page(
@@ -64,6 +66,7 @@ def billing_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_card_add(request: HttpRequest) -> HttpResponse:
     require_role(request, Role.OWNER)
     form = TestCardForm(request.POST)
@@ -79,6 +82,7 @@ def billing_card_add(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_setup_begin(request: HttpRequest) -> HttpResponse:
     """Stripe.js asks for a SetupIntent to confirm the card the owner typed into Stripe's form."""
     require_role(request, Role.OWNER)
@@ -86,6 +90,7 @@ def billing_setup_begin(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_setup_finish(request: HttpRequest) -> HttpResponse:
     require_role(request, Role.OWNER)
     try:
@@ -100,6 +105,7 @@ def billing_setup_finish(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_card_default(request: HttpRequest, pk: int) -> HttpResponse:
     card = get_payment_method_for_portal(request, pk)
     require_role(request, Role.OWNER)
@@ -109,6 +115,7 @@ def billing_card_default(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_card_remove(request: HttpRequest, pk: int) -> HttpResponse:
     card = get_payment_method_for_portal(request, pk)
     require_role(request, Role.OWNER)

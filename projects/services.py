@@ -28,6 +28,7 @@ from projects.scope_snapshot import (
 )
 from projects.scoping import Scope, scope_mvp
 from tenants.models import User
+from tenants.verification import email_verified_require
 
 
 class ScopingError(Exception):
@@ -229,7 +230,11 @@ def quote_create(*, project: Project) -> Quote:
 
 @transaction.atomic
 def quote_accept(*, quote: Quote, user: User) -> Quote:
-    """Accept the latest quote version: recorded who and when; the project awaits payment."""
+    """Accept the latest quote version: recorded who and when; the project awaits payment.
+
+    Accepting starts the first payment, so the person must have confirmed their e-mail address
+    (``EmailUnverified``, a PermissionDenied, otherwise)."""
+    email_verified_require(user, action="accepting a quote")
     project = Project.objects.select_for_update().get(pk=quote.project_id)
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.accepted_at is not None:

@@ -25,6 +25,8 @@ from projects.payments import acceptance_charge
 from projects.requirements import RequirementsError
 from tenants.access import portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
+from tenants.reauth import recent_auth_required
+from tenants.verification import EmailUnverified, email_verified_require
 
 
 def _user(request: HttpRequest) -> User:
@@ -232,12 +234,13 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.OWNER)
     quote = get_quote_for_member(request, project, number)
     try:
         services.quote_accept(quote=quote, user=_user(request))
-    except services.ScopingError as exc:
+    except (services.ScopingError, EmailUnverified) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Quote v{quote.number} accepted. The project now awaits the first payment.")
@@ -245,9 +248,15 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Try the up-front payment again (e.g. after adding a card); the owner sees the outcome."""
     project = get_project_for_member(request, pk, role=Role.OWNER)
+    try:
+        email_verified_require(_user(request), action="paying")
+    except EmailUnverified as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", pk=project.pk)
     if project.status != Project.Status.AWAITING_PAYMENT:
         messages.info(request, "Nothing is due on this project right now.")
         return redirect("project_detail", pk=project.pk)

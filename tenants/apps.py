@@ -7,7 +7,9 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants import access, host_cache
+        from tenants import access, host_cache, reauth, two_factor
 
         host_cache.connect_invalidation()
         access.connect_membership_cache()
+        two_factor.connect_device_cache()
+        reauth.connect_login_mark()

@@ -68,6 +68,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "member_role": [member.pk],
         "member_remove": [member.pk],
         "invitation_revoke": [invitation.pk],
+        "company_two_factor": [],
         "project_new": [],
         "project_detail": [mvp.pk],
         "requirements_submit": [mvp.pk],
