@@ -35,7 +35,7 @@ class Customer(TenantMixin):
     created_at = models.DateTimeField(default=timezone.now)
     require_two_factor = models.BooleanField(
         default=False,
-        help_text="Members must confirm every login with an authenticator app; members without one are sent to set it up.",
+        help_text="Members confirm every login with an authenticator app; those without one are sent to set it up.",
     )
 
     auto_create_schema = True

@@ -5,7 +5,6 @@ company's two-factor requirement. Each is a transaction; each returns what it ma
 from __future__ import annotations
 
 import logging
-
 from datetime import datetime
 
 from django.conf import settings

@@ -26,7 +26,7 @@ def client_ip(request: HttpRequest) -> str | None:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
-            return hops[-1]
+            return str(hops[-1])
     # None when there is no address at all (a login made in code, e.g. the test client's).
     return str(request.META.get("REMOTE_ADDR", "")) or None
 

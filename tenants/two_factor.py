@@ -164,7 +164,7 @@ def recovery_codes_regenerate(*, request: HttpRequest, user: User) -> list[str]:
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE_NAME).count()
+    return int(StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE_NAME).count())
 
 
 @transaction.atomic
@@ -209,7 +209,9 @@ def two_factor_verify(*, request: HttpRequest, user: User, code: str) -> Device:
                 break
     if device is None:
         signals.two_factor_failed.send(sender=User, request=request, user=user)
-        raise TwoFactorError("That code did not work. Enter the 6-digit code from your app, or an unused recovery code.")
+        raise TwoFactorError(
+            "That code did not work. Enter the 6-digit code from your app, or an unused recovery code."
+        )
     django_otp.login(request, device)
     reauth.recent_auth_mark(request)
     signals.two_factor_verified.send(sender=User, request=request, user=user, device=device)
@@ -229,7 +231,7 @@ class TwoFactorMiddleware:
             user.is_authenticated
             and not request.path.startswith(EXEMPT_PREFIXES)
             and not is_verified(request)
-            and required_by(user, getattr(request, "customer", None))  # type: ignore[arg-type]
+            and required_by(user, getattr(request, "customer", None))
         ):
             step = "two_factor_verify" if has_two_factor(user) else "two_factor_setup"
             return HttpResponseRedirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")

@@ -147,7 +147,12 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
             signals.reauthenticated.send(sender=User, request=request, user=user)
             return HttpResponseRedirect(_next(request))
         form.add_error("secret", "That code did not work." if uses_code else "That password is not right.")
-    context = {"form": form, "uses_code": uses_code, "next": _next(request, ""), "minutes": settings.HIVE_REAUTH_SECONDS // 60}
+    context = {
+        "form": form,
+        "uses_code": uses_code,
+        "next": _next(request, ""),
+        "minutes": settings.HIVE_REAUTH_SECONDS // 60,
+    }
     return render(request, "tenants/account/reauthenticate.html", context, status=400 if form.errors else 200)
 
 

@@ -40,7 +40,9 @@ def members(request: HttpRequest) -> HttpResponse:
             value=form.cleaned_data["email"],
             rate=settings.HIVE_RATE_INVITATION,
         ):
-            form.add_error("email", f"{form.cleaned_data['email']} was invited several times today; try again tomorrow.")
+            form.add_error(
+                "email", f"{form.cleaned_data['email']} was invited several times today; try again tomorrow."
+            )
         if form.is_valid():
             try:
                 services.invitation_send(

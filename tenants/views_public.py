@@ -45,7 +45,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             # Past the per-address limit nothing is mailed, and the answer stays the same.
-            if not throttling.rate_exceeded(request, group="signup", value=data["email"], rate=settings.HIVE_RATE_SIGNUP):
+            if not throttling.rate_exceeded(
+                request, group="signup", value=data["email"], rate=settings.HIVE_RATE_SIGNUP
+            ):
                 services.signup_request(
                     company_name=data["company_name"],
                     subdomain=data["subdomain"],

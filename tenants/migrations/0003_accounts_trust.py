@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='require_two_factor',
-            field=models.BooleanField(default=False, help_text='Members must confirm every login with an authenticator app; members without one are sent to set it up.'),
+            field=models.BooleanField(default=False, help_text='Members confirm every login with an authenticator app; those without one are sent to set it up.'),
         ),
         migrations.AddField(
             model_name='user',

@@ -11,7 +11,7 @@ from django.test import TestCase
 from django_tenants.utils import schema_context
 
 from projects.models import Project, Quote
-from tenants.models import Invitation, User
+from tenants.models import Invitation, Role, User
 from tenants.verification import EmailUnverified
 from tests.world import World
 
@@ -125,7 +125,7 @@ def test_a_person_joining_by_invitation_has_a_confirmed_address(world: World) ->
         invitation = services.invitation_send(
             customer=world.customers["alpha"],
             email="joiner@example.test",
-            role=services.Role.MEMBER,
+            role=Role.MEMBER,
             invited_by=owner,
             accept_url_base="http://hive.localhost/invitations/",
         )

@@ -35,7 +35,7 @@ def _ask(client: Client, **overrides: str):  # type: ignore[no-untyped-def]
 def _mailed_link(to: str) -> str:
     bodies = [m.body for m in mail.outbox if m.to == [to]]
     assert bodies, f"no e-mail to {to}"
-    found = re.search(r"http://hive\.localhost(/signup/confirm/[^/\s]+/)", bodies[-1])
+    found = re.search(r"http://hive\.localhost(/signup/confirm/[^/\s]+/)", str(bodies[-1]))
     assert found, bodies[-1]
     return found.group(1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
@@ -22,11 +23,11 @@ pytestmark = pytest.mark.django_db
 VICTIM = "alpha-member@example.test"
 
 
-def _login(client: Client, email: str, password: str, **extra: str):  # type: ignore[no-untyped-def]
+def _login(client: Client, email: str, password: str, **extra: Any) -> Any:
     return client.post("/login/", {"username": email, "password": password}, **extra)
 
 
-def _fail(client: Client, email: str, times: int, **extra: str) -> list[int]:
+def _fail(client: Client, email: str, times: int, **extra: Any) -> list[int]:
     return [_login(client, email, "not-the-password", **extra).status_code for _ in range(times)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -26,7 +27,7 @@ def code(device: TOTPDevice, steps_ahead: int = 0) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-def login(client: Client, email: str) -> object:
+def login(client: Client, email: str) -> Any:
     return client.post("/login/", {"username": email, "password": PASSWORD})
 
 
@@ -96,9 +97,7 @@ def test_after_enrolment_a_password_login_needs_the_second_step_on_every_host(wo
     # django-otp holds a device back after a wrong code (1 s, doubling with each further one).
     time.sleep(1.1)
 
-    ok = client.post(
-        "/account/two-factor/verify/", {"code": code(device, 1), "next": "/"}, HTTP_HOST=host_of("alpha")
-    )
+    ok = client.post("/account/two-factor/verify/", {"code": code(device, 1), "next": "/"}, HTTP_HOST=host_of("alpha"))
     assert ok.status_code == 302 and ok["Location"] == "/"
     assert client.get("/", HTTP_HOST=host_of("alpha")).status_code == 200
     # Confirmed on the portal host, the same session is confirmed on the main site too.
