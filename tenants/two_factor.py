@@ -20,6 +20,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -96,6 +97,14 @@ def is_verified(request: HttpRequest) -> bool:
     """Whether this session's login was confirmed with a second factor (django-otp's mark)."""
     check: Callable[[], bool] | None = getattr(request.user, "is_verified", None)
     return bool(check and check())
+
+
+def session_is_verified(user: User, session: SessionBase) -> bool:
+    """Whether ``session`` (outside the HTTP middleware: a websocket's) carries a second factor
+    of ``user``'s, as django-otp's middleware decides it for a request."""
+    persistent_id = session.get(django_otp.DEVICE_ID_SESSION_KEY)
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk and bool(device.confirmed)
 
 
 # --- enrolment -----------------------------------------------------------------------------------
