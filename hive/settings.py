@@ -358,6 +358,8 @@ HIVE_EMAIL_VERIFICATION_MAX_AGE = env_int("HIVE_EMAIL_VERIFICATION_MAX_AGE_SECON
 # Two-factor (django-otp): the issuer shown in authenticator apps; money actions and API-key
 # creation need a password or TOTP confirmation within HIVE_REAUTH_SECONDS.
 OTP_TOTP_ISSUER = env_str("HIVE_OTP_ISSUER", "Agent Hive")
+# Staff may delete a person's lost devices in the admin, but never read their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 HIVE_REAUTH_SECONDS = env_int("HIVE_REAUTH_SECONDS", 600)
 HIVE_RECOVERY_CODES = 10
 # --- end accounts -------------------------------------------------------------------------------

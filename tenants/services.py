@@ -90,13 +90,15 @@ def signup_request(
     of a signup link, so the signup form does not tell who has an account here.
     """
     email = email.strip().lower()
+    # Hashed whatever the address, so the answer takes as long for a taken one as for a new one.
+    password_hash = make_password(password)
     existing = User.objects.filter(email__iexact=email).first()
     signals.signup_requested.send(sender=User, request=None, user=existing, email=email, subdomain=subdomain)
     if existing is not None:
         send_templated_email("signup_existing", [email], {"company_name": company_name, "login_url": login_url})
         return None
     signup = SignupRequest.objects.create(
-        email=email, company_name=company_name, subdomain=subdomain, password_hash=make_password(password)
+        email=email, company_name=company_name, subdomain=subdomain, password_hash=password_hash
     )
     days = settings.HIVE_EMAIL_VERIFICATION_MAX_AGE // 86400
     send_templated_email(

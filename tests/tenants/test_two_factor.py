@@ -249,3 +249,18 @@ def test_new_recovery_codes_replace_the_old_ones(world: World) -> None:
 
     assert len(new) == 10 and not set(new) & set(old)
     assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(new)
+
+
+def test_staff_may_remove_a_lost_device_in_the_admin_but_never_read_its_secret(world: World) -> None:
+    device = TOTPDevice.objects.create(user=world.users["beta_owner"], name="app", confirmed=True)
+    admin = world.client("staff")
+
+    page = admin.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+
+    assert page.status_code == 200
+    assert device.key not in page.content.decode()
+    assert admin.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    assert admin.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
+    deleted = admin.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not TOTPDevice.objects.filter(pk=device.pk).exists()
