@@ -5,7 +5,7 @@ company's two-factor requirement. Each is a transaction; each returns what it ma
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -90,6 +90,9 @@ def signup_request(
     of a signup link, so the signup form does not tell who has an account here.
     """
     email = email.strip().lower()
+    # Links older than their lifetime can never be used: their rows (and password hashes) go.
+    stale = timezone.now() - timedelta(seconds=settings.HIVE_EMAIL_VERIFICATION_MAX_AGE)
+    SignupRequest.objects.filter(created_at__lt=stale).delete()
     # Hashed whatever the address, so the answer takes as long for a taken one as for a new one.
     password_hash = make_password(password)
     existing = User.objects.filter(email__iexact=email).first()

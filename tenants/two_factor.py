@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from base64 import b32encode
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -131,7 +132,7 @@ def totp_qr_svg(device: TOTPDevice) -> str:
 
 def totp_secret(device: TOTPDevice) -> str:
     """The base32 secret, in groups of four, for apps that cannot scan."""
-    secret = dict(part.split("=", 1) for part in device.config_url.split("?", 1)[1].split("&"))["secret"]
+    secret = b32encode(device.bin_key).decode()
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 

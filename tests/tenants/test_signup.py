@@ -4,12 +4,16 @@ owner's address, or leaves nothing behind; the form never tells whether an addre
 from __future__ import annotations
 
 import re
+import time
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, TestCase
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Customer, Domain, Membership, Role, SignupRequest, User
@@ -151,6 +155,25 @@ def test_a_signup_link_works_once(world: World) -> None:
     assert again.status_code == 410
     assert "already created" in again.content.decode()
     assert Customer.objects.filter(schema_name="gamma").count() == 1
+
+
+def test_an_expired_signup_link_is_refused_and_its_request_is_dropped(
+    world: World, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    client = world.client()
+    _ask(client)
+    link = _mailed_link("boss@gamma.test")
+    later = time.time() + settings.HIVE_EMAIL_VERIFICATION_MAX_AGE + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    response = client.post(link)
+
+    assert response.status_code == 410 and b"expired" in response.content
+    assert not Customer.objects.filter(schema_name="gamma").exists()
+    # The next signup (by anyone) sweeps requests whose links can no longer work.
+    SignupRequest.objects.update(created_at=timezone.now() - timedelta(days=4))
+    _ask(world.client(), email="other@delta.test", subdomain="delta")
+    assert list(SignupRequest.objects.values_list("email", flat=True)) == ["other@delta.test"]
 
 
 def test_a_tampered_signup_link_is_refused(world: World) -> None:
