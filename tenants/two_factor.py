@@ -244,5 +244,9 @@ class TwoFactorMiddleware:
             and required_by(user, getattr(request, "customer", None))
         ):
             step = "two_factor_verify" if has_two_factor(user) else "two_factor_setup"
-            return HttpResponseRedirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
+            url = f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"
+            if getattr(request, "htmx", False):
+                # An htmx fragment request: the whole page goes to the second step, not the fragment.
+                return HttpResponse(status=204, headers={"HX-Redirect": url})
+            return HttpResponseRedirect(url)
         return self.get_response(request)

@@ -201,3 +201,22 @@ def test_invitations_from_one_address_are_limited(world: World, settings) -> Non
 
     assert answers == [302, 302, 429]
     assert Invitation.objects.filter(email__startswith="p", customer=world.customers["alpha"]).count() == 2
+
+
+def test_the_lockout_page_is_served_under_asgi_too(world: World) -> None:
+    """The portal runs under uvicorn: Django's async handler must produce the same 429 page."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    client = AsyncClient(headers={"host": "hive.localhost"})
+
+    async def attempts() -> list[Any]:
+        answers = []
+        for password in ["wrong-password-1"] * 5 + [PASSWORD]:
+            answers.append(await client.post("/login/", {"username": VICTIM, "password": password}))
+        return answers
+
+    answers = async_to_sync(attempts)()
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429, 429]
+    assert b"Too many login attempts" in answers[-1].content
