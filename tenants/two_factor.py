@@ -123,7 +123,8 @@ def pending_totp_device(user: User) -> TOTPDevice | None:
 
 def totp_qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// URI as an SVG QR code, drawn on the server (no script, no external service)."""
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    # White background and the standard 4-module quiet zone: it scans whatever the page's colours.
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=16, border=4)
     out = io.BytesIO()
     image.save(out)
     svg = out.getvalue().decode()
