@@ -337,7 +337,9 @@ CELERY_BEAT_SCHEDULE.update(
 AXES_FAILURE_LIMIT = env_int("HIVE_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("HIVE_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success must not wipe the counts: axes would delete every failure from that address, so an
+# attacker logging into their own account between guesses would reset the victim's count too.
+AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "tenants.throttling.login_username"
 AXES_CLIENT_IP_CALLABLE = "tenants.throttling.client_ip"

@@ -90,6 +90,20 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_lock(world: W
     assert _login(client, "alpha-viewer@example.test", PASSWORD, HTTP_X_FORWARDED_FOR="10.9.9.9").status_code == 429
 
 
+def test_logging_into_one_s_own_account_between_guesses_does_not_reset_the_count(world: World) -> None:
+    attacker = world.client()
+    answers = []
+    for _ in range(3):
+        answers += _fail(attacker, VICTIM, 2, REMOTE_ADDR="203.0.113.9")
+        # The attacker's own account, from the same address, logs in fine in between…
+        _login(attacker, "outsider@example.test", PASSWORD, REMOTE_ADDR="203.0.113.9")
+        attacker.post("/logout/")
+
+    # …but the victim's failures kept counting: locked after five, from anywhere.
+    assert answers == [200, 200, 200, 200, 429, 429]
+    assert _login(world.client(), VICTIM, PASSWORD, REMOTE_ADDR="198.51.100.9").status_code == 429
+
+
 def test_the_lock_ends_after_the_cool_off(world: World) -> None:
     client = world.client()
     _fail(client, VICTIM, 5)
