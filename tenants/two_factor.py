@@ -90,7 +90,7 @@ def required_by(user: User, customer: Customer | None) -> str:
     if customer is not None and customer.require_two_factor and access.membership_for(user, customer) is not None:
         return f"{customer.name} requires two-factor login for everyone in its portal."
     if has_two_factor(user):
-        return "You switched on two-factor login."
+        return "you switched it on."
     return ""
 
 
