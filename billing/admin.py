@@ -19,6 +19,7 @@ from billing.forms import CustomQuoteForm, PeriodForm, RefundForm
 from billing.models import Charge, CustomQuote, PaymentMethod, Refund, StripeCustomer, Subscription, WebhookEvent
 from billing.signals import custom_quote_issued
 from tenants.models import User
+from tenants.reauth import recent_auth_required
 
 
 class PaymentMethodInline(admin.TabularInline[PaymentMethod, StripeCustomer]):
@@ -83,7 +84,12 @@ class ChargeAdmin(admin.ModelAdmin[Charge]):
         own = [
             path("export/", self.admin_site.admin_view(self.export_view), name="billing_charge_export"),
             path("summary/", self.admin_site.admin_view(self.summary_view), name="billing_charge_summary"),
-            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="billing_charge_refund"),
+            # Money leaves: the account manager confirms it's them (tenants.reauth) first.
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(recent_auth_required(self.refund_view)),
+                name="billing_charge_refund",
+            ),
         ]
         return own + super().get_urls()
 

@@ -1,5 +1,6 @@
 """The billing page of a customer's portal: billing contact, cards on file, charge history and
-printable receipts. Everyone in the portal may read it; only owners change anything."""
+printable receipts. Everyone in the portal may read it; only owners change anything, and card
+changes need a recent login or re-authentication (``tenants.reauth``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from billing.forms import BillingContactForm, TestCardForm
 from billing.models import Charge, StripeCustomer, Subscription
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import Role
+from tenants.reauth import recent_auth_required
 
 
 def _page(
@@ -66,6 +68,7 @@ def billing_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_card_add(request: HttpRequest) -> HttpResponse:
     require_role(request, Role.OWNER)
     form = TestCardForm(request.POST)
@@ -89,6 +92,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_charge_pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Pay a failed milestone now, on the default card."""
     charge = get_charge_for_portal(request, pk)
@@ -108,6 +112,7 @@ def billing_charge_pay(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_setup_begin(request: HttpRequest) -> HttpResponse:
     """Stripe.js asks for a SetupIntent to confirm the card the owner typed into Stripe's form."""
     require_role(request, Role.OWNER)
@@ -115,6 +120,7 @@ def billing_setup_begin(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_setup_finish(request: HttpRequest) -> HttpResponse:
     require_role(request, Role.OWNER)
     try:
@@ -129,6 +135,7 @@ def billing_setup_finish(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_card_default(request: HttpRequest, pk: int) -> HttpResponse:
     card = get_payment_method_for_portal(request, pk)
     require_role(request, Role.OWNER)
@@ -138,6 +145,7 @@ def billing_card_default(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def billing_card_remove(request: HttpRequest, pk: int) -> HttpResponse:
     card = get_payment_method_for_portal(request, pk)
     require_role(request, Role.OWNER)

@@ -7,6 +7,7 @@ allowed hosts limited to ``HIVE_DOMAIN`` and its subdomains, and a ``SECRET_KEY`
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -59,6 +60,12 @@ SHARED_APPS = [
     "channels",
     "billing",
     "agents",
+    # Accounts an enterprise can trust (tenants.throttling, tenants.two_factor): login lockout
+    # and TOTP/recovery-code devices, all in the public schema beside the users.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -87,9 +94,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.AuditRequestMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "tenants.two_factor.TwoFactorMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
 ]
 
@@ -170,6 +180,11 @@ if TESTING:
     # Tests create many users; their hashing strength is not under test.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
+# django-axes' backend first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_REDIRECT_URL = "/"
 
 # One session for the apex and every customer subdomain: login on hive.localhost reaches
@@ -405,6 +420,42 @@ HIVE_PREVIEW_MAX_RESPONSE_BYTES = env_int("HIVE_PREVIEW_MAX_RESPONSE_BYTES", 100
 HIVE_PREVIEW_TIMEOUT_SECONDS = float(env_str("HIVE_PREVIEW_TIMEOUT_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE["previews-sweep"] = {"task": "projects.previews_sweep", "schedule": 60.0}
 # --- end customer previews -----------------------------------------------------------------------
+# --- Accounts: throttling, two-factor, re-authentication (tenants) --------------------------------
+# Login lockout (django-axes): HIVE_LOGIN_FAILURE_LIMIT failures lock the account (from any
+# address) and the address (for any account) for HIVE_LOGIN_COOLOFF_MINUTES after the last
+# counted failure; tries while locked do not extend it, so nobody can lock a real user out for
+# good, and a password reset unlocks the account at once.
+AXES_FAILURE_LIMIT = env_int("HIVE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("HIVE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success must not wipe the counts: axes would delete every failure from that address, so an
+# attacker logging into their own account between guesses would reset the victim's count too.
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "tenants.throttling.login_username"
+AXES_CLIENT_IP_CALLABLE = "tenants.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "tenants.throttling.lockout_response"
+AXES_VERBOSE = False
+# Rate limits (django-ratelimit, fixed windows, counted in the shared cache): "count/period" with
+# period s, m, h or d. Per client address and per target e-mail address.
+RATELIMIT_USE_CACHE = "shared"
+HIVE_RATE_PASSWORD_RESET = env_str("HIVE_RATE_PASSWORD_RESET", "2/h")
+HIVE_RATE_PASSWORD_RESET_IP = env_str("HIVE_RATE_PASSWORD_RESET_IP", "20/h")
+HIVE_RATE_SIGNUP = env_str("HIVE_RATE_SIGNUP", "3/h")
+HIVE_RATE_SIGNUP_IP = env_str("HIVE_RATE_SIGNUP_IP", "10/h")
+HIVE_RATE_INVITATION = env_str("HIVE_RATE_INVITATION", "3/d")
+HIVE_RATE_INVITATION_IP = env_str("HIVE_RATE_INVITATION_IP", "30/h")
+HIVE_RATE_EMAIL_VERIFICATION = env_str("HIVE_RATE_EMAIL_VERIFICATION", "3/h")
+# Signup and e-mail verification links (signed) stay valid this long.
+HIVE_EMAIL_VERIFICATION_MAX_AGE = env_int("HIVE_EMAIL_VERIFICATION_MAX_AGE_SECONDS", 3 * 24 * 3600)
+# Two-factor (django-otp): the issuer shown in authenticator apps; money actions and API-key
+# creation need a password or TOTP confirmation within HIVE_REAUTH_SECONDS.
+OTP_TOTP_ISSUER = env_str("HIVE_OTP_ISSUER", "Agent Hive")
+# Staff may delete a person's lost devices in the admin, but never read their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+HIVE_REAUTH_SECONDS = env_int("HIVE_REAUTH_SECONDS", 600)
+HIVE_RECOVERY_CODES = 10
+# --- end accounts -------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -40,6 +40,7 @@ from projects.scope_snapshot import (
 from projects.scoping import Scope, scope_mvp
 from tenants.audit import Action, audit_record
 from tenants.models import Customer, User
+from tenants.verification import email_verified_require
 
 
 class ScopingError(Exception):
@@ -323,7 +324,11 @@ def quote_accept(*, quote: Quote, user: User, consent: str) -> Quote:
 
     ``consent`` is the token of the consent step (``payment_schedule.payment_offer``) the customer
     confirmed: it must still name this quote, the amount due now and the default card. Recorded:
-    who, when, the amount and the card; the up-front milestones are charged after the commit."""
+    who, when, the amount and the card; the up-front milestones are charged after the commit.
+
+    Accepting starts the first payment, so the person must have confirmed their e-mail address
+    (``EmailUnverified``, a PermissionDenied, otherwise)."""
+    email_verified_require(user, action="accepting a quote")
     project = Project.objects.select_for_update().get(pk=quote.project_id)
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.accepted_at is not None:

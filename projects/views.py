@@ -29,6 +29,8 @@ from projects.requirements import RequirementsError
 from projects.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
+from tenants.reauth import recent_auth_required
+from tenants.verification import EmailUnverified, email_verified_require
 
 
 def _user(request: HttpRequest) -> User:
@@ -248,6 +250,7 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@recent_auth_required
 def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """The consent step: accepting the quote and authorising its payments are one explicit step
     that shows the amount due now, the card and the later charges. A POST that does not carry
@@ -260,7 +263,8 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         return back
     try:
         services.quote_acceptable(quote=quote, project=project)
-    except services.ScopingError as exc:
+        email_verified_require(_user(request), action="accepting a quote")
+    except (services.ScopingError, EmailUnverified) as exc:
         messages.error(request, str(exc))
         return back
     offer = payment_offer(quote=quote, customer=current_customer(request))
@@ -270,7 +274,7 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         else:
             try:
                 services.quote_accept(quote=quote, user=_user(request), consent=request.POST.get("consent", ""))
-            except services.ScopingError as exc:
+            except (services.ScopingError, EmailUnverified) as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(
@@ -284,9 +288,15 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 
 @require_POST
+@recent_auth_required
 def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Try the up-front payment again (e.g. after adding a card); the owner sees the outcome."""
     project = get_project_for_member(request, pk, role=Role.OWNER)
+    try:
+        email_verified_require(_user(request), action="paying")
+    except EmailUnverified as exc:
+        messages.error(request, str(exc))
+        return redirect("project_detail", pk=project.pk)
     if project.status != Project.Status.AWAITING_PAYMENT:
         messages.info(request, "Nothing is due on this project right now.")
         return redirect("project_detail", pk=project.pk)

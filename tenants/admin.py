@@ -27,10 +27,18 @@ class MembershipInline(admin.TabularInline[Membership, Customer]):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin[Customer]):
     list_display = ["name", "schema_name", "status", "primary_domain", "member_count", "account_manager", "created_at"]
-    list_filter = ["status", "account_manager"]
+    list_filter = ["status", "account_manager", "require_two_factor"]
     search_fields = ["name", "schema_name", "domains__domain"]
     readonly_fields = ["schema_name", "created_at"]
-    fields = ["name", "schema_name", "status", "suspended_reason", "account_manager", "created_at"]
+    fields = [
+        "name",
+        "schema_name",
+        "status",
+        "suspended_reason",
+        "account_manager",
+        "require_two_factor",
+        "created_at",
+    ]
     inlines = [DomainInline, MembershipInline]
     actions = ["suspend", "reactivate"]
 
@@ -70,14 +78,14 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined", "email_verified_at"]
+    list_filter = ["is_staff", "is_superuser", "is_active", ("email_verified_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "full_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name",)}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 

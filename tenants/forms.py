@@ -24,11 +24,8 @@ class SignupForm(forms.Form):
         return validate_subdomain(self.cleaned_data["subdomain"])
 
     def clean_email(self) -> str:
+        # Whether the address has an account is never said here (see services.signup_request).
         email: str = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists. Log in, or use another email for a new company."
-            )
         return email
 
     def clean(self) -> dict[str, Any]:
@@ -41,6 +38,25 @@ class SignupForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label="Code",
+        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+class ReauthenticateForm(forms.Form):
+    """Confirm it's you: the password, or the app's code for someone with two-factor on."""
+
+    secret = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autofocus": True}))
+
+
+class CompanyTwoFactorForm(forms.Form):
+    required = forms.BooleanField(required=False, label="Require two-factor login for everyone in this company")
 
 
 class InvitationForm(forms.Form):

@@ -27,7 +27,8 @@ from tenants.audit import audit_request
 from tenants.models import Customer, Domain
 
 # Paths of a portal that anyone may reach: the login flow, health, static files.
-OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz", "/static/")
+# The account pages (two-factor, re-authentication, e-mail verification) concern only the person.
+OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/account/", "/healthz", "/static/")
 
 
 class HostTenantMiddleware(TenantMainMiddleware):

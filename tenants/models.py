@@ -33,6 +33,10 @@ class Customer(TenantMixin):
         limit_choices_to={"is_staff": True},
     )
     created_at = models.DateTimeField(default=timezone.now)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Members confirm every login with an authenticator app; those without one are sent to set it up.",
+    )
 
     auto_create_schema = True
     auto_drop_schema = False
@@ -102,6 +106,9 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         default=False, help_text="Account managers: may use the admin and enter any customer's portal."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person proved they read this address (a signed link we mailed)."
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -117,6 +124,10 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class Role(models.TextChoices):
@@ -169,6 +180,25 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
+
+
+class SignupRequest(models.Model):
+    """A signup waiting for its e-mail address to be confirmed: nothing (no user, no schema) is
+    made until the signed link we mailed is opened, so the signup page answers the same whether
+    or not the address already has an account, and an unconfirmed signup costs no schema."""
+
+    email = models.EmailField()
+    company_name = models.CharField(max_length=120)
+    subdomain = models.CharField(max_length=63)
+    password_hash = models.CharField(max_length=256)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"signup of {self.subdomain} by {self.email}"
 
 
 class SchemaImage(models.Model):

@@ -4,7 +4,8 @@ from tenants import views_portal
 from tenants.urls_public import urlpatterns as public_patterns
 
 # The login flow is served on portal hosts too, so a signed-out member stays on their portal.
-_login_flow = [p for p in public_patterns if p.name not in {"signup", "invitation_accept"}]
+# So are the account pages (two-factor, re-authentication, e-mail verification).
+_login_flow = [p for p in public_patterns if p.name not in {"signup", "signup_confirm", "invitation_accept"}]
 
 urlpatterns = [
     path("members/", views_portal.members, name="members"),
@@ -13,5 +14,6 @@ urlpatterns = [
     path("invitations/<int:pk>/revoke/", views_portal.invitation_revoke, name="invitation_revoke"),
     path("audit/", views_portal.audit, name="audit"),
     path("audit/export.csv", views_portal.audit_export, name="audit_export"),
+    path("members/two-factor/", views_portal.company_two_factor, name="company_two_factor"),
     *_login_flow,
 ]

@@ -2,9 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tenants import views_public
+from tenants.urls_account import urlpatterns as account_patterns
 
 urlpatterns = [
     path("signup/", views_public.signup, name="signup"),
+    path("signup/confirm/<str:token>/", views_public.signup_confirm, name="signup_confirm"),
     path("login/", views_public.LoginView.as_view(), name="login"),
     path("logout/", views_public.logout_view, name="logout"),
     path("password-reset/", views_public.PasswordResetView.as_view(), name="password_reset"),
@@ -15,9 +17,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="tenants/password_reset_confirm.html", success_url="/reset/done/"
-        ),
+        views_public.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -26,4 +26,5 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invitations/<str:token>/", views_public.invitation_accept, name="invitation_accept"),
+    *account_patterns,
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -9,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tenants import access, audit_log, links, services
-from tenants.forms import InvitationForm, RoleForm
-from tenants.models import Invitation, Membership, Role
+from tenants import access, audit_log, links, services, throttling
+from tenants.forms import CompanyTwoFactorForm, InvitationForm, RoleForm
+from tenants.models import Invitation, Membership, Role, User
+from tenants.verification import EmailUnverified
 
 
 def _membership_in_portal(request: HttpRequest, pk: int) -> Membership:
@@ -32,6 +34,17 @@ def members(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST or None)
     if request.method == "POST":
         access.require_role(request, Role.OWNER)
+        if throttling.ip_rate_exceeded(request, group="invitation", rate=settings.HIVE_RATE_INVITATION_IP):
+            return throttling.too_many_requests(request, "invitations from your network")
+        if form.is_valid() and throttling.rate_exceeded(
+            request,
+            group=f"invitation.{customer.pk}",
+            value=form.cleaned_data["email"],
+            rate=settings.HIVE_RATE_INVITATION,
+        ):
+            form.add_error(
+                "email", f"{form.cleaned_data['email']} was invited several times today; try again tomorrow."
+            )
         if form.is_valid():
             try:
                 services.invitation_send(
@@ -43,6 +56,8 @@ def members(request: HttpRequest) -> HttpResponse:
                 )
             except services.MembershipError as exc:
                 form.add_error("email", str(exc))
+            except EmailUnverified as exc:
+                form.add_error(None, str(exc.args[0]))
             else:
                 messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
                 return redirect("members")
@@ -53,6 +68,8 @@ def members(request: HttpRequest) -> HttpResponse:
         "role": role,
         "roles": Role.choices,
         "is_owner": role == Role.OWNER,
+        "two_factor_form": CompanyTwoFactorForm(initial={"required": customer.require_two_factor}),
+        "email_unverified": isinstance(request.user, User) and not request.user.email_verified,
     }
     return render(request, "tenants/members.html", context, status=400 if form.errors else 200)
 
@@ -131,3 +148,26 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-{customer.schema_name}-{stamp}.csv"'
     return response
+
+
+@require_POST
+def company_two_factor(request: HttpRequest) -> HttpResponse:
+    """An owner requires (or stops requiring) two-factor login of everyone in the company."""
+    access.require_role(request, Role.OWNER)
+    customer = access.current_customer(request)
+    form = CompanyTwoFactorForm(request.POST)
+    form.is_valid()
+    required = bool(form.cleaned_data.get("required"))
+    assert isinstance(request.user, User)
+    try:
+        services.customer_two_factor_require(customer=customer, required=required, by=request.user)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            "Everyone in the company now confirms logins with an authenticator app."
+            if required
+            else "Two-factor login is now up to each person.",
+        )
+    return redirect("members")

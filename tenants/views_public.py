@@ -1,4 +1,5 @@
-"""Pages of the public site: landing, signup, login and password reset, invitation acceptance."""
+"""Pages of the public site: landing, signup (asked for, then confirmed from the mailed link),
+login and password reset, invitation acceptance."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from tenants import links, services
+from tenants import links, services, throttling
 from tenants.forms import JoinForm, SignupForm
 from tenants.models import Membership, User
+from tenants.verification import email_mark_verified
 
 
 def _safe_next(request: HttpRequest, target: str) -> bool:
@@ -33,22 +35,46 @@ def _safe_next(request: HttpRequest, target: str) -> bool:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """Ask for a portal. Whatever the address, the answer is "check your inbox": the new portal
+    is made from the link we mail, and an address with an account gets a note instead."""
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            customer, user = services.customer_signup(
-                company_name=data["company_name"],
-                subdomain=data["subdomain"],
-                email=data["email"],
-                password=data["password"],
-            )
-        except services.ProvisioningError as exc:
-            form.add_error(None, str(exc))
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return HttpResponseRedirect(links.portal_url(request, customer))
+    if request.method == "POST":
+        if throttling.ip_rate_exceeded(request, group="signup", rate=settings.HIVE_RATE_SIGNUP_IP):
+            return throttling.too_many_requests(request, "signups from your network")
+        if form.is_valid():
+            data = form.cleaned_data
+            # Past the per-address limit nothing is mailed, and the answer stays the same.
+            if not throttling.rate_exceeded(
+                request, group="signup", value=data["email"], rate=settings.HIVE_RATE_SIGNUP
+            ):
+                services.signup_request(
+                    company_name=data["company_name"],
+                    subdomain=data["subdomain"],
+                    email=data["email"],
+                    password=data["password"],
+                    link_base=links.public_url(request, "/signup/confirm/"),
+                    login_url=links.public_url(request, reverse("login")),
+                )
+            return render(request, "tenants/signup_sent.html", {"email": data["email"]})
     return render(request, "tenants/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed signup link: a button makes the portal (a GET alone never does, so mail
+    scanners that open links create nothing), then the owner lands logged in on it."""
+    try:
+        pending = services.signup_from_token(token)
+    except services.SignupError as exc:
+        return render(request, "tenants/signup_invalid.html", {"reason": str(exc)}, status=410)
+    if request.method == "POST":
+        try:
+            customer, user = services.signup_complete(signup=pending)
+        except (services.SignupError, services.ProvisioningError) as exc:
+            return render(request, "tenants/signup_invalid.html", {"reason": str(exc)}, status=409)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return HttpResponseRedirect(links.portal_url(request, customer))
+    return render(request, "tenants/signup_confirm.html", {"signup": pending})
 
 
 class LoginView(auth_views.LoginView):
@@ -88,10 +114,33 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = "/password-reset/sent/"
 
     def form_valid(self, form: Any) -> HttpResponse:
+        if throttling.ip_rate_exceeded(self.request, group="password-reset", rate=settings.HIVE_RATE_PASSWORD_RESET_IP):
+            return throttling.too_many_requests(self.request, "password reset requests from your network")
+        email = form.cleaned_data["email"]
+        if throttling.rate_exceeded(
+            self.request, group="password-reset", value=email, rate=settings.HIVE_RATE_PASSWORD_RESET
+        ):
+            # The same answer as when a mail goes out, so the limit tells nothing about the address.
+            return HttpResponseRedirect(self.get_success_url())
         # The link goes to the apex domain whatever host the reset was asked on: Django would use
         # the request's host, and a portal host is chosen by its company, not by this user's.
         self.extra_email_context = {"domain": links.public_host(self.request), "site_name": "Agent Hive"}
         return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password from the mailed link also proves the address and lifts a login
+    lockout of the account: its owner is back in at once, whoever was guessing."""
+
+    template_name = "tenants/password_reset_confirm.html"
+    success_url = "/reset/done/"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user: User = form.user
+        throttling.login_unlock(email=user.email)
+        email_mark_verified(user)
+        return response
 
 
 def _invitation_gone(request: HttpRequest, reason: services.InvitationError) -> HttpResponse:

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django_tenants.utils import remove_www, schema_context
 
-from tenants import access, host_cache
+from tenants import access, host_cache, two_factor
 from tenants.models import Customer, Domain, Role, User
 
 ASGIApp = Any  # channels' applications are untyped callables (scope, receive, send)
@@ -93,19 +93,23 @@ class TenantWebsocketMiddleware:
 def websocket_role(scope: dict[str, Any]) -> Role | None:
     """The portal role of the scope's user (owner rights for staff), or None to refuse.
 
-    Members of a suspended customer are refused (their HTTP pages say why); a staff entry is
+    Members of a suspended customer are refused (their HTTP pages say why), so is a login that
+    must still confirm its second factor (``tenants.two_factor``); a staff entry is
     recorded once per session, as for HTTP. Call from a sync context.
     """
     customer: Customer | None = scope.get("customer")
     user = scope.get("user")
     if customer is None or not isinstance(user, User) or not user.is_active:
         return None
+    session: SessionBase = scope["session"]
+    # A login that still owes its second factor opens no socket, as it opens no page.
+    if two_factor.required_by(user, customer) and not two_factor.session_is_verified(user, session):
+        return None
     membership = access.membership_for(user, customer)
     if membership is not None:
         return None if customer.is_suspended else Role(membership.role)
     if not user.is_staff:
         return None
-    session: SessionBase = scope["session"]
     client = scope.get("client") or ("", 0)
     path = scope.get("path", "")
     if access.staff_entry_record(user=user, customer=customer, session=session, path=path, ip=str(client[0])):

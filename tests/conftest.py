@@ -47,8 +47,13 @@ def _empty_caches() -> None:
     """Cached memberships and sessions must not outlive the rows a test rolled back."""
     from django.core.cache import caches
 
+    from tenants import host_cache
+
     for cache in caches.all():
         cache.clear()
+    # The in-process host → customer cache too: a customer row saved by a rolled-back test (e.g.
+    # its two-factor requirement) must not serve the next test.
+    host_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -70,6 +70,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "invitation_revoke": [invitation.pk],
         "audit": [],
         "audit_export": [],
+        "company_two_factor": [],
         "project_new": [],
         "project_detail": [mvp.pk],
         "requirements_submit": [mvp.pk],

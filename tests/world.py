@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants import host_cache
 from tenants.models import Customer, Domain, Membership, Role, User
@@ -27,8 +30,22 @@ def host_of(slug: str) -> str:
 
 
 def _user(email: str, **extra: object) -> User:
+    # The world's people confirmed their e-mail addresses (signup and invitations do that).
     user = User.objects.filter(email=email).first()
-    return user or User.objects.create_user(email=email, password=PASSWORD, **extra)
+    return user or User.objects.create_user(email=email, password=PASSWORD, email_verified_at=timezone.now(), **extra)
+
+
+def staff_authenticator(user: User) -> TOTPDevice:
+    """The staff user's confirmed authenticator app (staff must use two-factor)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="world", confirmed=True)
+
+
+def confirm_second_factor(client: Client, device: TOTPDevice) -> None:
+    """Mark ``client``'s session as confirmed by ``device``, as the login's second step does."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @dataclass
@@ -53,6 +70,7 @@ class World:
         self.customers, self.users = {}, {}
         self.users["outsider"] = _user("outsider@example.test")
         self.users["staff"] = _user("staff@hive.test", is_staff=True, is_superuser=True)
+        staff_authenticator(self.users["staff"])
         for slug, name in CUSTOMERS.items():
             customer = Customer.objects.filter(schema_name=slug).first()
             if customer is None:
@@ -70,4 +88,7 @@ class World:
         client = Client(HTTP_HOST=host_of(on) if on else settings.HIVE_DOMAIN)
         if user is not None:
             client.force_login(self.users[user])
+            if self.users[user].is_staff:
+                # A staff login is whole only with its second factor (tenants.two_factor).
+                confirm_second_factor(client, staff_authenticator(self.users[user]))
         return client

@@ -110,3 +110,23 @@ def test_another_tenants_user_gets_404_on_every_billing_page(world: World, user:
 
 def test_staff_may_open_a_tenants_billing_page(world: World, stripe_emulator: str) -> None:
     assert world.client("staff", on="alpha").get(url("billing_home")).status_code == 200
+
+
+def test_a_stale_session_adds_a_card_only_after_confirming_the_password(world: World, stripe_emulator: str) -> None:
+    from tenants.reauth import SESSION_KEY
+
+    client = world.client("alpha_owner", on="alpha")
+    session = client.session
+    session[SESSION_KEY] = int(session[SESSION_KEY]) - 3600  # logged in an hour ago
+    session.save()
+    billing = "http://alpha.hive.localhost" + url("billing_home")
+
+    refused = client.post(url("billing_card_add"), CARD, HTTP_REFERER=billing)
+    assert refused.status_code == 302 and refused["Location"].startswith("/account/reauthenticate/")
+    assert not PaymentMethod.objects.exists()
+
+    confirmed = client.post(refused["Location"], {"secret": "correct-horse-battery-staple"})
+    assert confirmed.status_code == 302 and confirmed["Location"] == url("billing_home")
+    assert client.post(url("billing_card_add"), CARD).status_code == 302
+    (card,) = PaymentMethod.objects.all()
+    assert card.last4 == "4242"

@@ -1,11 +1,17 @@
-"""A person signs up a new company in Chromium and lands logged in on its portal."""
+"""A person signs up a new company in Chromium — confirming the address from the mailed link —
+and lands logged in on its portal; logins hand over to the portal host, with two-factor too."""
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from typing import Any
 
 import pytest
+from django.core import mail
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants.models import Customer, Membership, Role
 from tests.world import PASSWORD, World
@@ -22,6 +28,14 @@ def test_a_new_company_signs_up_and_lands_logged_in_on_its_portal(page: Any, sit
     page.fill("#id_email", f"founder@{slug}.test")
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Create portal").click()
+    page.get_by_test_id("signup-sent").wait_for()
+    assert not Customer.objects.filter(schema_name=slug).exists()
+
+    (message,) = [m for m in mail.outbox if m.to == [f"founder@{slug}.test"]]
+    link = re.search(r"http://hive\.localhost(:\d+)?(/signup/confirm/\S+/)", str(message.body))
+    assert link, message.body
+    page.goto(site + link.group(2))
+    page.get_by_role("button", name="Open my portal").click()
 
     page.wait_for_url(f"http://{slug}.hive.localhost:*/")
     assert page.get_by_test_id("portal-title").inner_text() == "Browser Robotics"
@@ -63,3 +77,27 @@ def test_an_outsider_logged_in_gets_not_found_on_a_portal(page: Any, site: str, 
     response = page.goto(f"http://alpha.hive.localhost:{site.rsplit(':', 1)[1]}/")
     assert response.status == 404
     assert "Alpha Industries" not in page.content()
+
+
+def test_a_member_with_two_factor_logs_in_on_the_main_site_and_confirms_on_the_portal(
+    page: Any, site: str, world: World
+) -> None:
+    device = TOTPDevice.objects.create(user=world.users["beta_member"], name="app", confirmed=True)
+    page.goto(site + "/login/")
+    page.fill("#id_username", "beta-member@example.test")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    # The password login is handed to the portal host, which asks for the second factor first.
+    page.wait_for_url("http://beta.hive.localhost:*/account/two-factor/verify/?next=%2F")
+    assert "Beta Logistics" not in page.get_by_role("main").inner_text()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    page.fill("#id_code", f"{totp.token():06d}")
+    page.get_by_role("button", name="Confirm").click()
+
+    page.wait_for_url("http://beta.hive.localhost:*/")
+    assert page.get_by_test_id("portal-title").inner_text() == "Beta Logistics"
+    # Confirmed once, the login holds on the main site's pages too (one session, parent domain).
+    page.goto(site + "/account/")
+    assert "On: each login is confirmed" in page.get_by_test_id("account-two-factor").inner_text()

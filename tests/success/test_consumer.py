@@ -31,8 +31,8 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 
 def session_cookie(world: World, user: str) -> str:
-    client = Client()
-    client.force_login(world.users[user])
+    # The world's client: a staff login there has confirmed its second factor, as it must.
+    client = world.client(user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
@@ -241,6 +241,24 @@ def test_staff_are_admitted_to_any_tenant_and_audited(world: World) -> None:
         world.customers["beta"],
         "198.51.100.3",
     )
+
+
+def test_a_staff_login_without_its_second_factor_opens_no_socket_and_records_nothing(world: World) -> None:
+    live = delivery(on="beta", name="Beta live")
+    password_only = Client()
+    password_only.force_login(world.users["staff"])
+    cookie = password_only.cookies[settings.SESSION_COOKIE_NAME].value
+    host = host_of("beta")
+    headers = [
+        (b"host", host.encode()),
+        (b"origin", f"http://{host}".encode()),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+    ]
+
+    async_to_sync(_assert_refused)(
+        WebsocketCommunicator(application, f"/ws/projects/{live.project.pk}/", headers=headers)
+    )
+    assert not StaffEntry.objects.exists()
 
 
 async def _assert_refused(communicator: WebsocketCommunicator) -> None:

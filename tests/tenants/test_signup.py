@@ -1,12 +1,22 @@
-"""Signup provisions a customer — schema, migrations, domain, owner — or leaves nothing behind."""
+"""Signup provisions a customer — schema, migrations, domain, owner — from the link mailed to the
+owner's address, or leaves nothing behind; the form never tells whether an address has an account."""
 
 from __future__ import annotations
 
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
 import pytest
+from django.core import mail
 from django.db import connection
+from django.http import HttpResponse
+from django.test import Client, TestCase
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenants.models import Customer, Domain, Membership, Role, User
+from tenants.models import Customer, Domain, Membership, Role, SignupRequest, User
 from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +28,31 @@ def _schemas() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _signup(world: World, **overrides: str):  # type: ignore[no-untyped-def]
+def _ask(client: Client, **overrides: str):  # type: ignore[no-untyped-def]
     data = {"company_name": "Gamma Foods", "subdomain": "gamma", "email": "boss@gamma.test", "password": PASSWORD}
     data.update(overrides)
-    return world.client().post("/signup/", data)
+    # E-mails leave when the transaction commits; the test's transaction never does.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post("/signup/", data)
+
+
+def _mailed_link(to: str) -> str:
+    bodies = [m.body for m in mail.outbox if m.to == [to]]
+    assert bodies, f"no e-mail to {to}"
+    found = re.search(r"http://hive\.localhost(/signup/confirm/[^/\s]+/)", str(bodies[-1]))
+    assert found, bodies[-1]
+    return found.group(1)
+
+
+def _signup(world: World, **overrides: str):  # type: ignore[no-untyped-def]
+    """Ask for the portal, then open the mailed link and press its button, as a person does."""
+    client = world.client()
+    asked = _ask(client, **overrides)
+    if asked.status_code != 200:
+        return asked
+    link = _mailed_link(overrides.get("email", "boss@gamma.test"))
+    assert client.get(link).status_code == 200
+    return client.post(link)
 
 
 def test_it_provisions_schema_domain_and_owner_and_logs_the_owner_in(world: World) -> None:
@@ -75,11 +106,118 @@ def test_it_refuses_bad_subdomains_with_a_clear_message(world: World, subdomain:
     assert not User.objects.filter(email="boss@gamma.test").exists()
 
 
-def test_it_refuses_an_email_that_already_has_an_account(world: World) -> None:
-    response = _signup(world, email="alpha-owner@example.test")
+def test_nothing_is_created_until_the_mailed_link_is_opened(world: World) -> None:
+    response = _ask(world.client())
 
-    assert response.status_code == 400
-    assert "already exists" in response.content.decode()
+    assert response.status_code == 200
+    assert b"Check your inbox" in response.content
+    assert not User.objects.filter(email="boss@gamma.test").exists()
+    assert not Customer.objects.filter(schema_name="gamma").exists()
+    assert "gamma" not in _schemas()
+    # The link's page alone (a mail scanner opening it) creates nothing either.
+    assert world.client().get(_mailed_link("boss@gamma.test")).status_code == 200
+    assert not Customer.objects.filter(schema_name="gamma").exists()
+
+
+def test_the_new_owner_s_address_counts_as_verified(world: World) -> None:
+    _signup(world)
+
+    assert User.objects.get(email="boss@gamma.test").email_verified
+
+
+def test_signup_does_not_reveal_whether_an_address_has_an_account(world: World) -> None:
+    taken = _ask(world.client(), email="alpha-owner@example.test", subdomain="gamma")
+    free = _ask(world.client(), email="someone-new@example.test", subdomain="gamma")
+
+    assert taken.status_code == free.status_code == 200
+
+    def page(response: HttpResponse, email: str) -> str:
+        # Each client has its own CSRF token; everything else must be the same.
+        return re.sub(r'"X-CSRFToken": "\w+"', "", response.content.decode().replace(email, "X"))
+
+    assert page(taken, "alpha-owner@example.test") == page(free, "someone-new@example.test")
+    # The account's owner is told instead (no signup link), and nothing is made for the request.
+    (note,) = [m for m in mail.outbox if m.to == ["alpha-owner@example.test"]]
+    assert "already have an account" in note.body
+    assert "/signup/confirm/" not in note.body
+    assert not SignupRequest.objects.filter(email="alpha-owner@example.test").exists()
+    assert not Customer.objects.filter(schema_name="gamma").exists()
+
+
+def test_a_signup_link_works_once(world: World) -> None:
+    client = world.client()
+    _ask(client)
+    link = _mailed_link("boss@gamma.test")
+    assert client.post(link).status_code == 302
+
+    again = world.client().post(link)
+
+    assert again.status_code == 410
+    assert "already created" in again.content.decode()
+    assert Customer.objects.filter(schema_name="gamma").count() == 1
+
+
+def test_an_expired_signup_link_is_refused_and_its_request_is_dropped(
+    world: World, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    client = world.client()
+    _ask(client)
+    link = _mailed_link("boss@gamma.test")
+    later = time.time() + settings.HIVE_EMAIL_VERIFICATION_MAX_AGE + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    response = client.post(link)
+
+    assert response.status_code == 410 and b"expired" in response.content
+    assert not Customer.objects.filter(schema_name="gamma").exists()
+    # The next signup (by anyone) sweeps requests whose links can no longer work.
+    SignupRequest.objects.update(created_at=timezone.now() - timedelta(days=4))
+    _ask(world.client(), email="other@delta.test", subdomain="delta")
+    assert list(SignupRequest.objects.values_list("email", flat=True)) == ["other@delta.test"]
+
+
+def test_a_tampered_signup_link_is_refused(world: World) -> None:
+    client = world.client()
+    _ask(client)
+    link = _mailed_link("boss@gamma.test")
+
+    response = client.post(link.replace("/confirm/", "/confirm/x"))
+
+    assert response.status_code == 410
+    assert not Customer.objects.filter(schema_name="gamma").exists()
+
+
+def test_a_subdomain_taken_before_the_link_is_opened_is_refused_clearly(world: World) -> None:
+    first, second = world.client(), world.client()
+    _ask(first, email="first@gamma.test")
+    _ask(second, email="second@gamma.test")
+    assert first.post(_mailed_link("first@gamma.test")).status_code == 302
+
+    late = second.post(_mailed_link("second@gamma.test"))
+
+    assert late.status_code == 409
+    assert "already taken" in late.content.decode()
+    assert not User.objects.filter(email="second@gamma.test").exists()
+
+
+def test_signups_are_limited_per_address(world: World, settings: pytest.FixtureRequest) -> None:
+    settings.HIVE_RATE_SIGNUP = "2/h"  # type: ignore[attr-defined]
+    for n in range(4):
+        assert _ask(world.client(), subdomain=f"gamma{n}").status_code == 200
+
+    assert len([m for m in mail.outbox if m.to == ["boss@gamma.test"]]) == 2
+    assert SignupRequest.objects.filter(email="boss@gamma.test").count() == 2
+
+
+def test_signups_are_limited_per_network_with_a_clear_page(world: World, settings: pytest.FixtureRequest) -> None:
+    settings.HIVE_RATE_SIGNUP_IP = "3/h"  # type: ignore[attr-defined]
+    client = world.client()
+    answers = [_ask(client, email=f"p{n}@gamma.test", subdomain=f"gamma{n}").status_code for n in range(5)]
+
+    assert answers == [200, 200, 200, 429, 429]
+    assert len(mail.outbox) == 3
+    limited = _ask(client, email="late@gamma.test")
+    assert b"too many signups" in limited.content.lower()
 
 
 def test_it_refuses_a_weak_password(world: World) -> None:
@@ -99,7 +237,7 @@ def test_a_failed_provisioning_leaves_nothing_and_tells_the_user(world: World, m
 
     response = _signup(world)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "nothing was created" in response.content.decode()
     assert not Customer.objects.filter(schema_name="gamma").exists()
     assert not Domain.objects.filter(domain="gamma.hive.localhost").exists()

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from tenants import services
 from tenants.models import Customer, Membership, Role, User
@@ -29,8 +30,13 @@ class Command(BaseCommand):
         password: str = options["password"]
         customer = Customer.objects.filter(schema_name=DEMO_SLUG).first()
         if customer is None:
+            # The demo's addresses are ours: confirmed, so the demo owner can accept and pay.
             customer, owner = services.customer_signup(
-                company_name="Demo Company", subdomain=DEMO_SLUG, email=DEMO_OWNER, password=password
+                company_name="Demo Company",
+                subdomain=DEMO_SLUG,
+                email=DEMO_OWNER,
+                password=password,
+                email_verified_at=timezone.now(),
             )
             self.stdout.write(f"created customer {customer.name} at {DEMO_SLUG}.{settings.HIVE_DOMAIN}")
         else:
@@ -42,7 +48,8 @@ class Command(BaseCommand):
             email=DEMO_MANAGER, password=password, full_name="Demo Account Manager"
         )
         manager.set_password(password)
-        manager.save(update_fields=["password"])
+        manager.email_verified_at = manager.email_verified_at or timezone.now()
+        manager.save(update_fields=["password", "email_verified_at"])
         if customer.account_manager_id != manager.pk:
             customer.account_manager = manager
             customer.save(update_fields=["account_manager"])
