@@ -24,8 +24,9 @@ from django_tenants.utils import remove_www
 from tenants import access, host_cache
 from tenants.models import Customer, Domain
 
-# Paths of a portal that anyone may reach: the login flow, health, static files.
-OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz", "/static/")
+# Paths of a portal that anyone may reach: the login flow, health, static files, and the REST API
+# (which admits API keys only, checked by its own authentication: api.authentication).
+OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz", "/static/", "/api/")
 
 
 class HostTenantMiddleware(TenantMainMiddleware):
