@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
-from projects.models import Project, Quote, Story, Task
+from projects.models import Project, Quote, Task
 from tenants.access import membership_for
 from tenants.models import Customer, Role
 
@@ -16,14 +16,6 @@ def get_project_for_key(pk: int) -> Project:
     if project is None:
         raise Http404("No such project")
     return project
-
-
-def get_story_for_key(project: Project, pk: int) -> Story:
-    story = Story.objects.filter(pk=pk, project=project).first()
-    if story is None:
-        raise Http404("No such story")
-    story.project = project
-    return story
 
 
 def get_quote_for_key(project: Project, number: int) -> Quote:
@@ -44,7 +36,7 @@ def get_task_for_key(project: Project, pk: int) -> Task:
 def key_owner_role(request: HttpRequest, customer: Customer) -> Role | None:
     """The signed-in user's own role in this company (staff without a membership have none: a
     key must belong to a person of the company, never to an account manager)."""
-    membership = membership_for(request.user, customer)  # type: ignore[arg-type]
+    membership = membership_for(request.user, customer)
     return Role(membership.role) if membership is not None else None
 
 

@@ -50,7 +50,7 @@ class KeyClient:
 
 
 def presented_key(request: HttpRequest) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    header = str(request.META.get("HTTP_AUTHORIZATION", ""))
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() not in SCHEMES:
         return None

@@ -27,11 +27,11 @@ class ApiAutoSchema(AutoSchema):
         codes = ERROR_CODES + (WRITE_ERROR_CODES if self.method not in ("GET", "HEAD", "OPTIONS") else ())
         for code in codes:
             if code not in responses:
-                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)  # type: ignore[no-untyped-call]
         return responses
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):
+class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """The key's place in the schema: ``Authorization: Api-Key <key>`` (``Bearer <key>`` also works)."""
 
     target_class = "api.authentication.ApiKeyAuthentication"

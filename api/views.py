@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import selectors, serializers
-from api.access import get_project_for_key, get_quote_for_key, get_story_for_key, get_task_for_key
+from api.access import get_project_for_key, get_quote_for_key, get_task_for_key
 from api.authentication import KeyClient
 from api.pagination import EventCursor
 from api.permissions import KeyCanWrite, OwnerKey
