@@ -114,7 +114,8 @@ def test_a_write_key_accepts_and_rejects_stories_as_the_portal_does(world: World
 
     accepted = _post(key, f"projects/{project.pk}/stories/{first.pk}/accept/")
     assert accepted.status_code == 201, accepted.content
-    assert (accepted.json()["decision"], accepted.json()["decided_by_email"]) == ("accepted", "alpha-owner@example.test")
+    decision = accepted.json()
+    assert (decision["decision"], decision["decided_by_email"]) == ("accepted", "alpha-owner@example.test")
     assert _post(key, f"projects/{project.pk}/stories/{second.pk}/reject/", {"comment": "  "}).status_code == 400
     rejected = _post(
         key,
