@@ -8,5 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(urlconf="api.urls_v1"), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path(
+        "redoc/", SpectacularRedocView.as_view(url_name="api_schema", template_name="api/redoc.html"), name="api_redoc"
+    ),
 ]

@@ -70,11 +70,13 @@ def test_nobody_but_an_owner_of_the_company_reaches_the_page(world: World, user:
         assert list(ApiKey.objects.values_list("name", "revoked_at")) == [("Mine", None)]
 
 
-def test_a_key_is_made_only_when_the_reauthentication_hook_allows(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_is_made_only_when_the_reauthentication_hook_allows(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("api.views_portal.api_key_creation_allowed", lambda request: False)
     response = world.client("alpha_owner", on="alpha").post(PAGE, {"name": "CI", "scope": "write"})
     assert response.status_code == 403
-    assert "data-testid=\"clear-key\"" not in response.content.decode()
+    assert 'data-testid="clear-key"' not in response.content.decode()
     with schema_context("alpha"):
         assert not ApiKey.objects.exists()
 
