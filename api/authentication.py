@@ -77,9 +77,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             except ValueError:  # expired between add and incr
                 cache.set(refusals_key, 1, REFUSALS_WINDOW_SECONDS)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
-        creator = User.objects.filter(pk=key.created_by_id, is_active=True).first()
-        membership = membership_for(creator, customer) if creator is not None else None
-        if creator is None or membership is None:
+        creator: User = key.created_by
+        membership = membership_for(creator, customer) if creator.is_active else None
+        if membership is None:
             raise exceptions.AuthenticationFailed("The owner who made this key is no longer a member; make a new one.")
         if customer.is_suspended:
             raise exceptions.PermissionDenied("This company's portal is suspended.")

@@ -72,7 +72,8 @@ def api_key_resolve(presented: str) -> ApiKey | None:
     prefix, dot, secret = presented.partition(".")
     if not dot or not prefix or not secret or len(presented) > 200:
         return None
-    key = ApiKey.objects.filter(prefix=prefix).first()
+    # The maker (public schema, on the search path) comes along: authentication checks them next.
+    key = ApiKey.objects.select_related("created_by").filter(prefix=prefix).first()
     if key is None or not key.is_active or not GENERATOR.verify(presented, key.hashed_key):
         return None
     return key
