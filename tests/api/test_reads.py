@@ -245,3 +245,19 @@ def test_charges_are_the_companys_own_without_stripe_secrets(delivered: Delivere
     assert (charge["amount_cents"], charge["milestone"], charge["status"]) == (3_750_000, "mvp-deposit", "succeeded")
     assert charge["project_id"] == delivered.project.pk
     assert "secret" not in body and "9999999" not in body
+
+
+def test_what_the_platform_keeps_for_itself_never_comes_back(delivered: Delivered) -> None:
+    secret = "ssh-ed25519-PLATFORM-SECRET"
+    with schema_context("alpha"):
+        task = Task.objects.filter(project=delivered.project).first()
+        assert task is not None
+        Task.objects.filter(pk=task.pk).update(
+            inputs={"deploy_key": secret}, output={"token": secret}, status=Task.Status.AWAITING_APPROVAL
+        )
+        Run.objects.create(task=task, attempt=9, provider="llm", worker=secret, outcome={"key": secret}, error=secret)
+        Event.objects.create(project=delivered.project, task=task, kind="task.report", data={"token": secret})
+    pk = delivered.project.pk
+    for path in ("tasks/", "approvals/", "runs/", "events/?page_size=500", "", "gates/", "acceptance/"):
+        response = api_client(delivered.key).get(f"/api/v1/projects/{pk}/{path}")
+        assert response.status_code == 200 and secret not in response.content.decode(), path

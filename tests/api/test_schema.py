@@ -78,6 +78,12 @@ def test_the_docs_pages_load_their_scripts_from_our_own_static_files(world: Worl
     for source in sources:
         if source.startswith("/static/"):
             assert finders.find(source.removeprefix("/static/")), source
+    # No inline code that a Content-Security-Policy would have to allow.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) and "<style" not in html and " on" not in html
+    for script in (s for s in sources if s.startswith("/api/")):
+        served = api_client(None, on="alpha").get(script.replace("&amp;", "&"))
+        assert served.status_code == 200 and served["Content-Type"].startswith("application/javascript")
+        assert "/api/schema/" in served.content.decode()
 
 
 def test_an_unknown_api_url_is_a_json_404(world: World) -> None:
