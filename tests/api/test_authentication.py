@@ -157,3 +157,11 @@ def test_key_creation_is_announced(world: World) -> None:
         api_key_created.disconnect(receive)
     assert len(made) == 1 and made[0]["user"] == world.users["alpha_owner"] and made[0]["schema_name"] == "alpha"
     assert Role.OWNER  # the maker was an owner
+
+
+def test_hostile_keys_and_ids_are_refused_without_an_error(world: World) -> None:
+    key = key_make(world)
+    for presented in ("x" * 10_000, "a.b" * 3000, "é€.ünïcode", "\t", "Api-Key Api-Key", "' OR 1=1 --.x"):
+        assert api_client(presented).get("/api/v1/projects/").status_code == 401
+    for path in ("projects/99999999999999999999999999/", "projects/9223372036854775808/quotes/1/"):
+        assert api_client(key).get(f"/api/v1/{path}").status_code == 404
