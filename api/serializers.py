@@ -13,9 +13,9 @@ from rest_framework import serializers
 
 from billing.models import Charge
 from projects.models import Event, Phase, Project, Quote, Run, Story, Task
+from projects.requirements import MAX_REQUIREMENTS_CHARS
 from success.models import DailySummary, GateResult, GateRun, GateWaiver, StoryDecision, WeeklyBriefing
 
-MAX_REQUIREMENTS_CHARS = 200_000
 MAX_COMMENT_CHARS = 5_000
 
 
