@@ -1,3 +1,5 @@
+"""The owners' form for a new API key: name, scope and expiry (the key itself is generated)."""
+
 from __future__ import annotations
 
 from typing import Any

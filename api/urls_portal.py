@@ -1,3 +1,5 @@
+"""The owners' API-key pages of a company's portal (session-authenticated, unlike ``/api/``)."""
+
 from django.urls import path
 
 from api import views_portal

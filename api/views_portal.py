@@ -65,8 +65,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         "clear_key": created[1] if created else None,
         "api_base": request.build_absolute_uri("/api/v1/"),
     }
-    response = render(request, "api/keys.html", context, status=status)
-    return response
+    return render(request, "api/keys.html", context, status=status)
 
 
 @require_POST

@@ -58,6 +58,8 @@ def test_a_write_key_creates_a_project_from_requirements_text(world: World) -> N
 
 def test_requirements_the_analyser_refuses_are_a_400_and_leave_nothing(world: World) -> None:
     key = key_make(world, scope=Scope.WRITE)
+    with schema_context("alpha"):
+        before = Project.objects.count()
     cases: list[Any] = [
         {"name": "Nothing", "requirements_text": "hello"},
         {"name": "", "requirements_text": "As a user I want to log in so that I see my data."},
@@ -73,7 +75,7 @@ def test_requirements_the_analyser_refuses_are_a_400_and_leave_nothing(world: Wo
     broken = api_client(key).post("/api/v1/projects/", "{not json", content_type="application/json")
     assert broken.status_code == 400
     with schema_context("alpha"):
-        assert not Project.objects.exists()
+        assert Project.objects.count() == before
 
 
 def test_a_read_key_cannot_write(world: World) -> None:
@@ -82,6 +84,7 @@ def test_a_read_key_cannot_write(world: World) -> None:
         project = started_mvp("Read only", owner, stories=1)
         story = Story.objects.get(project=project)
         Quote.objects.create(project=project, number=1, snapshot={}, price_cents=100)
+        before = Project.objects.count()
     key = key_make(world, scope=Scope.READ)
     writes = [
         ("projects/", {"name": "x", "requirements_text": "As a user I want to log in."}),
@@ -95,8 +98,8 @@ def test_a_read_key_cannot_write(world: World) -> None:
         response = _post(key, path, data)
         assert response.status_code == 403, (path, response.content)
     with schema_context("alpha"):
-        assert Project.objects.count() == 1 and not StoryDecision.objects.exists()
-        assert Quote.objects.get().accepted_at is None
+        assert Project.objects.count() == before and not StoryDecision.objects.filter(project=project).exists()
+        assert Quote.objects.get(project=project).accepted_at is None
 
 
 # --- story acceptance ---------------------------------------------------------------------------
