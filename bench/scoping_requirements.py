@@ -6,6 +6,10 @@ under headings with nested must/should criteria, numbered items), then times
 `read_requirements_document` on a .docx of it. Prints median and p95 over the runs.
 Target on this machine: < 1 s per document.
 
+The portal parses in a bounded child process (`projects.intake_limits`); the "… in child" rows
+time the same work through `requirements_parse`, so their difference to the rows above is the
+price of the child (fork from the warm fork server, the job sent over a pipe, the JSON answer).
+
     .venv/bin/python bench/scoping_requirements.py [--runs 20]
 """
 
@@ -23,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from projects.documents import read_requirements_document  # noqa: E402
+from projects.intake_limits import IntakeLimits, requirements_parse  # noqa: E402
 from projects.requirements import analyse_requirements  # noqa: E402
 from projects.scoping import Scope, scope_requirements  # noqa: E402
 
@@ -115,6 +120,7 @@ def main() -> int:
 
     markdown = generate_document()
     word = docx_bytes(markdown)
+    limits = IntakeLimits()
     cases: list[tuple[str, Callable[[], Scope]]] = [
         ("markdown text", lambda: scope_requirements(analyse_requirements(markdown))),
         (
@@ -122,6 +128,11 @@ def main() -> int:
             lambda: scope_requirements(
                 analyse_requirements(read_requirements_document(filename="bench.docx", data=word))
             ),
+        ),
+        ("text in child", lambda: scope_requirements(requirements_parse(limits=limits, text=markdown).analysis)),
+        (
+            ".docx in child",
+            lambda: scope_requirements(requirements_parse(limits=limits, filename="bench.docx", data=word).analysis),
         ),
     ]
     print(f"analyse + scope a {STORY_COUNT}-story document, {args.runs} runs each (target < {TARGET_SECONDS} s)")

@@ -3,7 +3,7 @@ MRR and revenue by service, partial refunds with a reason, custom quotes, webhoo
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.contrib import admin, messages
@@ -16,6 +16,7 @@ from billing import exports, services
 from billing.catalog import format_usd
 from billing.forms import PeriodForm, RefundForm
 from billing.models import Charge, CustomQuote, PaymentMethod, Refund, StripeCustomer, Subscription, WebhookEvent
+from billing.signals import custom_quote_issued
 from tenants.models import User
 
 
@@ -99,9 +100,8 @@ class ChargeAdmin(admin.ModelAdmin[Charge]):
         return response
 
     def _period(self, request: HttpRequest) -> PeriodForm:
-        today = date.today()
-        initial = {"start": today.replace(day=1), "end": today}
-        return PeriodForm(request.GET if "start" in request.GET else None, initial=initial)
+        start, end = exports.period_default(date.today())
+        return PeriodForm(request.GET if "start" in request.GET else None, initial={"start": start, "end": end})
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         form = self._period(request)
@@ -112,10 +112,11 @@ class ChargeAdmin(admin.ModelAdmin[Charge]):
 
     def summary_view(self, request: HttpRequest) -> HttpResponse:
         form = self._period(request)
+        # The heading names the period the form shows: the chosen one, else the form's default.
         start, end = (
             (form.cleaned_data["start"], form.cleaned_data["end"])
             if form.is_valid()
-            else (date.today() - timedelta(days=30), date.today())
+            else exports.period_default(date.today())
         )
         context = {
             **self.admin_site.each_context(request),
@@ -205,3 +206,9 @@ class CustomQuoteAdmin(admin.ModelAdmin[CustomQuote]):
         if not change and isinstance(request.user, User):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        results = custom_quote_issued.send_robust(
+            sender=CustomQuote, schema_name=obj.customer.schema_name, project_id=obj.project_id, custom_quote_id=obj.pk
+        )
+        for _, result in results:
+            if isinstance(result, Exception):
+                messages.error(request, f"The quote was saved but not issued to the project: {result}")

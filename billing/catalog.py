@@ -67,6 +67,18 @@ class ServiceCode(StrEnum):
     MODERNIZATION = "modernization"
     AUGMENTATION = "augmentation"
 
+    @property
+    def label(self) -> str:
+        """The name customers and finance read ("MVP development"), never the stored key."""
+        return _SERVICE_LABELS[self]
+
+
+_SERVICE_LABELS = {
+    ServiceCode.MVP: "MVP development",
+    ServiceCode.MODERNIZATION: "Legacy modernization",
+    ServiceCode.AUGMENTATION: "Team augmentation",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class PriceRange:

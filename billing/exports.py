@@ -1,5 +1,10 @@
 """What finance reads from the ledger: the CSV of a period, revenue by service and MRR.
 
+Every text cell of the CSV goes through ``spreadsheet_text``: tenant, project and story names are
+customer text, and a cell such as ``=HYPERLINK(...)`` would run as a formula when finance opens
+the file in a spreadsheet (OWASP "CSV injection"). Amounts are numbers in dollars with their
+currency in the next column.
+
 A period is whole UTC days, ``start`` to ``end`` inclusive. A charge counts on the day it was
 paid and a refund (negative) on the day it was made, the way Stripe's balance counts them, so the
 CSV's total for a period equals what Stripe took in that period.
@@ -16,6 +21,7 @@ from django.db.models import QuerySet, Sum
 
 from billing.catalog import ServiceCode, format_usd
 from billing.models import Charge, Refund, Subscription
+from tenants.spreadsheet import spreadsheet_text
 
 CSV_COLUMNS = [
     "date",
@@ -36,6 +42,11 @@ CSV_COLUMNS = [
     "stripe_invoice",
     "reason",
 ]
+
+
+def period_default(today: date) -> tuple[date, date]:
+    """The period finance sees before choosing one: this month so far."""
+    return today.replace(day=1), today
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -61,6 +72,19 @@ def _refunds(start: date, end: date) -> QuerySet[Refund]:
     return Refund.objects.filter(status=Refund.Status.SUCCEEDED, created_at__gte=low, created_at__lt=high)
 
 
+def _charge_cells(charge: Charge) -> list[str]:
+    """The charge's tenant, project, service and milestone columns, safe for a spreadsheet."""
+    return [
+        spreadsheet_text(charge.customer.name),
+        spreadsheet_text(charge.schema_name),
+        str(charge.project_id or ""),
+        spreadsheet_text(charge.project_name),
+        spreadsheet_text(charge.service),
+        spreadsheet_text(charge.milestone),
+        spreadsheet_text(charge.description),
+    ]
+
+
 def ledger_csv(*, start: date, end: date) -> str:
     """The ledger of a period as CSV: one line per charge and refund, then the net total."""
     out = io.StringIO()
@@ -74,20 +98,12 @@ def ledger_csv(*, start: date, end: date) -> str:
             [
                 charge.paid_at.date().isoformat(),
                 "charge",
-                charge.customer.name,
-                charge.schema_name,
-                charge.project_id or "",
-                charge.project_name,
-                charge.service,
-                charge.milestone,
-                charge.description,
+                *_charge_cells(charge),
                 _dollars(charge.amount_cents),
                 charge.currency,
                 charge.status,
-                charge.stripe_payment_intent_id,
-                charge.stripe_charge_id,
-                "",
-                charge.stripe_invoice_id,
+                *map(spreadsheet_text, (charge.stripe_payment_intent_id, charge.stripe_charge_id, "")),
+                spreadsheet_text(charge.stripe_invoice_id),
                 "",
             ]
         )
@@ -98,21 +114,16 @@ def ledger_csv(*, start: date, end: date) -> str:
             [
                 refund.created_at.date().isoformat(),
                 f"refund ({refund.kind})",
-                charge.customer.name,
-                charge.schema_name,
-                charge.project_id or "",
-                charge.project_name,
-                charge.service,
-                charge.milestone,
-                charge.description,
+                *_charge_cells(charge),
                 _dollars(-refund.amount_cents),
                 charge.currency,
                 refund.status,
-                charge.stripe_payment_intent_id,
-                charge.stripe_charge_id,
-                refund.stripe_refund_id,
-                charge.stripe_invoice_id,
-                refund.reason,
+                *map(
+                    spreadsheet_text,
+                    (charge.stripe_payment_intent_id, charge.stripe_charge_id, refund.stripe_refund_id),
+                ),
+                spreadsheet_text(charge.stripe_invoice_id),
+                spreadsheet_text(refund.reason),
             ]
         )
     writer.writerow(["TOTAL", "", "", "", "", "", "", "", "", _dollars(total), "usd", "", "", "", "", "", ""])
@@ -128,6 +139,18 @@ class ServiceRevenue:
     @property
     def net_cents(self) -> int:
         return self.charged_cents - self.refunded_cents
+
+    @property
+    def service_label(self) -> str:
+        return ServiceCode(self.service).label
+
+    @property
+    def charged_label(self) -> str:
+        return format_usd(self.charged_cents)
+
+    @property
+    def refunded_label(self) -> str:
+        return format_usd(self.refunded_cents)
 
     @property
     def net_label(self) -> str:

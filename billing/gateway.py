@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 import urllib.request
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -256,10 +257,27 @@ def event_construct(*, payload: bytes, signature: str) -> stripe.Event:
     """Verify a webhook's signature and age; raises ``SignatureVerificationError`` otherwise."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is not set: webhooks cannot be verified")
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
     event: stripe.Event = stripe.Webhook.construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=tolerance
     )
+    # The SDK refuses only timestamps older than the tolerance; a signature dated ahead (a leaked
+    # or forged clock) would stay replayable until that future date, so refuse that side too.
+    signed_at = _signed_timestamp(signature)
+    if signed_at > time.time() + tolerance:
+        raise SignatureVerificationError(  # type: ignore[no-untyped-call]
+            "Timestamp outside the tolerance zone (it is in the future)", signature, payload.decode("utf-8", "replace")
+        )
     return event
+
+
+def _signed_timestamp(signature: str) -> int:
+    """The ``t=`` of a Stripe-Signature header, read as the SDK reads it (the first ``t`` item)."""
+    for item in signature.split(","):
+        parts = item.split("=", 2)
+        if parts[0] == "t":
+            return int(parts[1])
+    raise SignatureVerificationError("Unable to extract timestamp from header", signature)  # type: ignore[no-untyped-call]
 
 
 def event_retrieve(event_id: str) -> stripe.Event:

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import gateway
@@ -38,7 +39,9 @@ from billing.catalog import CONTINUOUS_AUGMENTATION, ServiceCode, format_usd
 from billing.milestones import Milestone
 from billing.models import Charge, PaymentMethod, Refund, StripeCustomer, Subscription
 from billing.signals import milestone_failed, milestone_paid, subscription_canceled, subscription_renewal_failed
+from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
+from tenants.links import portal_link
 from tenants.models import Customer, Membership, Role, User
 
 logger = logging.getLogger(__name__)
@@ -317,6 +320,10 @@ def milestone_charge(
         failure_code="",
         failure_message="",
         signalled_at=None,
+        # The new attempt gets a PaymentIntent of its own: keeping the failed one's id made the
+        # answer to this attempt look like news of an older one, and a second decline was never
+        # recorded (the row stayed "processing").
+        stripe_payment_intent_id="",
     )
     charge.refresh_from_db()
     if not taken:
@@ -472,7 +479,14 @@ def _announce(signal: Signal, sender: type[Any], **details: Any) -> None:
 
 
 def _charge_announce(row: Charge) -> None:
-    """Send the row's outcome (on commit) to projects, and tell the owners about a failure."""
+    """Send the row's outcome (on commit) to projects, and tell the owners about a failure;
+    audit it (once, like the announcement, inside the transaction that records it)."""
+    audit_record(
+        action=Action.CHARGE_SUCCEEDED if row.status == Charge.Status.SUCCEEDED else Action.CHARGE_FAILED,
+        tenant=row.customer,
+        obj=row,
+        detail=_charge_audit_detail(row),
+    )
     common = {
         "schema_name": row.schema_name,
         "project_id": row.project_id,
@@ -480,18 +494,47 @@ def _charge_announce(row: Charge) -> None:
         "charge_id": row.pk,
         "amount_cents": row.amount_cents,
     }
+    owners = _owner_emails(row.customer)
+    context = {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)}
     if row.status == Charge.Status.SUCCEEDED:
         _announce(milestone_paid, Charge, **common)
+        if owners:
+            receipt = portal_link(
+                row.schema_name, reverse("billing_receipt", args=[row.pk], urlconf=settings.ROOT_URLCONF)
+            )
+            send_templated_email("payment_receipt", owners, {**context, "receipt_url": receipt})
         return
     failure = {"failure_code": row.failure_code, "failure_message": row.failure_message}
     _announce(milestone_failed, Charge, **common, **failure)
-    owners = _owner_emails(row.customer)
     if owners:
-        send_templated_email(
-            "payment_failed",
-            owners,
-            {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)},
-        )
+        pay = portal_link(row.schema_name, reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}")
+        send_templated_email("payment_failed", owners, {**context, "pay_url": pay})
+
+
+def charge_pay_now(*, charge: Charge) -> Charge:
+    """The owner pays a failed milestone now (after choosing another card, say): a new attempt of
+    the same ledger row, so it is still charged at most once; projects hears the outcome."""
+    if charge.kind != Charge.Kind.MILESTONE or charge.status != Charge.Status.FAILED:
+        raise BillingError("Only a failed milestone can be paid again.")
+    milestone = Milestone(charge.milestone, charge.description, charge.amount_cents)
+    return milestone_charge(
+        customer=charge.customer,
+        project_id=charge.project_id or 0,
+        project_name=charge.project_name,
+        service=charge.service,
+        milestone=milestone,
+    )
+
+
+def _charge_audit_detail(row: Charge) -> dict[str, Any]:
+    return {
+        "project_id": row.project_id,
+        "milestone": row.milestone,
+        "amount_cents": row.amount_cents,
+        "currency": row.currency,
+        "stripe_payment_intent": row.stripe_payment_intent_id,
+        "failure": row.failure_message,
+    }
 
 
 def charge_settle(*, payment_intent_id: str) -> Charge | None:
@@ -650,7 +693,22 @@ def invoice_record(*, invoice_id: str) -> Charge | None:
     subscription = Subscription.objects.filter(stripe_subscription_id=fields["subscription_id"]).first()
     if subscription is None or fields["status"] != "paid" or fields["amount_paid"] <= 0:
         return None
-    charge, _ = Charge.objects.get_or_create(
+    with transaction.atomic():
+        charge, created = _invoice_charge_get_or_create(invoice_id, subscription, fields)
+        if created:
+            audit_record(
+                action=Action.CHARGE_SUCCEEDED,
+                tenant=charge.customer,
+                obj=charge,
+                detail=_charge_audit_detail(charge),
+            )
+    return charge
+
+
+def _invoice_charge_get_or_create(
+    invoice_id: str, subscription: Subscription, fields: dict[str, Any]
+) -> tuple[Charge, bool]:
+    return Charge.objects.get_or_create(
         stripe_invoice_id=invoice_id,
         defaults={
             "customer_id": subscription.customer_id,
@@ -671,7 +729,6 @@ def invoice_record(*, invoice_id: str) -> Charge | None:
             "signalled_at": timezone.now(),
         },
     )
-    return charge
 
 
 def invoice_payment_failed(*, invoice_id: str) -> Subscription | None:
@@ -761,7 +818,21 @@ def _refund_claim(
             raise BillingError(f"A refund of this charge must be between $0.01 and {format_usd(remaining)}.")
         if amount <= 0 or not row.stripe_payment_intent_id:
             return None
-        return Refund.objects.create(charge=row, kind=kind, amount_cents=amount, reason=reason, created_by=user)
+        refund = Refund.objects.create(charge=row, kind=kind, amount_cents=amount, reason=reason, created_by=user)
+        audit_record(
+            action=Action.REFUND_ISSUED,
+            user=user,
+            tenant=row.customer,
+            obj=refund,
+            detail={
+                "charge_id": row.pk,
+                "project_id": row.project_id,
+                "kind": kind,
+                "amount_cents": amount,
+                "reason": reason,
+            },
+        )
+        return refund
 
 
 def refund_full(*, schema_name: str, project_id: int, reason: str, user: User | None = None) -> list[Refund]:

@@ -11,6 +11,8 @@ keyword arguments only (``sender`` is the billing model class):
   ``failure_message``. Projects pauses the engagement.
 - ``subscription_canceled``: ``schema_name``, ``project_id``, ``subscription_id`` when the
   subscription has ended in Stripe.
+- ``custom_quote_issued``: ``schema_name``, ``project_id``, ``custom_quote_id`` when an account
+  manager saves a custom quote; projects makes it the project's next quote version to accept.
 """
 
 from __future__ import annotations
@@ -21,3 +23,4 @@ milestone_paid = Signal()
 milestone_failed = Signal()
 subscription_renewal_failed = Signal()
 subscription_canceled = Signal()
+custom_quote_issued = Signal()

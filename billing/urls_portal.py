@@ -12,4 +12,5 @@ urlpatterns = [
     path("cards/<int:pk>/default/", views_portal.billing_card_default, name="billing_card_default"),
     path("cards/<int:pk>/remove/", views_portal.billing_card_remove, name="billing_card_remove"),
     path("receipts/<int:pk>/", views_portal.billing_receipt, name="billing_receipt"),
+    path("charges/<int:pk>/pay/", views_portal.billing_charge_pay, name="billing_charge_pay"),
 ]

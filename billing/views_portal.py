@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import gateway, services
@@ -34,6 +35,7 @@ def _page(
         "contact_form": contact_form
         or BillingContactForm(instance=stripe_customer or StripeCustomer(billing_name=customer.name)),
         "card_form": card_form or TestCardForm(),
+        "next": request.GET.get("next", ""),
         "cards": cards,
         "charges": charges,
         "subscriptions": Subscription.objects.filter(customer=customer),
@@ -75,6 +77,33 @@ def billing_card_add(request: HttpRequest) -> HttpResponse:
         form.add_error("number", str(exc))
         return _page(request, card_form=form, status=400)
     messages.success(request, f"Card {card} added.")
+    return _back(request)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the page that sent the owner to add a card (the quote's payment step), else billing."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("billing_home")
+
+
+@require_POST
+def billing_charge_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay a failed milestone now, on the default card."""
+    charge = get_charge_for_portal(request, pk)
+    require_role(request, Role.OWNER)
+    try:
+        charge = services.charge_pay_now(charge=charge)
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing_home")
+    if charge.status == Charge.Status.SUCCEEDED:
+        messages.success(request, f"Paid {charge.amount_label}. Thank you.")
+    elif charge.status == Charge.Status.FAILED:
+        messages.error(request, f"The payment did not go through: {charge.failure_message}")
+    else:
+        messages.info(request, "The payment is being processed.")
     return redirect("billing_home")
 
 

@@ -17,12 +17,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from projects.uploads import RequestBodyLimit  # noqa: E402
 from success.routing import websocket_urlpatterns  # noqa: E402
 from tenants.websockets import TenantWebsocketMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Django reads a whole body to a temporary file before any view runs: over-cap bodies
+        # are refused at the door instead (projects.uploads).
+        "http": RequestBodyLimit(django_asgi_app),
         "websocket": TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from hive.env import env_bool, env_database, env_decimal, env_int, env_list, env_str
 
@@ -70,6 +71,8 @@ ROOT_URLCONF = "hive.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # First, so that every answer carries the policy, the unknown-host 404 included.
+    "csp.middleware.CSPMiddleware",
     "tenants.middleware.HostTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -77,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -184,6 +188,27 @@ CSRF_TRUSTED_ORIGINS = env_list(
     else [f"https://{HIVE_DOMAIN}", f"https://*.{HIVE_DOMAIN}"],
 )
 
+# Content-Security-Policy (django-csp): scripts only from our own static files (and Stripe.js on
+# the billing page), never inline and never eval; a script that must be inline carries the
+# request's nonce (``{{ request.csp_nonce }}``). Styles allow inline ``style`` attributes: the
+# progress bars' widths are data, and a style cannot run code.
+_PORTAL_HOSTS = [f"{HIVE_DOMAIN}:*", f"*.{HIVE_DOMAIN}:*"]  # forms redirect across them (login → portal)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, "https://js.stripe.com"],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, "https://api.stripe.com"],
+        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, *_PORTAL_HOSTS],
+        "frame-ancestors": [NONE],
+    },
+}
+
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
@@ -205,11 +230,40 @@ HIVE_SANDBOX_PROCESSES = env_int("HIVE_SANDBOX_PROCESSES", 64)
 HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var" / "git-imports")))
 # Uploads above Django's memory limit stream to a temporary file; the hard limits are enforced
 # by the readers (requirements documents, legacy archives).
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# --- Bounded intake (projects.uploads, projects.intake_limits) ---------------------------------
+# Upload caps per kind, enforced before a byte is stored: at the ASGI door by Content-Length and
+# by the first upload handler. A whole requirements request (document, pasted text and form,
+# projects.uploads.FORM_ALLOWANCE_BYTES) stays in memory: never a temporary file.
+HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES = env_int("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+HIVE_LEGACY_UPLOAD_MAX_BYTES = env_int("HIVE_LEGACY_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "FILE_UPLOAD_MAX_MEMORY_SIZE", HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
+)
+FILE_UPLOAD_HANDLERS = [
+    "projects.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Requirements are parsed in a child process under these limits, and refused past these caps.
+HIVE_INTAKE_CPU_SECONDS = env_int("HIVE_INTAKE_CPU_SECONDS", 8)
+HIVE_INTAKE_WALL_SECONDS = env_int("HIVE_INTAKE_WALL_SECONDS", 10)
+HIVE_INTAKE_MEMORY_MB = env_int("HIVE_INTAKE_MEMORY_MB", 768)
+HIVE_INTAKE_CONCURRENCY = env_int("HIVE_INTAKE_CONCURRENCY", 2)  # parses at once per web process
+HIVE_INTAKE_MAX_TEXT_CHARS = env_int("HIVE_INTAKE_MAX_TEXT_CHARS", 1_000_000)
+HIVE_INTAKE_MAX_STORIES = env_int("HIVE_INTAKE_MAX_STORIES", 500)
+HIVE_INTAKE_MAX_PDF_PAGES = env_int("HIVE_INTAKE_MAX_PDF_PAGES", 200)
+HIVE_INTAKE_MAX_PDF_CONTENT_BYTES = env_int("HIVE_INTAKE_MAX_PDF_CONTENT_BYTES", 20 * 1024 * 1024)
+HIVE_INTAKE_MAX_DOCX_XML_BYTES = env_int("HIVE_INTAKE_MAX_DOCX_XML_BYTES", 10 * 1024 * 1024)
+HIVE_INTAKE_MAX_DOCX_PARAGRAPHS = env_int("HIVE_INTAKE_MAX_DOCX_PARAGRAPHS", 20_000)
+# --- end bounded intake -----------------------------------------------------------------------
 
 # How long an invitation link stays valid.
 INVITATION_MAX_AGE = env_int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+
+# /healthz gives its details (migrations per schema) to staff and to this bearer token only.
+HIVE_HEALTH_TOKEN = env_str("HIVE_HEALTH_TOKEN", "")
 
 # Tests never queue work on the broker a developer's `make run` reads (Redis db 0): messages left
 # there would be picked up by the next run's workers against another database.
@@ -269,6 +323,19 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 3
 # A milestone charge whose Stripe call started this long ago without an answer is recovered.
 STRIPE_CHARGE_STALE_SECONDS = env_int("STRIPE_CHARGE_STALE_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["recover-stale-charges"] = {"task": "billing.recover_stale_charges", "schedule": 300.0}
+# The payment schedule (projects.payments): a quote is valid this many days; a failed later charge
+# is retried this many days after each failure (then the delivery pauses until it is paid); the
+# sweep charges sprints that started and retries that are due.
+HIVE_QUOTE_VALID_DAYS = env_int("HIVE_QUOTE_VALID_DAYS", 30)
+HIVE_DUNNING_RETRY_DAYS = [int(day) for day in env_list("HIVE_DUNNING_RETRY_DAYS", ["1", "3", "7"])]
+CELERY_BEAT_SCHEDULE["charge-due-payments"] = {"task": "projects.payments_sweep", "schedule": 300.0}
+# Which paid milestone releases the full deliverable (git bundle): "final" (every milestone of the
+# schedule paid) or "first" (the first one), per service.
+HIVE_DELIVERABLE_RELEASE = {
+    "mvp": env_str("HIVE_DELIVERABLE_RELEASE_MVP", "final"),
+    "modernization": env_str("HIVE_DELIVERABLE_RELEASE_MODERNIZATION", "final"),
+    "augmentation": env_str("HIVE_DELIVERABLE_RELEASE_AUGMENTATION", "first"),
+}
 # --- end Stripe --------------------------------------------------------------------------------
 
 # --- LLM provider (agents.providers.llm) -----------------------------------------------------------

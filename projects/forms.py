@@ -14,7 +14,22 @@ class NewProjectForm(forms.Form):
     service = forms.ChoiceField(choices=Service.choices, widget=forms.RadioSelect, initial=Service.MVP)
 
 
-class RequirementsForm(forms.Form):
+class _UploadForm(forms.Form):
+    """A form with a file field whose upload may have been stopped for its size before the form
+    saw it (`projects.uploads`): that refusal is the form's error, and the other fields stay."""
+
+    def __init__(self, *args: Any, upload_refusal: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.upload_refusal = upload_refusal
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.upload_refusal is not None:
+            raise forms.ValidationError(self.upload_refusal)
+        return cleaned
+
+
+class RequirementsForm(_UploadForm):
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 14, "placeholder": "As a shopper, I want to …"}),
         required=False,
@@ -52,7 +67,7 @@ class StoryForm(forms.ModelForm[Story]):
             self.initial["acceptance_criteria"] = "\n".join(self.instance.acceptance_criteria)
 
 
-class LegacyCodeForm(forms.Form):
+class LegacyCodeForm(_UploadForm):
     archive = forms.FileField(required=False, label="Upload the code (.zip or .tar.gz)")
     git_path = forms.CharField(required=False, max_length=500, label="…or the path of a git repository on our server")
 

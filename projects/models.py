@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from billing.catalog import format_usd
+
 
 class Service(models.TextChoices):
     MVP = "mvp", "MVP development"
@@ -140,6 +142,10 @@ class Quote(models.Model):
         related_name="+",
     )
     accepted_by_email = models.EmailField(blank=True)
+    # The consent given with the acceptance: the amount charged at once and the card the whole
+    # schedule was authorised on (brand, last four digits, expiry), as the customer saw them.
+    authorised_now_cents = models.BigIntegerField(null=True, blank=True)
+    authorised_card = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["project", "-number"]
@@ -157,6 +163,46 @@ class Quote(models.Model):
         if self.accepted_at is not None:
             raise QuoteLockedError(f"Quote v{self.number} was accepted and cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+
+class ScheduledPayment(models.Model):
+    """One milestone of the payment schedule the customer authorised with the quote: its amount,
+    its trigger, and where it stands. Charged through billing when its trigger happens; a failed
+    charge is retried on the dunning schedule (``projects.payments``)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        DUE = "due", "Due"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Payment failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scheduled_payments")
+    quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    key = models.CharField(max_length=60)
+    label = models.CharField(max_length=200)
+    amount_cents = models.BigIntegerField()
+    trigger = models.CharField(max_length=30)
+    number = models.PositiveSmallIntegerField(default=0)
+    when = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="when the trigger happened (or will)")
+    failures = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    charge_id = models.BigIntegerField(null=True, blank=True, help_text="billing ledger row")
+
+    class Meta:
+        ordering = ["project", "position"]
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="one_scheduled_payment_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.label}"
+
+    @property
+    def amount_label(self) -> str:
+        return format_usd(self.amount_cents)
 
 
 # --- Workflow: phases, tasks, runs and the event stream (see projects.workflow / orchestration) ---

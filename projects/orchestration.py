@@ -68,6 +68,7 @@ from projects.models import Engagement, Event, Phase, Project, Quote, Run, Servi
 from projects.services import project_storage
 from projects.signals import phase_ready_for_gates
 from projects.workflow import Step, WorkflowTemplate, workflow_template
+from tenants.audit import Action, audit_record
 from tenants.models import User
 
 UNFINISHED = [s for s in Task.Status if s not in Task.FINISHED]
@@ -492,6 +493,10 @@ def _locked_task(task: Task) -> tuple[Workflow, Task]:
     return workflow, Task.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=task.pk)
 
 
+# Which audit action an approval step records (projects.workflow's approval step keys).
+APPROVAL_ACTIONS = {"approve_plan": Action.PLAN_APPROVED, "accept": Action.DELIVERY_ACCEPTED}
+
+
 @transaction.atomic
 def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
     """The customer approves (the plan, the preview, the delivery); the workflow moves on.
@@ -514,6 +519,13 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
         task=task,
         actor=who,
         message=f"{who} approved “{task.title}”",
+    )
+    audit_record(
+        action=APPROVAL_ACTIONS.get(task.key, Action.APPROVAL_GRANTED),
+        user=user,
+        actor_label="" if user is not None else who,
+        obj=task,
+        detail={"project_id": task.project_id, "project": task.project.name},
     )
     _dispatch_on_commit(_advance(task.project_id, now=now, workflow=workflow))
     return task
@@ -612,6 +624,7 @@ def project_cancel(*, project: Project, user: User | None) -> Workflow:
         actor=_actor(user),
         message=f"cancelled by {_actor(user)}; {len(ids)} unfinished tasks cancelled",
     )
+    audit_record(action=Action.PROJECT_CANCELLED, user=user, obj=project, detail={"tasks_cancelled": len(ids)})
     _preview_stop_on_commit(project.pk)
     _dispatch_on_commit(roles)
     return workflow
@@ -714,6 +727,12 @@ def task_cancel(*, task: Task, user: User | None) -> Task:
         task=task,
         actor=_actor(user),
         message=f"cancelled by {_actor(user)}",
+    )
+    audit_record(
+        action=Action.TASK_CANCELLED,
+        user=user,
+        obj=task,
+        detail={"project_id": task.project_id, "project": task.project.name},
     )
     _dispatch_on_commit(roles | _advance(task.project_id, now=now, workflow=workflow))
     return task

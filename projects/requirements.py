@@ -881,11 +881,12 @@ def _validated_text(text: object) -> str:
     return text
 
 
-def analyse_requirements(text: str) -> RequirementsAnalysis:
+def analyse_requirements(text: str, *, max_stories: int | None = None) -> RequirementsAnalysis:
     """Turn requirements text into user stories and detected features.
 
     Raises `RequirementsError` (with a message for the customer) for empty, non-text or
-    oversized input, or text in which no user story can be found.
+    oversized input, text in which no user story can be found, or (when `max_stories` is given)
+    more stories than that — refused as soon as the next one is found, not after the whole text.
     """
     text = _validated_text(text).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = _unwrap(text.split("\n"))
@@ -922,6 +923,12 @@ def analyse_requirements(text: str) -> RequirementsAnalysis:
     def add_stories(new: list[_Draft], rest: str) -> None:
         nonlocal current, gap, collecting
         drafts.extend(new)
+        if max_stories is not None and len(drafts) > max_stories:
+            raise RequirementsError(
+                f"The requirements hold more than {max_stories:,} user stories; the limit is {max_stories:,}. "
+                "Split them into several projects, or keep one line per story and move details into its "
+                "acceptance criteria."
+            )
         current, gap, collecting = new[-1], False, False
         rest = _PRIORITY_TAG.sub("", rest).strip(" -–—:;,.")
         if rest and (_MODAL.search(rest) or _GHERKIN.match(rest)):

@@ -17,6 +17,7 @@ from billing.catalog import (
     guarantee_conditions,
     quality_standards,
 )
+from billing.milestones import PHASE_PRICE_RULE
 from projects.models import Engagement, Project, Story
 from projects.requirements import Features, Integration, IntegrationKind, Priority, UserStory
 from projects.scoping import Scope
@@ -112,12 +113,14 @@ def mvp_snapshot(project: Project, scope: Scope, stories: list[Story]) -> dict[s
     }
 
 
-def modernization_snapshot(project: Project, result: dict[str, Any]) -> dict[str, Any]:
+def modernization_snapshot(project: Project, result: dict[str, Any], *, price_cents: int) -> dict[str, Any]:
+    """``price_cents`` is the whole schedule's: the assessment plus every migration phase."""
     return {
         "service": project.service,
         "outcome": "assessment",
-        "price_cents": result["assessment_price_cents"],
-        "price": format_usd(result["assessment_price_cents"]),
+        "price_cents": price_cents,
+        "price": format_usd(price_cents),
+        "assessment_price": format_usd(result["assessment_price_cents"]),
         "code_loc": result["totals"]["code"],
         "size_class": result["size_class"]["name"],
         "timeline": result["size_class"]["timeline"],
@@ -132,6 +135,7 @@ def modernization_snapshot(project: Project, result: dict[str, Any]) -> dict[str
             for p in result["plan"]["phases"]
         ],
         "implementation_price": f"{PHASE_PRICE.label} per phase, charged when the phase passes its gates",
+        "phase_price_rule": PHASE_PRICE_RULE,
         "rollback_hours": ROLLBACK_HOURS,
         **_terms(project.service),
     }

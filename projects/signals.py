@@ -7,6 +7,9 @@ phase passes at once and the event says that no gate policy is installed.
 
 ``task_escalated``: a task has been blocked longer than the escalation limit (4 hours); sent
 after the commit with ``schema_name``, ``project_id``, ``task_id`` and ``reason``.
+
+``payment_overdue``: a milestone charged after the start failed (first failure) or failed its last
+retry (the delivery is paused); sent with ``schema_name``, ``project_id`` and ``reason``.
 """
 
 from __future__ import annotations
@@ -15,3 +18,4 @@ from django.dispatch import Signal
 
 phase_ready_for_gates = Signal()
 task_escalated = Signal()
+payment_overdue = Signal()

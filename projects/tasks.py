@@ -52,11 +52,18 @@ def escalate_blocked_tasks() -> int:
     return execution.tasks_escalate()
 
 
-@shared_task(name="projects.charge_acceptance", ignore_result=True)
-def charge_acceptance(schema_name: str, project_id: int) -> None:
-    from projects.payments import acceptance_charge
+@shared_task(name="projects.payments_charge", ignore_result=True)
+def payments_charge(schema_name: str, project_id: int) -> None:
+    from projects.payments import payments_charge as charge
 
-    acceptance_charge(schema_name=schema_name, project_id=project_id)
+    charge(schema_name=schema_name, project_id=project_id)
+
+
+@shared_task(name="projects.payments_sweep", ignore_result=True)
+def payments_sweep() -> int:
+    from projects.payments import payments_sweep as sweep
+
+    return sweep()
 
 
 @shared_task(name="projects.demo_approvals", ignore_result=True)

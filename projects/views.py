@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import connection
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -21,9 +22,11 @@ from projects.deliverables import NoDeliverable, deliverable_bundle, deliverable
 from projects.downloads import StreamedFileResponse
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
-from projects.payments import acceptance_charge
+from projects.payment_schedule import deliverable_release, payment_offer, quote_schedule
+from projects.payments import payments_charge
 from projects.requirements import RequirementsError
-from tenants.access import portal_role, require_role
+from projects.uploads import upload_limit, upload_refusal
+from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 
 
@@ -46,6 +49,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    payments = list(project.scheduled_payments.all())
     context: dict[str, Any] = {
         "project": project,
         "quotes": list(project.quotes.only("number", "created_at", "price_cents", "accepted_at")),
@@ -57,6 +61,8 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "is_owner": portal_role(request) == Role.OWNER,
         "is_staff": request.user.is_staff,
         "has_repository": project_workspace(project).exists,
+        "payments": payments,
+        "due_cents": sum(row.amount_cents for row in payments if row.status in {row.Status.DUE, row.Status.FAILED}),
     }
     if context["is_staff"] and context["workflow"] is not None:
         context["project_controls"] = project_controls_open(context["workflow"])
@@ -92,10 +98,13 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, get_project_for_member(request, pk))
 
 
+@upload_limit("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", "a requirements document")
 @require_POST
 def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
-    form = RequirementsForm(request.POST, request.FILES)
+    # An upload stopped for its size is refused on the form; the other fields stay as typed.
+    refusal = upload_refusal(request)
+    form = RequirementsForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
             stories = services.requirements_submit(
@@ -108,7 +117,7 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"We found {len(stories)} user stories. Review them below.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=400, requirements_form=form)
+    return _render_detail(request, project, status=413 if refusal else 400, requirements_form=form)
 
 
 @require_POST
@@ -169,10 +178,13 @@ def _after_story_change(request: HttpRequest, project: Project) -> HttpResponse:
     return redirect("project_detail", pk=project.pk)
 
 
+@upload_limit("HIVE_LEGACY_UPLOAD_MAX_BYTES", "an archive of legacy code")
 @require_POST
 def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MODERNIZATION)
-    form = LegacyCodeForm(request.POST, request.FILES)
+    # An upload stopped for its size is refused on the form; the other fields stay as typed.
+    refusal = upload_refusal(request)
+    form = LegacyCodeForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
             assessment = services.assessment_run(
@@ -184,7 +196,7 @@ def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
             code = assessment.result["totals"]["code"]
             messages.success(request, f"Assessment done: {code:,} lines of code analysed.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=400, legacy_form=form)
+    return _render_detail(request, project, status=413 if refusal else 400, legacy_form=form)
 
 
 @require_POST
@@ -220,6 +232,7 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "project": project,
         "quote": quote,
         "s": quote.snapshot,
+        "schedule": quote_schedule(quote),
         "is_latest": quote.number == latest,
         "can_accept": portal_role(request) == Role.OWNER
         and quote.accepted_at is None
@@ -231,17 +244,40 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     return render(request, "projects/quote.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The consent step: accepting the quote and authorising its payments are one explicit step
+    that shows the amount due now, the card and the later charges. A POST that does not carry
+    the token of this page (a direct POST, an old page after the card changed) is refused."""
     project = get_project_for_member(request, pk, role=Role.OWNER)
     quote = get_quote_for_member(request, project, number)
+    back = redirect(reverse("quote_detail", kwargs={"pk": project.pk, "number": quote.number}))
+    if quote.accepted_at is not None:
+        messages.info(request, f"Quote v{quote.number} is already accepted.")
+        return back
     try:
-        services.quote_accept(quote=quote, user=_user(request))
+        services.quote_acceptable(quote=quote, project=project)
     except services.ScopingError as exc:
         messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Quote v{quote.number} accepted. The project now awaits the first payment.")
-    return redirect(reverse("quote_detail", kwargs={"pk": project.pk, "number": quote.number}))
+        return back
+    offer = payment_offer(quote=quote, customer=current_customer(request))
+    if request.method == "POST":
+        if request.POST.get("authorise") != "yes":
+            messages.error(request, "Tick the box to authorise the payments before accepting.")
+        else:
+            try:
+                services.quote_accept(quote=quote, user=_user(request), consent=request.POST.get("consent", ""))
+            except services.ScopingError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request,
+                    f"Quote v{quote.number} accepted and its payments authorised: "
+                    f"{offer.due_now_label} is being charged to {offer.card}.",
+                )
+                return redirect("project_detail", pk=project.pk)
+    context = {"project": project, "quote": quote, "offer": offer, "here": request.get_full_path()}
+    return render(request, "projects/quote_consent.html", context, status=400 if request.method == "POST" else 200)
 
 
 @require_POST
@@ -252,7 +288,7 @@ def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "Nothing is due on this project right now.")
         return redirect("project_detail", pk=project.pk)
     schema: str = connection.schema_name  # type: ignore[attr-defined]
-    acceptance_charge(schema_name=schema, project_id=project.pk)
+    payments_charge(schema_name=schema, project_id=project.pk)
     project.refresh_from_db()
     if project.payment_issue:
         messages.error(request, f"The payment did not go through: {project.payment_issue}")
@@ -261,9 +297,14 @@ def project_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("project_detail", pk=project.pk)
 
 
-def _download(request: HttpRequest, pk: int, build: Any, suffix: str, content_type: str) -> FileResponse:
-    """A deliverable of ``pk`` built by ``build``, streamed in blocks (never whole in memory)."""
+def _download(request: HttpRequest, pk: int, build: Any, suffix: str, content_type: str) -> HttpResponseBase:
+    """A deliverable of ``pk`` built by ``build``, streamed in blocks (never whole in memory) —
+    once the milestone that releases it is paid (``payment_schedule.deliverable_release``)."""
     project = get_project_for_member(request, pk)
+    release = deliverable_release(project)
+    if not release.released:
+        messages.error(request, release.reason)
+        return redirect("project_detail", pk=project.pk)
     try:
         path = build(project)
     except NoDeliverable as exc:
@@ -277,11 +318,11 @@ def _download(request: HttpRequest, pk: int, build: Any, suffix: str, content_ty
 
 
 @require_GET
-def deliverable_bundle_download(request: HttpRequest, pk: int) -> FileResponse:
+def deliverable_bundle_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The repository as a git bundle: ``git clone <file>`` gives every branch and tag."""
     return _download(request, pk, deliverable_bundle, "bundle", "application/octet-stream")
 
 
 @require_GET
-def deliverable_zip_download(request: HttpRequest, pk: int) -> FileResponse:
+def deliverable_zip_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _download(request, pk, deliverable_zip, "zip", "application/zip")

@@ -29,6 +29,7 @@ from projects.orchestration import open_phase, task_add
 from projects.requirements import story_sentence
 from success import state_cache
 from success.models import StoryDecision
+from tenants.audit import Action, audit_record
 from tenants.models import User
 
 TARGET_PERCENT = Decimal(90)
@@ -74,6 +75,7 @@ def story_accept(*, story: Story, user: User) -> StoryDecision:
         decided_by=user,
         decided_by_email=user.email,
     )
+    audit_record(action=Action.STORY_ACCEPTED, user=user, obj=story, detail={"project_id": story.project_id})
     state_cache.version_bump_on_commit(story.project_id)
     return decision
 
@@ -116,6 +118,12 @@ def story_reject(*, story: Story, user: User, comment: str, unmet_criteria: Iter
         decided_by=user,
         decided_by_email=user.email,
         fix_task=fix,
+    )
+    audit_record(
+        action=Action.STORY_REJECTED,
+        user=user,
+        obj=story,
+        detail={"project_id": story.project_id, "comment": comment, "unmet_criteria": unmet},
     )
     state_cache.version_bump_on_commit(story.project_id)
     return decision

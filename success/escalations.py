@@ -1,6 +1,7 @@
 """Escalations: problems a person must handle, assigned to the customer's account manager.
 
-Raised for a task blocked longer than four hours (``projects.signals.task_escalated``), a quality
+Raised for a task blocked longer than four hours (``projects.signals.task_escalated``), a milestone
+charge that failed after the start (``projects.signals.payment_overdue``), a quality
 gate that failed twice (``success.gates``), a satisfaction score below 8/10
 (``success.satisfaction``), a project late by more than ``HIVE_TIMELINE_SLIP_ESCALATION_HOURS``
 (``timeline_watch``, run by the ``success.watch`` beat task) and a guarantee that failed or lacks
@@ -133,6 +134,18 @@ def on_task_escalated(sender: Any, *, schema_name: str, task_id: int, reason: st
         task = Task.objects.select_related("project").filter(pk=task_id).first()
         if task is not None:
             blocked_task_escalate(task=task, reason=reason)
+
+
+def on_payment_overdue(sender: Any, *, schema_name: str, project_id: int, reason: str = "", **_: Any) -> None:
+    """A milestone charged after the start failed: the account manager follows the dunning up."""
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema_name):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            escalation_raise(
+                project=project, kind=Escalation.Kind.PAYMENT_OVERDUE, subject=f"payment:{project.pk}", reason=reason
+            )
 
 
 def timeline_watch(*, now: datetime | None = None) -> list[Escalation]:

@@ -70,6 +70,7 @@ from projects.orchestration import (
 from success.escalations import escalation_raise
 from success.measurements import Reading, reading_latest, records_read
 from success.models import Escalation, GateResult, GateRun, GateState, GateWaiver
+from tenants.audit import Action, audit_record
 from tenants.models import User
 
 log = logging.getLogger(__name__)
@@ -447,6 +448,12 @@ def gate_waive(*, phase: Phase, code: str, reason: str, user: User) -> GateWaive
             reason=reason,
             waived_by=user,
             waived_by_email=user.email,
+        )
+        audit_record(
+            action=Action.GATE_WAIVED,
+            user=user,
+            obj=waiver,
+            detail={"project_id": phase.project_id, "phase": locked.name, "gate": code, "reason": reason},
         )
         gates_evaluate(phase=locked, actor=user.email)
     return waiver

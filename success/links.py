@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from django.conf import settings
+
+from tenants.links import portal_link
 
 
 def admin_url(path: str) -> str:
@@ -13,5 +13,4 @@ def admin_url(path: str) -> str:
 
 
 def portal_url(schema_name: str, path: str) -> str:
-    site = urlsplit(settings.HIVE_SITE_URL)
-    return urlunsplit((site.scheme, f"{schema_name}.{site.netloc}", path, "", ""))
+    return portal_link(schema_name, path)

@@ -195,8 +195,10 @@ class SuccessMetric(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="success_metrics")
     code = models.CharField(max_length=40)
     description = models.CharField(max_length=200)
-    unit = models.CharField(max_length=20, blank=True)
-    target = models.CharField(max_length=40, blank=True)
+    # Units are phrases ("backlog items per week"), not symbols: a 20-character column once made
+    # every augmentation project's success page answer 500.
+    unit = models.CharField(max_length=60, blank=True)
+    target = models.CharField(max_length=80, blank=True)
     baseline = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     baseline_source = models.CharField(max_length=300, blank=True)
 
@@ -298,6 +300,7 @@ class Escalation(models.Model):
         TIMELINE_SLIP = "timeline_slip", "Timeline slipped past the threshold"
         GUARANTEE_FAILED = "guarantee_failed", "Guarantee not met: refund to confirm"
         GUARANTEE_PENDING = "guarantee_pending", "Guarantee assessment lacks evidence"
+        PAYMENT_OVERDUE = "payment_overdue", "A milestone charge failed"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -2,6 +2,7 @@
 
 * ``projects.signals.phase_ready_for_gates`` → ``success.gates.on_phase_ready_for_gates``;
 * ``projects.signals.task_escalated`` → ``success.escalations.on_task_escalated``;
+* ``projects.signals.payment_overdue`` → ``success.escalations.on_payment_overdue``;
 * committed events of the project stream (``post_save`` of ``projects.Event``): a task finishing
   in a blocked phase moves its remediation on, a completed phase opens its satisfaction survey,
   a delivered project opens its delivery survey and its 30-day guarantee.
@@ -19,8 +20,8 @@ from django.db.models.signals import post_save
 from django_tenants.utils import schema_context
 
 from projects.models import Event, Phase, Project
-from projects.signals import phase_ready_for_gates, task_escalated
-from success.escalations import on_task_escalated
+from projects.signals import payment_overdue, phase_ready_for_gates, task_escalated
+from success.escalations import on_payment_overdue, on_task_escalated
 from success.gates import FINISHING, on_phase_ready_for_gates, on_task_finished
 from success.guarantee import guarantee_open
 from success.satisfaction import survey_open
@@ -59,6 +60,7 @@ def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) 
 def receivers_connect() -> None:
     phase_ready_for_gates.connect(on_phase_ready_for_gates, dispatch_uid="success.gates")
     task_escalated.connect(on_task_escalated, dispatch_uid="success.escalations")
+    payment_overdue.connect(on_payment_overdue, dispatch_uid="success.escalations.payment")
     post_save.connect(_event_saved, sender=Event, dispatch_uid="success.lifecycle")
 
 
@@ -66,4 +68,5 @@ def receivers_disconnect() -> None:
     """For tests of the layers below that must run without a gate policy."""
     phase_ready_for_gates.disconnect(dispatch_uid="success.gates")
     task_escalated.disconnect(dispatch_uid="success.escalations")
+    payment_overdue.disconnect(dispatch_uid="success.escalations.payment")
     post_save.disconnect(sender=Event, dispatch_uid="success.lifecycle")

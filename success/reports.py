@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -289,6 +290,13 @@ def _shown(value: object, suffix: str = "") -> str:
     return "—" if value is None else f"{value}{suffix}"
 
 
+def _paragraph(text: str, style: Any) -> Paragraph:
+    """A paragraph showing ``text`` as text. ReportLab parses a Paragraph's string as markup —
+    ``<a href>`` makes a link, ``<img src>`` opens a local file, a stray ``<`` fails the whole
+    document — and names here are typed by customers, so everything is escaped."""
+    return Paragraph(escape(text), style)
+
+
 def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
     """Render the briefing's numbers as a PDF with two charts and a table per project."""
     styles = getSampleStyleSheet()
@@ -304,9 +312,9 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
         bottomMargin=16 * mm,
     )
     story: list[Any] = [
-        Paragraph(f"Executive briefing — {customer.name}", styles["Title"]),
-        Paragraph(f"Week of {numbers['week_start']} to {numbers['week_end']}", styles["Heading2"]),
-        Paragraph(
+        _paragraph(f"Executive briefing — {customer.name}", styles["Title"]),
+        _paragraph(f"Week of {numbers['week_start']} to {numbers['week_end']}", styles["Heading2"]),
+        _paragraph(
             f"Active projects: {len(numbers['projects'])}. Tasks done: {numbers['tasks_done']}. "
             f"Quality gate runs passed: {numbers['gate_runs_passed']}, blocked: {numbers['gate_runs_blocked']}. "
             f"Escalations: {numbers['escalations']}.",
@@ -322,7 +330,7 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
         title = "Progress of each project (%)" if first == 0 else "Progress of each project (%), continued"
         story += [_progress_chart(part, title), Spacer(1, 4 * mm)]
     for row in numbers["projects"]:
-        story.append(Paragraph(row["name"], styles["Heading3"]))
+        story.append(_paragraph(row["name"], styles["Heading3"]))
         table = Table(
             [
                 ["Status", row["status"]],
@@ -348,9 +356,9 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
         )
         story += [table, Spacer(1, 3 * mm)]
     if not numbers["projects"]:
-        story.append(Paragraph("No project was in delivery this week.", styles["BodyText"]))
+        story.append(_paragraph("No project was in delivery this week.", styles["BodyText"]))
     story.append(
-        Paragraph(
+        _paragraph(
             "Every number comes from the recorded project events, gate runs, story decisions, survey answers "
             "and measurements.",
             styles["Italic"],

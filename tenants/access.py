@@ -11,9 +11,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
+from tenants.audit import Action, audit_record
 from tenants.models import ROLE_RANK, Customer, Membership, Role, StaffEntry, User
 
 STAFF_ENTRY_SESSION_KEY = "hive_staff_entries"
@@ -83,7 +85,7 @@ def record_staff_entry(request: HttpRequest, customer: Customer) -> None:
     staff_entry_record(user=request.user, customer=customer, session=request.session, path=request.get_full_path())
 
 
-def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, path: str) -> bool:
+def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, path: str, ip: str = "") -> bool:
     """Record a staff user's entry into a customer's portal, once per session; True if recorded.
 
     HTTP requests and websocket connections (``tenants.websockets``) share this, so a staff visit
@@ -92,6 +94,10 @@ def staff_entry_record(*, user: User, customer: Customer, session: SessionBase, 
     entered: list[str] = session.get(STAFF_ENTRY_SESSION_KEY, [])
     if customer.schema_name in entered:
         return False
-    StaffEntry.objects.create(user=user, customer=customer, path=path[:500])
+    with transaction.atomic():
+        entry = StaffEntry.objects.create(user=user, customer=customer, path=path[:500])
+        audit_record(
+            action=Action.STAFF_ENTERED, user=user, tenant=customer, obj=entry, detail={"path": path[:500]}, ip=ip
+        )
     session[STAFF_ENTRY_SESSION_KEY] = [*entered, customer.schema_name]
     return True

@@ -1,14 +1,16 @@
-"""Django admin for account managers: customers, users, memberships, invitations, staff entries."""
+"""Django admin for account managers: customers, users, memberships, invitations, staff entries
+and the audit trail."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
 
-from tenants import services
-from tenants.models import Customer, Domain, Invitation, Membership, StaffEntry, User
+from tenants import audit_log, services
+from tenants.models import AuditEntry, Customer, Domain, Invitation, Membership, StaffEntry, User
 
 
 class DomainInline(admin.TabularInline[Domain, Customer]):
@@ -113,3 +115,33 @@ class StaffEntryAdmin(admin.ModelAdmin[StaffEntry]):
 
     def has_delete_permission(self, request: HttpRequest, obj: StaffEntry | None = None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+    """Every customer's audit trail for account managers: read-only (the database refuses changes
+    anyway), filterable, exportable as CSV."""
+
+    list_display = ["at", "action", "actor_label", "tenant_label", "ip", "object_type", "object_label"]
+    list_filter = ["action", "tenant_label"]
+    search_fields = ["actor_label", "tenant_label", "object_label", "ip"]
+    date_hierarchy = "at"
+    actions = ["export_csv"]
+    show_full_result_count = False  # the log grows without bound; count(*) of it on every page is waste
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    @admin.action(description="Export the selected entries as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(
+            audit_log.audit_csv_stream(queryset.order_by("-at", "-id")), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M}.csv"'
+        return response

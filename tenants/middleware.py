@@ -5,7 +5,8 @@ aliases) serve the public schema; ``<slug>.<HIVE_DOMAIN>`` serves that customer;
 is a 404. It sets ``request.customer`` (None on the public site) for our code and keeps
 ``request.tenant`` as django-tenants expects it. ``TenantAccessMiddleware`` is the one access
 path into a portal: members enter, staff enter and are audit-logged, everyone else gets a 404
-(anonymous users are sent to log in).
+(anonymous users are sent to log in). ``AuditRequestMiddleware`` lends the request to audit
+entries written below the views.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
 from tenants import access, host_cache
+from tenants.audit import audit_request
 from tenants.models import Customer, Domain
 
 # Paths of a portal that anyone may reach: the login flow, health, static files, and the REST API
@@ -73,3 +75,15 @@ class TenantAccessMiddleware:
         elif customer.is_suspended:
             return render(request, "tenants/suspended.html", {"customer": customer}, status=403)
         return self.get_response(request)
+
+
+class AuditRequestMiddleware:
+    """Attribute audit entries written while serving a request to its user and address
+    (``tenants.audit``): services below the views take no request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit_request(request):
+            return self.get_response(request)

@@ -198,3 +198,60 @@ class StaffEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} entered {self.customer.name} at {self.entered_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEntryImmutableError(Exception):
+    """An audit entry was about to change or be deleted; the log is append-only."""
+
+
+class AuditEntry(models.Model):
+    """One line of the audit trail: who (a person, or an agent named by its run) did what, in which
+    customer, from which address, when, to which object.
+
+    Append-only: the model refuses ``save`` on an existing row and ``delete``, and a PostgreSQL
+    trigger (migration 0003) refuses UPDATE and DELETE whatever path the write takes. Actor and
+    customer are kept as ids without foreign-key constraints plus a text label, so deleting a user
+    or a customer neither rewrites nor removes their history.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=60, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    tenant = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    tenant_label = models.CharField(max_length=120, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["tenant", "-at"], name="audit_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_label}".strip()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AuditEntryImmutableError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditEntryImmutableError("audit entries are append-only")

@@ -1,5 +1,6 @@
 """Writes with side effects on customers, users and memberships: signup and provisioning,
-invitations, role changes, suspension. Each is a transaction; each returns what it made."""
+invitations, role changes, suspension. Each is a transaction; each returns what it made; the ones
+an owner must be able to account for write their audit entry (``tenants.audit``) inside it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
 from tenants.models import Customer, Domain, Invitation, Membership, Role, User
 
@@ -81,6 +83,9 @@ def invitation_send(
     if Membership.objects.filter(customer=customer, user__email__iexact=email).exists():
         raise MembershipError(f"{email} is already a member of {customer.name}.")
     invitation = Invitation.objects.create(customer=customer, email=email, role=role, invited_by=invited_by)
+    audit_record(
+        action=Action.INVITATION_SENT, user=invited_by, tenant=customer, obj=invitation, detail={"role": str(role)}
+    )
     link = f"{accept_url_base}{invitation_token(invitation)}/"
     days = settings.INVITATION_MAX_AGE // 86400
     send_templated_email(
@@ -118,13 +123,37 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     locked.accepted_at = timezone.now()
     locked.accepted_by = user
     locked.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        action=Action.INVITATION_ACCEPTED,
+        user=user,
+        tenant=locked.customer,
+        obj=locked,
+        detail={"role": membership.role},
+    )
     return membership
+
+
+@transaction.atomic
+def invitation_join(*, invitation: Invitation, password: str, full_name: str = "") -> tuple[User, Membership]:
+    """A person without an account accepts: the account and the membership, or InvitationError.
+
+    The invitation row is locked before the account is made, so of simultaneous submissions of
+    one link exactly one creates the account; the others wait, then find the invitation used.
+    """
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not locked.is_open:
+        raise InvitationError("This invitation has already been used. Log in to reach the portal.")
+    if User.objects.filter(email__iexact=locked.email).exists():
+        raise InvitationError(f"An account for {locked.email} exists already. Log in to join.")
+    user = User.objects.create_user(email=locked.email, password=password, full_name=full_name)
+    return user, invitation_accept(invitation=locked, user=user)
 
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation) -> Invitation:
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    audit_record(action=Action.INVITATION_REVOKED, tenant=invitation.customer, obj=invitation)
     return invitation
 
 
@@ -138,12 +167,25 @@ def _ensure_another_owner(membership: Membership) -> None:
 def membership_change_role(*, membership: Membership, role: Role) -> Membership:
     if role != Role.OWNER:
         _ensure_another_owner(membership)
+    before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        action=Action.ROLE_CHANGED,
+        tenant=membership.customer,
+        obj=membership,
+        detail={"user": membership.user.email, "from": str(before), "to": str(role)},
+    )
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     _ensure_another_owner(membership)
+    audit_record(
+        action=Action.MEMBER_REMOVED,
+        tenant=membership.customer,
+        obj=membership,
+        detail={"user": membership.user.email, "role": membership.role},
+    )
     membership.delete()

@@ -11,5 +11,7 @@ urlpatterns = [
     path("members/<int:pk>/role/", views_portal.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views_portal.member_remove, name="member_remove"),
     path("invitations/<int:pk>/revoke/", views_portal.invitation_revoke, name="invitation_revoke"),
+    path("audit/", views_portal.audit, name="audit"),
+    path("audit/export.csv", views_portal.audit_export, name="audit_export"),
     *_login_flow,
 ]

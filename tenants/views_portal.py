@@ -1,13 +1,15 @@
-"""Pages of a customer's portal that belong to the tenants app: the home page and the team."""
+"""Pages of a customer's portal that belong to the tenants app: the team and the audit log."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tenants import access, links, services
+from tenants import access, audit_log, links, services
 from tenants.forms import InvitationForm, RoleForm
 from tenants.models import Invitation, Membership, Role
 
@@ -92,3 +94,40 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.invitation_revoke(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
     return redirect("members")
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _audit_action(request: HttpRequest) -> str:
+    """The action filter; an unknown value filters nothing rather than failing."""
+    action = request.GET.get("action", "")
+    return action if action in dict(audit_log.action_choices()) else ""
+
+
+@require_GET
+def audit(request: HttpRequest) -> HttpResponse:
+    """The company's audit log, newest first, for owners (and staff)."""
+    access.require_role(request, Role.OWNER)
+    action = _audit_action(request)
+    entries = audit_log.audit_entries(tenant=access.current_customer(request), action=action)
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": [(entry, audit_log.action_label(entry.action)) for entry in page],
+        "action": action,
+        "actions": audit_log.action_choices(),
+    }
+    return render(request, "tenants/audit.html", context)
+
+
+@require_GET
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The company's audit log (with the page's action filter) as CSV."""
+    access.require_role(request, Role.OWNER)
+    customer = access.current_customer(request)
+    entries = audit_log.audit_entries(tenant=customer, action=_audit_action(request))
+    response = StreamingHttpResponse(audit_log.audit_csv_stream(entries), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="audit-{customer.schema_name}-{stamp}.csv"'
+    return response

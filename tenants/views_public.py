@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -86,20 +87,34 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "emails/password_reset_subject.txt"
     success_url = "/password-reset/sent/"
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        # The link goes to the apex domain whatever host the reset was asked on: Django would use
+        # the request's host, and a portal host is chosen by its company, not by this user's.
+        self.extra_email_context = {"domain": links.public_host(self.request), "site_name": "Agent Hive"}
+        return super().form_valid(form)
+
+
+def _invitation_gone(request: HttpRequest, reason: services.InvitationError) -> HttpResponse:
+    """410: the link was good once (used, withdrawn, expired) or never; the page says which."""
+    return render(request, "tenants/invitation_invalid.html", {"reason": str(reason)}, status=410)
+
 
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)
     except services.InvitationError as exc:
-        return render(request, "tenants/invitation_invalid.html", {"reason": str(exc)}, status=410)
+        return _invitation_gone(request, exc)
     customer = invitation.customer
     user = request.user
     if user.is_authenticated:
         if user.email.lower() != invitation.email.lower():
             return render(request, "tenants/invitation_wrong_user.html", {"invitation": invitation}, status=403)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=user)
+            try:
+                services.invitation_accept(invitation=invitation, user=user)
+            except services.InvitationError as exc:
+                return _invitation_gone(request, exc)
             return HttpResponseRedirect(links.portal_url(request, customer))
         return render(request, "tenants/invitation_accept.html", {"invitation": invitation})
     if User.objects.filter(email__iexact=invitation.email).exists():
@@ -107,10 +122,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return redirect(f"{reverse('login')}?next={request.path}")
     form = JoinForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
-        new_user = User.objects.create_user(
-            email=invitation.email, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
-        )
-        services.invitation_accept(invitation=invitation, user=new_user)
+        try:
+            new_user, _ = services.invitation_join(
+                invitation=invitation, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
+            )
+        except services.InvitationError as exc:
+            return _invitation_gone(request, exc)
         login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
         return HttpResponseRedirect(links.portal_url(request, customer))
     return render(request, "tenants/invitation_join.html", {"invitation": invitation, "form": form})

@@ -106,6 +106,8 @@ def websocket_role(scope: dict[str, Any]) -> Role | None:
     if not user.is_staff:
         return None
     session: SessionBase = scope["session"]
-    if access.staff_entry_record(user=user, customer=customer, session=session, path=scope.get("path", "")):
+    client = scope.get("client") or ("", 0)
+    path = scope.get("path", "")
+    if access.staff_entry_record(user=user, customer=customer, session=session, path=path, ip=str(client[0])):
         session.save()  # a websocket has no response to carry the session save, as HTTP does
     return Role.OWNER

@@ -21,6 +21,7 @@ The rules (deterministic, no model):
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -217,6 +218,9 @@ _TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("boolean", ("done", "completed", "active", "paid", "published", "available", "archived", "enabled")),
     ("longtext", ("description", "notes", "comment", "details", "bio", "body", "content")),
 )
+FIELD_TYPES = frozenset({"text", *(kind for kind, _ in _TYPES)})
+# What entity, URL and field names may be: they become Python identifiers and URL paths.
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,60}")
 _WITH = re.compile(r"\b(?:with|including|includes|by|has|have|having)\s+(?P<list>[^.;:!?()]+)", re.I)
 _STOP = re.compile(r"\b(?:so|so that|to|because|when|which|that|for)\b.*$", re.I)
 _WORD = re.compile(r"[a-z][a-z0-9]*")
@@ -255,16 +259,26 @@ class StoryDesign:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StoryDesign:
-        return cls(
+        """A design read back from a spec file of a working tree — which code under test can
+        rewrite — so the names that become identifiers and URLs are checked, not trusted."""
+        design = cls(
             number=int(data["number"]),
             title=str(data["title"]),
             sentence=str(data.get("sentence", "")),
-            criteria=tuple(data.get("criteria", ())),
+            criteria=tuple(str(c) for c in data.get("criteria", ())),
             kind=str(data["kind"]),
             entity=str(data.get("entity", "")),
             plural=str(data.get("plural", "")),
-            fields=tuple(FieldDesign(f["name"], f["type"], bool(f.get("required"))) for f in data.get("fields", ())),
+            fields=tuple(
+                FieldDesign(str(f["name"]), str(f["type"]), bool(f.get("required"))) for f in data.get("fields", ())
+            ),
         )
+        names = [design.entity, design.plural, *(f.name for f in design.fields)] if design.kind == "crud" else []
+        bad = [n for n in names if not _IDENTIFIER.fullmatch(n) or keyword.iskeyword(n)]
+        bad += [f.type for f in design.fields if f.type not in FIELD_TYPES]
+        if design.kind not in {"auth", "crud"} or bad:
+            raise ValueError(f"story spec {design.number} names what cannot be generated: {bad or design.kind!r}")
+        return design
 
 
 def singular(word: str) -> str:
@@ -320,7 +334,8 @@ def entity_name(*texts: str) -> str:
         word = _object_of(_words(text))
         if word:
             name = singular(word)
-            return f"{name}_record" if name in RESERVED else name
+            # A keyword ("class", "import") cannot name the entity's module.
+            return f"{name}_record" if name in RESERVED or keyword.iskeyword(name) else name
     return "item"
 
 
@@ -331,7 +346,7 @@ def _field_name(chunk: str) -> str:
     if len(words) == 2 and words[1] not in {"date", "name", "number", "time", "address", "status"}:
         words = words[1:]
     name = "_".join(singular(w) if w not in {"notes", "details", "status", "address"} else w for w in words)
-    return name if re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) else ""
+    return name if re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) and not keyword.iskeyword(name) else ""
 
 
 def fields_of(entity: str, texts: Iterable[str]) -> tuple[FieldDesign, ...]:

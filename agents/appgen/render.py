@@ -19,6 +19,8 @@ from pathlib import Path
 from pprint import pformat
 
 from agents.appgen.design import FieldDesign, StoryDesign, merge_fields
+from agents.quoting import py_docstring
+from agents.workspace import tree_path
 
 SCAFFOLD = Path(__file__).resolve().parent / "scaffold"
 SPEC_DIR = "spec/stories"
@@ -56,7 +58,7 @@ def specs_read(tree: Path) -> list[StoryDesign]:
 
 
 def _write(tree: Path, relative: str, text: str) -> None:
-    path = tree / relative
+    path = tree_path(tree, relative)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text("utf-8") != text:
         path.write_text(text, "utf-8")
@@ -74,10 +76,12 @@ def _form_value(item: FieldDesign) -> str:
 
 def core_files(project: str) -> dict[str, str]:
     files = {str(p.relative_to(SCAFFOLD)).removesuffix("-tpl"): p.read_text("utf-8") for p in SCAFFOLD.rglob("*-tpl")}
-    files["app/__init__.py"] = (
-        f'"""{project}: a web application generated from its user stories by Agent Hive\'s built-in developers."""\n'
-        f"\nNAME = {project!r}\n"
+    # The name is customer text: a docstring escaper and repr, never interpolation (a name that
+    # closed the docstring became code that every test run, review and preview executed).
+    docstring = py_docstring(
+        f"{project}: a web application generated from its user stories by Agent Hive's built-in developers."
     )
+    files["app/__init__.py"] = f"{docstring}\n\nNAME = {project!r}\n"
     files[".gitignore"] = GITIGNORE
     return files
 
@@ -184,7 +188,7 @@ class {cls}ApiTests(AppTestCase):
 def _docstring(design: StoryDesign) -> str:
     criteria = "".join(f"\n- {c}" for c in design.criteria) or "\n- (none were written)"
     text = f"Story {design.number}: {design.title}\n\n{design.sentence}\n\nAcceptance criteria as agreed:{criteria}\n"
-    return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '"""'
+    return py_docstring(text)
 
 
 def story_tests(design: StoryDesign, entities: dict[str, tuple[str, tuple[FieldDesign, ...], tuple[int, ...]]]) -> str:
@@ -239,7 +243,8 @@ def generate(tree: Path, project: str, designs: Iterable[StoryDesign]) -> list[s
         files[f"tests/test_entity_{name}.py"] = entity_tests(name, plural_name, fields)
     for design in designs:
         files[f"tests/test_story_{design.number:03d}.py"] = story_tests(design, entities)
-    for stale in (tree / "app" / "entities").glob("*.py") if (tree / "app" / "entities").is_dir() else []:
+    folder = tree_path(tree, "app/entities")  # refused when the tree's code made it a link elsewhere
+    for stale in folder.glob("*.py") if folder.is_dir() else []:
         if f"app/entities/{stale.name}" not in files:
             stale.unlink()
     for relative, text in sorted(files.items()):

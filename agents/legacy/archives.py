@@ -7,7 +7,9 @@ This module owns getting a customer's code onto disk without trusting it. Two wa
     bytes, not by its name.
 :func:`copy_from_git_path`
     a git repository on this server, accepted only inside a configured root; its ``HEAD`` is
-    exported with ``git archive`` and unpacked through the same checks as an upload.
+    exported with ``git archive`` and unpacked through the same checks as an upload. The
+    repository is the customer's, so git reads its objects through a git directory of the
+    platform's and never its configuration (``agents.hostgit``).
 
 What is refused, each with an :class:`ArchiveError` whose message can be shown to the customer:
 an upload over ``max_upload_bytes``; anything that is neither zip nor gzip; corrupt or encrypted
@@ -39,7 +41,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tarfile
 import tempfile
 import zipfile
@@ -48,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Protocol
+
+from agents.hostgit import GitError, git_dir_trusted_view, git_run, git_start
 
 _MIB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -134,28 +137,24 @@ def copy_from_git_path(
         raise ArchiveError(f"The repository path '{shown}' is outside the directory repositories may be read from.")
     if not resolved.is_dir():
         raise ArchiveError(f"There is no directory at '{shown}'.")
-    git = _Git(resolved, ceiling=root.parent)
-    bare = git.run("rev-parse", "--is-bare-repository")
-    if bare is None:
+    found = _repository_of(resolved, root)
+    if found is None:
         raise ArchiveError(f"'{shown}' is not a git repository.")
-    subdirectory = ""
-    top_path = resolved
-    if bare != "true":
-        top = git.run("rev-parse", "--show-toplevel")
-        if top is None:
-            raise ArchiveError(f"'{shown}' is not a git repository.")
-        top_path = Path(os.path.realpath(top))
-        if not top_path.is_relative_to(root):
-            raise ArchiveError(
-                f"The repository containing '{shown}' is outside the directory repositories may be read from."
-            )
-        relative = resolved.relative_to(top_path).as_posix()
-        subdirectory = "" if relative == "." else relative
-    if git.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}") is None:
-        raise ArchiveError(f"The repository at '{shown}' has no commits.")
-    treeish = f"HEAD:{subdirectory}" if subdirectory else "HEAD"
-    # From the top level: in a subdirectory, git archive would also narrow to that directory.
-    exporter = _Git(top_path, ceiling=root.parent)
+    git_dir, top_path = found
+    if not Path(os.path.realpath(git_dir)).is_relative_to(root) or not top_path.is_relative_to(root):
+        raise ArchiveError(
+            f"The repository containing '{shown}' is outside the directory repositories may be read from."
+        )
+    relative = resolved.relative_to(top_path).as_posix()
+    subdirectory = "" if relative == "." or git_dir == top_path else relative
+    try:
+        commit = git_run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", git_dir=git_dir, timeout=60).strip()
+    except GitError:
+        raise ArchiveError(f"The repository at '{shown}' has no commits.") from None
+    except OSError as exc:
+        raise ArchiveError("git could not be run on the server.") from exc
+    treeish = f"{commit}:{subdirectory}" if subdirectory else commit
+    exporter = _Git(git_dir)
     return _extract_into(dest, lambda writer: exporter.export(treeish, writer), limits)
 
 
@@ -441,53 +440,61 @@ def _extract_tar_stream(stream: _BoundedStream, writer: _Writer, *, links: Liter
 # ---------------------------------------------------------------------------------------------
 
 
+def _repository_of(directory: Path, root: Path) -> tuple[Path, Path] | None:
+    """The git directory and top level of the repository ``directory`` is in, looked for the
+    way git does (a ``.git`` directory or ``gitdir:`` file, else a bare repository) from
+    ``directory`` up to ``root`` and never above it. Done here rather than by git's discovery so
+    that git is only ever run with an explicit ``--git-dir`` (agents.hostgit)."""
+    current = directory
+    while True:
+        pointer = current / ".git"
+        if pointer.is_dir() and _is_git_dir(pointer):
+            return pointer, current
+        if pointer.is_file():
+            try:
+                text = pointer.read_text("utf-8", errors="replace")[:4096].strip()
+            except OSError:
+                return None
+            if not text.startswith("gitdir:"):
+                return None
+            target = Path(text.removeprefix("gitdir:").strip())
+            target = Path(os.path.realpath(target if target.is_absolute() else current / target))
+            return (target, current) if _is_git_dir(target) else None
+        if _is_git_dir(current):
+            return current, current
+        if current == root or current.parent == current:
+            return None
+        current = current.parent
+
+
+def _is_git_dir(path: Path) -> bool:
+    return (path / "HEAD").is_file() and ((path / "objects").is_dir() or (path / "commondir").is_file())
+
+
+def _objects_of(git_dir: Path) -> Path:
+    """The object store of a git directory (a linked worktree's is its common directory's)."""
+    common = git_dir / "commondir"
+    if common.is_file():
+        shared = common.read_text("utf-8", errors="replace").strip()
+        return Path(os.path.realpath(git_dir / shared)) / "objects"
+    return git_dir / "objects"
+
+
 class _Git:
-    """git commands on one repository, with discovery stopped at the allowed root's parent and
-    the repository's own config unable to run programs (hooks, fsmonitor)."""
+    """Export of one commit of a customer's repository. The repository's refs and configuration
+    are the customer's: git reads only its objects, through a git directory of the platform's
+    (``git_dir_trusted_view``), so its configuration and ``info/attributes`` can name no filter
+    or other program that ``git archive`` would run."""
 
-    def __init__(self, directory: Path, *, ceiling: Path) -> None:
-        self.directory = directory
-        self.environment = {
-            **os.environ,
-            "GIT_CEILING_DIRECTORIES": str(ceiling),
-            "GIT_TERMINAL_PROMPT": "0",
-            "LC_ALL": "C",
-        }
-        self.base = [
-            "git",
-            "-c",
-            "core.fsmonitor=false",
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "protocol.allow=never",
-            "-C",
-            str(directory),
-        ]
-
-    def run(self, *arguments: str) -> str | None:
-        """Output of a git query, None when git fails (not a repository, no such ref)."""
-        try:
-            done = subprocess.run(
-                [*self.base, *arguments],
-                env=self.environment,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ArchiveError("git could not be run on the server.") from exc
-        return done.stdout.strip() if done.returncode == 0 else None
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
 
     def export(self, treeish: str, writer: _Writer) -> None:
-        with tempfile.TemporaryFile() as errors:
-            process = subprocess.Popen(
-                [*self.base, "archive", "--format=tar", treeish],
-                env=self.environment,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-            )
+        with tempfile.TemporaryFile() as errors, git_dir_trusted_view(_objects_of(self.git_dir).parent) as view:
+            try:
+                process = git_start(["archive", "--format=tar", treeish], git_dir=view, stderr=errors)
+            except OSError as exc:
+                raise ArchiveError("git could not be run on the server.") from exc
             assert process.stdout is not None
             try:
                 stream = _BoundedStream(process.stdout, writer.limits, None)

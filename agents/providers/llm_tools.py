@@ -25,7 +25,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -33,16 +32,15 @@ from typing import Any
 
 from agents.providers.base import Report
 from agents.tools.sandbox import STOPPED_TIMEOUT, Limits, sandbox_run
+from agents.workspace import Author, Workspace, WorkspaceError
 
 MAX_READ_BYTES = 200_000
 MAX_WRITE_BYTES = 1_000_000
 MAX_LISTED = 500
 OUTPUT_TAIL_CHARS = 4_000
-GIT_TIMEOUT_SECONDS = 60.0
 # pytest reads its configuration from the nearest ancestor that has one; without a file of its
 # own the workspace would inherit the portal's (its plugins, its database options).
 _PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
-_ENV_PASSED = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,50 +274,23 @@ class WorkspaceTools:
 
     # --- git ----------------------------------------------------------------------------------
 
-    def _git(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {name: os.environ[name] for name in _ENV_PASSED if name in os.environ}
-        env.update(
-            # Only the settings given here apply: no system or user configuration, and none a file
-            # in the workspace could smuggle in (a .gitconfig there must not become git's).
-            HOME=tempfile.gettempdir(),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_CONFIG_GLOBAL=os.devnull,
-            GIT_AUTHOR_NAME=self.author_name,
-            GIT_AUTHOR_EMAIL=self.author_email,
-            GIT_COMMITTER_NAME=self.author_name,
-            GIT_COMMITTER_EMAIL=self.author_email,
-        )
-        # Hooks are code in the repository; the model must not get them run on its behalf.
-        settings = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false"]
-        return subprocess.run(
-            ["git", *settings, *args],
-            cwd=self.workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-
     def _commit(self, arguments: Mapping[str, Any]) -> ToolResult:
         message = arguments.get("message")
         if not isinstance(message, str) or not message.strip():
             return ToolResult("error: a commit message is required", is_error=True)
-        if not (self.workspace / ".git").exists():
-            init = self._git("init", "-q", "-b", "main")
-            if init.returncode:
-                raise OSError(f"git init failed: {init.stderr.strip()}")
+        # The repository's git directory lives beside the workspace, out of reach of the code the
+        # model writes and the tests it runs; git runs only through agents.hostgit.
+        repository = Workspace(self.workspace)
+        created = not repository.exists
+        try:
+            sha, files = repository.commit_main(message.strip(), author=Author(self.author_name, self.author_email))
+        except WorkspaceError as error:
+            raise OSError(str(error)) from error
+        if created:
             self.report("repository", "initialised the workspace's git repository", {"branch": "main"})
-        self._git("add", "-A")
-        status = self._git("status", "--porcelain")
-        if not status.stdout.strip():
+        if not sha:
             self.report("commit", "nothing to commit: the workspace has no changes", {"sha": None})
             return ToolResult("nothing to commit: the workspace has no changes")
-        done = self._git("commit", "-q", "--no-verify", "-m", message.strip())
-        if done.returncode:
-            raise OSError(f"git commit failed: {(done.stderr or done.stdout).strip()}")
-        sha = self._git("rev-parse", "HEAD").stdout.strip()
-        files = len(status.stdout.strip().splitlines())
         self.commits.append(sha)
         subject = message.strip().splitlines()[0]
         self.report(

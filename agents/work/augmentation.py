@@ -15,9 +15,9 @@ from typing import Any
 from agents.appgen import design_story, generate, spec_write
 from agents.appgen.design import VERBS
 from agents.providers.base import JobFailed
+from agents.quoting import md_block, md_inline
 from agents.tools import unittest_run
 from agents.work.common import Job, Result, slug, table
-from agents.workspace import MAIN, git
 
 BUILDABLE_VERBS = frozenset({"add", "create", "manage", "track", "list", "record", "store", "keep", "book", "edit"})
 
@@ -34,7 +34,7 @@ def team_assessment(job: Job) -> Result:
     items = _items(job)
     rows = [[i.get("number"), i.get("title"), _branch_name(i)] for i in items]
     text = (
-        f"# Team assessment for {job.project}\n\nBacklog received: {len(items)} items. Baseline velocity: "
+        f"# Team assessment for {md_inline(job.project)}\n\nBacklog received: {len(items)} items. Baseline velocity: "
         "0 items delivered by agents so far (measured from here on, per item merged by the team).\n\n"
         + table(["#", "item", "branch"], rows)
     )
@@ -47,7 +47,8 @@ def team_assessment(job: Job) -> Result:
 def process(job: Job) -> Result:
     files = {
         "CONTRIBUTING.md": (
-            f"# Working on {job.project} with Agent Hive\n\n- Agents work on `backlog/<number>-<title>` branches, one "
+            f"# Working on {md_inline(job.project)} with Agent Hive\n\n"
+            "- Agents work on `backlog/<number>-<title>` branches, one "
             "item per branch, committing as `<role>@agents.hive`.\n- Each branch carries `reviews/<branch>.md`: what "
             "changed, the commits, the test results.\n- Only the team merges agent branches.\n"
         ),
@@ -79,7 +80,8 @@ def backlog_item(job: Job) -> Result:
     with job.branch(name) as branch:
         brief = f"docs/backlog/{number:03d}-{slug(str(item.get('title', '')))}.md"
         criteria = (
-            "".join(f"- [ ] {c}\n" for c in item.get("acceptance_criteria", [])) or "- [ ] reviewed by the team\n"
+            "".join(f"- [ ] {md_inline(str(c))}\n" for c in item.get("acceptance_criteria", []))
+            or "- [ ] reviewed by the team\n"
         )
         tests_line = "no code change: this item needs the team's decision first; the brief lists what to decide"
         data: dict[str, Any] = {"branch": name, "kind": "brief"}
@@ -98,12 +100,14 @@ def backlog_item(job: Job) -> Result:
                 raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
             tests_line = f"{report.passed} of {report.total} tests pass, {report.coverage_percent} % covered"
             data |= {"kind": "code", "entity": design.entity, "tests_passed": report.passed}
-        branch.write(brief, f"# {item.get('title')}\n\n{item.get('sentence', '')}\n\n## Acceptance\n\n{criteria}")
+        title, sentence = md_inline(str(item.get("title"))), md_block(str(item.get("sentence", "")))
+        branch.write(brief, f"# {title}\n\n{sentence}\n\n## Acceptance\n\n{criteria}")
         job.commit(branch, f"Backlog item {number}: {item.get('title')}")
         files = branch.changed_files()
         review = (
-            f"# Review summary: {name}\n\n{item.get('title')}\n\n"
-            f"- files changed: {len(files)}\n- tests: {tests_line}\n\n" + "".join(f"- `{f}`\n" for f in files[:50])
+            f"# Review summary: {name}\n\n{title}\n\n"
+            f"- files changed: {len(files)}\n- tests: {tests_line}\n\n"
+            + "".join(f"- {md_inline(f)}\n" for f in files[:50])
         )
         summary_path = branch.write(f"reviews/{slug(name)}.md", review)
         data["commit"] = job.commit(branch, f"Review summary for {name}")
@@ -119,10 +123,9 @@ def handoff(job: Job) -> Result:
         raise JobFailed(f"{len(missing)} of {len(expected)} expected artifacts are missing: {', '.join(missing[:5])}")
     rows = []
     for branch in job.workspace.branches("backlog/"):
-        commits = git("rev-list", "--count", f"{MAIN}..{branch}", cwd=job.workspace.root).strip()
-        stat = git("diff", "--shortstat", f"{MAIN}...{branch}", cwd=job.workspace.root).strip()
+        commits, stat = job.workspace.branch_stat(branch)
         rows.append([branch, commits, stat or "no changes"])
-    text = f"# Handoff of {job.project}\n\nBranches waiting for the team's review:\n\n" + table(
+    text = f"# Handoff of {md_inline(job.project)}\n\nBranches waiting for the team's review:\n\n" + table(
         ["branch", "commits", "changes"], rows
     )
     written, _ = job.deliver("team/handoff", "Handoff: branches for review", {"docs/handoff.md": text})

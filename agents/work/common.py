@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.appgen.render import GITIGNORE
 from agents.providers.base import JobCancelled, JobContext, JobFailed, JobSpec
+from agents.quoting import md_inline
 from agents.workspace import Author, Branch, Merge, Verdict, Workspace, WorkspaceError, agent_author
 
 
@@ -135,7 +136,7 @@ def documents_present(paths: list[str]) -> Callable[[Path], Verdict]:
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        return md_inline(str(value))  # customer and tree text: one cell, no markup of its own
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

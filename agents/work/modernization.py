@@ -25,6 +25,7 @@ from typing import Any
 
 from agents.legacy import assess
 from agents.providers.base import JobFailed
+from agents.quoting import md_inline
 from agents.tools import TestReport, pytest_run, secret_scan, security_scan
 from agents.tools.process import PYTHON, run
 from agents.work.common import Job, Result, slug, table
@@ -98,7 +99,8 @@ def legacy_analysis(job: Job) -> Result:
         languages = [[lang["language"], lang["files"], lang["code"]] for lang in data["languages"]]
         hotspots = [[h["path"], h["complexity"], h["code_lines"], h["fan_in"]] for h in data["hotspots"]]
         text = (
-            f"# Assessment of {job.project}\n\n- files: {result.files}\n- code lines: {result.totals.code:,}\n"
+            f"# Assessment of {md_inline(job.project)}\n\n"
+            f"- files: {result.files}\n- code lines: {result.totals.code:,}\n"
             f"- functions: {result.function_count} (mean complexity {result.mean_function_complexity})\n"
             f"- size class: {result.size_class.name} ({result.size_class.timeline})\n"
             f"- import cycles: {len(result.cycles)}\n"
@@ -133,7 +135,7 @@ def debt(job: Job) -> Result:
     rules = [[r["rule"], r["description"], r["findings"], r["minutes"]] for r in estimate.get("rules", [])]
     items = [[i["path"], i["rule"], i["subject"], i["minutes"]] for i in estimate.get("largest_items", [])]
     text = (
-        f"# Technical debt of {job.project}\n\nMethod: {estimate['method']}\n\n"
+        f"# Technical debt of {md_inline(job.project)}\n\nMethod: {estimate['method']}\n\n"
         f"- remediation: {estimate['remediation_hours']} hours\n- debt ratio: {estimate['debt_ratio']}\n"
         f"- rating: {estimate['rating']}\n\n## By rule\n\n{table(['rule', 'what', 'findings', 'minutes'], rules)}\n"
         f"## Largest items\n\n{table(['module', 'rule', 'where', 'minutes'], items)}"
@@ -160,7 +162,7 @@ def strategy(job: Job) -> Result:
     ]
     flags = {f"segment-{p['number']}": {"modules": p["modules"], "enabled": False} for p in phases}
     text = (
-        f"# Modernization strategy of {job.project}\n\nOrder: {plan['ordering']}.\n"
+        f"# Modernization strategy of {md_inline(job.project)}\n\nOrder: {plan['ordering']}.\n"
         + (f"\nNote: {plan['note']}\n" if plan.get("note") else "")
         + f"\n{table(['segment', 'share', 'code lines', 'after segments'], rows)}\n## Rollback\n\n"
         + "".join(f"- segment {p['number']}: {p['rollback']}\n" for p in phases)
@@ -212,14 +214,14 @@ def segment(job: Job) -> Result:
                 cwd=branch.path,
             )
             run([PYTHON, "-m", "ruff", "format", "--isolated", "-q", *python], cwd=branch.path)
-            changed = [p for p in python if p in set(_git_changed(branch.path))]
+            changed = [p for p in python if p in set(branch.unstaged_files())]
         compiled = run([PYTHON, "-m", "py_compile", *python], cwd=branch.path) if python else None
         after = legacy_tests(branch.path) if changed else before
         kept, broken = _parity(before, after)
         if compiled is not None and compiled.returncode != 0:
             kept, broken = False, [compiled.stderr.strip()[:300]]
         if not kept:
-            run(["git", "checkout", "--", "."], cwd=branch.path)
+            branch.restore()
             job.report(
                 "parity", f"segment {number}: refactoring reverted, it broke {len(broken)} tests", broken=broken[:20]
             )
@@ -234,7 +236,7 @@ def segment(job: Job) -> Result:
         note = (
             f"# Segment {number}\n\nModules: {len(modules)} ({len(python)} Python).\n\n"
             f"Refactoring: ruff's safe pyupgrade (UP) and import-order (I) fixes for Python 3.11, then ruff format.\n\n"
-            f"Changed: {', '.join(changed) or 'nothing'}.\n\nParity: {tests} "
+            f"Changed: {md_inline(', '.join(changed)) or 'nothing'}.\n\nParity: {tests} "
             f"({'kept' if kept else 'the refactoring broke tests and was reverted'}).\n"
         )
         branch.write(f"{DOCS}/segments/{number:02d}.md", note)
@@ -256,10 +258,6 @@ def segment(job: Job) -> Result:
         [f"{DOCS}/segments/{number:02d}.md", f"deploy/flags/segment-{number}.json"],
         {"segment": number, "modules_changed": len(changed), "parity_kept": kept, "merge": merged.commit},
     )
-
-
-def _git_changed(tree: Path) -> list[str]:
-    return run(["git", "diff", "--name-only"], cwd=tree).stdout.split()
 
 
 def parity(job: Job) -> Result:
@@ -286,9 +284,9 @@ def parity(job: Job) -> Result:
         job.report("security_scan", f"bandit: {security.high} high findings", security_high_findings=security.high)
         lost = sorted(set(passing) - set(kept))
         text = (
-            f"# Functional parity of {job.project}\n\n- baseline tests passing: {len(passing)}\n"
+            f"# Functional parity of {md_inline(job.project)}\n\n- baseline tests passing: {len(passing)}\n"
             f"- still passing on main: {len(kept)}\n- parity: {percent if percent is not None else 'n/a'} %\n"
-            f"- bandit HIGH findings: {security.high}\n" + "".join(f"- lost: `{name}`\n" for name in lost)
+            f"- bandit HIGH findings: {security.high}\n" + "".join(f"- lost: {md_inline(name)}\n" for name in lost)
         )
         written = [branch.write("reports/parity.md", text)]
         job.commit(branch, f"Parity report: {percent} %")
@@ -314,7 +312,7 @@ def rollout(job: Job) -> Result:
         f"{i}. switch `segment-{p['number']}` on; watch errors and latency for one day; rollback: {p['rollback']}\n"
         for i, p in enumerate(plan["phases"], 1)
     )
-    text = f"# Gradual rollout of {job.project}\n\nSegments go live one at a time, in plan order:\n\n{steps}"
+    text = f"# Gradual rollout of {md_inline(job.project)}\n\nSegments go live one at a time, in plan order:\n\n{steps}"
     written, _ = job.deliver("migration/rollout", "Rollout runbook", {"deploy/rollout.md": text})
     return Result(f"rollout runbook of {len(plan['phases'])} steps in deploy/rollout.md", written, {})
 
@@ -374,9 +372,9 @@ def audit(job: Job) -> Result:
     findings += [f"secret: {s}" for s in secrets]
     rows = [[e.get("created_at", ""), e.get("actor", ""), e.get("kind", ""), e.get("message", "")] for e in events]
     text = (
-        f"# Audit trail of {job.project}\n\n{len(events)} events, {len(merges)} reviewed merges on main.\n\n"
+        f"# Audit trail of {md_inline(job.project)}\n\n{len(events)} events, {len(merges)} reviewed merges on main.\n\n"
         f"## Findings\n\n"
-        + ("".join(f"- {f}\n" for f in findings) or "- none\n")
+        + ("".join(f"- {md_inline(f)}\n" for f in findings) or "- none\n")
         + f"\n## Events\n\n{table(['when', 'who', 'what', 'detail'], rows)}"
     )
     written, _ = job.deliver(

@@ -13,10 +13,11 @@ from agents.appgen import design_story, generate, spec_write, specs_read
 from agents.appgen.design import merge_fields
 from agents.previews import PreviewError, preview_start, preview_stop
 from agents.providers.base import JobFailed
+from agents.quoting import md_block, md_inline
 from agents.tools import TestReport, lint_run, page_load_probe, secret_scan, security_scan, unittest_run
 from agents.work.common import Job, Result, documents_present, slug, table
 from agents.work.stack import decide
-from agents.workspace import Verdict, WorkspaceError, staged_tree
+from agents.workspace import Verdict, Workspace, WorkspaceError
 
 SPRINT_POINTS = 20
 COVERAGE_TARGET = 95.0
@@ -31,10 +32,14 @@ def _issue_path(story: dict[str, Any]) -> str:
 
 
 def _issue(story: dict[str, Any], state: str, note: str = "") -> str:
-    criteria = "".join(f"- [ ] {c}\n" for c in story.get("acceptance_criteria", [])) or "- [ ] (none given)\n"
+    criteria = (
+        "".join(f"- [ ] {md_inline(str(c))}\n" for c in story.get("acceptance_criteria", [])) or "- [ ] (none given)\n"
+    )
+    # Front matter values are YAML scalars: json.dumps writes a valid one for any text.
     return (
-        f"---\nnumber: {story.get('number')}\nstate: {state}\npriority: {story.get('priority', 'should')}\n"
-        f"points: {story.get('points', 0)}\n---\n\n# {story.get('title')}\n\n{story.get('sentence', '')}\n\n"
+        f"---\nnumber: {int(story.get('number', 0))}\nstate: {state}\n"
+        f"priority: {json.dumps(str(story.get('priority', 'should')))}\npoints: {int(story.get('points', 0))}\n---\n\n"
+        f"# {md_inline(str(story.get('title')))}\n\n{md_block(str(story.get('sentence', '')))}\n\n"
         f"## Acceptance criteria\n\n{criteria}" + (f"\n{note}\n" if note else "")
     )
 
@@ -47,10 +52,15 @@ def requirements(job: Job) -> Result:
     if not stories:
         raise JobFailed("there are no user stories to analyse")
     rows = [[s["number"], s["title"], s.get("priority", "should"), s.get("points", 0)] for s in stories]
-    lines = [f"# Requirements of {job.project}", "", table(["#", "story", "priority", "points"], rows)]
+    lines = [f"# Requirements of {md_inline(job.project)}", "", table(["#", "story", "priority", "points"], rows)]
     for story in stories:
-        lines += [f"## {story['number']}. {story['title']}", "", story.get("sentence", ""), ""]
-        lines += [f"- [ ] {c}" for c in story.get("acceptance_criteria", [])] + [
+        lines += [
+            f"## {story['number']}. {md_inline(str(story['title']))}",
+            "",
+            md_block(str(story.get("sentence", ""))),
+            "",
+        ]
+        lines += [f"- [ ] {md_inline(str(c))}" for c in story.get("acceptance_criteria", [])] + [
             "",
             f"Issue: `{_issue_path(story)}`",
             "",
@@ -83,7 +93,7 @@ def sprint_plan(job: Job) -> Result:
     lines = ["# Sprint plan", "", f"Sprints hold at most {SPRINT_POINTS} story points, in story order.", ""]
     for number, sprint in enumerate(sprints, 1):
         lines.append(f"## Sprint {number} ({sum(int(s.get('points', 0)) for s in sprint)} points)")
-        lines += [f"- {s['number']}. {s['title']} ({s.get('points', 0)} points)" for s in sprint] + [""]
+        lines += [f"- {s['number']}. {md_inline(str(s['title']))} ({s.get('points', 0)} points)" for s in sprint] + [""]
     written, _ = job.deliver("planning/sprints", f"Plan {len(sprints)} sprints", {"docs/sprints.md": "\n".join(lines)})
     return Result(
         f"{len(sprints)} sprints of at most {SPRINT_POINTS} points in docs/sprints.md",
@@ -122,7 +132,7 @@ def architecture(job: Job) -> Result:
     ]
     auth = [d.number for d in designs if d.kind == "auth"]
     text = (
-        f"# Architecture of {job.project}\n\n## Decisions\n\n"
+        f"# Architecture of {md_inline(job.project)}\n\n## Decisions\n\n"
         + table(["row", "concern", "choice", "because", "in the repository"], decision_rows)
         + "\n## Domain model\n\nOne entity per object the stories act on; fields from the stories' wording.\n\n"
         + table(["entity", "URL", "fields", "stories"], model_rows)
@@ -149,8 +159,13 @@ def check_artifacts(job: Job, *, report_name: str) -> Result:
         raise JobFailed(f"{len(missing)} of {len(expected)} expected artifacts are missing: {', '.join(missing[:5])}")
     findings = secret_scan(job.workspace.root)
     job.report("secrets", f"secret scan of main: {len(findings)} findings", secret_findings=len(findings))
-    lines = [f"# {job.spec.title}", "", f"- artifacts checked: {len(expected)}", f"- secret findings: {len(findings)}"]
-    lines += [f"  - {finding}" for finding in findings]
+    lines = [
+        f"# {md_inline(job.spec.title)}",
+        "",
+        f"- artifacts checked: {len(expected)}",
+        f"- secret findings: {len(findings)}",
+    ]
+    lines += [f"  - {md_inline(str(finding))}" for finding in findings]
     written, _ = job.deliver(
         f"checks/{report_name}", job.spec.title, {f"reports/{report_name}.md": "\n".join(lines) + "\n"}
     )
@@ -174,13 +189,13 @@ def _regenerate(project: str) -> Any:
     return resolve
 
 
-def _tests_pass(tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
+def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
     """Review of a story's merge: the app's tests pass on the merged tree. When that tree is the very
     tree the developer's run tested (main did not move meanwhile), that run is the result; otherwise
     the suite runs again on the merged tree."""
 
     def verify(tree: Path) -> Verdict:
-        merged_tree = staged_tree(tree)
+        merged_tree = workspace.staged_tree(tree)
         rerun = merged_tree != tested_tree
         report = unittest_run(tree) if rerun else tested
         where = "on the merged tree" if rerun else f"on the branch, whose tree {merged_tree[:10]} is the merged tree"
@@ -207,14 +222,15 @@ def story(job: Job) -> Result:
         what = f"entity {design.entity} ({', '.join(f.name for f in design.fields)})" if design.entity else "accounts"
         branch.write(
             f"docs/stories/{design.number:03d}-{slug(design.title)}.md",
-            f"# Story {design.number}: {design.title}\n\n{design.sentence}\n\nImplemented as: {what}.\n"
+            f"# Story {design.number}: {md_inline(design.title)}\n\n{md_block(design.sentence)}\n\n"
+            f"Implemented as: {what}.\n"
             f"Specification: `{spec}`; acceptance tests: `tests/test_story_{design.number:03d}.py`.\n",
         )
         issue = _issue_path(item)
         if (branch.path / issue).exists():
             branch.write(issue, _issue(item, "closed", f"Closed by branch `{name}`."))
         job.check_cancelled()
-        tested_tree = staged_tree(branch.path)
+        tested_tree = job.workspace.staged_tree(branch.path)
         report = unittest_run(branch.path)
         job.report(
             "tests",
@@ -226,7 +242,7 @@ def story(job: Job) -> Result:
         if not report.ok:
             raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
         commit = job.commit(branch, f"Story {design.number}: {design.title}\n\n{design.sentence}")
-        verify = _tests_pass(tested_tree, report)
+        verify = _tests_pass(job.workspace, tested_tree, report)
         merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=verify)
     return Result(
         f"story {design.number} implemented as {what}; {report.total} tests pass; merged as {merged.commit[:10]}",
@@ -292,7 +308,8 @@ def quality(job: Job) -> Result:
         rows = [[key.replace("_", " "), value] for key, value in data.items()]
         findings = [[f["severity"], f["test"], f"{f['file']}:{f['line']}", f["text"]] for f in security.findings]
         text = (
-            f"# Quality report of {job.project}\n\nMeasured on `{branch.head()[:10]}` with `unittest discover` under"
+            f"# Quality report of {md_inline(job.project)}\n\n"
+            f"Measured on `{branch.head()[:10]}` with `unittest discover` under"
             f" coverage of `app` (in the sandbox), `bandit -r app` and `ruff check --select {'E,F,W,B,UP,I,SIM'}`.\n\n"
             + table(["measure", "value"], rows)
             + (
@@ -468,7 +485,7 @@ def deploy(job: Job) -> Result:
         "Containerfile": CONTAINERFILE,
         "deploy/kubernetes.yaml": _kubernetes(name),
         "deploy/README.md": (
-            f"# Deploying {job.project}\n\n1. `podman build -t {name}:latest -f Containerfile .`\n"
+            f"# Deploying {md_inline(job.project)}\n\n1. `podman build -t {name}:latest -f Containerfile .`\n"
             "2. `kubectl apply -f deploy/kubernetes.yaml`\n\nThe release is the git tag `release-1`.\n"
         ),
     }

@@ -17,7 +17,6 @@ import pytest
 from agents.previews import preview_get, preview_stop
 from agents.providers import JobContext, JobFailed, JobSpec, Outcome
 from agents.providers.builtin import BuiltinProvider
-from agents.workspace import git
 
 UNITTEST = ["-m", "unittest", "discover", "-s", "tests", "-t", "."]
 STORIES = [
@@ -77,6 +76,13 @@ LEGACY = {
         "    assert Report(stock).lines() == ['pear x1']\n"
     ),
 }
+
+
+def git(*args: str, cwd: Path) -> str:
+    """Plain git on a workspace, reading the repository where the workspace keeps it: beside
+    the tree, never inside it."""
+    command = ["git", f"--git-dir={cwd.parent / 'repository.git'}", f"--work-tree={cwd}", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
 class Agent:

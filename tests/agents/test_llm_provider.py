@@ -100,7 +100,9 @@ def spec(**llm: Any) -> JobSpec:
 
 
 def git(workspace: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True, check=True).stdout
+    """Plain git on the workspace's repository, which lives beside the tree (never inside it)."""
+    command = ["git", f"--git-dir={workspace.parent / 'repository.git'}", f"--work-tree={workspace}", *args]
+    return subprocess.run(command, cwd=workspace, capture_output=True, text=True, check=True).stdout
 
 
 def tool_results(api: str, request: Recorded) -> list[dict[str, Any]]:

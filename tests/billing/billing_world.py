@@ -9,11 +9,13 @@ import time
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from billing import gateway, services
 from billing.models import PaymentMethod
 from projects.models import Project, Quote, Service
+from projects.payment_schedule import payment_offer
 from projects.services import quote_accept
 from tenants.models import Customer, User
 
@@ -31,13 +33,22 @@ def card_add(customer: Customer, number: str = GOOD_CARD) -> PaymentMethod:
 
 
 def accepted_project(slug: str, user: User, *, service: Service = Service.MVP, price_cents: int = 7_500_000) -> Project:
-    """A project of ``slug`` whose quote ``user`` accepted: it now awaits payment."""
+    """A project of ``slug`` whose quote ``user`` accepted: it now awaits payment.
+
+    With a card on file the acceptance goes through the consent step (the token the payment page
+    shows); without one — which the portal no longer allows — the quote is recorded as accepted
+    directly, for the billing-level tests of what a charge without a card does."""
     with schema_context(slug), transaction.atomic():
         project = Project.objects.create(name=f"{slug} billing {time.monotonic_ns()}", service=service)
         quote = Quote.objects.create(
             project=project, number=1, snapshot={"service": service.value}, price_cents=price_cents
         )
-        quote_accept(quote=quote, user=user)
+        offer = payment_offer(quote=quote, customer=Customer.objects.get(schema_name=slug))
+        if offer.card is not None:
+            quote_accept(quote=quote, user=user, consent=offer.token)
+        else:
+            Quote.objects.filter(pk=quote.pk).update(accepted_at=timezone.now(), accepted_by_email=user.email)
+            Project.objects.filter(pk=project.pk).update(status=Project.Status.AWAITING_PAYMENT)
         project.refresh_from_db()
     assert project.status == Project.Status.AWAITING_PAYMENT
     return project

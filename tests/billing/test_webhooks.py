@@ -61,6 +61,23 @@ def test_a_stale_event_is_refused(world: World, stripe_emulator: str) -> None:
     assert not WebhookEvent.objects.exists()
 
 
+@pytest.mark.parametrize("ahead", [24 * 3600, 400])
+def test_an_event_signed_in_the_future_beyond_the_tolerance_is_refused(
+    world: World, stripe_emulator: str, ahead: int
+) -> None:
+    payload = event_payload("payment_intent.succeeded", {"id": "pi_future"})
+    status, body = _post(world, payload, signed(payload, timestamp=int(time.time()) + ahead))
+    assert status == 400 and "tolerance" in body
+    assert not WebhookEvent.objects.exists()
+
+
+def test_an_event_signed_slightly_ahead_within_the_tolerance_is_accepted(world: World, stripe_emulator: str) -> None:
+    payload = event_payload("payment_intent.succeeded", {"id": "pi_skewed"})
+    status, _ = _post(world, payload, signed(payload, timestamp=int(time.time()) + 60))
+    assert status == 200
+    assert WebhookEvent.objects.count() == 1
+
+
 def test_a_live_event_is_refused_with_test_keys(world: World, stripe_emulator: str) -> None:
     event = json.loads(event_payload("payment_intent.succeeded", {"id": "pi_live"}))
     payload = json.dumps({**event, "livemode": True}).encode()

@@ -11,7 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from billing.models import PaymentMethod, StripeCustomer
 from projects.models import Project, Service, Story
+from tenants.models import Customer
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response
@@ -64,3 +66,34 @@ def submit_requirements(client: Client, project: Project, fixture: str) -> Respo
 def stories_of(project: Project) -> list[Story]:
     with schema_context("alpha"):
         return list(Story.objects.filter(project=project))
+
+
+def card_on_file(customer: Customer, *, last4: str = "4242") -> PaymentMethod:
+    """A default card in the ledger, as adding one through Stripe leaves it (no Stripe call: the
+    scoping tests do not charge; the billing tests charge real cards on localstripe)."""
+    stripe_customer, _ = StripeCustomer.objects.get_or_create(
+        customer=customer, defaults={"stripe_id": f"cus_test_{customer.schema_name}"}
+    )
+    card = stripe_customer.default_payment_method
+    if card is not None:
+        return card
+    return PaymentMethod.objects.create(
+        stripe_customer=stripe_customer,
+        stripe_id=f"pm_test_{customer.schema_name}_{last4}",
+        brand="visa",
+        last4=last4,
+        exp_month=12,
+        exp_year=2030,
+        is_default=True,
+    )
+
+
+_CONSENT = re.compile(r'name="consent" value="([^"]+)"')
+
+
+def quote_accept_consenting(client: Client, project: Project, number: int) -> Response:
+    """Accept a quote the way an owner does: open its payment step, tick the box, confirm."""
+    page = client.get(url("quote_accept", project.pk, number))
+    match = _CONSENT.search(page.content.decode())
+    assert match is not None, f"no consent token on the payment step: {text_of(page)[:500]}"
+    return client.post(url("quote_accept", project.pk, number), {"consent": match.group(1), "authorise": "yes"})

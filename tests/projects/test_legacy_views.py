@@ -24,9 +24,11 @@ from django_tenants.utils import schema_context
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from agents.legacy import ArchiveLimits, extract_archive
+from billing.catalog import format_usd
+from billing.milestones import phase_price_cents
 from projects import services
 from projects.models import Assessment, Project, Quote, Service
-from tests.projects.portal import by_testid, new_project, text_of, url
+from tests.projects.portal import by_testid, card_on_file, new_project, quote_accept_consenting, text_of, url
 from tests.world import World
 
 if TYPE_CHECKING:
@@ -166,7 +168,7 @@ def test_it_assesses_an_uploaded_archive(
     assert {p.split("/")[0] for p in _tree(_project_dir(storage, project))} == {"legacy"}  # no staging left
 
 
-def test_a_modernization_quote_is_the_assessment_price(
+def test_a_modernization_quote_schedules_the_assessment_and_each_phase(
     storage: Path, world: World, member: Client, project: Project
 ) -> None:
     _upload(member, project, "shop.zip", _zip_of(LEGACY_APP))
@@ -176,16 +178,26 @@ def test_a_modernization_quote_is_the_assessment_price(
     assert response.status_code == 302
     with schema_context("alpha"):
         quote = Quote.objects.get(project=project, number=1)
-    assert quote.price_cents is not None and 5_000_000 <= quote.price_cents <= 15_000_000
+        assessment = Assessment.objects.get(project=project).result
+    schedule = quote.snapshot["schedule"]
+    assert [row["key"] for row in schedule] == ["assessment", "phase-1", "phase-2", "phase-3", "phase-4", "phase-5"]
+    assert schedule[0]["amount_cents"] == assessment["assessment_price_cents"]
+    assert 5_000_000 <= schedule[0]["amount_cents"] <= 15_000_000
+    lines = [phase["code_lines"] for phase in assessment["plan"]["phases"]]
+    assert [row["amount_cents"] for row in schedule[1:]] == [phase_price_cents(n) for n in lines]
+    assert all(50_000_000 <= row["amount_cents"] <= 200_000_000 for row in schedule[1:])
+    assert quote.price_cents == sum(row["amount_cents"] for row in schedule)
     page = member.get(url("quote_detail", project.pk, 1))
     text = text_of(page)
-    assert by_testid(page, "quote-price").startswith("$")
+    assert by_testid(page, "quote-price") == by_testid(page, "schedule-total") == format_usd(quote.price_cents or 0)
     assert f"{LEGACY_CODE_LINES} lines of code · Small system · timeline commitment 3–6 months" in text
-    assert "$500,000–$2,000,000 per phase" in text
+    assert "plus $7.50 per line of code it migrates, rounded to the nearest $1,000, within $500,000–$2,000,000" in text
+    assert f"when phase 1 ({lines[0]:,} lines) passes its quality gates" in text
     assert "rolled back within 4 hours" in text
     assert "Functional parity with the legacy system: ≥ 100%" in text
     assert text.count("% of the code") == 5
-    world.client("alpha_owner", on="alpha").post(url("quote_accept", project.pk, 1))
+    card_on_file(world.customers["alpha"])
+    quote_accept_consenting(world.client("alpha_owner", on="alpha"), project, 1)
     with schema_context("alpha"):
         assert Project.objects.get(pk=project.pk).status == Project.Status.AWAITING_PAYMENT
 

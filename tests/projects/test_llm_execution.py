@@ -94,7 +94,9 @@ def reports(project: Project, kind: str) -> list[Event]:
 
 
 def git(workspace: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True, check=True).stdout
+    """Plain git on the workspace's repository, which lives beside the tree (never inside it)."""
+    command = ["git", f"--git-dir={workspace.parent / 'repository.git'}", f"--work-tree={workspace}", *args]
+    return subprocess.run(command, cwd=workspace, capture_output=True, text=True, check=True).stdout
 
 
 def cost(input_tokens: int, output_tokens: int) -> Decimal:

@@ -8,8 +8,17 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from projects.models import Engagement, Project, Quote, QuoteLockedError, Service, Story
-from tests.projects.portal import by_testid, new_project, stories_of, submit_requirements, text_of, url
+from projects.models import Engagement, Project, Quote, QuoteLockedError, ScheduledPayment, Service, Story
+from tests.projects.portal import (
+    by_testid,
+    card_on_file,
+    new_project,
+    quote_accept_consenting,
+    stories_of,
+    submit_requirements,
+    text_of,
+    url,
+)
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -152,20 +161,24 @@ def test_an_owner_accepts_the_latest_quote(world: World) -> None:
     owner = world.client("alpha_owner", on="alpha")
     page = owner.get(url("quote_detail", project.pk, 1))
     assert 'data-testid="accept"' in page.content.decode()
+    card_on_file(world.customers["alpha"])
     before = timezone.now()
 
-    response = owner.post(url("quote_accept", project.pk, 1), follow=True)
+    response = quote_accept_consenting(owner, project, 1)
 
-    assert response.status_code == 200
+    assert response.status_code == 302 and response["Location"] == url("project_detail", project.pk)
     quote = _quote(project, 1)
     assert quote.accepted_at is not None and before <= quote.accepted_at <= timezone.now()
     assert quote.accepted_by == world.users["alpha_owner"]
     assert quote.accepted_by_email == "alpha-owner@example.test"
+    assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "visa •••• 4242")
     assert _status(project) == Project.Status.AWAITING_PAYMENT
-    text = text_of(response)
-    assert "Quote v1 accepted. The project now awaits the first payment." in text
-    assert by_testid(response, "accepted").startswith("Accepted by alpha-owner@example.test on ")
-    assert "Awaiting payment" in text_of(owner.get(url("project_detail", project.pk)))
+    page = owner.get(url("project_detail", project.pk))
+    assert "Quote v1 accepted and its payments authorised: $37,500 is being charged to visa •••• 4242." in text_of(page)
+    assert "Awaiting payment" in text_of(page)
+    accepted = by_testid(owner.get(url("quote_detail", project.pk, 1)), "accepted")
+    assert accepted.startswith("Accepted by alpha-owner@example.test on ")
+    assert "authorised its payments on visa •••• 4242 ($37,500 at acceptance)" in accepted
 
 
 def test_only_the_latest_version_can_be_accepted(world: World) -> None:
@@ -176,6 +189,7 @@ def test_only_the_latest_version_can_be_accepted(world: World) -> None:
     member.post(url("story_drop", project.pk, story.pk), {"dropped": "1"})
     _make_quote(member, project)
     owner = world.client("alpha_owner", on="alpha")
+    card_on_file(world.customers["alpha"])
     assert 'data-testid="accept"' not in owner.get(url("quote_detail", project.pk, 1)).content.decode()
 
     response = owner.post(url("quote_accept", project.pk, 1), follow=True)
@@ -183,7 +197,7 @@ def test_only_the_latest_version_can_be_accepted(world: World) -> None:
     assert "Quote v1 was replaced by v2; review and accept the newest version." in text_of(response)
     assert _quote(project, 1).accepted_at is None
     assert _status(project) == Project.Status.QUOTED
-    owner.post(url("quote_accept", project.pk, 2))
+    quote_accept_consenting(owner, project, 2)
     assert _quote(project, 2).accepted_at is not None
     assert _quote(project, 2).snapshot["story_count"] == 9
 
@@ -192,16 +206,21 @@ def test_a_double_submit_accepts_once(world: World) -> None:
     project = _scoped_mvp(world)
     _make_quote(world.client("alpha_member", on="alpha"), project)
     owner = world.client("alpha_owner", on="alpha")
+    card_on_file(world.customers["alpha"])
+    page = owner.get(url("quote_accept", project.pk, 1)).content.decode()
+    token = page.split('name="consent" value="', 1)[1].split('"', 1)[0]
 
-    owner.post(url("quote_accept", project.pk, 1))
+    owner.post(url("quote_accept", project.pk, 1), {"consent": token, "authorise": "yes"})
     first = _quote(project, 1)
-    second = owner.post(url("quote_accept", project.pk, 1), follow=True)
+    second = owner.post(url("quote_accept", project.pk, 1), {"consent": token, "authorise": "yes"}, follow=True)
 
     assert second.status_code == 200
     again = _quote(project, 1)
     assert (again.accepted_at, again.accepted_by_email) == (first.accepted_at, first.accepted_by_email)
+    assert "Quote v1 is already accepted." in text_of(second)
     with schema_context("alpha"):
         assert Quote.objects.filter(project=project).count() == 1
+        assert ScheduledPayment.objects.filter(project=project).count() == 2
 
 
 @pytest.mark.parametrize("user", ["alpha_member", "alpha_viewer"])
@@ -224,7 +243,9 @@ def test_staff_may_accept_on_behalf_of_the_customer(world: World) -> None:
     project = _scoped_mvp(world)
     _make_quote(world.client("alpha_member", on="alpha"), project)
 
-    world.client("staff", on="alpha").post(url("quote_accept", project.pk, 1))
+    card_on_file(world.customers["alpha"])
+
+    quote_accept_consenting(world.client("staff", on="alpha"), project, 1)
 
     assert _quote(project, 1).accepted_by_email == "staff@hive.test"
 
@@ -235,7 +256,8 @@ def test_staff_may_accept_on_behalf_of_the_customer(world: World) -> None:
 def _accepted(world: World) -> Project:
     project = _scoped_mvp(world)
     _make_quote(world.client("alpha_member", on="alpha"), project)
-    world.client("alpha_owner", on="alpha").post(url("quote_accept", project.pk, 1))
+    card_on_file(world.customers["alpha"])
+    quote_accept_consenting(world.client("alpha_owner", on="alpha"), project, 1)
     assert _status(project) == Project.Status.AWAITING_PAYMENT
     return project
 
@@ -326,7 +348,8 @@ def test_three_sprints_cost_75000(world: World) -> None:
     assert by_testid(page, "quote-price") == "$75,000"
     assert "3 sprint(s) of 3 weeks at $25,000 per sprint" in text_of(page)
     assert "Velocity improvement: ≥ 40%" in text_of(page)
-    world.client("alpha_owner", on="alpha").post(url("quote_accept", project.pk, 1))
+    card_on_file(world.customers["alpha"])
+    quote_accept_consenting(world.client("alpha_owner", on="alpha"), project, 1)
     assert _status(project) == Project.Status.AWAITING_PAYMENT
 
     form = {"kind": "sprint", "sprints": 1, "sprint_weeks": 2, "months": 1, "team_size": 3}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -418,3 +419,27 @@ def test_it_refuses_binary_junk_passed_as_text() -> None:
 def test_it_refuses_text_without_any_story() -> None:
     with pytest.raises(RequirementsError, match="No user stories were found"):
         analyse_requirements("We would like a nice website.\n\nThanks for reading.")
+
+
+def test_it_refuses_requirements_over_the_story_cap_as_soon_as_it_is_passed() -> None:
+    bullets = "".join(f"- Customers can manage booking {n}\n" for n in range(43_000))  # 1.3 MB, 17 s uncapped
+    started = time.monotonic()
+
+    with pytest.raises(RequirementsError, match=r"more than 500 user stories; the limit is 500\."):
+        analyse_requirements(bullets, max_stories=500)
+
+    assert time.monotonic() - started < 3
+    assert (
+        len(
+            analyse_requirements(
+                bullets[: bullets.index("- Customers can manage booking 500\n")], max_stories=500
+            ).stories
+        )
+        == 500
+    )
+
+
+def test_it_counts_story_sentences_in_tables_against_the_cap() -> None:
+    rows = "".join(f"| As a user, I want report {n}. | As an admin, I want audit {n}. |\n" for n in range(3))
+    with pytest.raises(RequirementsError, match=r"more than 5 user stories"):
+        analyse_requirements(rows, max_stories=5)

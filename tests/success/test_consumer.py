@@ -17,7 +17,8 @@ from django_tenants.utils import schema_context
 from hive.asgi import application
 from projects.events import event_append
 from projects.models import Event, Project, Service, Task
-from tenants.models import StaffEntry
+from tenants.audit import Action
+from tenants.models import AuditEntry, StaffEntry
 from tests.success.delivery import Delivery, delivery_make
 from tests.world import World, host_of
 
@@ -224,6 +225,7 @@ def test_staff_are_admitted_to_any_tenant_and_audited(world: World) -> None:
     live = delivery(on="beta", name="Beta live")
 
     communicator = socket(world, live.project.pk, user="staff", on="beta")
+    communicator.scope["client"] = ("198.51.100.3", 50123)
 
     async def scenario() -> None:
         assert (await communicator.connect(timeout=TIMEOUT))[0]
@@ -233,6 +235,12 @@ def test_staff_are_admitted_to_any_tenant_and_audited(world: World) -> None:
     run(scenario)
     entries = list(StaffEntry.objects.filter(customer=world.customers["beta"]).values_list("user__email", "path"))
     assert entries == [("staff@hive.test", f"/ws/projects/{live.project.pk}/")]
+    (audited,) = AuditEntry.objects.filter(action=Action.STAFF_ENTERED)
+    assert (audited.actor, audited.tenant, audited.ip) == (
+        world.users["staff"],
+        world.customers["beta"],
+        "198.51.100.3",
+    )
 
 
 async def _assert_refused(communicator: WebsocketCommunicator) -> None:

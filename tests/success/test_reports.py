@@ -4,6 +4,7 @@ emailed to the members who opted in and shown in the portal; the weekly briefing
 
 from __future__ import annotations
 
+import builtins
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,8 @@ from agents.pools import pools_ensure
 from projects.models import Event, Project, Story
 from success.models import DailySummary, GateRun, StoryDecision, SuccessMetric, Survey
 from success.operator import operator_view
-from success.reports import daily_summaries_make, weekly_briefing_make
+from success.reports import briefing_pdf, daily_summaries_make, weekly_briefing_make, weekly_numbers
+from tenants.models import Customer
 from tests.success.delivery import Delivery, delivery_make
 from tests.success.success_world import committed
 from tests.world import World
@@ -174,3 +176,42 @@ def test_account_managers_record_measurements_and_baselines_with_their_source(wo
         ]
     page = world.client("alpha_viewer", on="alpha").get(f"/projects/{project.pk}/success/").content.decode()
     assert 'data-testid="metric-performance_benchmarks_met"' in page and "load test report LT-9" in page
+
+
+HOSTILE_NAMES = ["R&D <Tools> 3 < 4", '<a href="http://evil.example/">click</a>', "<img src=/etc/passwd>"]
+
+
+def test_the_weekly_briefing_shows_hostile_names_as_text_opens_no_file_and_links_nowhere(
+    world: World,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    bait = tmp_path / "secret.png"
+    bait.write_bytes(b"not an image")
+    names = [*HOSTILE_NAMES, f'<img src="{bait}" width="10" height="10"/>']
+    with schema_context("alpha"):
+        for name in names:
+            project_running_on(name, WEEK + timedelta(days=2))
+        numbers = weekly_numbers(WEEK, now=at(WEEK + timedelta(days=7), 0))
+    customer = Customer.objects.get(pk=world.customers["alpha"].pk)
+    customer.name = "<b>Alpha</b> & <img src=/etc/hostname>"
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def spying_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spying_open)
+    pdf = briefing_pdf(customer, numbers)
+    monkeypatch.undo()
+
+    assert not [path for path in opened if path in {str(bait), "/etc/passwd", "/etc/hostname"}]
+    reader = PdfReader(io.BytesIO(pdf))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Executive briefing — <b>Alpha</b> & <img src=/etc/hostname>" in text
+    for name in names:
+        assert name in text
+    annotations = [page.get("/Annots") for page in reader.pages]
+    assert annotations == [None] * len(reader.pages)  # no link was injected
+    assert b"/URI" not in pdf

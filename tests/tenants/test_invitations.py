@@ -4,11 +4,17 @@ remove members, and a customer always keeps an owner."""
 from __future__ import annotations
 
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+import requests
 from django.core import mail
+from django.test import Client
 
+from tenants import services
 from tenants.models import Membership, Role, User
 from tests.world import PASSWORD, World
 
@@ -122,3 +128,65 @@ def test_inviting_someone_already_in_the_team_says_so(world: World) -> None:
     assert response.status_code == 400
     assert b"already a member" in response.content
     assert mail.outbox == []
+
+
+def _accept_at_once(url: str, sessionid: str, data: dict[str, str], *, n: int = 4) -> list[requests.Response]:
+    """Open the invitation in ``n`` browsers, then submit from all of them at the same moment.
+
+    Cookies are sent by hand: the portal scopes them to ``.hive.localhost``, which a cookie jar
+    talking to the loopback address would drop."""
+    host = {"Host": "hive.localhost"}
+    forms = []
+    for _ in range(n):
+        cookie = f"sessionid={sessionid}" if sessionid else ""
+        page = requests.get(url, headers={**host, "Cookie": cookie}, timeout=30)
+        assert page.status_code == 200, page.text[:500]
+        csrf_cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)  # type: ignore[union-attr]
+        csrf_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        forms.append((f"{cookie}; csrftoken={csrf_cookie}", csrf_field))
+    barrier = threading.Barrier(n)
+
+    def submit(form: tuple[str, str]) -> requests.Response:
+        cookie, token = form
+        barrier.wait()
+        return requests.post(
+            url,
+            data={**data, "csrfmiddlewaretoken": token},
+            headers={**host, "Cookie": cookie},
+            allow_redirects=False,
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(submit, forms))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("who", ["a new person", "a signed-in member of another company"])
+def test_four_simultaneous_accepts_make_one_membership_and_three_clear_410s(
+    world: World, live_server: Any, who: str
+) -> None:
+    email = "race@example.test" if who == "a new person" else "beta-viewer@example.test"
+    invitation = services.invitation_send(
+        customer=world.customers["alpha"],
+        email=email,
+        role=Role.MEMBER,
+        invited_by=world.users["alpha_owner"],
+        accept_url_base="http://hive.localhost/invitations/",
+    )
+    url = f"{live_server.url}/invitations/{services.invitation_token(invitation)}/".replace("localhost", "127.0.0.1")
+    sessionid = ""
+    if who != "a new person":
+        signed_in = Client()
+        signed_in.force_login(world.users["beta_viewer"])
+        sessionid = signed_in.cookies["sessionid"].value
+
+    responses = _accept_at_once(url, sessionid, {"full_name": "Race", "password": PASSWORD})
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [302, 410, 410, 410], [r.text[:300] for r in responses]
+    for response in responses:
+        if response.status_code == 410:
+            assert "already been used" in response.text
+    assert Membership.objects.filter(user__email=email, customer=world.customers["alpha"]).count() == 1
+    assert User.objects.filter(email=email).count() == 1

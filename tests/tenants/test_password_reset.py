@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from tests.world import World
 
@@ -37,3 +38,14 @@ def test_an_unknown_email_reveals_nothing(world: World) -> None:
     response = world.client().post("/password-reset/", {"email": "nobody@example.test"}, follow=True)
     assert b"If an account exists" in response.content
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("asked_on", ["beta.hive.localhost", "alpha.hive.localhost", "hive.localhost"])
+def test_the_reset_link_is_on_the_apex_whatever_portal_it_was_asked_on(world: World, asked_on: str) -> None:
+    client = Client(HTTP_HOST=asked_on)
+
+    assert client.post("/password-reset/", {"email": "alpha-viewer@example.test"}).status_code == 302
+
+    (message,) = mail.outbox
+    links = re.findall(r"https?://[^/\s\"]+/reset/", str(message.body) + str(getattr(message, "alternatives", "")))
+    assert links and set(links) == {"http://hive.localhost/reset/"}

@@ -1,0 +1,442 @@
+"""The whole payment schedule of each service, end to end: the quote shows it, the owner consents on
+the payment step (amount now, card, later charges), the real Celery worker charges the up-front
+milestone on localstripe with the real SDK, the delivery moves to each trigger, and each later
+milestone is charged there — once, in order, with its metadata and an e-mailed receipt — until
+the total charged equals the quoted price and ``billing_reconcile`` finds nothing to report.
+
+The agents' work is moved by hand (``tests.success.success_world.finish``): what is under test is
+the money, not the agents. Quality gates are switched off (``receivers_disconnect``) so gated
+phases pass as they do without a gate policy — the modernization's payment trigger is the same
+``phase.passed`` event either way.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from agents.legacy import assess
+from billing import gateway
+from billing import services as billing_services
+from billing.models import Charge, CustomQuote, Subscription
+from hive.celery import app
+from projects import services
+from projects.models import (
+    Assessment,
+    Engagement,
+    Event,
+    Project,
+    Quote,
+    ScheduledPayment,
+    Service,
+    Story,
+    Task,
+    Workflow,
+)
+from projects.orchestration import open_phase, task_approve
+from projects.payments import connect_billing_signals, payments_sweep
+from success.receivers import receivers_connect, receivers_disconnect
+from tests.billing.billing_world import DECLINES_CHARGES, card_add, stripe_charges
+from tests.billing.conftest import wait_for
+from tests.projects.portal import url
+from tests.success.success_world import finish
+from tests.world import World
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_emulator")]
+
+LEGACY_APP = Path(__file__).parents[1] / "agents" / "fixtures" / "legacy_app"
+_CONSENT = re.compile(r'name="consent" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _payments_on_the_worker() -> Iterator[None]:
+    """Projects hears billing again (the billing tests switch it off), charges run on the test
+    worker's queue, and gates pass without a policy."""
+    connect_billing_signals()
+    routes = app.conf.task_routes
+    _route(({"projects.payments_charge": {"queue": "celery"}}, routes))
+    receivers_disconnect()
+    yield
+    receivers_connect()
+    _route(routes)
+
+
+def _route(routes: Any) -> None:
+    """Celery caches its router; set the routes and drop the cache."""
+    app.conf.task_routes = routes
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
+def _owner(world: World) -> Client:
+    return world.client("alpha_owner", on="alpha")
+
+
+def _consent(world: World, project: Project, number: int) -> str:
+    """Open the payment step as the owner, check what it shows, confirm it; return its text."""
+    owner = _owner(world)
+    page = owner.get(url("quote_accept", project.pk, number))
+    content = page.content.decode()
+    match = _CONSENT.search(content)
+    assert match is not None, content[:2000]
+    response = owner.post(url("quote_accept", project.pk, number), {"consent": match.group(1), "authorise": "yes"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return content
+
+
+def _rows(project: Project) -> list[ScheduledPayment]:
+    with schema_context("alpha"):
+        return list(ScheduledPayment.objects.filter(project=project).order_by("position"))
+
+
+def _paid(project: Project, count: int) -> list[ScheduledPayment]:
+    def done() -> list[ScheduledPayment] | None:
+        rows = _rows(project)
+        paid = [row for row in rows if row.status == ScheduledPayment.Status.PAID]
+        return rows if len(paid) >= count else None
+
+    rows: list[ScheduledPayment] = wait_for(done, timeout=30, what=f"{count} milestone(s) paid")
+    return rows
+
+
+def _drive(project: Project, owner: Any, *, until: str | None = None) -> None:
+    """Move the delivery by hand: finish each open task, approve each approval."""
+    for _ in range(400):
+        with schema_context("alpha"):
+            phase = open_phase(project)
+            if phase is None or (until is not None and phase.key == until):
+                return
+            workable = [Task.Status.READY, Task.Status.QUEUED, Task.Status.RUNNING, Task.Status.AWAITING_APPROVAL]
+            for task in Task.objects.filter(project=project, phase=phase, status__in=workable).order_by("position"):
+                if task.kind == Task.Kind.APPROVAL:
+                    task_approve(task=task, user=owner)
+                else:
+                    finish(task)
+    raise AssertionError("the delivery did not finish")
+
+
+def _assert_charged_once_in_order(project: Project, quote: Quote) -> None:
+    rows = _rows(project)
+    assert all(row.status == ScheduledPayment.Status.PAID for row in rows)
+    intents = [gateway.payment_intent_retrieve(charge.payment_intent) for charge in stripe_charges() if charge.paid]
+    remote = sorted(
+        (intent for intent in intents if intent.metadata.to_dict().get("project_id") == str(project.pk)),
+        key=lambda intent: (intent.created, int(intent.metadata.to_dict()["ledger_id"])),
+    )
+    keys = [intent.metadata.to_dict()["milestone"] for intent in remote]
+    assert keys == [row.key for row in rows if row.trigger != "monthly"]  # each once, in schedule order
+    for intent in remote:
+        metadata = intent.metadata.to_dict()
+        assert metadata["schema_name"] == "alpha" and metadata["project"] == project.name
+    assert sum(intent.amount for intent in remote) == quote.price_cents
+    ledger = Charge.objects.filter(schema_name="alpha", project_id=project.pk, status=Charge.Status.SUCCEEDED)
+    assert sorted(ledger.values_list("milestone", flat=True)) == sorted(keys)
+    out = io.StringIO()
+    call_command("billing_reconcile", stdout=out)
+    assert "matches Stripe" in out.getvalue()
+
+
+def _receipts(project: Project) -> list[str]:
+    return [str(m.subject) for m in mail.outbox if str(m.subject).startswith("Receipt:") and project.name in m.subject]
+
+
+def test_an_mvp_is_charged_half_on_consent_and_half_when_the_delivery_is_accepted(world: World) -> None:
+    card_add(world.customers["alpha"])
+    owner = world.users["alpha_owner"]
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Clinic MVP", service=Service.MVP)
+        for number in (1, 2):
+            Story.objects.create(project=project, position=number, title=f"Story {number}", as_a="owner", i_want="x")
+        quote = services.quote_create(project=project)
+    assert quote.price_cents == 7_500_000
+
+    page = _consent(world, project, quote.number)
+
+    assert "$37,500" in page and "visa •••• 4242" in page.lower()
+    assert "Accept and pay $37,500" in page and "when you accept the delivery" in page
+    rows = _paid(project, 1)
+    assert [(row.key, row.status) for row in rows] == [("mvp-deposit", "paid"), ("mvp-acceptance", "scheduled")]
+    _drive(project, owner, until="acceptance")
+    assert len(stripe_charges()) == 1  # nothing more until the customer accepts the delivery
+
+    _drive(project, owner)
+
+    _paid(project, 2)
+    _assert_charged_once_in_order(project, quote)
+    wait_for(lambda: len(_receipts(project)) == 2, what="two receipts e-mailed")
+
+
+def test_a_modernization_charges_the_assessment_then_each_phase_when_its_gates_pass(world: World) -> None:
+    card_add(world.customers["alpha"])
+    owner = world.users["alpha_owner"]
+    result = assess(LEGACY_APP).to_dict()
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Legacy shop", service=Service.MODERNIZATION)
+        Assessment.objects.create(project=project, source="fixture", result=result)
+        quote = services.quote_create(project=project)
+    phases = len(result["plan"]["phases"])
+    assert phases >= 2
+    schedule = quote.snapshot["schedule"]
+    assert [row["key"] for row in schedule] == ["assessment"] + [f"phase-{n}" for n in range(1, phases + 1)]
+    assert sum(row["amount_cents"] for row in schedule) == quote.price_cents
+
+    _consent(world, project, quote.number)
+
+    _paid(project, 1)
+    _drive(project, owner, until="testing")
+    assert len(stripe_charges()) == 1  # phases are charged when they pass their gates, not before
+
+    _drive(project, owner)
+
+    _paid(project, phases + 1)
+    _assert_charged_once_in_order(project, quote)
+
+
+def test_sprints_are_charged_each_at_its_start(world: World) -> None:
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Team sprints", service=Service.AUGMENTATION)
+        Engagement.objects.create(
+            project=project, kind=Engagement.Kind.SPRINT, sprints=3, sprint_weeks=2, notes="- Fix login\n- Export"
+        )
+        quote = services.quote_create(project=project)
+    assert quote.price_cents == 7_500_000
+
+    _consent(world, project, quote.number)
+
+    rows = _paid(project, 1)
+    assert [row.status for row in rows] == ["paid", "scheduled", "scheduled"]
+    payments_sweep()  # sprint 2 has not started yet
+    assert [row.status for row in _rows(project)] == ["paid", "scheduled", "scheduled"]
+    with schema_context("alpha"):
+        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=2, minutes=1))
+    payments_sweep()
+    rows = _paid(project, 2)
+    assert rows[2].status == "scheduled"
+    with schema_context("alpha"):
+        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=4, minutes=1))
+    payments_sweep()
+    _paid(project, 3)
+    _assert_charged_once_in_order(project, quote)
+
+
+def test_continuous_augmentation_starts_its_monthly_subscription_on_consent(world: World) -> None:
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Team monthly", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.CONTINUOUS, team_size=3, months=3)
+        quote = services.quote_create(project=project)
+
+    page = _consent(world, project, quote.number)
+
+    assert "$75,000" in page and "then every month until you cancel" in page
+    rows = _paid(project, 1)
+    assert [(row.key, row.amount_cents) for row in rows] == [("subscription", quote.price_cents)]
+    subscription = Subscription.objects.get(schema_name="alpha", project_id=project.pk)
+    assert subscription.status == Subscription.Status.ACTIVE and subscription.amount_cents == quote.price_cents
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).status == Project.Status.IN_DELIVERY
+
+
+def test_project_based_work_follows_the_milestones_the_account_manager_sets(world: World) -> None:
+    card_add(world.customers["alpha"])
+    owner = world.users["alpha_owner"]
+    with schema_context("alpha"):
+        project = Project.objects.create(name="Billing rewrite", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.PROJECT, team_size=5, notes="- Rewrite")
+        services.quote_create(project=project)
+    staff = world.client("staff")
+    response = staff.post(
+        "/admin/billing/customquote/add/",
+        {
+            "customer": world.customers["alpha"].pk,
+            "project_id": project.pk,
+            "title": "Billing rewrite",
+            "scope": "Rewrite the billing module",
+            "service": "augmentation",
+            "amount_cents": 12_000_000,
+            "deposit_percent": 30,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert CustomQuote.objects.filter(project_id=project.pk).count() == 1
+    with schema_context("alpha"):
+        quote = Quote.objects.filter(project=project).order_by("-number").first()
+    assert quote is not None and quote.number == 2 and quote.price_cents == 12_000_000
+    assert [row["amount_cents"] for row in quote.snapshot["schedule"]] == [3_600_000, 8_400_000]
+
+    _consent(world, project, quote.number)
+
+    _paid(project, 1)
+    _drive(project, owner)
+    _paid(project, 2)
+    _assert_charged_once_in_order(project, quote)
+
+
+# --- consent ------------------------------------------------------------------------------------------
+
+
+def _mvp_quote() -> tuple[Project, Quote]:
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f"Consent MVP {time.monotonic_ns()}", service=Service.MVP)
+        Story.objects.create(project=project, position=1, title="Sign up", as_a="owner", i_want="to sign up")
+        return project, services.quote_create(project=project)
+
+
+def test_nothing_is_charged_or_recorded_as_failed_before_there_is_a_card(world: World) -> None:
+    project, quote = _mvp_quote()
+    owner = _owner(world)
+
+    page = owner.get(url("quote_accept", project.pk, quote.number))
+
+    assert page.status_code == 200 and 'data-testid="no-card"' in page.content.decode()
+    assert 'name="consent"' not in page.content.decode()
+    refused = owner.post(url("quote_accept", project.pk, quote.number), {"consent": "forged", "authorise": "yes"})
+    assert refused.status_code == 400
+    assert "Accept the quote from its payment step" in refused.content.decode()
+    with schema_context("alpha"):
+        assert Quote.objects.get(pk=quote.pk).accepted_at is None
+        assert not ScheduledPayment.objects.filter(project=project).exists()
+        assert not Event.objects.filter(project=project, kind=Event.Kind.PAYMENT_FAILED).exists()
+    assert not Charge.objects.filter(project_id=project.pk, schema_name="alpha").exists()
+    assert mail.outbox == [] and stripe_charges() == []
+
+
+def test_a_direct_post_without_the_payment_step_is_refused(world: World) -> None:
+    card_add(world.customers["alpha"])
+    project, quote = _mvp_quote()
+
+    refused = _owner(world).post(url("quote_accept", project.pk, quote.number), {"authorise": "yes"})
+
+    assert refused.status_code == 400
+    assert "Accept the quote from its payment step" in refused.content.decode()
+    with schema_context("alpha"):
+        assert Quote.objects.get(pk=quote.pk).accepted_at is None
+    assert stripe_charges() == []
+
+
+def test_a_card_changed_after_the_payment_step_was_shown_needs_a_new_look(world: World) -> None:
+    first = card_add(world.customers["alpha"])
+    project, quote = _mvp_quote()
+    owner = _owner(world)
+    page = owner.get(url("quote_accept", project.pk, quote.number)).content.decode()
+    token = _CONSENT.search(page)
+    assert token is not None
+    second = card_add(world.customers["alpha"], DECLINES_CHARGES)
+    billing_services.payment_method_set_default(payment_method=second)
+    assert first.pk != second.pk
+
+    refused = owner.post(url("quote_accept", project.pk, quote.number), {"consent": token.group(1), "authorise": "yes"})
+
+    assert "The amount or the card changed since you reviewed them" in refused.content.decode()
+    with schema_context("alpha"):
+        assert Quote.objects.get(pk=quote.pk).accepted_at is None
+
+
+# --- dunning -------------------------------------------------------------------------------------------
+
+
+def test_a_declined_later_milestone_is_retried_escalated_then_pauses_the_delivery_until_paid(
+    world: World, settings: Any
+) -> None:
+    from success.models import Escalation
+
+    settings.HIVE_DUNNING_RETRY_DAYS = [1, 3, 7]
+    card_add(world.customers["alpha"])
+    with schema_context("alpha"):
+        project = Project.objects.create(name=f"Dunning sprints {time.monotonic_ns()}", service=Service.AUGMENTATION)
+        Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
+        quote = services.quote_create(project=project)
+    _consent(world, project, quote.number)
+    _paid(project, 1)
+    bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
+    billing_services.payment_method_set_default(payment_method=bad)
+    receivers_connect()  # the escalation comes from the success app
+    mail.outbox.clear()
+
+    def row() -> ScheduledPayment:
+        with schema_context("alpha"):
+            return ScheduledPayment.objects.get(project=project, key="sprint-2")
+
+    def workflow() -> Workflow:
+        with schema_context("alpha"):
+            return Workflow.objects.get(project=project)
+
+    with schema_context("alpha"):
+        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=2, minutes=1))
+    payments_sweep()  # sprint 2 starts: its charge is declined
+
+    wait_for(lambda: row().failures == 1, what="the first failure")
+    first = row()
+    assert first.status == "failed" and first.next_attempt_at is not None
+    assert timedelta(hours=23) < first.next_attempt_at - timezone.now() <= timedelta(days=1)
+    assert workflow().status == Workflow.Status.RUNNING  # not paused before the last retry
+    with schema_context("alpha"):
+        assert Escalation.objects.filter(kind=Escalation.Kind.PAYMENT_OVERDUE, subject=f"payment:{project.pk}").exists()
+    for failures, days in ((2, 3), (3, 7), (4, None)):
+        with schema_context("alpha"):
+            ScheduledPayment.objects.filter(pk=first.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        payments_sweep()  # time moved on to the retry
+        wait_for(lambda n=failures: row().failures == n, what=f"failure {failures}")
+        retried = row()
+        if days is None:
+            assert retried.next_attempt_at is None
+        else:
+            assert retried.next_attempt_at is not None
+            assert timedelta(days=days, hours=-1) < retried.next_attempt_at - timezone.now() <= timedelta(days=days)
+
+    def failed_mails() -> list[Any]:
+        return [m for m in mail.outbox if "did not go through" in m.subject and project.name in m.subject]
+
+    wait_for(lambda: len(failed_mails()) == 4, what="an e-mail for the charge at the trigger and each of 3 retries")
+    for message in failed_mails():
+        assert f"http://alpha.{settings.HIVE_DOMAIN}:8000/billing/#charge-" in message.body
+    wait_for(lambda: workflow().status == Workflow.Status.PAUSED, what="the delivery paused after the last retry")
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).payment_issue.startswith("Payment overdue")
+
+    good = card_add(world.customers["alpha"])
+    billing_services.payment_method_set_default(payment_method=good)
+    charge = Charge.objects.get(schema_name="alpha", project_id=project.pk, milestone="sprint-2")
+    owner = _owner(world)
+    assert f'data-testid="pay-now-{charge.pk}"' in owner.get("/billing/").content.decode()
+    owner.post(f"/billing/charges/{charge.pk}/pay/")
+
+    wait_for(lambda: row().status == "paid", what="the milestone paid")
+    wait_for(lambda: workflow().status == Workflow.Status.RUNNING, what="the delivery resumed")
+    with schema_context("alpha"):
+        assert Project.objects.get(pk=project.pk).payment_issue == ""
+    _assert_charged_once_in_order(project, quote)
+
+
+# --- the deliverable follows payment -------------------------------------------------------------------
+
+
+def test_the_deliverable_downloads_only_once_the_final_milestone_is_paid(world: World, tmp_path: Path) -> None:
+    card_add(world.customers["alpha"])
+    project, quote = _mvp_quote()
+    _consent(world, project, quote.number)
+    _paid(project, 1)
+    owner = _owner(world)
+
+    held = owner.get(url("deliverable_bundle", project.pk))
+
+    assert held.status_code == 302 and "Content-Disposition" not in held
+    page = owner.get(url("project_detail", project.pk)).content.decode()
+    assert "The full deliverable is released once" in page and "50 % on customer acceptance" in page
+    with schema_context("alpha"):
+        ScheduledPayment.objects.filter(project=project).update(status=ScheduledPayment.Status.PAID)
+    released = owner.get(url("deliverable_bundle", project.pk))
+    assert released.status_code == 404  # past the payment check: this project has no repository yet
