@@ -34,6 +34,16 @@ class KeyCanWrite(KeyCanRead):
         return client.key.can_write and ROLE_RANK[client.role] >= ROLE_RANK[Role.MEMBER]
 
 
+class OwnerKeyOnly(KeyCanRead):
+    """Even to read: the quote's consent step shows the card, and only an owner decides on it."""
+
+    message = "This needs a write key made by an owner of the company."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        client = key_client(request)
+        return client is not None and client.key.can_write and client.role == Role.OWNER
+
+
 class OwnerKey(KeyCanRead):
     message = "This needs a write key made by an owner of the company."
 

@@ -66,6 +66,32 @@ class QuoteSerializer(serializers.ModelSerializer[Quote]):
         fields = ["number", "created_at", "price_cents", "accepted_at", "accepted_by_email", "snapshot"]
 
 
+class ScheduledLineSerializer(serializers.Serializer[Any]):
+    """One milestone of a quote's payment schedule, as the consent step shows it."""
+
+    key = serializers.CharField(source="milestone.key")
+    label = serializers.CharField(source="milestone.label")
+    amount_cents = serializers.IntegerField(source="milestone.amount_cents")
+    trigger = serializers.CharField()
+    when = serializers.CharField()
+
+
+class PaymentOfferSerializer(serializers.Serializer[Any]):
+    """The consent step of a quote: what is charged now, on which card, what comes later."""
+
+    quote_number = serializers.IntegerField(source="quote.number")
+    due_now_cents = serializers.IntegerField()
+    card = serializers.CharField(allow_null=True, help_text="the default card, e.g. visa •••• 4242; none: add one")
+    now = ScheduledLineSerializer(many=True)
+    later = ScheduledLineSerializer(many=True)
+    consent = serializers.CharField(help_text="send it back to accept; valid for an hour and for this key only")
+
+
+class QuoteAcceptSerializer(serializers.Serializer[Any]):
+    consent = serializers.CharField(max_length=100, help_text="from the consent step (GET of this URL)")
+    authorise = serializers.BooleanField(help_text="true: authorise the payments the consent step shows")
+
+
 class TaskSerializer(serializers.ModelSerializer[Task]):
     phase_key = serializers.CharField(source="phase.key", read_only=True)
     depends_on = serializers.SerializerMethodField()

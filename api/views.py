@@ -9,8 +9,10 @@ message for the customer.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,15 +26,19 @@ from api import selectors, serializers
 from api.access import get_project_for_key, get_quote_for_key, get_task_for_key
 from api.authentication import KeyClient
 from api.pagination import EventCursor
-from api.permissions import KeyCanWrite, OwnerKey
+from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
 from projects import orchestration, services
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
+from projects.payment_schedule import payment_offer
 from projects.progress import project_progress
 from projects.requirements import RequirementsError
 from success import acceptance
 from success.access import get_story_for_decision
 from success.models import DailySummary, WeeklyBriefing
+
+# How long a consent reference of the API lives; the service's own token expires after an hour too.
+CONSENT_SECONDS = 3600
 
 
 class Conflict(APIException):
@@ -180,18 +186,56 @@ class QuoteDetail(ProjectScoped, APIView):
 
 
 class QuoteAccept(ProjectScoped, APIView):
-    """Accept the latest quote version, as the portal's owner does: the project then awaits its
-    first payment, which billing charges on the company's saved card under the same rules."""
+    """Accept the latest quote version and authorise its payments, as the portal's owner does, in
+    two requests: GET is the consent step (the amount due now, the card, the later charges and a
+    consent reference); POST with that reference and ``authorise: true`` accepts. The service
+    refuses when the quote, the amount or the card changed since the consent step.
 
-    permission_classes = [OwnerKey]
+    The service's consent token names the card's Stripe id; it stays on the server (the cache,
+    under a random reference bound to the asking key) and never goes out through the API."""
 
-    @extend_schema(request=None, responses={200: serializers.QuoteSerializer})
-    def post(self, request: Request, pk: int, number: int) -> Response:
+    permission_classes = [OwnerKeyOnly]
+
+    def _consent_key(self, request: Request, reference: str) -> str:
+        return f"api-consent:{_client(request).key.pk}:{reference}"
+
+    @extend_schema(responses={200: serializers.PaymentOfferSerializer})
+    def get(self, request: Request, pk: int, number: int) -> Response:
         quote = get_quote_for_key(self.project, number)
+        if quote.accepted_at is not None:
+            raise Conflict(f"Quote v{quote.number} is already accepted.")
         try:
-            quote = services.quote_accept(quote=quote, user=_client(request).creator)
+            services.quote_acceptable(quote=quote, project=self.project)
         except services.ScopingError as exc:
             raise Conflict(str(exc)) from exc
+        offer = payment_offer(quote=quote, customer=_client(request).customer)
+        reference = secrets.token_urlsafe(24)
+        cache.set(self._consent_key(request, reference), offer.token, CONSENT_SECONDS)
+        data = {
+            "quote": quote,
+            "due_now_cents": offer.due_now_cents,
+            "card": str(offer.card) if offer.card is not None else None,
+            "now": offer.now,
+            "later": offer.later,
+            "consent": reference,
+        }
+        return Response(serializers.PaymentOfferSerializer(data).data)
+
+    @extend_schema(request=serializers.QuoteAcceptSerializer, responses={200: serializers.QuoteSerializer})
+    def post(self, request: Request, pk: int, number: int) -> Response:
+        quote = get_quote_for_key(self.project, number)
+        data = serializers.QuoteAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data["authorise"]:
+            raise ValidationError({"authorise": ["Authorise the payments of the consent step to accept the quote."]})
+        consent_key = self._consent_key(request, data.validated_data["consent"])
+        try:
+            quote = services.quote_accept(
+                quote=quote, user=_client(request).creator, consent=cache.get(consent_key) or ""
+            )
+        except services.ScopingError as exc:
+            raise Conflict(str(exc)) from exc
+        cache.delete(consent_key)
         return Response(serializers.QuoteSerializer(quote).data)
 
 

@@ -11,11 +11,13 @@ import pytest
 from django_tenants.utils import schema_context
 
 from api.models import Scope
+from billing.models import PaymentMethod
 from projects import services
 from projects.models import Project, Quote, Service, Story, Task
 from success.models import StoryDecision
 from tenants.models import Membership, Role
 from tests.api.conftest import api_client, key_make
+from tests.projects.portal import card_on_file
 from tests.success.success_world import finish, open_tasks, run_until, started_mvp
 from tests.world import World
 
@@ -196,30 +198,73 @@ def _quote(project: Project, number: int) -> Quote:
         return Quote.objects.get(project=project, number=number)
 
 
-def test_an_owner_key_accepts_the_latest_quote_under_the_portals_rules(world: World) -> None:
+def _consent(key: str, project: Project, number: int) -> dict[str, Any]:
+    response = api_client(key).get(f"/api/v1/projects/{project.pk}/quotes/{number}/accept/")
+    assert response.status_code == 200, response.content
+    assert "pm_" not in response.content.decode()  # the card's Stripe id stays on the server
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _accept(key: str, project: Project, number: int, consent: str, authorise: bool = True) -> Any:
+    return _post(key, f"projects/{project.pk}/quotes/{number}/accept/", {"consent": consent, "authorise": authorise})
+
+
+def test_an_owner_key_accepts_the_latest_quote_through_the_consent_step(world: World) -> None:
     project = _scoped(world)
     with schema_context("alpha"):
         story = Story.objects.filter(project=project).first()
         assert story is not None
         services.story_set_dropped(story=story, dropped=True)
         services.quote_create(project=project)
+    card_on_file(world.customers["alpha"])
     key = key_make(world, scope=Scope.WRITE)
 
-    stale = _post(key, f"projects/{project.pk}/quotes/1/accept/")
+    stale = api_client(key).get(f"/api/v1/projects/{project.pk}/quotes/1/accept/")
     assert stale.status_code == 409
     assert stale.json()["detail"] == "Quote v1 was replaced by v2; review and accept the newest version."
-    assert _quote(project, 1).accepted_at is None
+    # Without the consent step there is no acceptance: the service refuses a made-up consent.
+    blind = _accept(key, project, 2, "made-up")
+    assert blind.status_code == 409 and "payment step" in blind.json()["detail"]
 
-    response = _post(key, f"projects/{project.pk}/quotes/2/accept/")
+    offer = _consent(key, project, 2)
+    assert (offer["quote_number"], offer["due_now_cents"], offer["card"]) == (2, 3_750_000, "visa •••• 4242")
+    assert [line["amount_cents"] for line in offer["now"] + offer["later"]] == [3_750_000, 3_750_000]
+    assert _accept(key, project, 2, offer["consent"], authorise=False).status_code == 400
+    other_key = key_make(world, scope=Scope.WRITE)
+    assert _accept(other_key, project, 2, offer["consent"]).status_code == 409  # bound to the key that asked
+    # The card changed after the consent step: refused, as in the portal.
+    PaymentMethod.objects.filter(stripe_customer__customer=world.customers["alpha"]).update(is_default=False)
+    card_on_file(world.customers["alpha"], last4="1881")
+    changed = _accept(key, project, 2, offer["consent"])
+    assert changed.status_code == 409 and "changed" in changed.json()["detail"]
+    assert _quote(project, 2).accepted_at is None
+
+    offer = _consent(key, project, 2)
+    assert offer["card"] == "visa •••• 1881"
+    response = _accept(key, project, 2, offer["consent"])
     assert response.status_code == 200, response.content
     assert response.json()["accepted_by_email"] == "alpha-owner@example.test"
     quote = _quote(project, 2)
     assert quote.accepted_at is not None and quote.accepted_by == world.users["alpha_owner"]
+    assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "visa •••• 1881")
     with schema_context("alpha"):
         assert Project.objects.get(pk=project.pk).status == Project.Status.AWAITING_PAYMENT
     # A double submit accepts once; the scope is now locked, so no new version can be made.
-    assert _post(key, f"projects/{project.pk}/quotes/2/accept/").json()["accepted_at"] == response.json()["accepted_at"]
+    again = _accept(key, project, 2, offer["consent"])
+    assert again.json()["accepted_at"] == response.json()["accepted_at"]
+    assert api_client(key).get(f"/api/v1/projects/{project.pk}/quotes/2/accept/").status_code == 409
     assert _post(key, f"projects/{project.pk}/quotes/").status_code == 409
+
+
+def test_without_a_card_the_consent_step_says_so_and_nothing_is_accepted(world: World) -> None:
+    project = _scoped(world)
+    PaymentMethod.objects.filter(stripe_customer__customer=world.customers["alpha"]).delete()
+    key = key_make(world, scope=Scope.WRITE)
+    offer = _consent(key, project, 1)
+    assert offer["card"] is None
+    refused = _accept(key, project, 1, offer["consent"])
+    assert refused.status_code == 409 and "Add a card" in refused.json()["detail"]
+    assert _quote(project, 1).accepted_at is None
 
 
 def test_only_a_current_owners_write_key_accepts_a_quote(world: World) -> None:
@@ -227,11 +272,14 @@ def test_only_a_current_owners_write_key_accepts_a_quote(world: World) -> None:
     member_key = key_make(world, scope=Scope.WRITE, by="alpha_member")
     read_key = key_make(world, scope=Scope.READ)
     demoted_key = key_make(world, scope=Scope.WRITE)
-    path = f"projects/{project.pk}/quotes/1/accept/"
-    assert _post(member_key, path).status_code == 403
-    assert _post(read_key, path).status_code == 403
+    card_on_file(world.customers["alpha"])
+    offer = _consent(demoted_key, project, 1)
+    path = f"/api/v1/projects/{project.pk}/quotes/1/accept/"
+    for key in (member_key, read_key):
+        assert api_client(key).get(path).status_code == 403  # the consent step shows the card: owners only
+        assert _accept(key, project, 1, offer["consent"]).status_code == 403
     _demote(world, "alpha_owner", Role.MEMBER)
-    assert _post(demoted_key, path).status_code == 403
+    assert _accept(demoted_key, project, 1, offer["consent"]).status_code == 403
     assert _quote(project, 1).accepted_at is None
     assert _post(member_key, f"projects/{project.pk}/quotes/9/accept/").status_code in (403, 404)
 
@@ -240,5 +288,5 @@ def test_a_custom_quote_is_not_accepted_through_the_api(world: World) -> None:
     with schema_context("alpha"):
         project = Project.objects.create(name="Custom", service=Service.MVP, status=Project.Status.CUSTOM_REQUESTED)
         Quote.objects.create(project=project, number=1, snapshot={"outcome": "custom_engagement"}, price_cents=None)
-    response = _post(key_make(world, scope=Scope.WRITE), f"projects/{project.pk}/quotes/1/accept/")
+    response = api_client(key_make(world, scope=Scope.WRITE)).get(f"/api/v1/projects/{project.pk}/quotes/1/accept/")
     assert response.status_code == 409 and "custom engagement" in response.json()["detail"]
