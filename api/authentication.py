@@ -83,7 +83,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("The owner who made this key is no longer a member; make a new one.")
         if customer.is_suspended:
             raise exceptions.PermissionDenied("This company's portal is suspended.")
-        api_key_touch(key)
+        api_key_touch(key, django_request)
         api_key_used.send(
             ApiKey,
             key=key,

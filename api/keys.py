@@ -1,17 +1,29 @@
 """Writes of the API keys: create (the clear key is returned once and never stored), revoke, and
-resolve a presented key to its row, recording its last use."""
+resolve a presented key to its row, recording its last use.
+
+Each is written to the audit log (``tenants.audit``) in its own transaction, and announced by the
+signals of ``api.signals``. A key's use is audited when its last use is recorded — the first
+request of each minute — not every request: a busy integration would otherwise write a row per
+call."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
 from api.models import ApiKey, Scope
 from api.signals import api_key_created, api_key_revoked
+from tenants.audit import audit_record
 from tenants.models import User
+
+API_KEY_CREATED = "api_key.created"
+API_KEY_REVOKED = "api_key.revoked"
+API_KEY_USED = "api_key.used"
 
 # 8 random characters of prefix, 32 of secret (about 190 bits): hashed once with SHA-512, which is
 # enough for a random secret and keeps verification to microseconds on every request.
@@ -48,6 +60,12 @@ def api_key_create(*, name: str, scope: Scope, user: User, expires_at: datetime 
         created_by_email=user.email,
         expires_at=expires_at,
     )
+    audit_record(
+        action=API_KEY_CREATED,
+        user=user,
+        obj=row,
+        detail={"prefix": prefix, "scope": scope.value, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
     schema = _schema()
     transaction.on_commit(lambda: api_key_created.send(ApiKey, key=row, user=user, schema_name=schema))
     return row, key
@@ -62,6 +80,7 @@ def api_key_revoke(*, key: ApiKey, user: User) -> ApiKey:
     key.revoked_at = timezone.now()
     key.revoked_by_email = user.email
     key.save(update_fields=["revoked_at", "revoked_by_email"])
+    audit_record(action=API_KEY_REVOKED, user=user, obj=key, detail={"prefix": key.prefix})
     schema = _schema()
     transaction.on_commit(lambda: api_key_revoked.send(ApiKey, key=key, user=user, schema_name=schema))
     return key
@@ -79,10 +98,24 @@ def api_key_resolve(presented: str) -> ApiKey | None:
     return key
 
 
-def api_key_touch(key: ApiKey) -> None:
-    """Record that the key was used now (at most once per ``LAST_USE_RESOLUTION``)."""
+def api_key_touch(key: ApiKey, request: HttpRequest) -> bool:
+    """Record that the key was used now, at most once per ``LAST_USE_RESOLUTION`` (and audit that
+    use, by the key's maker through the key); True when recorded."""
     now = timezone.now()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USE_RESOLUTION:
-        return
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return False
+    with transaction.atomic():
+        # Conditional, so concurrent first requests of a minute record one use, not one each.
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USE_RESOLUTION)
+        if not ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now):
+            return False
+        audit_record(
+            action=API_KEY_USED,
+            request=request,
+            user=key.created_by,
+            actor_label=f"{key.created_by_email} (API key {key.prefix})",
+            obj=key,
+            detail={"method": request.method or "", "path": request.path[:300]},
+        )
     key.last_used_at = now
+    return True

@@ -166,3 +166,31 @@ def test_hostile_keys_and_ids_are_refused_without_an_error(world: World) -> None
         assert api_client(presented).get("/api/v1/projects/").status_code == 401
     for path in ("projects/99999999999999999999999999/", "projects/9223372036854775808/quotes/1/"):
         assert api_client(key).get(f"/api/v1/{path}").status_code == 404
+
+
+def test_key_creation_use_and_revocation_are_audited(world: World) -> None:
+    from tenants.models import AuditEntry
+
+    key = key_make(world, scope=Scope.WRITE)
+    prefix = key.split(".")[0]
+    for _ in range(3):  # three requests in one minute: one recorded use
+        assert api_client(key).get("/api/v1/projects/").status_code == 200
+    with schema_context("alpha"):
+        api_key_revoke(key=ApiKey.objects.get(prefix=prefix), user=world.users["alpha_owner"])
+    entries = list(
+        AuditEntry.objects.filter(action__startswith="api_key.", detail__prefix=prefix)
+        .order_by("pk")
+        .values_list("action", "actor__email", "tenant__schema_name")
+    ) + list(
+        AuditEntry.objects.filter(action="api_key.used", actor_label__contains=prefix).values_list(
+            "action", "actor__email", "tenant__schema_name"
+        )
+    )
+    assert entries == [
+        ("api_key.created", "alpha-owner@example.test", "alpha"),
+        ("api_key.revoked", "alpha-owner@example.test", "alpha"),
+        ("api_key.used", "alpha-owner@example.test", "alpha"),
+    ]
+    used = AuditEntry.objects.get(action="api_key.used", actor_label__contains=prefix)
+    assert (used.detail["path"], used.ip, used.object_type) == ("/api/v1/projects/", "127.0.0.1", "api.apikey")
+    assert key.split(".")[1] not in str(AuditEntry.objects.filter(actor_label__contains=prefix).values())
