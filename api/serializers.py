@@ -70,7 +70,7 @@ class ScheduledLineSerializer(serializers.Serializer[Any]):
     """One milestone of a quote's payment schedule, as the consent step shows it."""
 
     key = serializers.CharField(source="milestone.key")
-    label = serializers.CharField(source="milestone.label")
+    description = serializers.CharField(source="milestone.label")
     amount_cents = serializers.IntegerField(source="milestone.amount_cents")
     trigger = serializers.CharField()
     when = serializers.CharField()
