@@ -67,9 +67,8 @@ def test_the_schema_is_served_on_every_host_and_lists_every_endpoint(world: Worl
     assert "cursor" in {p["name"] for p in schema["paths"]["/api/v1/projects/{id}/events/"]["get"]["parameters"]}
 
 
-@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
-def test_the_docs_pages_load_their_scripts_from_our_own_static_files(world: World, page: str) -> None:
-    response = api_client(None, on="alpha").get(page)
+def test_the_docs_page_loads_its_scripts_from_our_own_static_files(world: World) -> None:
+    response = api_client(None, on="alpha").get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
