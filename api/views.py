@@ -9,6 +9,7 @@ message for the customer.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -39,6 +40,7 @@ from success.models import DailySummary, WeeklyBriefing
 
 # How long a consent reference of the API lives; the service's own token expires after an hour too.
 CONSENT_SECONDS = 3600
+CONSENT_REFERENCE = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 
 
 class Conflict(APIException):
@@ -228,11 +230,12 @@ class QuoteAccept(ProjectScoped, APIView):
         data.is_valid(raise_exception=True)
         if not data.validated_data["authorise"]:
             raise ValidationError({"authorise": ["Authorise the payments of the consent step to accept the quote."]})
-        consent_key = self._consent_key(request, data.validated_data["consent"])
+        reference = data.validated_data["consent"]
+        consent_key = self._consent_key(request, reference)
+        # Only a reference this view could have made is looked up; anything else consents to nothing.
+        token = cache.get(consent_key) if CONSENT_REFERENCE.fullmatch(reference) else None
         try:
-            quote = services.quote_accept(
-                quote=quote, user=_client(request).creator, consent=cache.get(consent_key) or ""
-            )
+            quote = services.quote_accept(quote=quote, user=_client(request).creator, consent=token or "")
         except services.ScopingError as exc:
             raise Conflict(str(exc)) from exc
         cache.delete(consent_key)
