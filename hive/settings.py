@@ -71,8 +71,11 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "projects",
     "success",
+    "api",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# The REST API's libraries have no models of their own (API keys live in the ``api`` tenant app).
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
 
 TENANT_MODEL = "tenants.Customer"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -456,6 +459,48 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 HIVE_REAUTH_SECONDS = env_int("HIVE_REAUTH_SECONDS", 600)
 HIVE_RECOVERY_CODES = 10
 # --- end accounts -------------------------------------------------------------------------------
+# --- REST API (api) ------------------------------------------------------------------------------
+# Each company's API at https://<slug>.<HIVE_DOMAIN>/api/v1/, authenticated only by its API keys
+# (api.authentication); throttled per key and, before a key is known, per client address.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.KeyCanRead"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env_str("HIVE_API_KEY_RATE", "1200/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pages",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Agent Hive API",
+    "DESCRIPTION": "A company's projects, delivery and money, on its own portal host. "
+    "Authenticate with `Authorization: Api-Key <key>` (or `Bearer <key>`); keys are made by owners "
+    "at /settings/api-keys/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # No badge from validator.swagger.io: the docs page asks no other origin for anything.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectServiceEnum": "projects.models.Service",
+        "ChargeServiceEnum": "billing.models.SERVICE_CHOICES",
+        "ProjectStatusEnum": "projects.models.Project.Status",
+        "PhaseStatusEnum": "projects.models.Phase.Status",
+        "TaskStatusEnum": "projects.models.Task.Status",
+        "RunStatusEnum": "projects.models.Run.Status",
+        "ChargeStatusEnum": "billing.models.Charge.Status",
+    },
+}
+# Refused API keys from one client address per minute before it gets 429 (api.authentication).
+HIVE_API_REFUSALS_PER_MINUTE = env_int("HIVE_API_REFUSALS_PER_MINUTE", 30)
+# --- end REST API ---------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

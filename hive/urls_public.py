@@ -10,7 +10,10 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/success/", include("success.urls_admin")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("", landing, name="landing"),
     path("", include("tenants.urls_public")),
 ]
+
+handler404 = "api.errors.not_found"

@@ -26,9 +26,10 @@ from tenants import access, host_cache
 from tenants.audit import audit_request
 from tenants.models import Customer, Domain
 
-# Paths of a portal that anyone may reach: the login flow, health, static files.
-# The account pages (two-factor, re-authentication, e-mail verification) concern only the person.
-OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/account/", "/healthz", "/static/")
+# Paths of a portal that anyone may reach: the login flow, health, static files, the account pages
+# (two-factor, re-authentication, e-mail verification: they concern only the person), and the REST
+# API (which admits API keys only, checked by its own authentication: api.authentication).
+OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/account/", "/healthz", "/static/", "/api/")
 
 
 class HostTenantMiddleware(TenantMainMiddleware):

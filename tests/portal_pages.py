@@ -12,6 +12,8 @@ from datetime import date
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from api.keys import api_key_create
+from api.models import Scope
 from billing.models import Charge, PaymentMethod, StripeCustomer
 from projects.models import Engagement, Phase, Project, Quote, Service, Story, Task
 from success.models import DailySummary, Survey, WeeklyBriefing
@@ -45,6 +47,8 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
             kind=Task.Kind.APPROVAL,
             status=Task.Status.AWAITING_APPROVAL,
         )
+        owner = Membership.objects.get(customer=customer, role=Role.OWNER).user
+        api_key, _ = api_key_create(name=f"{slug} secret key", scope=Scope.READ, user=owner, expires_at=None)
     stripe_customer, _ = StripeCustomer.objects.get_or_create(
         customer=customer, defaults={"stripe_id": f"cus_pages_{slug}_{uuid.uuid4().hex[:8]}"}
     )
@@ -108,5 +112,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "report_preferences": [],
         "daily_summary": [summary.pk],
         "weekly_briefing": [briefing.pk],
+        "api_keys": [],
+        "api_key_revoke": [api_key.prefix],
     }
     return {name: reverse(name, urlconf=URLCONF, args=values) for name, values in args.items()}
