@@ -1,54 +1,60 @@
 """Running code nobody on the platform wrote — the tests a model wrote, a generated application's
-suite, a legacy code base's tests — with as little reach as this machine grants an unprivileged
-process. ``sandbox_run`` is the one way the tools start such code and wait for it; ``sandbox_spawn`` starts a
-long-running one (a customer's preview server, see agents/previews.py) the same way and returns.
+suite, a legacy code base's tests and its ``conftest.py``, a customer's preview server — inside a
+bubblewrap sandbox. ``sandbox_run`` is the one way the tools start such code and wait for it;
+``sandbox_spawn`` starts a long-running one (a preview, see agents/previews.py) the same way and
+returns.
 
-Every run gets:
+**Threat model.** Everything in the tree under test is hostile (DESIGN.md, "Trust model"): it
+runs with whatever it can reach and tries to read the platform's secrets (``/etc/shadow``, the
+checkout's settings, ``.run/``, logs, other tenants' storage), to write where the host will
+later execute or trust it (the checkout, the venv's ``site-packages``, host ``/tmp``), to reach
+the machine's services (PostgreSQL's socket, Redis and anything on 127.0.0.1), and to outlive or
+out-grow its run. The walls, and what each stops:
 
-* a fresh minimal environment: PATH, locale, a private HOME and TMPDIR and nothing of the
-  worker's (no DATABASE_URL, REDIS_URL, SECRET_KEY, Stripe or model API keys);
-* its working directory in the tree under test, in a session and process group of its own;
-* limits set with ``setrlimit`` in the child before it executes anything: CPU seconds and address
-  space per process, the size of a file written, open files, no core files, and processes;
-* a wall-clock timeout after which the whole tree is killed, and a process watchdog (below);
-* output (stdout and stderr together) kept up to a limit, its head and its tail, with the total
-  size reported, so a flood neither fills the worker's memory nor an event.
+- *mount namespace with an allow-list root* (bubblewrap): only ``/usr`` and its ``/bin``,
+  ``/lib`` links, the Python runtime and venv, a handful of harmless ``/etc`` files (generated
+  ``passwd``/``group``/``hosts``; no ``shadow``) — all read-only — and the one tree under test
+  read-write; private tmpfs ``/tmp`` and HOME; a fresh ``/proc``; bubblewrap's minimal ``/dev``.
+  Reading or writing anything else of the host fails because it is not there;
+- *network namespace*: a loopback of its own (the suite's own servers work), no route to the
+  host's 127.0.0.1 or the internet; Unix sockets of the host are not in the filesystem;
+- *an unprivileged host uid* (``HIVE_SANDBOX_UID``, default 65534): a worker running as root
+  switches to it with ``setpriv`` before bubblewrap, so even a kernel or mount mistake leaves a
+  process that owns nothing on the host but the tree it was lent for the run (ownership goes
+  back afterwards, without following symlinks; setuid bits die with the chown);
+- *PID, IPC, UTS, cgroup and user namespaces*, no capabilities, ``no_new_privs``, no nested user
+  namespaces: it cannot see, signal or ptrace the worker, nor read the worker's environment;
+- *lifetime*: ``--die-with-parent`` and the PID namespace (when its first process ends, the
+  kernel kills everything in it) plus a parent-death signal on bubblewrap itself: a worker
+  killed with SIGKILL leaves nothing behind;
+- *limits*: rlimits (CPU, address space, file size, open files, processes, no core), a
+  wall-clock timeout, a process watchdog and an output cap (below).
 
-**Namespaces** (``isolation="namespaces"``; used whenever the probe at first use shows they work).
-The command is started through util-linux ``unshare`` in new user, network, PID and mount
-namespaces, which needs no privilege where the kernel allows unprivileged user namespaces (it
-does here: checked as ``nobody``). Inside:
+Where bubblewrap or unprivileged user namespaces are unavailable, running untrusted code is
+**refused** (``SandboxUnavailable`` names what the host lacks). ``HIVE_SANDBOX_ALLOW_UNSAFE_GUARD``
+lets a development machine fall back to the old Python socket guard, logged on every run as not
+a boundary (``isolation="guard"``).
 
-- the network is a loopback interface of its own, brought up so the tests' own servers work: the
-  internet and the services on the machine's 127.0.0.1 (PostgreSQL, Redis) are out of reach;
-- a small shell is the first process of a PID namespace of its own and runs the command as its
-  child; when the command ends, the shell ends, and with it the kernel kills whatever the command
-  started, double-forked or not. A fresh /proc shows only the sandbox's processes, so the worker's
-  environment cannot be read from ``/proc/<pid>/environ``. (The shell reports a command killed
-  by signal N as exit status 128 + N; the result turns that back into the signal.)
-- a tmpfs over /run hides the services' Unix sockets (PostgreSQL's), and one over the storage root
-  hides the other projects' files, the tree under test being mounted back in its place;
-- capabilities are dropped (empty bounding set, ``no_new_privs``) before the command runs; it
-  sees itself as uid 0 of a namespace that maps only the worker's own user.
+**Why a hand-written wrapper around bubblewrap.** bubblewrap does the isolation; what no
+maintained library does is the part around it that this platform needs: computing the allow-list
+for *this* interpreter (a venv that may be a symlink to another checkout's, whose interpreter
+lives under ``/root``, mode 0700, which the sandbox uid cannot traverse), lending the tree to the
+sandbox uid, and the limits, watchdog and output capture. bubblewrap's ``--ro-bind-fd`` does not
+help with ``/root``: it re-resolves the descriptor's path, with the sandbox uid's permissions. So
+a root worker binds each source the sandbox uid cannot reach onto an empty directory of the
+run's scratch in a private mount namespace of its own (``unshare --mount``, the mounts never
+reach the host's namespace) and bubblewrap binds it from there to its usual path.
 
-**Guard** (``isolation="guard"``; the fallback where user namespaces are disabled, e.g. by an
-AppArmor policy or ``kernel.unprivileged_userns_clone=0``). A ``sitecustomize`` on the child's
-PYTHONPATH makes Python sockets refuse to connect anywhere but the loopback address (Unix sockets
-only inside the tree and the run's TMPDIR), and name lookups of anything but local names. It is a
-best-effort guard against accidents, **not a security boundary**: code can undo it, use
-``_socket`` or ctypes, or start a program that is not Python; the machine's own loopback services
-stay reachable; and a process that leaves the run's process group (``setsid``) is not killed
-with it.
+**Processes.** ``RLIMIT_NPROC`` counts every process of the uid, so it is set to the uid's
+current count plus the allowance; but a watchdog also counts the sandbox's processes (those of
+its PID namespace, or of its process group in guard mode) every ``WATCH_INTERVAL`` seconds and
+kills the run when there are more than allowed. The limits go in through ``preexec_fn`` (only
+``setrlimit`` calls between fork and exec, with values computed beforehand), as the worker runs
+jobs on threads, where the standard library warns that a ``preexec_fn`` doing more could
+deadlock.
 
-**Processes.** ``RLIMIT_NPROC`` counts every process of the user, so it is set to the user's
-current count plus the allowance; but the kernel does not apply it to root. So a watchdog also
-counts the sandbox's processes (those of its PID namespace, or of its process group in guard mode)
-every ``WATCH_INTERVAL`` seconds and kills the run when there are more than allowed: the kernel's
-limit where it applies, the watchdog's everywhere.
-
-The limits go in through ``preexec_fn`` (the child calls only ``setrlimit`` between fork and exec,
-with values computed beforehand), as the worker runs jobs on threads, where the standard library
-warns that ``preexec_fn`` could deadlock a child that did more.
+**Output** (stdout and stderr together) is kept up to a limit, its head and its tail, with the
+total size reported, so a flood neither fills the worker's memory nor an event.
 """
 
 from __future__ import annotations
@@ -64,8 +70,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,9 +82,15 @@ NAMESPACES, GUARD = "namespaces", "guard"
 STOPPED_TIMEOUT, STOPPED_PROCESSES = "timeout", "processes"
 WATCH_INTERVAL = 0.05
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Processes the namespace set-up itself uses (unshare, the shell, ip, mount), beyond the allowance.
+# Processes the sandbox's own set-up uses (bubblewrap twice, its init), beyond the allowance.
 _SETUP_PROCESSES = 8
 _SIGNALS = {int(number) for number in signal.Signals}
+# Inside the sandbox: HOME and /tmp are tmpfs of their own, sized so that filling them costs the
+# machine no more memory than one big file would.
+SANDBOX_HOME, SANDBOX_TMP = "/home/sandbox", "/tmp"  # noqa: S108 - inside the sandbox, a tmpfs
+# The platform's own code: a helper script of it named on a command line (the coverage runner,
+# the preview relay) is made visible read-only, file by file; nothing else of the checkout is.
+_PLATFORM_CODE = Path(__file__).resolve().parents[1]
 
 
 def _configured(name: str, default: int) -> int:
@@ -87,13 +100,28 @@ def _configured(name: str, default: int) -> int:
     return int(getattr(settings, name, default)) if settings.configured else default
 
 
+def sandbox_uid() -> int:
+    """The host uid (and gid) sandboxed code runs as when the worker is root."""
+    return _configured("HIVE_SANDBOX_UID", 65534)
+
+
+def unsafe_guard_allowed() -> bool:
+    """Whether this deployment accepts the socket guard, which is not a boundary, where the real
+    sandbox cannot run (development machines only)."""
+    from django.conf import settings
+
+    if settings.configured and hasattr(settings, "HIVE_SANDBOX_ALLOW_UNSAFE_GUARD"):
+        return bool(settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD)
+    return os.environ.get("HIVE_SANDBOX_ALLOW_UNSAFE_GUARD", "") in {"1", "true", "yes", "on"}
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     timeout: float = 600.0  # wall clock, the whole run
     cpu_seconds: int = field(default_factory=lambda: _configured("HIVE_SANDBOX_CPU_SECONDS", 600))  # per process
     # address space per process
     memory_bytes: int = field(default_factory=lambda: _configured("HIVE_SANDBOX_MEMORY_MB", 2048) * 1024**2)
-    file_bytes: int = 256 * 1024**2  # the largest file it may write
+    file_bytes: int = 256 * 1024**2  # the largest file it may write (and the size of its /tmp)
     processes: int = field(default_factory=lambda: _configured("HIVE_SANDBOX_PROCESSES", 64))  # at once
     open_files: int = 512  # per process
     output_bytes: int = 64_000  # of stdout and stderr kept: a quarter from the head, the rest from the tail
@@ -137,7 +165,7 @@ class SandboxResult:
 
 
 class SandboxUnavailable(RuntimeError):
-    """The isolation asked for cannot be had on this machine."""
+    """The isolation asked for cannot be had on this machine; the message says what it lacks."""
 
 
 def sandbox_environment(*, home: Path, tmp: Path, **extra: str) -> dict[str, str]:
@@ -149,6 +177,7 @@ def sandbox_environment(*, home: Path, tmp: Path, **extra: str) -> dict[str, str
         "TZ": "UTC",
         "HOME": str(home),
         "TMPDIR": str(tmp),
+        "USER": "sandbox",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "PYTHONUNBUFFERED": "1",
@@ -165,15 +194,61 @@ def sandbox_run(
     limits: Limits | None = None,
     env: Mapping[str, str] | None = None,
     isolation: str = "auto",
+    writable: Sequence[Path] = (),
+    read_only: Sequence[Path] = (),
 ) -> SandboxResult:
-    """Run ``argv`` in ``cwd`` inside the sandbox and return how it went; never raises for what the
-    command does (a missing program is exit code 127)."""
-    limits = limits or Limits()
-    cwd = cwd.resolve()
-    mode = _isolation(isolation)
-    with tempfile.TemporaryDirectory(prefix="hive-sandbox-") as scratch:
-        command, environment = _prepare(argv, cwd=cwd, scratch=Path(scratch).resolve(), env=env, mode=mode)
-        return _supervise(command, cwd=cwd, environment=environment, limits=limits, mode=mode)
+    """Run ``argv`` in ``cwd`` (the tree under test, read-write) inside the sandbox and return how
+    it went; never raises for what the command does (a missing program is exit code 127).
+
+    ``writable`` are further host directories the command may write (a scratch directory for a
+    report the caller reads back — as hostile as the tree afterwards), ``read_only`` host files
+    or directories it may read; each appears at its own path. Raises ``SandboxUnavailable`` when
+    the host cannot sandbox and the deployment does not accept the guard."""
+    return _run(
+        argv,
+        cwd=cwd.resolve(),
+        limits=limits or Limits(),
+        env=env,
+        mode=_isolation(isolation),
+        writable=writable,
+        read_only=read_only,
+    )
+
+
+def _run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    limits: Limits,
+    env: Mapping[str, str] | None,
+    mode: str,
+    writable: Sequence[Path] = (),
+    read_only: Sequence[Path] = (),
+) -> SandboxResult:
+    with tempfile.TemporaryDirectory(prefix="hive-sandbox-") as scratch_name:
+        scratch = Path(scratch_name).resolve()
+        if mode == GUARD:
+            command, environment = _guarded(argv, cwd=cwd, scratch=scratch, env=env)
+            return _supervise(command, cwd=cwd, environment=environment, limits=limits, mode=mode)
+        trees = [cwd, *(Path(path).resolve() for path in writable)]
+        with _lent(trees):
+            plan = _plan(
+                argv,
+                cwd=cwd,
+                scratch=scratch,
+                env=env,
+                limits=limits,
+                writable=trees[1:],
+                read_only=read_only,
+                private_home=True,
+                die_with_parent=True,
+            )
+            try:
+                return _supervise(
+                    plan.command, cwd=Path("/"), environment=plan.environment, limits=limits, mode=mode, fds=plan.fds
+                )
+            finally:
+                plan.close()
 
 
 def sandbox_spawn(
@@ -186,144 +261,449 @@ def sandbox_spawn(
     isolation: str = "auto",
     output: int | None = None,
     session: bool = True,
+    die_with_parent: bool = False,
+    writable: Sequence[Path] = (),
+    read_only: Sequence[Path] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in ``cwd`` inside the sandbox and return at once (a long-running server).
 
-    The same isolation and per-process limits as ``sandbox_run``, but no wall-clock timeout, no
+    The same walls and per-process limits as ``sandbox_run``, but no wall-clock timeout, no
     process watchdog and no output capture: stdout and stderr go to the file descriptor
     ``output`` (discarded when None). The command runs in a session and process group of its own
-    whose leader is the returned process (``unshare`` in namespaces): the caller stops it with
-    ``os.killpg(process.pid, ...)`` and reaps it. With ``session=False`` the group is made in the
-    caller's session instead, so that the caller can start companions in it (``setpgid`` joins
-    only a group of one's own session). ``scratch`` is an existing directory the caller
-    owns for the life of the command (its HOME and TMPDIR are made there) and removes after it.
-    Raises ``OSError`` when the program cannot be started."""
+    whose leader is the returned process (bubblewrap, whose command line ends with ``argv``): the
+    caller stops it with ``os.killpg(process.pid, ...)`` — everything in the sandbox dies with
+    that leader — and reaps it. With ``session=False`` the group is made in the caller's session
+    instead, so that the caller can start companions in it (``setpgid`` joins only a group of
+    one's own session).
+
+    ``scratch`` is an existing directory the caller owns for the life of the command and removes
+    after it: it is visible inside at its own path (read-write), HOME and TMPDIR are made there,
+    and a Unix socket made there is how the host reaches the server. ``cwd`` and ``scratch`` are
+    lent to the sandbox uid for the life of the command; ``sandbox_reclaim`` gives them back.
+
+    ``die_with_parent``: a preview must outlive the request or task that started it (it is
+    stopped through its process group), so by default the sandbox lives until it is stopped or
+    its command ends. With True it is also killed when the thread that spawned it ends or the
+    worker dies. Raises ``OSError`` when the program cannot be started."""
     limits = limits or Limits()
-    cwd = cwd.resolve()
+    cwd, scratch = cwd.resolve(), scratch.resolve()
     mode = _isolation(isolation)
-    command, environment = _prepare(argv, cwd=cwd, scratch=scratch.resolve(), env=env, mode=mode)
     sink = subprocess.DEVNULL if output is None else output
-    return subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=sink,
-        stderr=sink,
-        start_new_session=session,
-        process_group=None if session else 0,
-        preexec_fn=_preexec(_rlimits(limits)),
-    )
-
-
-def _prepare(
-    argv: Sequence[str], *, cwd: Path, scratch: Path, env: Mapping[str, str] | None, mode: str
-) -> tuple[list[str], dict[str, str]]:
-    """The full command line and environment of a sandboxed command, its HOME and TMPDIR (and the
-    guard, in guard mode) made in ``scratch``."""
-    home, tmp = scratch / "home", scratch / "tmp"
-    home.mkdir(exist_ok=True)
-    tmp.mkdir(exist_ok=True)
-    environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
-    command = list(argv)
-    if mode == NAMESPACES:
-        command = _namespace_command(*_hiding(cwd, scratch)) + command
+    if mode == GUARD:
+        command, environment = _guarded(argv, cwd=cwd, scratch=scratch, env=env)
+        fds: tuple[int, ...] = ()
+        run_in = cwd
     else:
-        guard = scratch / "guard"
-        guard.mkdir(exist_ok=True)
-        (guard / "sitecustomize.py").write_text(_GUARD.replace("__ALLOWED__", repr((str(cwd), str(tmp)))))
-        environment["PYTHONPATH"] = str(guard)
-    return command, environment
+        trees = [cwd, scratch, *(Path(path).resolve() for path in writable)]
+        _lend(trees)
+        plan = _plan(
+            argv,
+            cwd=cwd,
+            scratch=scratch,
+            env=env,
+            limits=limits,
+            writable=trees[1:],
+            read_only=read_only,
+            private_home=False,
+            die_with_parent=die_with_parent,
+        )
+        command, environment, fds, run_in = plan.command, plan.environment, plan.fds, Path("/")
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=run_in,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            start_new_session=session,
+            process_group=None if session else 0,
+            preexec_fn=_preexec(_rlimits(limits, sandboxed=mode != GUARD)),
+            pass_fds=fds,
+        )
+    finally:
+        if mode != GUARD:
+            plan.close()
 
 
-# --- the namespaces -------------------------------------------------------------------------------
+def sandbox_reclaim(*paths: Path) -> None:
+    """Give trees lent to a spawned sandbox back to their owners once it has ended."""
+    for path in paths:
+        _release(Path(path).resolve())
 
-# The shell stays the namespace's first process and runs the command as its child: the kernel
-# drops signals a PID 1 has no handler for, and the CPU limit's SIGXCPU must reach the command.
-# The shell's exit status is the command's, 128 + N when signal N killed it.
-# $1 ip, $2 mount, $3 setpriv, $4 the tree to keep visible inside the hidden directory ("" if
-# none), $5 the directory to hide ("" for none); then the command. The kept tree is parked under
-# /run while the tmpfs goes over the hidden directory, then moved back to its own path.
-_INSIDE = """set -e
-"$1" link set lo up
-"$2" -t tmpfs -o size=1m,mode=755 sandbox /run
-if [ -n "$5" ]; then
-  if [ -n "$4" ]; then mkdir /run/tree; "$2" --bind "$4" /run/tree; fi
-  "$2" -t tmpfs -o size=1m,mode=755 sandbox "$5"
-  if [ -n "$4" ]; then mkdir -p "$4"; "$2" --move /run/tree "$4"; rmdir /run/tree; fi
-fi
-setpriv="$3"
-shift 5
-"$setpriv" --bounding-set=-all --inh-caps=-all --no-new-privs "$@"
-"""
+
+# --- the bubblewrap command line ---------------------------------------------------------------------
+
+# Root's stage before bubblewrap, in a private mount namespace of its own: bind each source the
+# sandbox uid cannot reach onto its empty stand-in in the run's scratch, then become the
+# command (setpriv, then bubblewrap). Arguments: pairs of source and stand-in, "--", the command.
+_STAGE = 'while [ "$1" != "--" ]; do "$0" --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
+# Top-level links of a merged /usr (Debian's), recreated inside; real directories are bound.
+_ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# From /etc, only what programs need to start and that holds nothing of the host's secrets.
+_ETC_SHARED = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "os-release", "mime.types")
 
 
 def _binary(name: str) -> str | None:
     return shutil.which(name, path=_SYSTEM_PATH)
 
 
-def _namespace_command(keep: Path | None, hide: Path | None) -> list[str]:
-    unshare, ip, mount, setpriv, shell = (_binary(n) for n in ("unshare", "ip", "mount", "setpriv", "sh"))
-    if not (unshare and ip and mount and setpriv and shell):
-        raise SandboxUnavailable("unshare, ip, mount, setpriv and sh are needed for namespaces")
-    flags = ["--user", "--map-root-user", "--net", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc"]
-    inside = [shell, "-c", _INSIDE, "sandbox", ip, mount, setpriv, str(keep or ""), str(hide or "")]
-    return [unshare, *flags, "--", *inside]
+def _as_root() -> bool:
+    return os.geteuid() == 0
 
 
-def _hiding(tree: Path, scratch: Path) -> tuple[Path | None, Path | None]:
-    """(the tree to keep, the directory to hide): the storage root of every project's files is
-    hidden, the tree under test kept visible when it lies inside. Nothing is hidden when that
-    would hide the tree itself or the run's scratch directory."""
-    from django.conf import settings
-
-    configured = getattr(settings, "HIVE_STORAGE_ROOT", None) if settings.configured else None
-    root = Path(configured).resolve() if configured else None
-    if root is None or not root.is_dir() or tree == root or scratch.is_relative_to(root):
-        return None, None
-    return (tree if tree.is_relative_to(root) else None), root
+def _run_as() -> tuple[int, int]:
+    """The host uid and gid sandboxed code runs as."""
+    if _as_root():
+        uid = sandbox_uid()
+        if uid == 0:
+            raise SandboxUnavailable("HIVE_SANDBOX_UID must not be 0: sandboxed code never runs as root")
+        return uid, uid
+    return os.getuid(), os.getgid()
 
 
+@dataclass(slots=True)
+class _Plan:
+    command: list[str]
+    environment: dict[str, str]
+    fds: tuple[int, ...]
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _data(text: str) -> int:
+    """A descriptor bubblewrap reads a generated file from (small: fits a pipe's buffer)."""
+    read, write = os.pipe()
+    os.write(write, text.encode())
+    os.close(write)
+    return read
+
+
+def _reachable(path: Path, uid: int, gid: int) -> bool:
+    """Whether ``uid`` may look ``path`` up: every directory above it searchable for it."""
+    for parent in reversed(path.parents):
+        try:
+            status = parent.stat()
+        except OSError:
+            return False
+        bit = 0o100 if status.st_uid == uid else 0o010 if status.st_gid == gid else 0o001
+        if not status.st_mode & bit:
+            return False
+    return True
+
+
+class _Mounts:
+    """The allow-list, as bubblewrap arguments, in the order they must be applied."""
+
+    def __init__(self, *, uid: int, gid: int, stash: Path) -> None:
+        self.uid, self.gid, self.stash = uid, gid, stash
+        self.args: list[str] = []
+        self.staged: list[str] = []  # source, stand-in, source, stand-in ...
+        self.links: dict[str, str] = {}
+        self.bound: set[Path] = set()
+
+    def _source(self, path: Path) -> str:
+        """Where bubblewrap, as the sandbox uid, finds ``path``: itself, or its stand-in."""
+        if not _as_root() or _reachable(path, self.uid, self.gid):
+            return str(path)
+        stand_in = self.stash / str(len(self.staged) // 2)
+        if path.is_dir():
+            stand_in.mkdir()
+        else:
+            stand_in.touch()
+        self.staged += [str(path), str(stand_in)]
+        return str(stand_in)
+
+    def bind(self, path: Path, *, write: bool = False) -> None:
+        """``path`` (real, no symlink in it) at its own path."""
+        if path in self.bound:
+            return
+        self.bound.add(path)
+        self.args += ["--bind" if write else "--ro-bind", self._source(path), str(path)]
+
+    def expose(self, path: Path, *, depth: int = 0) -> None:
+        """``path`` at the path it is named by, read-only: every symlink on the way recreated
+        inside as the same link, then the real file or directory bound."""
+        if depth > 20:
+            raise SandboxUnavailable(f"too many symlinks resolving {path}")
+        current = Path("/")
+        for index, part in enumerate(path.parts[1:], start=2):
+            current = current / part
+            if current.is_symlink():
+                target = os.readlink(current)
+                # A link inside a bound directory is there already; its target may not be.
+                if str(current) not in self.links and not self.covered(current):
+                    self.links[str(current)] = target
+                    self.args += ["--symlink", target, str(current)]
+                rest = path.parts[index:]
+                resolved = Path(os.path.normpath(current.parent / target))
+                self.expose(resolved.joinpath(*rest), depth=depth + 1)
+                return
+        if path.exists() and not self.covered(path):
+            self.bind(path)
+
+    def covered(self, path: Path) -> bool:
+        return any(path.is_relative_to(bound) for bound in self.bound)
+
+
+def _runtime() -> list[Path]:
+    """What the interpreter needs: the venv as it is named, its interpreter, the base install."""
+    paths = [Path(sys.prefix), Path(sys.executable), Path(sys.base_prefix), Path(sys.exec_prefix)]
+    return list(dict.fromkeys(Path(os.path.abspath(path)) for path in paths))
+
+
+def _platform_scripts(argv: Sequence[str]) -> list[Path]:
+    found = []
+    for argument in argv:
+        if argument.startswith("/") and len(argument) < 4096:
+            path = Path(argument)
+            with contextlib.suppress(OSError):
+                if path.is_file() and path.resolve().is_relative_to(_PLATFORM_CODE):
+                    found.append(path.resolve())
+    return found
+
+
+def _etc(uid: int, gid: int) -> list[tuple[str, str]]:
+    """Generated /etc files: who the sandbox's users are, and that localhost is the loopback."""
+    return [
+        (
+            "/etc/passwd",
+            f"root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:{uid}:{gid}:sandbox:{SANDBOX_HOME}:/bin/sh\n"
+            if uid != 0
+            else f"root:x:0:0:root:{SANDBOX_HOME}:/bin/sh\n",
+        ),
+        ("/etc/group", f"root:x:0:\nsandbox:x:{gid}:\n" if gid != 0 else "root:x:0:\n"),
+        ("/etc/hosts", "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost ip6-loopback\n"),
+        ("/etc/hostname", "sandbox\n"),
+        ("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n"),
+    ]
+
+
+def _plan(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    scratch: Path,
+    env: Mapping[str, str] | None,
+    limits: Limits,
+    writable: Sequence[Path],
+    read_only: Sequence[Path],
+    private_home: bool,
+    die_with_parent: bool,
+) -> _Plan:
+    """The full command line (stage, setpriv, bubblewrap, ``argv``), its environment and the
+    descriptors it reads generated files from."""
+    bwrap = _binary("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(_MISSING_BWRAP)
+    uid, gid = _run_as()
+    stash = scratch / ".stash"
+    stash.mkdir(exist_ok=True)
+    if _as_root():
+        # The sandbox uid must traverse scratch to find the stand-ins (search, no listing).
+        for path in (scratch, stash):
+            os.chmod(path, path.stat().st_mode & 0o777 | 0o711)  # noqa: S103
+    mounts = _Mounts(uid=uid, gid=gid, stash=stash)
+    for name in _ROOT_LINKS:
+        path = Path("/", name)
+        if path.is_symlink():
+            mounts.args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            mounts.bind(path)
+    mounts.bind(Path("/usr"))
+    for name in _ETC_SHARED:
+        mounts.expose(Path("/etc", name))
+    for path in _runtime():
+        mounts.expose(path)
+    fds = []
+    for destination, text in _etc(uid, gid):
+        fds.append(_data(text))
+        mounts.args += ["--ro-bind-data", str(fds[-1]), destination]
+    mounts.args += ["--proc", "/proc", "--dev", "/dev"]
+    mounts.args += ["--size", str(limits.file_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP]
+    if private_home:
+        home, tmp = Path(SANDBOX_HOME), Path(SANDBOX_TMP)
+        mounts.args += ["--size", str(limits.file_bytes), "--perms", "0700", "--tmpfs", SANDBOX_HOME]
+    else:
+        home, tmp = scratch / "home", scratch / "tmp"
+        for path in (home, tmp):
+            path.mkdir(exist_ok=True)
+            if _as_root():
+                os.chown(path, uid, gid)
+    for path in [*_platform_scripts(argv), *(Path(p).resolve() for p in read_only)]:
+        mounts.bind(path)
+    # The writable trees last, so that a tree below a read-only directory is still writable.
+    for path in [cwd, *writable, *([] if private_home else [scratch])]:
+        mounts.bind(path, write=True)
+    flags = ["--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "sandbox"]
+    flags += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(cwd)]
+    command = [bwrap, *flags, *mounts.args, "--", *argv]
+    if _as_root():
+        setpriv = _binary("setpriv")
+        if setpriv is None:
+            raise SandboxUnavailable(_MISSING_SETPRIV)
+        drop = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        # Set after the uid changes (which clears it): bubblewrap dies with the thread that
+        # started it; its --die-with-parent then takes the sandbox down with it.
+        drop += ["--pdeathsig", "SIGKILL"] if die_with_parent else []
+        command = [*drop, "--", *command]
+        if mounts.staged:
+            unshare, shell, mount = _binary("unshare"), _binary("sh"), _binary("mount")
+            if not (unshare and shell and mount):
+                raise SandboxUnavailable(_MISSING_UTIL_LINUX)
+            stage = [unshare, "--mount", "--propagation", "private", "--", shell, "-c", _STAGE, mount]
+            command = [*stage, *mounts.staged, "--", *command]
+    environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
+    return _Plan(command, environment, tuple(fds))
+
+
+# --- lending trees to the sandbox uid ------------------------------------------------------------------
+
+_lending = threading.Lock()
+_lent_trees: dict[Path, tuple[int, int, int]] = {}  # tree → (runs using it, owner uid, owner gid)
+
+
+def _chown_tree(tree: Path, uid: int, gid: int) -> None:
+    """Every entry of ``tree`` to ``uid``:``gid``, never following a symlink. A regular file with
+    more than one link is left alone: it may be a hard link to a file outside the tree (an
+    archive can carry one), which must not change hands."""
+
+    def own(path: str, status: os.stat_result) -> None:
+        if (status.st_uid, status.st_gid) != (uid, gid):
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(path, uid, gid, follow_symlinks=False)
+
+    with contextlib.suppress(FileNotFoundError):
+        own(str(tree), tree.lstat())
+    for directory, names, files in os.walk(tree, followlinks=False):
+        for name in [*names, *files]:
+            path = os.path.join(directory, name)
+            try:
+                status = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if status.st_nlink > 1 and not os.path.isdir(path) and not os.path.islink(path):
+                continue
+            own(path, status)
+
+
+def _lend(trees: Iterable[Path]) -> None:
+    """Hand the trees to the sandbox uid (a root worker only; refcounted per tree, as two runs
+    may share one)."""
+    if not _as_root():
+        return
+    uid, gid = _run_as()
+    with _lending:
+        for tree in trees:
+            runs, owner, group = _lent_trees.get(tree, (0, -1, -1))
+            if runs == 0:
+                status = tree.stat()
+                owner, group = status.st_uid, status.st_gid
+                _chown_tree(tree, uid, gid)
+            _lent_trees[tree] = (runs + 1, owner, group)
+
+
+def _release(tree: Path) -> None:
+    with _lending:
+        runs, owner, group = _lent_trees.get(tree, (0, -1, -1))
+        if runs > 1:
+            _lent_trees[tree] = (runs - 1, owner, group)
+            return
+        _lent_trees.pop(tree, None)
+        if runs == 1 and tree.exists():
+            _chown_tree(tree, owner, group)
+
+
+@contextlib.contextmanager
+def _lent(trees: Sequence[Path]) -> Iterator[None]:
+    _lend(trees)
+    try:
+        yield
+    finally:
+        for tree in trees:
+            _release(tree)
+
+
+# --- whether this host can sandbox -------------------------------------------------------------------
+
+_MISSING_BWRAP = "bubblewrap is not installed (no bwrap on PATH): apt-get install bubblewrap"
+_MISSING_SETPRIV = "setpriv is not installed (util-linux): apt-get install util-linux"
+_MISSING_UTIL_LINUX = "unshare, sh and mount are needed to stage the runtime (util-linux): apt-get install util-linux"
 _PROBE = (
-    "import socket\n"
+    "import os, socket\n"
     "server = socket.create_server(('127.0.0.1', 0))\n"
     "socket.create_connection(server.getsockname()[:2], timeout=5).close()\n"
-    "print('ok')\n"
+    "print('ok', os.getuid())\n"
 )
 
 
 @functools.cache
-def namespaces_available() -> bool:
-    """Whether this machine lets the worker's user create the sandbox's namespaces (checked once
-    per process by starting one, with a loopback connection inside)."""
+def sandbox_problem() -> str:
+    """Why this host cannot run the sandbox ("" when it can): checked once per process by starting
+    one, with a loopback connection inside, as the sandbox uid."""
+    if _binary("bwrap") is None:
+        return _MISSING_BWRAP
     try:
-        command = _namespace_command(None, None)
-        probe = subprocess.run(
-            [*command, sys.executable, "-c", _PROBE],
-            cwd=tempfile.gettempdir(),
-            env=sandbox_environment(home=Path(tempfile.gettempdir()), tmp=Path(tempfile.gettempdir())),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
+        with tempfile.TemporaryDirectory(prefix="hive-sandbox-probe-") as tree:
+            result = _run(
+                [sys.executable, "-c", _PROBE],
+                cwd=Path(tree).resolve(),
+                limits=Limits(timeout=30),
+                env=None,
+                mode=NAMESPACES,
+            )
+    except SandboxUnavailable as error:
+        return str(error)
+    except OSError as error:
+        return f"the sandbox could not start: {error}"
+    uid, _gid = _run_as()
+    if result.exit_code != 0 or result.output.strip() != f"ok {uid}":
+        return (
+            f"bubblewrap could not start the sandbox as uid {uid} (where it is about namespaces, this host "
+            "does not allow unprivileged user namespaces; check: sysctl user.max_user_namespaces, "
+            "kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns; "
+            f"try: setpriv --reuid={uid} --regid={uid} --clear-groups bwrap --unshare-all --ro-bind / / true): "
+            + result.output.strip()[-500:]
         )
-    except (SandboxUnavailable, OSError, subprocess.SubprocessError) as error:
-        log.warning("sandbox: no namespaces, falling back to the socket guard: %s", error)
-        return False
-    if probe.returncode != 0 or probe.stdout.strip() != "ok":
-        log.warning("sandbox: no namespaces, falling back to the socket guard: %s", probe.stderr.strip()[-500:])
-        return False
-    return True
+    return ""
+
+
+def namespaces_available() -> bool:
+    """Whether the bubblewrap sandbox works on this host (see ``sandbox_problem`` for why not)."""
+    return not sandbox_problem()
 
 
 def _isolation(asked: str) -> str:
-    if asked == "auto":
-        return NAMESPACES if namespaces_available() else GUARD
-    if asked == NAMESPACES and not namespaces_available():
-        raise SandboxUnavailable("this machine does not let the worker's user create namespaces")
-    if asked not in (NAMESPACES, GUARD):
+    if asked not in ("auto", NAMESPACES, GUARD):
         raise ValueError(f"unknown isolation {asked!r}")
-    return asked
+    if asked != GUARD:
+        problem = sandbox_problem()
+        if not problem:
+            return NAMESPACES
+        if asked == NAMESPACES or not unsafe_guard_allowed():
+            raise SandboxUnavailable(f"refusing to run untrusted code without a sandbox: {problem}")
+    elif not unsafe_guard_allowed():
+        raise SandboxUnavailable("the socket guard is not a boundary; set HIVE_SANDBOX_ALLOW_UNSAFE_GUARD=1 to use it")
+    log.warning("sandbox: running untrusted code under the socket guard, which is NOT a security boundary")
+    return GUARD
+
+
+def _guarded(
+    argv: Sequence[str], *, cwd: Path, scratch: Path, env: Mapping[str, str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment under the guard: HOME and TMPDIR in ``scratch``, the guard on
+    the child's PYTHONPATH."""
+    home, tmp, guard = scratch / "home", scratch / "tmp", scratch / "guard"
+    for path in (home, tmp, guard):
+        path.mkdir(exist_ok=True)
+    environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
+    (guard / "sitecustomize.py").write_text(_GUARD.replace("__ALLOWED__", repr((str(cwd), str(tmp)))))
+    environment["PYTHONPATH"] = str(guard)
+    return list(argv), environment
 
 
 # --- limits, the watchdog and the output -----------------------------------------------------------
@@ -336,9 +716,9 @@ def _bounded(kind: int, wanted: int) -> tuple[int, int]:
     return value, value
 
 
-def _user_tasks() -> int:
-    """Processes (threads included, as the kernel counts them) of the worker's real user."""
-    uid, count = str(os.getuid()), 0
+def _user_tasks(user: int) -> int:
+    """Processes (threads included, as the kernel counts them) of a user."""
+    uid, count = str(user), 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -351,10 +731,13 @@ def _user_tasks() -> int:
     return count
 
 
-def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
+def _rlimits(limits: Limits, *, sandboxed: bool) -> list[tuple[int, tuple[int, int]]]:
     processes = limits.processes + _SETUP_PROCESSES
-    if os.getuid() != 0:  # root is not held to RLIMIT_NPROC, and counting its processes is moot
-        processes += _user_tasks()
+    uid = _run_as()[0] if sandboxed else os.getuid()
+    if uid != 0:  # root is not held to RLIMIT_NPROC, and counting its processes is moot
+        # The kernel counts the uid's processes (every sandbox's, as they share it), so the
+        # allowance goes on top of what it has now; the watchdog counts this sandbox alone.
+        processes += _user_tasks(uid)
     cpu_soft, cpu_hard = _bounded(resource.RLIMIT_CPU, limits.cpu_seconds)
     return [
         # SIGXCPU at the soft limit, SIGKILL a little later for code that ignores it.
@@ -391,21 +774,39 @@ def live_processes() -> Iterator[tuple[int, int]]:
             yield int(name), int(group)
 
 
+def _children() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process of the machine."""
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as stat:
+                    parent = stat.read().rsplit(b")", 1)[1].split()[1]
+            except (OSError, IndexError, ValueError):
+                continue
+            yield int(name), int(parent)
+
+
 class _Watch:
     """Counts the sandbox's processes: those in its PID namespace, else those in its process group."""
 
     def __init__(self, leader: int, mode: str) -> None:
         self.leader, self.mode = leader, mode
         self.namespace = ""
+        self.init = 0  # the host pid of the namespace's first process (bubblewrap's init)
         self.own = os.readlink("/proc/self/ns/pid")
 
     def find_namespace(self) -> None:
-        """Note the sandbox's PID namespace once ``unshare`` has made it."""
-        if self.mode == NAMESPACES and not self.namespace:
-            with contextlib.suppress(OSError):
-                children = os.readlink(f"/proc/{self.leader}/ns/pid_for_children")
-                if children != self.own:
-                    self.namespace = children
+        """Note the sandbox's PID namespace once bubblewrap (the leader) has made it: it is its
+        child's."""
+        if self.mode != NAMESPACES or self.namespace:
+            return
+        for pid, parent in _children():
+            if parent == self.leader:
+                with contextlib.suppress(OSError):
+                    namespace = os.readlink(f"/proc/{pid}/ns/pid")
+                    if namespace != self.own:
+                        self.namespace, self.init = namespace, pid
+                        return
 
     def count(self) -> int:
         """Live processes (zombies only wait to be reaped and hold nothing)."""
@@ -420,10 +821,14 @@ class _Watch:
         return count
 
     def kill(self) -> None:
-        # The group holds unshare and, in namespaces, the namespace's first process: when that
-        # dies the kernel kills the rest of the namespace.
+        # The group holds bubblewrap; the namespace's first process dies with it
+        # (--die-with-parent) and is killed here as well: when it dies the kernel kills the rest
+        # of the namespace.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.leader, signal.SIGKILL)
+        if self.init:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.init, signal.SIGKILL)
 
     def clear(self, grace: float = 5.0) -> None:
         """Kill whatever is left and wait (a little) until it is gone."""
@@ -461,7 +866,13 @@ class _Output:
 
 
 def _supervise(
-    command: list[str], *, cwd: Path, environment: dict[str, str], limits: Limits, mode: str
+    command: list[str],
+    *,
+    cwd: Path,
+    environment: dict[str, str],
+    limits: Limits,
+    mode: str,
+    fds: tuple[int, ...] = (),
 ) -> SandboxResult:
     started = time.monotonic()
     output = _Output(limits.output_bytes)
@@ -474,7 +885,8 @@ def _supervise(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_preexec(_rlimits(limits)),
+            preexec_fn=_preexec(_rlimits(limits, sandboxed=mode == NAMESPACES)),
+            pass_fds=fds,
         )
     except OSError as error:
         return SandboxResult(127, f"{command[0]}: {error}", 0, 0.0, "", mode, limits)
@@ -536,7 +948,7 @@ def _supervise(
             process.wait()
     exit_code = process.returncode
     if mode == NAMESPACES and exit_code > 128 and (exit_code - 128) in _SIGNALS:
-        exit_code = 128 - exit_code  # the shell's way of saying "killed by signal N"
+        exit_code = 128 - exit_code  # bubblewrap's way of saying "killed by signal N"
     return SandboxResult(
         exit_code=exit_code,
         output=output.text(),
@@ -630,8 +1042,12 @@ __all__ = [
     "Limits",
     "SandboxResult",
     "SandboxUnavailable",
+    "live_processes",
     "namespaces_available",
     "sandbox_environment",
+    "sandbox_problem",
+    "sandbox_reclaim",
     "sandbox_run",
     "sandbox_spawn",
+    "sandbox_uid",
 ]

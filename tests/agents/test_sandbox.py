@@ -24,7 +24,9 @@ from agents.tools.sandbox import (
     STOPPED_PROCESSES,
     STOPPED_TIMEOUT,
     Limits,
+    SandboxUnavailable,
     namespaces_available,
+    sandbox_problem,
     sandbox_run,
 )
 from agents.tools.testing import unittest_run
@@ -202,8 +204,9 @@ def test_the_output_kept_is_its_head_and_tail(workspace: Path):
 
 @pytest.mark.parametrize("isolation", [pytest.param(NAMESPACES, marks=needs_namespaces), GUARD])
 def test_the_machine_is_out_of_reach_though_the_worker_reaches_it(
-    isolation: str, listener: tuple[str, int], workspace: Path
+    isolation: str, listener: tuple[str, int], workspace: Path, settings: Any
 ):
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = isolation == GUARD  # the guard only where allowed
     address, port = listener
     socket.create_connection((address, port), timeout=3).close()  # the worker itself can
     result = sandbox_run([sys.executable, "-c", CONNECT, address, str(port)], cwd=workspace, isolation=isolation)
@@ -231,7 +234,8 @@ def test_other_projects_files_and_the_services_sockets_are_hidden(tmp_path: Path
     (ours / "mine.py").write_text("VALUE = 1\n")
     look = (
         "import json, os, sys\n"
-        "seen = [sorted(os.listdir(sys.argv[1])), os.path.exists(sys.argv[2]), os.listdir('.'), os.listdir('/run')]\n"
+        "run = os.listdir('/run') if os.path.exists('/run') else []\n"
+        "seen = [sorted(os.listdir(sys.argv[1])), os.path.exists(sys.argv[2]), os.listdir('.'), run]\n"
         "print(json.dumps(seen))\n"
         "open('written.txt', 'w').write('done')\n"
     )
@@ -239,7 +243,7 @@ def test_other_projects_files_and_the_services_sockets_are_hidden(tmp_path: Path
     assert result.ok, result.output
     storage, their_file_seen, own_files, run = json.loads(result.output)
     assert (storage, their_file_seen, own_files) == (["alpha"], False, ["mine.py"])
-    assert list(Path("/run").iterdir()) and set(run) <= {"mount"}  # only mount's own table: no sockets
+    assert list(Path("/run").iterdir()) and run == []  # the host's /run (its sockets) is not there
     assert (ours / "written.txt").read_text() == "done"  # the tree under test stays writable
     assert (theirs / "secret.py").exists()  # hidden from the sandbox, untouched outside it
 
@@ -285,3 +289,26 @@ def test_the_deployment_sets_the_limits(settings: Any) -> None:
     limits = Limits()
     assert (limits.memory_bytes, limits.processes, limits.cpu_seconds) == (256 * 1024**2, 8, 30)
     assert Limits(processes=3).processes == 3
+
+
+def test_the_guard_is_refused_unless_the_deployment_allows_it(workspace: Path, settings: Any) -> None:
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = False
+    with pytest.raises(SandboxUnavailable, match="HIVE_SANDBOX_ALLOW_UNSAFE_GUARD"):
+        sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace, isolation=GUARD)
+
+
+def test_without_bubblewrap_untrusted_code_is_refused_naming_what_is_missing(
+    workspace: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = False
+    sandbox_problem.cache_clear()
+    monkeypatch.setattr("agents.tools.sandbox._SYSTEM_PATH", str(workspace))  # no bwrap on this PATH
+    try:
+        with pytest.raises(SandboxUnavailable, match="bubblewrap is not installed"):
+            sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace)
+        assert not namespaces_available()
+        settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = True  # a development machine may accept the guard
+        result = sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace)
+        assert (result.isolation, result.output) == (GUARD, "ran\n")
+    finally:
+        sandbox_problem.cache_clear()
