@@ -67,6 +67,7 @@ import resource
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -538,7 +539,12 @@ def _plan(
     # The writable trees last, so that a tree below a read-only directory is still writable.
     for path in [cwd, *writable, *([] if private_home else [scratch])]:
         mounts.bind(path, write=True)
+    # bubblewrap's root is a tmpfs without a size: read-only, so that only the sized /tmp and
+    # HOME and the lent trees take writes.
+    mounts.args += ["--remount-ro", "/"]
     flags = ["--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "sandbox"]
+    # --die-with-parent: the sandbox's init dies with bubblewrap, and bubblewrap with the thread
+    # that started it (a spawned server that must outlive that thread gets a keeper, below).
     flags += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(cwd)]
     command = [bwrap, *flags, *mounts.args, "--", *argv]
     if _as_root():
@@ -547,8 +553,8 @@ def _plan(
             raise SandboxUnavailable(_MISSING_SETPRIV)
         drop = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        # Set after the uid changes (which clears it): bubblewrap dies with the thread that
-        # started it; its --die-with-parent then takes the sandbox down with it.
+        # Set after the uid changes (which clears it), so that the moment between setpriv and
+        # bubblewrap's own --die-with-parent is covered too.
         drop += ["--pdeathsig", "SIGKILL"] if die_with_parent else []
         command = [*drop, "--", *command]
         if mounts.staged:
@@ -557,6 +563,12 @@ def _plan(
                 raise SandboxUnavailable(_MISSING_UTIL_LINUX)
             stage = [unshare, "--mount", "--propagation", "private", "--", shell, "-c", _STAGE, mount]
             command = [*stage, *mounts.staged, "--", *command]
+    if not die_with_parent:
+        # A shell that waits for bubblewrap (no exec, so not its parent-death signal): bubblewrap
+        # then dies with the keeper, that is when its process group is killed, and not when the
+        # thread that started it ends.
+        shell = _binary("sh") or "/bin/sh"
+        command = [shell, "-c", '"$@"; exit $?', "sandbox-keeper", *command]
     environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
     return _Plan(command, environment, tuple(fds))
 
@@ -567,12 +579,21 @@ _lending = threading.Lock()
 _lent_trees: dict[Path, tuple[int, int, int]] = {}  # tree → (runs using it, owner uid, owner gid)
 
 
-def _chown_tree(tree: Path, uid: int, gid: int) -> None:
-    """Every entry of ``tree`` to ``uid``:``gid``, never following a symlink. A regular file with
-    more than one link is left alone: it may be a hard link to a file outside the tree (an
-    archive can carry one), which must not change hands."""
+def _chown_tree(tree: Path, uid: int, gid: int, *, only_from: int | None = None) -> None:
+    """Every entry of ``tree`` to ``uid``:``gid``, never following a symlink.
+
+    Lending (``only_from`` None) leaves a regular file with more than one link alone: it may be a
+    hard link to a file outside the tree (an archive can carry one), which must not change
+    hands. Giving back (``only_from`` the sandbox uid) takes back exactly what that uid owns: what
+    it was lent and what it made, hard links it made among its own files included (it cannot
+    link to anything else: nothing else of the host is mounted)."""
 
     def own(path: str, status: os.stat_result) -> None:
+        if only_from is None:
+            if status.st_nlink > 1 and stat.S_ISREG(status.st_mode):
+                return
+        elif status.st_uid != only_from:
+            return
         if (status.st_uid, status.st_gid) != (uid, gid):
             with contextlib.suppress(FileNotFoundError):
                 os.chown(path, uid, gid, follow_symlinks=False)
@@ -582,13 +603,8 @@ def _chown_tree(tree: Path, uid: int, gid: int) -> None:
     for directory, names, files in os.walk(tree, followlinks=False):
         for name in [*names, *files]:
             path = os.path.join(directory, name)
-            try:
-                status = os.lstat(path)
-            except FileNotFoundError:
-                continue
-            if status.st_nlink > 1 and not os.path.isdir(path) and not os.path.islink(path):
-                continue
-            own(path, status)
+            with contextlib.suppress(FileNotFoundError):
+                own(path, os.lstat(path))
 
 
 def _lend(trees: Iterable[Path]) -> None:
@@ -615,7 +631,7 @@ def _release(tree: Path) -> None:
             return
         _lent_trees.pop(tree, None)
         if runs == 1 and tree.exists():
-            _chown_tree(tree, owner, group)
+            _chown_tree(tree, owner, group, only_from=_run_as()[0])
 
 
 @contextlib.contextmanager
