@@ -47,11 +47,10 @@ reach the host's namespace) and bubblewrap binds it from there to its usual path
 
 **Processes.** ``RLIMIT_NPROC`` counts every process of the uid, so it is set to the uid's
 current count plus the allowance; but a watchdog also counts the sandbox's processes (those of
-its PID namespace, or of its process group in guard mode) every ``WATCH_INTERVAL`` seconds and
-kills the run when there are more than allowed. The limits go in through ``preexec_fn`` (only
-``setrlimit`` calls between fork and exec, with values computed beforehand), as the worker runs
-jobs on threads, where the standard library warns that a ``preexec_fn`` doing more could
-deadlock.
+its PID namespace, read from the sandbox's own ``/proc``, or of its process group in guard mode)
+every ``WATCH_INTERVAL`` seconds and kills the run when there are more than allowed. The limits
+go in through util-linux ``prlimit`` at the head of the command line, so the worker, which runs
+jobs on threads, runs no Python between fork and exec.
 
 **Output** (stdout and stderr together) is kept up to a limit, its head and its tail, with the
 total size reported, so a flood neither fills the worker's memory nor an event.
@@ -61,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import resource
@@ -243,10 +243,17 @@ def _run(
                 read_only=read_only,
                 private_home=True,
                 die_with_parent=True,
+                describe=True,
             )
             try:
                 return _supervise(
-                    plan.command, cwd=Path("/"), environment=plan.environment, limits=limits, mode=mode, fds=plan.fds
+                    plan.command,
+                    cwd=Path("/"),
+                    environment=plan.environment,
+                    limits=limits,
+                    mode=mode,
+                    fds=plan.fds,
+                    info=plan.info,
                 )
             finally:
                 plan.close()
@@ -309,6 +316,7 @@ def sandbox_spawn(
             die_with_parent=die_with_parent,
         )
         command, environment, fds, run_in = plan.command, plan.environment, plan.fds, Path("/")
+    command, preexec = _limited(command, _rlimits(limits, sandboxed=mode != GUARD))
     try:
         return subprocess.Popen(
             command,
@@ -319,7 +327,7 @@ def sandbox_spawn(
             stderr=sink,
             start_new_session=session,
             process_group=None if session else 0,
-            preexec_fn=_preexec(_rlimits(limits, sandboxed=mode != GUARD)),
+            preexec_fn=preexec,
             pass_fds=fds,
         )
     finally:
@@ -367,7 +375,8 @@ def _run_as() -> tuple[int, int]:
 class _Plan:
     command: list[str]
     environment: dict[str, str]
-    fds: tuple[int, ...]
+    fds: tuple[int, ...]  # passed to the command, closed in the worker once it started
+    info: int = -1  # the worker's end of bubblewrap's --info-fd (sandbox_run reads the init's pid)
 
     def close(self) -> None:
         for fd in self.fds:
@@ -396,14 +405,71 @@ def _reachable(path: Path, uid: int, gid: int) -> bool:
     return True
 
 
+class _Layout:
+    """The runtime's part of the allow-list (the same for every run, computed once): links to
+    recreate and real paths to bind read-only, in the order bubblewrap must apply them."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, str, str]] = []  # ("link", target, where) or ("bind", path, path)
+        self.links: set[str] = set()
+        self.bound: list[Path] = []
+
+    def bind(self, path: Path) -> None:
+        if not self.covered(path):
+            self.bound.append(path)
+            self.ops.append(("bind", str(path), str(path)))
+
+    def link(self, target: str, where: Path) -> None:
+        if str(where) not in self.links and not self.covered(where):
+            self.links.add(str(where))
+            self.ops.append(("link", target, str(where)))
+
+    def expose(self, path: Path, *, depth: int = 0) -> None:
+        """``path`` at the path it is named by: every symlink on the way recreated inside as the
+        same link (one inside a bound directory is there already; its target may not be), then
+        the real file or directory bound."""
+        if depth > 20:
+            raise SandboxUnavailable(f"too many symlinks resolving {path}")
+        current = Path("/")
+        for index, part in enumerate(path.parts[1:], start=2):
+            current = current / part
+            if current.is_symlink():
+                target = os.readlink(current)
+                self.link(target, current)
+                resolved = Path(os.path.normpath(current.parent / target))
+                self.expose(resolved.joinpath(*path.parts[index:]), depth=depth + 1)
+                return
+        if path.exists():
+            self.bind(path)
+
+    def covered(self, path: Path) -> bool:
+        return any(path.is_relative_to(bound) for bound in self.bound)
+
+
+@functools.cache
+def _layout() -> tuple[tuple[str, str, str], ...]:
+    layout = _Layout()
+    for name in _ROOT_LINKS:
+        path = Path("/", name)
+        if path.is_symlink():
+            layout.link(os.readlink(path), path)
+        elif path.is_dir():
+            layout.bind(path)
+    layout.bind(Path("/usr"))
+    for name in _ETC_SHARED:
+        layout.expose(Path("/etc", name))
+    for path in _runtime():
+        layout.expose(path)
+    return tuple(layout.ops)
+
+
 class _Mounts:
-    """The allow-list, as bubblewrap arguments, in the order they must be applied."""
+    """One run's allow-list, as bubblewrap arguments, and the stand-ins root must stage."""
 
     def __init__(self, *, uid: int, gid: int, stash: Path) -> None:
         self.uid, self.gid, self.stash = uid, gid, stash
         self.args: list[str] = []
         self.staged: list[str] = []  # source, stand-in, source, stand-in ...
-        self.links: dict[str, str] = {}
         self.bound: set[Path] = set()
 
     def _source(self, path: Path) -> str:
@@ -425,34 +491,18 @@ class _Mounts:
         self.bound.add(path)
         self.args += ["--bind" if write else "--ro-bind", self._source(path), str(path)]
 
-    def expose(self, path: Path, *, depth: int = 0) -> None:
-        """``path`` at the path it is named by, read-only: every symlink on the way recreated
-        inside as the same link, then the real file or directory bound."""
-        if depth > 20:
-            raise SandboxUnavailable(f"too many symlinks resolving {path}")
-        current = Path("/")
-        for index, part in enumerate(path.parts[1:], start=2):
-            current = current / part
-            if current.is_symlink():
-                target = os.readlink(current)
-                # A link inside a bound directory is there already; its target may not be.
-                if str(current) not in self.links and not self.covered(current):
-                    self.links[str(current)] = target
-                    self.args += ["--symlink", target, str(current)]
-                rest = path.parts[index:]
-                resolved = Path(os.path.normpath(current.parent / target))
-                self.expose(resolved.joinpath(*rest), depth=depth + 1)
-                return
-        if path.exists() and not self.covered(path):
-            self.bind(path)
-
-    def covered(self, path: Path) -> bool:
-        return any(path.is_relative_to(bound) for bound in self.bound)
+    def apply(self, ops: Iterable[tuple[str, str, str]]) -> None:
+        for kind, source, where in ops:
+            if kind == "link":
+                self.args += ["--symlink", source, where]
+            else:
+                self.bind(Path(source))
 
 
 def _runtime() -> list[Path]:
     """What the interpreter needs: the venv as it is named, its interpreter, the base install."""
-    paths = [Path(sys.prefix), Path(sys.executable), Path(sys.base_prefix), Path(sys.exec_prefix)]
+    # The base install first: the interpreter the venv links to then lies inside a bound tree.
+    paths = [Path(sys.base_prefix), Path(sys.base_exec_prefix), Path(sys.prefix), Path(sys.executable)]
     return list(dict.fromkeys(Path(os.path.abspath(path)) for path in paths))
 
 
@@ -494,6 +544,7 @@ def _plan(
     read_only: Sequence[Path],
     private_home: bool,
     die_with_parent: bool,
+    describe: bool = False,
 ) -> _Plan:
     """The full command line (stage, setpriv, bubblewrap, ``argv``), its environment and the
     descriptors it reads generated files from."""
@@ -508,17 +559,7 @@ def _plan(
         for path in (scratch, stash):
             os.chmod(path, path.stat().st_mode & 0o777 | 0o711)  # noqa: S103
     mounts = _Mounts(uid=uid, gid=gid, stash=stash)
-    for name in _ROOT_LINKS:
-        path = Path("/", name)
-        if path.is_symlink():
-            mounts.args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            mounts.bind(path)
-    mounts.bind(Path("/usr"))
-    for name in _ETC_SHARED:
-        mounts.expose(Path("/etc", name))
-    for path in _runtime():
-        mounts.expose(path)
+    mounts.apply(_layout())
     fds = []
     for destination, text in _etc(uid, gid):
         fds.append(_data(text))
@@ -546,6 +587,11 @@ def _plan(
     # --die-with-parent: the sandbox's init dies with bubblewrap, and bubblewrap with the thread
     # that started it (a spawned server that must outlive that thread gets a keeper, below).
     flags += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(cwd)]
+    info = -1
+    if describe:  # bubblewrap writes its init's pid there, for the watchdog
+        info, write_end = os.pipe()
+        fds.append(write_end)
+        flags += ["--info-fd", str(write_end)]
     command = [bwrap, *flags, *mounts.args, "--", *argv]
     if _as_root():
         setpriv = _binary("setpriv")
@@ -570,7 +616,7 @@ def _plan(
         shell = _binary("sh") or "/bin/sh"
         command = [shell, "-c", '"$@"; exit $?', "sandbox-keeper", *command]
     environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
-    return _Plan(command, environment, tuple(fds))
+    return _Plan(command, environment, tuple(fds), info)
 
 
 # --- lending trees to the sandbox uid ------------------------------------------------------------------
@@ -734,16 +780,12 @@ def _bounded(kind: int, wanted: int) -> tuple[int, int]:
 
 def _user_tasks(user: int) -> int:
     """Processes (threads included, as the kernel counts them) of a user."""
-    uid, count = str(user), 0
+    count = 0
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            fields = dict(
-                line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines() if ":" in line
-            )
-            if fields.get("Uid", "").split()[:1] == [uid]:
-                count += int(fields.get("Threads", "1"))
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == user:
+                    count += len(os.listdir(f"{entry.path}/task"))
     return count
 
 
@@ -766,13 +808,33 @@ def _rlimits(limits: Limits, *, sandboxed: bool) -> list[tuple[int, tuple[int, i
     ]
 
 
-def _preexec(rlimits: list[tuple[int, tuple[int, int]]]) -> Callable[[], None]:
-    # Runs in the child between fork and exec: only setrlimit calls, computed beforehand.
+_PRLIMIT_NAMES = {
+    resource.RLIMIT_CPU: "cpu",
+    resource.RLIMIT_AS: "as",
+    resource.RLIMIT_FSIZE: "fsize",
+    resource.RLIMIT_NOFILE: "nofile",
+    resource.RLIMIT_CORE: "core",
+    resource.RLIMIT_NPROC: "nproc",
+}
+
+
+def _limited(
+    command: list[str], rlimits: list[tuple[int, tuple[int, int]]]
+) -> tuple[list[str], Callable[[], None] | None]:
+    """``command`` started under the limits: through util-linux ``prlimit``, which sets them and
+    executes it, so that the worker starts it without running Python between fork and exec (the
+    worker runs jobs on threads); a ``preexec_fn`` of ``setrlimit`` calls only where prlimit is
+    missing."""
+    prlimit = _binary("prlimit")
+    if prlimit is not None:
+        options = [f"--{_PRLIMIT_NAMES[kind]}={soft}:{hard}" for kind, (soft, hard) in rlimits]
+        return [prlimit, *options, "--", *command], None
+
     def apply() -> None:
         for kind, values in rlimits:
             resource.setrlimit(kind, values)
 
-    return apply
+    return command, apply
 
 
 def live_processes() -> Iterator[tuple[int, int]]:
@@ -790,18 +852,6 @@ def live_processes() -> Iterator[tuple[int, int]]:
             yield int(name), int(group)
 
 
-def _children() -> Iterator[tuple[int, int]]:
-    """(pid, parent pid) of every process of the machine."""
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    parent = stat.read().rsplit(b")", 1)[1].split()[1]
-            except (OSError, IndexError, ValueError):
-                continue
-            yield int(name), int(parent)
-
-
 class _Watch:
     """Counts the sandbox's processes: those in its PID namespace, else those in its process group."""
 
@@ -811,22 +861,26 @@ class _Watch:
         self.init = 0  # the host pid of the namespace's first process (bubblewrap's init)
         self.own = os.readlink("/proc/self/ns/pid")
 
-    def find_namespace(self) -> None:
-        """Note the sandbox's PID namespace once bubblewrap (the leader) has made it: it is its
-        child's."""
-        if self.mode != NAMESPACES or self.namespace:
-            return
-        for pid, parent in _children():
-            if parent == self.leader:
-                with contextlib.suppress(OSError):
-                    namespace = os.readlink(f"/proc/{pid}/ns/pid")
-                    if namespace != self.own:
-                        self.namespace, self.init = namespace, pid
-                        return
+    def note_init(self, pid: int) -> None:
+        """Note the sandbox's init (bubblewrap reports it on its info descriptor) and its PID
+        namespace."""
+        with contextlib.suppress(OSError):
+            namespace = os.readlink(f"/proc/{pid}/ns/pid")
+            if namespace != self.own:
+                self.namespace, self.init = namespace, pid
 
     def count(self) -> int:
-        """Live processes (zombies only wait to be reaped and hold nothing)."""
-        self.find_namespace()
+        """Live processes of the sandbox."""
+        if self.namespace:
+            # The sandbox's own /proc lists its namespace's processes: one directory read instead
+            # of a look at every process of the machine. Until bubblewrap has mounted it, the
+            # init's root is still the host's, whose pid 1 is not the sandbox's.
+            with contextlib.suppress(OSError):
+                proc = f"/proc/{self.init}/root/proc"
+                if os.readlink(f"{proc}/1/ns/pid") == self.namespace:
+                    return sum(name.isdigit() for name in os.listdir(proc))
+        if self.mode == NAMESPACES and not self.namespace:
+            return 1  # bubblewrap has not made the namespace yet: nothing of the command runs
         count = 0
         for pid, group in live_processes():
             if not self.namespace:
@@ -881,6 +935,14 @@ class _Output:
         return self.head.decode("utf-8", "replace") + marker + tail.decode("utf-8", "replace")
 
 
+def _child_pid(described: bytes) -> int:
+    """The host pid of the sandbox's init, from bubblewrap's ``--info-fd`` JSON (0 if none)."""
+    try:
+        return int(json.loads(described or b"{}").get("child-pid", 0))
+    except (ValueError, TypeError, AttributeError):
+        return 0
+
+
 def _supervise(
     command: list[str],
     *,
@@ -889,9 +951,11 @@ def _supervise(
     limits: Limits,
     mode: str,
     fds: tuple[int, ...] = (),
+    info: int = -1,
 ) -> SandboxResult:
     started = time.monotonic()
     output = _Output(limits.output_bytes)
+    command, preexec = _limited(command, _rlimits(limits, sandboxed=mode == NAMESPACES))
     try:
         process = subprocess.Popen(
             command,
@@ -901,10 +965,12 @@ def _supervise(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_preexec(_rlimits(limits, sandboxed=mode == NAMESPACES)),
+            preexec_fn=preexec,
             pass_fds=fds,
         )
     except OSError as error:
+        if info >= 0:
+            os.close(info)
         return SandboxResult(127, f"{command[0]}: {error}", 0, 0.0, "", mode, limits)
     assert process.stdout is not None
     watch = _Watch(process.pid, mode)
@@ -912,13 +978,24 @@ def _supervise(
     os.set_blocking(stream, False)
     selector = selectors.DefaultSelector()
     selector.register(stream, selectors.EVENT_READ)
+    described = bytearray()  # what bubblewrap wrote on its info descriptor
+    if info >= 0:
+        selector.register(info, selectors.EVENT_READ)
     stopped, peak, exited_at, open_stream = "", 0, 0.0, True
     next_watch = started + WATCH_INTERVAL
     deadline = started + limits.timeout
     try:
         while True:
             if open_stream:
-                for _key, _events in selector.select(timeout=0.02):
+                for key, _events in selector.select(timeout=0.02):
+                    if key.fd == info:
+                        chunk = os.read(info, 4096)
+                        described += chunk
+                        init = _child_pid(bytes(described))
+                        if init or not chunk:  # bubblewrap keeps the descriptor open
+                            selector.unregister(info)
+                            watch.note_init(init)
+                        continue
                     with contextlib.suppress(BlockingIOError):
                         chunk = os.read(stream, 65536)
                         if chunk:
@@ -930,7 +1007,6 @@ def _supervise(
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.02)
             now = time.monotonic()
-            watch.find_namespace()
             if process.poll() is not None:
                 if not exited_at:
                     exited_at = now
@@ -963,6 +1039,8 @@ def _supervise(
             watch.kill()
             process.wait()
     exit_code = process.returncode
+    if info >= 0:
+        os.close(info)
     if mode == NAMESPACES and exit_code > 128 and (exit_code - 128) in _SIGNALS:
         exit_code = 128 - exit_code  # bubblewrap's way of saying "killed by signal N"
     return SandboxResult(
