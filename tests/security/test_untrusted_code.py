@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
-from agents.providers import BuiltinProvider  # noqa: F401 - loads agents.work in the order it expects
+import agents.providers  # noqa: F401 - loads agents.work in the order it expects
 from agents.tools.sandbox import SandboxResult, namespaces_available, sandbox_run, sandbox_uid
 from agents.work.modernization import legacy_tests
 
