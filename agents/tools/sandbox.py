@@ -20,8 +20,8 @@ out-grow its run. The walls, and what each stops:
   host's 127.0.0.1 or the internet; Unix sockets of the host are not in the filesystem;
 - *an unprivileged host uid* (``HIVE_SANDBOX_UID``, default 65534): a worker running as root
   switches to it with ``setpriv`` before bubblewrap, so even a kernel or mount mistake leaves a
-  process that owns nothing on the host but the tree it was lent for the run (ownership goes
-  back afterwards, without following symlinks; setuid bits die with the chown);
+  process that owns nothing on the host; the tree under test is lent to its group for the run
+  and what it made there is given to the tree's owner afterwards (below);
 - *PID, IPC, UTS, cgroup and user namespaces*, no capabilities, ``no_new_privs``, no nested user
   namespaces: it cannot see, signal or ptrace the worker, nor read the worker's environment;
 - *lifetime*: ``--die-with-parent`` and the PID namespace (when its first process ends, the
@@ -287,7 +287,7 @@ def sandbox_spawn(
     ``scratch`` is an existing directory the caller owns for the life of the command and removes
     after it: it is visible inside at its own path (read-write), HOME and TMPDIR are made there,
     and a Unix socket made there is how the host reaches the server. ``cwd`` and ``scratch`` are
-    lent to the sandbox uid for the life of the command; ``sandbox_reclaim`` gives them back.
+    lent to the sandbox for the life of the command; ``sandbox_reclaim`` gives them back.
 
     ``die_with_parent``: a preview must outlive the request or task that started it (it is
     stopped through its process group), so by default the sandbox lives until it is stopped or
@@ -620,64 +620,98 @@ def _plan(
 
 
 # --- lending trees to the sandbox uid ------------------------------------------------------------------
+#
+# A root worker lends the tree under test to the sandbox's *group*: every directory and file gets
+# that group with group read-write (directories also search) for the run, and its group and mode
+# back afterwards. The owner stays the worker's, so host-side git, which refuses a repository
+# whose directories another uid owns, keeps working on trees nested in a lent one (the story
+# worktrees inside a project's main tree, tested in parallel). What the sandbox made is owned by
+# its uid and is given to the tree's owner afterwards (the chown clears setuid and setgid bits;
+# world-write is taken away). Trees may nest and overlap, and several runs may share one, so each
+# entry is lent once, counted, and given back when the last run using it ends.
 
 _lending = threading.Lock()
-_lent_trees: dict[Path, tuple[int, int, int]] = {}  # tree → (runs using it, owner uid, owner gid)
+_lent_trees: dict[Path, int] = {}  # tree → runs using it
+_tree_owners: dict[Path, tuple[int, int]] = {}  # tree → (uid, gid) of its root when first lent
+_lent_entries: dict[str, tuple[int, int, int, int]] = {}  # path → (inode, original gid, mode, lends)
+_granted: dict[Path, list[str]] = {}  # tree → the entries its lend counted
 
 
-def _chown_tree(tree: Path, uid: int, gid: int, *, only_from: int | None = None) -> None:
-    """Every entry of ``tree`` to ``uid``:``gid``, never following a symlink.
-
-    Lending (``only_from`` None) leaves a regular file with more than one link alone: it may be a
-    hard link to a file outside the tree (an archive can carry one), which must not change
-    hands. Giving back (``only_from`` the sandbox uid) takes back exactly what that uid owns: what
-    it was lent and what it made, hard links it made among its own files included (it cannot
-    link to anything else: nothing else of the host is mounted)."""
-
-    def own(path: str, status: os.stat_result) -> None:
-        if only_from is None:
-            if status.st_nlink > 1 and stat.S_ISREG(status.st_mode):
-                return
-        elif status.st_uid != only_from:
-            return
-        if (status.st_uid, status.st_gid) != (uid, gid):
-            with contextlib.suppress(FileNotFoundError):
-                os.chown(path, uid, gid, follow_symlinks=False)
-
+def _entries(tree: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry of ``tree``, the tree included, never following a symlink."""
     with contextlib.suppress(FileNotFoundError):
-        own(str(tree), tree.lstat())
+        yield str(tree), tree.lstat()
     for directory, names, files in os.walk(tree, followlinks=False):
         for name in [*names, *files]:
             path = os.path.join(directory, name)
             with contextlib.suppress(FileNotFoundError):
-                own(path, os.lstat(path))
+                yield path, os.lstat(path)
+
+
+def _grant(path: str, status: os.stat_result, uid: int, gid: int) -> bool:
+    """Open one entry to the sandbox's group; False when it is not lent (a symlink, the
+    sandbox's own, or a regular file with several links, which may be a hard link to a file
+    outside the tree — an archive can carry one — that must stay closed)."""
+    mode = status.st_mode
+    if stat.S_ISLNK(mode) or status.st_uid == uid or (stat.S_ISREG(mode) and status.st_nlink > 1):
+        return False
+    entry = _lent_entries.get(path)
+    if entry is not None and entry[0] == status.st_ino:
+        _lent_entries[path] = (*entry[:3], entry[3] + 1)
+        return True
+    _lent_entries[path] = (status.st_ino, status.st_gid, stat.S_IMODE(mode), 1)
+    wanted = stat.S_IMODE(mode) | 0o060 | (0o010 if stat.S_ISDIR(mode) or mode & 0o100 else 0)
+    with contextlib.suppress(FileNotFoundError):
+        os.chown(path, -1, gid, follow_symlinks=False)  # clears setuid/setgid: the chmod restores
+        os.chmod(path, wanted)
+    return True
 
 
 def _lend(trees: Iterable[Path]) -> None:
-    """Hand the trees to the sandbox uid (a root worker only; refcounted per tree, as two runs
-    may share one)."""
+    """Lend the trees to the sandbox's group (a root worker only)."""
     if not _as_root():
         return
     uid, gid = _run_as()
     with _lending:
         for tree in trees:
-            runs, owner, group = _lent_trees.get(tree, (0, -1, -1))
-            if runs == 0:
-                status = tree.stat()
-                owner, group = status.st_uid, status.st_gid
-                _chown_tree(tree, uid, gid)
-            _lent_trees[tree] = (runs + 1, owner, group)
+            runs = _lent_trees.get(tree, 0)
+            _lent_trees[tree] = runs + 1
+            if runs:
+                continue
+            status = tree.stat()
+            _tree_owners[tree] = (status.st_uid, status.st_gid)
+            _granted[tree] = [path for path, status in _entries(tree) if _grant(path, status, uid, gid)]
 
 
 def _release(tree: Path) -> None:
+    """Give one run's lend of ``tree`` back; the last one restores it."""
     with _lending:
-        runs, owner, group = _lent_trees.get(tree, (0, -1, -1))
-        if runs > 1:
-            _lent_trees[tree] = (runs - 1, owner, group)
+        runs = _lent_trees.get(tree, 0)
+        if runs != 1:
+            if runs:
+                _lent_trees[tree] = runs - 1
             return
-        _lent_trees.pop(tree, None)
-        if runs == 1 and tree.exists():
-            _chown_tree(tree, owner, group, only_from=_run_as()[0])
+        del _lent_trees[tree]
+        owner, group = _tree_owners.pop(tree)
+        uid, _gid = _run_as()
+        for path in _granted.pop(tree, []):
+            inode, original_group, mode, lends = _lent_entries[path]
+            if lends > 1:
+                _lent_entries[path] = (inode, original_group, mode, lends - 1)
+                continue
+            del _lent_entries[path]
+            with contextlib.suppress(FileNotFoundError):
+                if os.lstat(path).st_ino == inode:  # not replaced by something the sandbox made
+                    os.chown(path, -1, original_group, follow_symlinks=False)
+                    os.chmod(path, mode)
+        still_lent = list(_lent_trees)
+        for path, status in _entries(tree):
+            if status.st_uid != uid or any(Path(path).is_relative_to(other) for other in still_lent):
+                continue  # not the sandbox's, or made by a sandbox that still runs
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(path, owner, group, follow_symlinks=False)
+                if not stat.S_ISLNK(status.st_mode):
+                    os.chmod(path, stat.S_IMODE(status.st_mode) & ~(0o002 | stat.S_ISUID | stat.S_ISGID))
 
 
 @contextlib.contextmanager

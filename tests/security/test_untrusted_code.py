@@ -205,6 +205,7 @@ HOLD = (
 def test_it_runs_as_an_unprivileged_host_uid_that_owns_only_its_tree_for_the_run(tree: Path) -> None:
     marker = f"hive-uid-test-{os.getpid()}-{time.monotonic_ns()}"
     owner = tree.stat().st_uid
+    lent = {path: (path.stat().st_gid, path.stat().st_mode) for path in (tree, tree / "app.py")}
     results: list[SandboxResult] = []
     runner = threading.Thread(
         target=lambda: results.append(sandbox_run([sys.executable, "-c", HOLD, marker], cwd=tree)), daemon=True
@@ -215,8 +216,10 @@ def test_it_runs_as_an_unprivileged_host_uid_that_owns_only_its_tree_for_the_run
     while not made.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
-        # Seen from the host while it runs: its file and its process belong to the sandbox uid.
+        # Seen from the host while it runs: its file and its process belong to the sandbox uid;
+        # the tree stays the worker's, lent to the sandbox's group.
         assert made.stat().st_uid == sandbox_uid() != 0
+        assert (tree.stat().st_uid, tree.stat().st_gid) == (owner, sandbox_uid())
         pids = survivors(marker)
         assert pids
         for pid in pids:
@@ -235,6 +238,7 @@ def test_it_runs_as_an_unprivileged_host_uid_that_owns_only_its_tree_for_the_run
     for path in (tree, made, tree / "setuid-tool", tree / "app.py"):
         assert path.lstat().st_uid == owner, path
     assert not (tree / "setuid-tool").stat().st_mode & stat.S_ISUID
+    assert {path: (path.stat().st_gid, path.stat().st_mode) for path in lent} == lent
 
 
 def test_a_symlink_it_leaves_does_not_hand_the_host_file_over(tree: Path, tmp_path: Path) -> None:
