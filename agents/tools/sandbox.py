@@ -347,6 +347,10 @@ def sandbox_reclaim(*paths: Path) -> None:
 # sandbox uid cannot reach onto its empty stand-in in the run's scratch, then become the
 # command (setpriv, then bubblewrap). Arguments: pairs of source and stand-in, "--", the command.
 _STAGE = 'while [ "$1" != "--" ]; do "$0" --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
+# Inside, before the command: wait for the worker's "go" on stdin. The worker sends it once
+# bubblewrap has reported its init, that is once bubblewrap's parent-death signal is in place; a
+# worker killed before then closes the pipe, and the command never starts (no orphan).
+_GATE = 'IFS= read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null'
 # Top-level links of a merged /usr (Debian's), recreated inside; real directories are bound.
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # From /etc, only what programs need to start and that holds nothing of the host's secrets.
@@ -588,10 +592,11 @@ def _plan(
     # that started it (a spawned server that must outlive that thread gets a keeper, below).
     flags += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(cwd)]
     info = -1
-    if describe:  # bubblewrap writes its init's pid there, for the watchdog
+    if describe:  # bubblewrap writes its init's pid there, for the watchdog and the gate
         info, write_end = os.pipe()
         fds.append(write_end)
         flags += ["--info-fd", str(write_end)]
+        argv = [_binary("sh") or "/bin/sh", "-c", _GATE, "sandbox", *argv]
     command = [bwrap, *flags, *mounts.args, "--", *argv]
     if _as_root():
         setpriv = _binary("setpriv")
@@ -977,6 +982,16 @@ def _child_pid(described: bytes) -> int:
         return 0
 
 
+def _open_gate(process: subprocess.Popen[bytes], *, go: bool) -> None:
+    """Let the command start (``_GATE``), or with ``go`` False only close the gate's pipe."""
+    if process.stdin is None or process.stdin.closed:
+        return
+    with contextlib.suppress(OSError):
+        if go:
+            process.stdin.write(b"go\n")
+        process.stdin.close()
+
+
 def _supervise(
     command: list[str],
     *,
@@ -995,7 +1010,7 @@ def _supervise(
             command,
             cwd=cwd,
             env=environment,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if info >= 0 else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -1029,6 +1044,7 @@ def _supervise(
                         if init or not chunk:  # bubblewrap keeps the descriptor open
                             selector.unregister(info)
                             watch.note_init(init)
+                            _open_gate(process, go=bool(init))
                         continue
                     with contextlib.suppress(BlockingIOError):
                         chunk = os.read(stream, 65536)
@@ -1068,6 +1084,7 @@ def _supervise(
                     watch.kill()
     finally:
         selector.close()
+        _open_gate(process, go=False)
         process.stdout.close()
         if process.poll() is None:
             watch.kill()

@@ -334,3 +334,32 @@ def test_a_worker_killed_mid_run_leaves_no_sandboxed_process(tree: Path) -> None
             os.kill(pid, signal.SIGKILL)
         assert worker.stdout is not None
         worker.stdout.close()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.02, 0.04])
+def test_a_worker_killed_while_its_sandbox_starts_leaves_nothing(tree: Path, delay: float) -> None:
+    """Killed between starting bubblewrap and bubblewrap's parent-death signal taking hold, the
+    worker never opens the sandbox's gate: the command does not start, nothing lingers."""
+    marker = f"hive-start-race-{os.getpid()}-{time.monotonic_ns()}"
+    script = WORKER.format(checkout=str(CHECKOUT), marker=marker, tree=str(tree))
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, "DJANGO_SETTINGS_MODULE": ""}, stdout=subprocess.PIPE
+    )
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline() == b"starting\n"
+        time.sleep(delay)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and survivors(marker):
+            time.sleep(0.1)
+        assert survivors(marker) == []
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        for pid in survivors(marker):
+            os.kill(pid, signal.SIGKILL)
+        assert worker.stdout is not None
+        worker.stdout.close()
