@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -312,3 +313,51 @@ def test_without_bubblewrap_untrusted_code_is_refused_naming_what_is_missing(
         assert (result.isolation, result.output) == (GUARD, "ran\n")
     finally:
         sandbox_problem.cache_clear()
+
+
+HOLD_UNTIL = (
+    "import os, pathlib, sys, time\n"
+    "pathlib.Path(sys.argv[1]).write_text('started')\n"
+    "deadline = time.monotonic() + 60\n"
+    "while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:\n"
+    "    time.sleep(0.02)\n"
+    "pathlib.Path(sys.argv[3]).write_text('still writable')\n"
+)
+
+
+def _hold(tree: Path, started: Path, go: Path, write: Path, results: list[Any]) -> threading.Thread:
+    argv = [sys.executable, "-c", HOLD_UNTIL, str(started), str(go), str(write)]
+    thread = threading.Thread(target=lambda: results.append(sandbox_run(argv, cwd=tree)), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists(), results
+    return thread
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="trees are lent to the sandbox's group by a root worker")
+def test_nested_trees_stay_their_owners_and_writable_until_their_own_run_ends(tmp_path: Path) -> None:
+    """A story's worktree inside the project's main tree: the main tree's run ends first, the
+    worktree's run still writes; owners never change, so host-side git keeps working on both."""
+    outer = tmp_path / "main"
+    inner = outer / "worktrees" / "story-1"
+    inner.mkdir(parents=True)
+    (inner / "module.py").write_text("VALUE = 1\n")
+    before = {path: (path.stat().st_uid, path.stat().st_gid, path.stat().st_mode) for path in (outer, inner)}
+    outer_results: list[Any] = []
+    inner_results: list[Any] = []
+    outer_run = _hold(outer, outer / "outer-started", outer / "outer-go", outer / "outer-done", outer_results)
+    inner_run = _hold(inner, inner / "inner-started", inner / "inner-go", inner / "module.py", inner_results)
+    assert {path: path.stat().st_uid for path in before} == {path: value[0] for path, value in before.items()}
+    (outer / "outer-go").write_text("")
+    outer_run.join(30)
+    assert outer_results and outer_results[0].ok, outer_results
+    (inner / "inner-go").write_text("")  # the inner run writes after the outer one gave its tree back
+    inner_run.join(30)
+    assert inner_results and inner_results[0].ok, inner_results[0].output
+    assert (inner / "module.py").read_text() == "still writable"
+    after = {path: (path.stat().st_uid, path.stat().st_gid, path.stat().st_mode) for path in before}
+    assert after == before
+    made = [outer / "outer-done", outer / "outer-started", inner / "inner-started"]
+    assert {path.stat().st_uid for path in made} == {before[outer][0]}

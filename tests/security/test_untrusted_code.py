@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -25,7 +26,14 @@ import pytest
 from django.conf import settings as django_settings
 
 import agents.providers  # noqa: F401 - loads agents.work in the order it expects
-from agents.tools.sandbox import SandboxResult, namespaces_available, sandbox_run, sandbox_uid
+from agents.tools.sandbox import (
+    SandboxResult,
+    namespaces_available,
+    sandbox_reclaim,
+    sandbox_run,
+    sandbox_spawn,
+    sandbox_uid,
+)
 from agents.work.modernization import legacy_tests
 
 pytestmark = pytest.mark.skipif(not namespaces_available(), reason="bubblewrap cannot run on this host")
@@ -363,3 +371,43 @@ def test_a_worker_killed_while_its_sandbox_starts_leaves_nothing(tree: Path, del
             os.kill(pid, signal.SIGKILL)
         assert worker.stdout is not None
         worker.stdout.close()
+
+
+# --- one project's sandbox and another's server --------------------------------------------------
+
+SERVE_UNIX = (
+    "import socket, sys\n"
+    "server = socket.socket(socket.AF_UNIX)\n"
+    "server.bind(sys.argv[1])\n"
+    "server.listen()\n"
+    "while True:\n"
+    "    connection, _ = server.accept()\n"
+    "    connection.sendall(b'their preview')\n"
+    "    connection.close()\n"
+)
+
+
+def test_one_projects_sandbox_cannot_reach_another_projects_server(tmp_path: Path, listener: int) -> None:
+    """A spawned server (a preview) listens on a Unix socket in its scratch directory, which the
+    host reaches; another project's sandbox finds neither that socket nor the host's ports."""
+    theirs, scratch, ours = tmp_path / "beta-code", Path(tempfile.mkdtemp(prefix="hive-preview-")), tmp_path / "alpha"
+    theirs.mkdir()
+    ours.mkdir()
+    sock = scratch / "app.sock"
+    server = sandbox_spawn([sys.executable, "-c", SERVE_UNIX, str(sock)], cwd=theirs, scratch=scratch)
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX) as host_side:  # the host reaches it, as the forwarder does
+            host_side.connect(str(sock))
+            assert host_side.recv(100) == b"their preview"
+        targets = [str(sock), f"127.0.0.1:{listener}"]
+        result = sandbox_run([sys.executable, "-c", CONNECT, *targets], cwd=ours)
+        assert result.ok, result.output
+        assert _verdicts(result) == dict.fromkeys(targets, "REFUSED"), result.output
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+        sandbox_reclaim(theirs, scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
