@@ -24,9 +24,12 @@ out-grow its run. The walls, and what each stops:
   and what it made there is given to the tree's owner afterwards (below);
 - *PID, IPC, UTS, cgroup and user namespaces*, no capabilities, ``no_new_privs``, no nested user
   namespaces: it cannot see, signal or ptrace the worker, nor read the worker's environment;
-- *lifetime*: ``--die-with-parent`` and the PID namespace (when its first process ends, the
-  kernel kills everything in it) plus a parent-death signal on bubblewrap itself: a worker
-  killed with SIGKILL leaves nothing behind;
+- *lifetime*: ``--die-with-parent`` (bubblewrap dies with the worker thread that started it,
+  the sandbox's init with bubblewrap) and the PID namespace (when its init ends, the kernel
+  kills everything in it): a worker killed with SIGKILL leaves nothing behind. The command
+  itself waits at a gate until the worker has seen bubblewrap's init, so a worker killed while
+  its sandbox starts does not leave one running either. A spawned server outlives the thread
+  that started it through a keeper shell and ends when its process group is killed;
 - *limits*: rlimits (CPU, address space, file size, open files, processes, no core), a
   wall-clock timeout, a process watchdog and an output cap (below).
 
@@ -39,7 +42,7 @@ a boundary (``isolation="guard"``).
 maintained library does is the part around it that this platform needs: computing the allow-list
 for *this* interpreter (a venv that may be a symlink to another checkout's, whose interpreter
 lives under ``/root``, mode 0700, which the sandbox uid cannot traverse), lending the tree to the
-sandbox uid, and the limits, watchdog and output capture. bubblewrap's ``--ro-bind-fd`` does not
+sandbox's group, and the limits, watchdog and output capture. bubblewrap's ``--ro-bind-fd`` does not
 help with ``/root``: it re-resolves the descriptor's path, with the sandbox uid's permissions. So
 a root worker binds each source the sandbox uid cannot reach onto an empty directory of the
 run's scratch in a private mount namespace of its own (``unshare --mount``, the mounts never
@@ -278,9 +281,10 @@ def sandbox_spawn(
     The same walls and per-process limits as ``sandbox_run``, but no wall-clock timeout, no
     process watchdog and no output capture: stdout and stderr go to the file descriptor
     ``output`` (discarded when None). The command runs in a session and process group of its own
-    whose leader is the returned process (bubblewrap, whose command line ends with ``argv``): the
-    caller stops it with ``os.killpg(process.pid, ...)`` — everything in the sandbox dies with
-    that leader — and reaps it. With ``session=False`` the group is made in the caller's session
+    whose leader is the returned process (a keeper shell waiting for bubblewrap, or bubblewrap
+    itself with ``die_with_parent``; its command line ends with ``argv``): the caller stops it
+    with ``os.killpg(process.pid, ...)`` — everything in the sandbox dies with bubblewrap — and
+    reaps it. With ``session=False`` the group is made in the caller's session
     instead, so that the caller can start companions in it (``setpgid`` joins only a group of
     one's own session).
 
@@ -318,7 +322,7 @@ def sandbox_spawn(
         command, environment, fds, run_in = plan.command, plan.environment, plan.fds, Path("/")
     command, preexec = _limited(command, _rlimits(limits, sandboxed=mode != GUARD))
     try:
-        return subprocess.Popen(
+        started = subprocess.Popen(
             command,
             cwd=run_in,
             env=environment,
@@ -330,9 +334,14 @@ def sandbox_spawn(
             preexec_fn=preexec,
             pass_fds=fds,
         )
+    except OSError:
+        if mode != GUARD:
+            sandbox_reclaim(*trees)
+        raise
     finally:
         if mode != GUARD:
             plan.close()
+    return started
 
 
 def sandbox_reclaim(*paths: Path) -> None:
@@ -584,6 +593,8 @@ def _plan(
     # The writable trees last, so that a tree below a read-only directory is still writable.
     for path in [cwd, *writable, *([] if private_home else [scratch])]:
         mounts.bind(path, write=True)
+    if not private_home:  # the stand-ins staged in scratch are none of the command's business
+        mounts.args += ["--size", "4096", "--tmpfs", str(stash)]
     # bubblewrap's root is a tmpfs without a size: read-only, so that only the sized /tmp and
     # HOME and the lent trees take writes.
     mounts.args += ["--remount-ro", "/"]
