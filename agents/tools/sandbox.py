@@ -828,15 +828,38 @@ def _bounded(kind: int, wanted: int) -> tuple[int, int]:
     return value, value
 
 
-def _user_tasks(user: int) -> int:
-    """Processes (threads included, as the kernel counts them) of a user."""
+def _user_tasks(user: int, *, sweep: bool = False) -> int:
+    """Processes (threads included, as the kernel counts them) of a user; with ``sweep``, first
+    kill the user's stranded sandbox inits (``_stranded``)."""
     count = 0
+    own = os.readlink("/proc/self/ns/pid")
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if entry.stat().st_uid == user:
-                    count += len(os.listdir(f"{entry.path}/task"))
+                if entry.stat().st_uid != user:
+                    continue
+                if sweep and _stranded(int(entry.name), own):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    continue
+                count += len(os.listdir(f"{entry.path}/task"))
     return count
+
+
+def _stranded(pid: int, own_namespace: str) -> bool:
+    """Whether ``pid`` is a sandbox's init left waiting for ever: bubblewrap's child waits for
+    its parent to write its uid map before it sets its own parent-death signal, so a parent
+    killed in that moment (its worker killed while the sandbox started) leaves it blocked,
+    orphaned, before any of the command ran. Every other init has a live bubblewrap parent."""
+    bwrap = _binary("bwrap")
+    if bwrap is None or os.readlink(f"/proc/{pid}/exe") != bwrap:
+        return False
+    if os.readlink(f"/proc/{pid}/ns/pid") == own_namespace:
+        return False  # bubblewrap itself, not a sandbox's init
+    parent = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[1].decode()
+    try:
+        return os.readlink(f"/proc/{parent}/exe") != bwrap
+    except OSError:
+        return True
 
 
 def _rlimits(limits: Limits, *, sandboxed: bool) -> list[tuple[int, tuple[int, int]]]:
@@ -845,7 +868,7 @@ def _rlimits(limits: Limits, *, sandboxed: bool) -> list[tuple[int, tuple[int, i
     if uid != 0:  # root is not held to RLIMIT_NPROC, and counting its processes is moot
         # The kernel counts the uid's processes (every sandbox's, as they share it), so the
         # allowance goes on top of what it has now; the watchdog counts this sandbox alone.
-        processes += _user_tasks(uid)
+        processes += _user_tasks(uid, sweep=sandboxed)
     cpu_soft, cpu_hard = _bounded(resource.RLIMIT_CPU, limits.cpu_seconds)
     return [
         # SIGXCPU at the soft limit, SIGKILL a little later for code that ignores it.

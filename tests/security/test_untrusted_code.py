@@ -307,6 +307,23 @@ sandbox_run([sys.executable, "-c", "import time; time.sleep(300)", {marker!r}], 
 """
 
 
+def _stranded_inits() -> list[int]:
+    """Sandbox inits (bubblewrap in a PID namespace of its own) whose bubblewrap parent is gone."""
+    bwrap, own, found = shutil.which("bwrap"), os.readlink("/proc/self/ns/pid"), []
+    for entry in os.scandir("/proc"):
+        try:
+            if not entry.name.isdigit() or entry.stat().st_uid != sandbox_uid():
+                continue
+            if os.readlink(f"{entry.path}/exe") != bwrap or os.readlink(f"{entry.path}/ns/pid") == own:
+                continue
+            parent = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1]
+            if not Path(f"/proc/{parent}").exists() or os.readlink(f"/proc/{parent}/exe") != bwrap:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def _sleepers(marker: str) -> list[int]:
     """The sandboxed sleeper itself (not bubblewrap, whose command line names it too)."""
     return [
@@ -363,6 +380,10 @@ def test_a_worker_killed_while_its_sandbox_starts_leaves_nothing(tree: Path, del
         while time.monotonic() < deadline and survivors(marker):
             time.sleep(0.1)
         assert survivors(marker) == []
+        # Killed while bubblewrap set up (its own start-up check, the probe, included), an init
+        # may be left blocked before anything ran: the next sandbox's start clears it.
+        assert sandbox_run(["/usr/bin/true"], cwd=tree).ok
+        assert _stranded_inits() == []
     finally:
         if worker.poll() is None:
             worker.kill()
