@@ -61,6 +61,7 @@ total size reported, so a flood neither fills the worker's memory nor an event.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
@@ -76,6 +77,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,37 +231,36 @@ def _run(
     writable: Sequence[Path] = (),
     read_only: Sequence[Path] = (),
 ) -> SandboxResult:
-    with tempfile.TemporaryDirectory(prefix="hive-sandbox-") as scratch_name:
-        scratch = Path(scratch_name).resolve()
-        if mode == GUARD:
-            command, environment = _guarded(argv, cwd=cwd, scratch=scratch, env=env)
+    if mode == GUARD:
+        with tempfile.TemporaryDirectory(prefix="hive-sandbox-") as scratch:
+            command, environment = _guarded(argv, cwd=cwd, scratch=Path(scratch).resolve(), env=env)
             return _supervise(command, cwd=cwd, environment=environment, limits=limits, mode=mode)
-        trees = [cwd, *(Path(path).resolve() for path in writable)]
-        with _lent(trees):
-            plan = _plan(
-                argv,
-                cwd=cwd,
-                scratch=scratch,
-                env=env,
+    trees = [cwd, *(Path(path).resolve() for path in writable)]
+    with _lent(trees):
+        plan = _plan(
+            argv,
+            cwd=cwd,
+            scratch=None,
+            env=env,
+            limits=limits,
+            writable=trees[1:],
+            read_only=read_only,
+            die_with_parent=True,
+            describe=True,
+        )
+        try:
+            return _supervise(
+                plan.command,
+                cwd=Path("/"),
+                environment=plan.environment,
                 limits=limits,
-                writable=trees[1:],
-                read_only=read_only,
-                private_home=True,
-                die_with_parent=True,
-                describe=True,
+                mode=mode,
+                fds=plan.fds,
+                info=plan.info,
             )
-            try:
-                return _supervise(
-                    plan.command,
-                    cwd=Path("/"),
-                    environment=plan.environment,
-                    limits=limits,
-                    mode=mode,
-                    fds=plan.fds,
-                    info=plan.info,
-                )
-            finally:
-                plan.close()
+        finally:
+            plan.close()
+            plan.remove_stand_ins()
 
 
 def sandbox_spawn(
@@ -316,7 +317,6 @@ def sandbox_spawn(
             limits=limits,
             writable=trees[1:],
             read_only=read_only,
-            private_home=False,
             die_with_parent=die_with_parent,
         )
         command, environment, fds, run_in = plan.command, plan.environment, plan.fds, Path("/")
@@ -390,6 +390,12 @@ class _Plan:
     environment: dict[str, str]
     fds: tuple[int, ...]  # passed to the command, closed in the worker once it started
     info: int = -1  # the worker's end of bubblewrap's --info-fd (sandbox_run reads the init's pid)
+    stand_ins: list[Path] = field(default_factory=list)  # this run's own, removed after it
+
+    def remove_stand_ins(self) -> None:
+        for path in self.stand_ins:
+            with contextlib.suppress(OSError):
+                path.rmdir() if path.is_dir() else path.unlink()
 
     def close(self) -> None:
         for fd in self.fds:
@@ -476,40 +482,74 @@ def _layout() -> tuple[tuple[str, str, str], ...]:
     return tuple(layout.ops)
 
 
+# Stand-ins live in a directory of their own per worker process (the runtime's are made once and
+# reused by every run: an empty directory can be a mount point in any number of private mount
+# namespaces at once), or, for a spawned sandbox, in its scratch directory.
+_stash_lock = threading.Lock()
+_stash: dict[int, Path] = {}  # pid → the process's stash (a forked child makes its own)
+_stand_ins: dict[str, Path] = {}  # a runtime source → its stand-in in the process's stash
+
+
+def _process_stash() -> Path:
+    with _stash_lock:
+        pid = os.getpid()
+        if pid not in _stash:
+            _stash.clear()
+            _stand_ins.clear()
+            path = Path(tempfile.mkdtemp(prefix="hive-sandbox-stash-"))
+            os.chmod(path, 0o711)  # noqa: S103 - the sandbox uid looks its stand-ins up, no listing
+            _stash[pid] = path
+            atexit.register(_remove_stash, pid, path)
+        return _stash[pid]
+
+
+def _remove_stash(pid: int, path: Path) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class _Mounts:
     """One run's allow-list, as bubblewrap arguments, and the stand-ins root must stage."""
 
-    def __init__(self, *, uid: int, gid: int, stash: Path) -> None:
-        self.uid, self.gid, self.stash = uid, gid, stash
+    def __init__(self, *, uid: int, gid: int, stash: Path, shared: bool) -> None:
+        self.uid, self.gid, self.stash, self.shared = uid, gid, stash, shared
         self.args: list[str] = []
         self.staged: list[str] = []  # source, stand-in, source, stand-in ...
         self.bound: set[Path] = set()
+        self.temporary: list[Path] = []  # stand-ins of this run only, removed after it
 
-    def _source(self, path: Path) -> str:
+    def _source(self, path: Path, *, runtime: bool) -> str:
         """Where bubblewrap, as the sandbox uid, finds ``path``: itself, or its stand-in."""
         if not _as_root() or _reachable(path, self.uid, self.gid):
             return str(path)
-        stand_in = self.stash / str(len(self.staged) // 2)
-        if path.is_dir():
-            stand_in.mkdir()
-        else:
-            stand_in.touch()
+        with _stash_lock:
+            stand_in = _stand_ins.get(str(path)) if self.shared and runtime else None
+            if stand_in is None:
+                stand_in = self.stash / f"{'s' if self.shared and runtime else 'r'}{uuid.uuid4().hex}"
+                if path.is_dir():
+                    stand_in.mkdir()
+                else:
+                    stand_in.touch()
+                if self.shared and runtime:
+                    _stand_ins[str(path)] = stand_in
+                else:
+                    self.temporary.append(stand_in)
         self.staged += [str(path), str(stand_in)]
         return str(stand_in)
 
-    def bind(self, path: Path, *, write: bool = False) -> None:
+    def bind(self, path: Path, *, write: bool = False, runtime: bool = False) -> None:
         """``path`` (real, no symlink in it) at its own path."""
         if path in self.bound:
             return
         self.bound.add(path)
-        self.args += ["--bind" if write else "--ro-bind", self._source(path), str(path)]
+        self.args += ["--bind" if write else "--ro-bind", self._source(path, runtime=runtime), str(path)]
 
     def apply(self, ops: Iterable[tuple[str, str, str]]) -> None:
         for kind, source, where in ops:
             if kind == "link":
                 self.args += ["--symlink", source, where]
             else:
-                self.bind(Path(source))
+                self.bind(Path(source), runtime=True)
 
 
 def _runtime() -> list[Path]:
@@ -550,28 +590,31 @@ def _plan(
     argv: Sequence[str],
     *,
     cwd: Path,
-    scratch: Path,
+    scratch: Path | None,
     env: Mapping[str, str] | None,
     limits: Limits,
     writable: Sequence[Path],
     read_only: Sequence[Path],
-    private_home: bool,
     die_with_parent: bool,
     describe: bool = False,
 ) -> _Plan:
     """The full command line (stage, setpriv, bubblewrap, ``argv``), its environment and the
-    descriptors it reads generated files from."""
+    descriptors it reads generated files from. Without ``scratch`` (a run), HOME and /tmp are
+    private tmpfs; with it (a spawned server), HOME and TMPDIR are made in it and it is visible."""
     bwrap = _binary("bwrap")
     if bwrap is None:
         raise SandboxUnavailable(_MISSING_BWRAP)
     uid, gid = _run_as()
-    stash = scratch / ".stash"
-    stash.mkdir(exist_ok=True)
-    if _as_root():
-        # The sandbox uid must traverse scratch to find the stand-ins (search, no listing).
-        for path in (scratch, stash):
-            os.chmod(path, path.stat().st_mode & 0o777 | 0o711)  # noqa: S103
-    mounts = _Mounts(uid=uid, gid=gid, stash=stash)
+    if scratch is None:
+        mounts = _Mounts(uid=uid, gid=gid, stash=_process_stash(), shared=True)
+    else:
+        stash = scratch / ".stash"
+        stash.mkdir(exist_ok=True)
+        if _as_root():
+            # The sandbox uid must traverse scratch to find the stand-ins (search, no listing).
+            for path in (scratch, stash):
+                os.chmod(path, path.stat().st_mode & 0o777 | 0o711)  # noqa: S103
+        mounts = _Mounts(uid=uid, gid=gid, stash=stash, shared=False)
     mounts.apply(_layout())
     fds = []
     for destination, text in _etc(uid, gid):
@@ -579,7 +622,7 @@ def _plan(
         mounts.args += ["--ro-bind-data", str(fds[-1]), destination]
     mounts.args += ["--proc", "/proc", "--dev", "/dev"]
     mounts.args += ["--size", str(limits.file_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP]
-    if private_home:
+    if scratch is None:
         home, tmp = Path(SANDBOX_HOME), Path(SANDBOX_TMP)
         mounts.args += ["--size", str(limits.file_bytes), "--perms", "0700", "--tmpfs", SANDBOX_HOME]
     else:
@@ -591,10 +634,10 @@ def _plan(
     for path in [*_platform_scripts(argv), *(Path(p).resolve() for p in read_only)]:
         mounts.bind(path)
     # The writable trees last, so that a tree below a read-only directory is still writable.
-    for path in [cwd, *writable, *([] if private_home else [scratch])]:
+    for path in [cwd, *writable, *([] if scratch is None else [scratch])]:
         mounts.bind(path, write=True)
-    if not private_home:  # the stand-ins staged in scratch are none of the command's business
-        mounts.args += ["--size", "4096", "--tmpfs", str(stash)]
+    if scratch is not None:  # the stand-ins staged in scratch are none of the command's business
+        mounts.args += ["--size", "4096", "--tmpfs", str(scratch / ".stash")]
     # bubblewrap's root is a tmpfs without a size: read-only, so that only the sized /tmp and
     # HOME and the lent trees take writes.
     mounts.args += ["--remount-ro", "/"]
@@ -632,7 +675,7 @@ def _plan(
         shell = _binary("sh") or "/bin/sh"
         command = [shell, "-c", '"$@"; exit $?', "sandbox-keeper", *command]
     environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
-    return _Plan(command, environment, tuple(fds), info)
+    return _Plan(command, environment, tuple(fds), info, mounts.temporary)
 
 
 # --- lending trees to the sandbox uid ------------------------------------------------------------------
