@@ -28,8 +28,10 @@ out-grow its run. The walls, and what each stops:
   the sandbox's init with bubblewrap) and the PID namespace (when its init ends, the kernel
   kills everything in it): a worker killed with SIGKILL leaves nothing behind. The command
   itself waits at a gate until the worker has seen bubblewrap's init, so a worker killed while
-  its sandbox starts does not leave one running either. A spawned server outlives the thread
-  that started it through a keeper shell and ends when its process group is killed;
+  its sandbox starts does not leave one running either (bubblewrap's own init, blocked in its
+  start-up handshake when its parent dies at that moment, runs nothing and is killed at the next
+  sandbox's start). A spawned server outlives the thread that started it through a keeper shell
+  and ends when its process group is killed;
 - *limits*: rlimits (CPU, address space, file size, open files, processes, no core), a
   wall-clock timeout, a process watchdog and an output cap (below).
 
@@ -44,9 +46,10 @@ for *this* interpreter (a venv that may be a symlink to another checkout's, whos
 lives under ``/root``, mode 0700, which the sandbox uid cannot traverse), lending the tree to the
 sandbox's group, and the limits, watchdog and output capture. bubblewrap's ``--ro-bind-fd`` does not
 help with ``/root``: it re-resolves the descriptor's path, with the sandbox uid's permissions. So
-a root worker binds each source the sandbox uid cannot reach onto an empty directory of the
-run's scratch in a private mount namespace of its own (``unshare --mount``, the mounts never
-reach the host's namespace) and bubblewrap binds it from there to its usual path.
+a root worker binds each source the sandbox uid cannot reach onto an empty directory (a
+stand-in, in a directory of the worker's that only it writes) in a private mount namespace of
+its own (``unshare --mount``; the mounts never reach the host's namespace), and bubblewrap binds
+it from there to its usual path.
 
 **Processes.** ``RLIMIT_NPROC`` counts every process of the uid, so it is set to the uid's
 current count plus the allowance; but a watchdog also counts the sandbox's processes (those of
