@@ -699,33 +699,100 @@ _lent_entries: dict[str, tuple[int, int, int, int]] = {}  # path → (inode, ori
 _granted: dict[Path, list[str]] = {}  # tree → the entries its lend counted
 
 
-def _entries(tree: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every entry of ``tree``, the tree included, never following a symlink."""
-    with contextlib.suppress(FileNotFoundError):
-        yield str(tree), tree.lstat()
-    for directory, names, files in os.walk(tree, followlinks=False):
-        for name in [*names, *files]:
-            path = os.path.join(directory, name)
-            with contextlib.suppress(FileNotFoundError):
-                yield path, os.lstat(path)
+# Deeper entries (only a sandbox makes them) are left as they are: the walk holds a descriptor
+# per level.
+_MAX_DEPTH = 256
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _grant(path: str, status: os.stat_result, uid: int, gid: int) -> bool:
-    """Open one entry to the sandbox's group; False when it is not lent (a symlink, the
+def _walk(tree: Path, prune: Callable[[str], bool]) -> Iterator[tuple[int, str, str, os.stat_result]]:
+    """(descriptor of its directory, name, path, status) of ``tree`` and of every entry below it,
+    never following a symlink: each directory is opened relative to its parent's descriptor with
+    ``O_NOFOLLOW`` and checked to be the one listed, so an entry a running sandbox swaps for a
+    symlink meanwhile is skipped, never followed. Directories for which ``prune(path)`` is true
+    are not entered."""
+    try:
+        parent = os.open(tree.parent, _DIRECTORY)
+    except OSError:
+        return
+    try:
+        status = os.stat(tree.name, dir_fd=parent, follow_symlinks=False)
+        yield parent, tree.name, str(tree), status
+        top = os.open(tree.name, _DIRECTORY, dir_fd=parent)
+    except OSError:
+        return
+    finally:
+        os.close(parent)
+    if os.fstat(top).st_ino != status.st_ino:
+        os.close(top)
+        return
+    stack = [(top, str(tree), os.scandir(top))]
+    try:
+        while stack:
+            directory, path, listing = stack[-1]
+            entry = next(listing, None)
+            if entry is None:
+                listing.close()
+                os.close(directory)
+                stack.pop()
+                continue
+            child = f"{path}/{entry.name}"
+            try:
+                status = os.stat(entry.name, dir_fd=directory, follow_symlinks=False)
+            except OSError:
+                continue
+            yield directory, entry.name, child, status
+            if not stat.S_ISDIR(status.st_mode) or len(stack) >= _MAX_DEPTH or prune(child):
+                continue
+            try:
+                below = os.open(entry.name, _DIRECTORY, dir_fd=directory)
+            except OSError:
+                continue
+            if os.fstat(below).st_ino != status.st_ino:
+                os.close(below)
+                continue
+            stack.append((below, child, os.scandir(below)))
+    finally:
+        for directory, _path, listing in stack:
+            listing.close()
+            os.close(directory)
+
+
+def _open_entry(directory: int, name: str, status: os.stat_result) -> int | None:
+    """The entry itself, opened without following a symlink, if it is still the one listed."""
+    if stat.S_ISLNK(status.st_mode) or stat.S_ISSOCK(status.st_mode):
+        return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        opened = os.open(name, flags, dir_fd=directory)
+    except OSError:
+        return None
+    if os.fstat(opened).st_ino != status.st_ino:
+        os.close(opened)
+        return None
+    return opened
+
+
+def _grant(directory: int, name: str, path: str, status: os.stat_result, uid: int, gid: int) -> bool:
+    """Open one entry to the sandbox's group; False when it is not lent (a symlink, a socket, the
     sandbox's own, or a regular file with several links, which may be a hard link to a file
     outside the tree — an archive can carry one — that must stay closed)."""
     mode = status.st_mode
-    if stat.S_ISLNK(mode) or status.st_uid == uid or (stat.S_ISREG(mode) and status.st_nlink > 1):
+    if status.st_uid == uid or (stat.S_ISREG(mode) and status.st_nlink > 1):
         return False
     entry = _lent_entries.get(path)
     if entry is not None and entry[0] == status.st_ino:
         _lent_entries[path] = (*entry[:3], entry[3] + 1)
         return True
-    _lent_entries[path] = (status.st_ino, status.st_gid, stat.S_IMODE(mode), 1)
-    wanted = stat.S_IMODE(mode) | 0o060 | (0o010 if stat.S_ISDIR(mode) or mode & 0o100 else 0)
-    with contextlib.suppress(FileNotFoundError):
-        os.chown(path, -1, gid, follow_symlinks=False)  # clears setuid/setgid: the chmod restores
-        os.chmod(path, wanted)
+    opened = _open_entry(directory, name, status)
+    if opened is None:
+        return False
+    try:
+        _lent_entries[path] = (status.st_ino, status.st_gid, stat.S_IMODE(mode), 1)
+        os.fchown(opened, -1, gid)  # clears setuid/setgid bits: the mode comes back afterwards
+        os.fchmod(opened, stat.S_IMODE(mode) | 0o060 | (0o010 if stat.S_ISDIR(mode) or mode & 0o100 else 0))
+    finally:
+        os.close(opened)
     return True
 
 
@@ -742,7 +809,22 @@ def _lend(trees: Iterable[Path]) -> None:
                 continue
             status = tree.stat()
             _tree_owners[tree] = (status.st_uid, status.st_gid)
-            _granted[tree] = [path for path, status in _entries(tree) if _grant(path, status, uid, gid)]
+            if any(tree.is_relative_to(other) for other in _lent_trees if other != tree):
+                # Inside a lent tree, where a sandbox may be running: its entries are open to the
+                # group already; count them (from the records, not the disk) so that they stay open
+                # until this run ends too.
+                inside = [path for path in _lent_entries if Path(path).is_relative_to(tree)]
+                for path in inside:
+                    inode, group, mode, lends = _lent_entries[path]
+                    _lent_entries[path] = (inode, group, mode, lends + 1)
+                _granted[tree] = inside
+                continue
+            nested = {str(other) for other in _lent_trees if other != tree}  # lent on their own
+            _granted[tree] = [
+                path
+                for directory, name, path, status in _walk(tree, nested.__contains__)
+                if _grant(directory, name, path, status, uid, gid)
+            ]
 
 
 def _release(tree: Path) -> None:
@@ -756,24 +838,42 @@ def _release(tree: Path) -> None:
         del _lent_trees[tree]
         owner, group = _tree_owners.pop(tree)
         uid, _gid = _run_as()
-        for path in _granted.pop(tree, []):
-            inode, original_group, mode, lends = _lent_entries[path]
-            if lends > 1:
-                _lent_entries[path] = (inode, original_group, mode, lends - 1)
-                continue
-            del _lent_entries[path]
-            with contextlib.suppress(FileNotFoundError):
-                if os.lstat(path).st_ino == inode:  # not replaced by something the sandbox made
-                    os.chown(path, -1, original_group, follow_symlinks=False)
-                    os.chmod(path, mode)
-        still_lent = list(_lent_trees)
-        for path, status in _entries(tree):
-            if status.st_uid != uid or any(Path(path).is_relative_to(other) for other in still_lent):
+        granted = set(_granted.pop(tree, []))
+        still_lent = [str(other) for other in _lent_trees]
+        for directory, name, path, status in _walk(tree, set(still_lent).__contains__):
+            if path in granted:
+                granted.discard(path)
+                if _unlend(path, directory, name, status):
+                    continue
+            if status.st_uid != uid or any(path == other or path.startswith(other + "/") for other in still_lent):
                 continue  # not the sandbox's, or made by a sandbox that still runs
-            with contextlib.suppress(FileNotFoundError):
-                os.chown(path, owner, group, follow_symlinks=False)
-                if not stat.S_ISLNK(status.st_mode):
-                    os.chmod(path, stat.S_IMODE(status.st_mode) & ~(0o002 | stat.S_ISUID | stat.S_ISGID))
+            with contextlib.suppress(OSError):
+                os.chown(name, owner, group, dir_fd=directory, follow_symlinks=False)
+                opened = _open_entry(directory, name, status)
+                if opened is not None:
+                    os.fchmod(opened, stat.S_IMODE(status.st_mode) & ~(0o002 | stat.S_ISUID | stat.S_ISGID))
+                    os.close(opened)
+        for path in granted:  # gone, or moved away by the sandbox: only the record goes
+            _unlend(path, -1, "", None)
+
+
+def _unlend(path: str, directory: int, name: str, status: os.stat_result | None) -> bool:
+    """One lend of a recorded entry less; the last restores its group and mode (when the entry
+    found is still the one lent: True)."""
+    inode, original_group, mode, lends = _lent_entries[path]
+    if lends > 1:
+        _lent_entries[path] = (inode, original_group, mode, lends - 1)
+        return status is not None and status.st_ino == inode
+    del _lent_entries[path]
+    if status is None or status.st_ino != inode:
+        return False
+    opened = _open_entry(directory, name, status)
+    if opened is not None:
+        with contextlib.suppress(OSError):
+            os.fchown(opened, -1, original_group)
+            os.fchmod(opened, mode)
+        os.close(opened)
+    return True
 
 
 @contextlib.contextmanager
