@@ -899,10 +899,34 @@ _PROBE = (
 )
 
 
-@functools.cache
+# How long a failed check stands before the next run checks again (a success stands for good).
+RECHECK_SECONDS = 60.0
+_checked: dict[str, tuple[str, float]] = {}  # "last" → (problem, when)
+_checking = threading.Lock()
+
+
 def sandbox_problem() -> str:
-    """Why this host cannot run the sandbox ("" when it can): checked once per process by starting
-    one, with a loopback connection inside, as the sandbox uid."""
+    """Why this host cannot run the sandbox ("" when it can): checked by starting one, with a
+    loopback connection inside, as the sandbox uid — once per process when it works, again after
+    ``RECHECK_SECONDS`` when it did not (a busy moment must not disable the sandbox for good)."""
+    with _checking:
+        problem, when = _checked.get("last", ("", -1.0))
+        if when >= 0 and (not problem or time.monotonic() - when < RECHECK_SECONDS):
+            return problem
+        problem = _check()
+        _checked["last"] = (problem, time.monotonic())
+        if problem:
+            log.error("sandbox: untrusted code cannot run on this host: %s", problem)
+        return problem
+
+
+def sandbox_recheck() -> None:
+    """Forget the last check (after the host was fixed, or in tests)."""
+    with _checking:
+        _checked.clear()
+
+
+def _check() -> str:
     if _binary("bwrap") is None:
         return _MISSING_BWRAP
     try:
@@ -1371,6 +1395,7 @@ __all__ = [
     "namespaces_available",
     "sandbox_environment",
     "sandbox_problem",
+    "sandbox_recheck",
     "sandbox_reclaim",
     "sandbox_run",
     "sandbox_spawn",

@@ -27,7 +27,7 @@ from agents.tools.sandbox import (
     Limits,
     SandboxUnavailable,
     namespaces_available,
-    sandbox_problem,
+    sandbox_recheck,
     sandbox_run,
 )
 from agents.tools.testing import unittest_run
@@ -302,7 +302,7 @@ def test_without_bubblewrap_untrusted_code_is_refused_naming_what_is_missing(
     workspace: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = False
-    sandbox_problem.cache_clear()
+    sandbox_recheck()
     monkeypatch.setattr("agents.tools.sandbox._SYSTEM_PATH", str(workspace))  # no bwrap on this PATH
     try:
         with pytest.raises(SandboxUnavailable, match="bubblewrap is not installed"):
@@ -311,8 +311,14 @@ def test_without_bubblewrap_untrusted_code_is_refused_naming_what_is_missing(
         settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = True  # a development machine may accept the guard
         result = sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace)
         assert (result.isolation, result.output) == (GUARD, "ran\n")
+        # Once the host is fixed, the next check after RECHECK_SECONDS finds the sandbox again.
+        monkeypatch.undo()
+        assert not namespaces_available()  # the failed check stands for a while
+        monkeypatch.setattr("agents.tools.sandbox.RECHECK_SECONDS", 0.0)
+        assert namespaces_available()
+        assert sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace).isolation == NAMESPACES
     finally:
-        sandbox_problem.cache_clear()
+        sandbox_recheck()
 
 
 HOLD_UNTIL = (

@@ -435,9 +435,13 @@ def test_one_projects_sandbox_cannot_reach_another_projects_server(tmp_path: Pat
 
 
 def test_a_tree_made_too_deep_to_walk_does_not_stop_the_run_from_ending(tree: Path) -> None:
-    deep = "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\nprint('deep')\n"
-    result = sandbox_run([sys.executable, "-c", deep], cwd=tree)
-    assert (result.ok, result.output) == (True, "deep\n"), result.output
-    # Given back as far as the walk goes; nothing followed, nothing raised.
-    assert (tree / "d").stat().st_uid == tree.stat().st_uid
-    assert (tree / "d" / "d" / "d").stat().st_uid == tree.stat().st_uid
+    # Deeper than the walk goes (256 levels), shallow enough for pytest's own clean-up (recursive).
+    deep = "import os\nfor _ in range(400):\n    os.mkdir('d')\n    os.chdir('d')\nprint('deep')\n"
+    try:
+        result = sandbox_run([sys.executable, "-c", deep], cwd=tree)
+        assert (result.ok, result.output) == (True, "deep\n"), result.output
+        # Given back as far as the walk goes; nothing followed, nothing raised.
+        assert (tree / "d").stat().st_uid == tree.stat().st_uid
+        assert (tree / "d" / "d" / "d").stat().st_uid == tree.stat().st_uid
+    finally:
+        shutil.rmtree(tree / "d", ignore_errors=True)
