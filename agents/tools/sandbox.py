@@ -496,7 +496,7 @@ _stand_ins: dict[str, Path] = {}  # a runtime source → its stand-in in the pro
 def _process_stash() -> Path:
     with _stash_lock:
         pid = os.getpid()
-        if pid not in _stash:
+        if pid not in _stash or not _stash[pid].is_dir():  # forked, or removed by a /tmp cleaner
             _stash.clear()
             _stand_ins.clear()
             path = Path(tempfile.mkdtemp(prefix="hive-sandbox-stash-"))
@@ -527,7 +527,7 @@ class _Mounts:
             return str(path)
         with _stash_lock:
             stand_in = _stand_ins.get(str(path)) if self.shared and runtime else None
-            if stand_in is None:
+            if stand_in is None or not stand_in.exists():
                 stand_in = self.stash / f"{'s' if self.shared and runtime else 'r'}{uuid.uuid4().hex}"
                 if path.is_dir():
                     stand_in.mkdir()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,7 @@ from agents.tools.sandbox import (
     STOPPED_TIMEOUT,
     Limits,
     SandboxUnavailable,
+    _stash,
     namespaces_available,
     sandbox_recheck,
     sandbox_run,
@@ -367,3 +370,12 @@ def test_nested_trees_stay_their_owners_and_writable_until_their_own_run_ends(tm
     assert after == before
     made = [outer / "outer-done", outer / "outer-started", inner / "inner-started"]
     assert {path.stat().st_uid for path in made} == {before[outer][0]}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root worker stages the runtime")
+def test_runs_go_on_when_a_tmp_cleaner_removed_the_stash(workspace: Path) -> None:
+    assert sandbox_run([sys.executable, "-c", "print('one')"], cwd=workspace).output == "one\n"
+    for stash in Path(tempfile.gettempdir()).glob("hive-sandbox-stash-*"):
+        if stash in _stash.values():
+            shutil.rmtree(stash)
+    assert sandbox_run([sys.executable, "-c", "print('two')"], cwd=workspace).output == "two\n"
