@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint types pytest bench bench-api clean
+.PHONY: run test install system lint types pytest bench bench-api clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Debian packages the suite needs (bubblewrap, util-linux, iproute2, chromium): installed when
+# missing and running as root, else the one line to run is printed; then the sandbox is checked.
+system:
+	@sh scripts/system_packages.sh
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_stack.py
@@ -27,7 +32,7 @@ types: $(STAMP)
 pytest: $(STAMP)
 	HIVE_TESTING=1 $(BIN)/pytest --create-db
 
-test: lint types pytest
+test: system lint types pytest
 
 bench: $(STAMP)
 	HIVE_TESTING=1 $(BIN)/python bench/provision.py

@@ -49,7 +49,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agents.tools.process import PYTHON
-from agents.tools.sandbox import GUARD, NAMESPACES, live_processes, namespaces_available
+from agents.tools.sandbox import (
+    GUARD,
+    NAMESPACES,
+    live_processes,
+    namespaces_available,
+    sandbox_problem,
+    sandbox_reclaim,
+    unsafe_guard_allowed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +273,9 @@ def preview_start(home: Path, code: Path, *, revision: str, timeout: float = 60.
     code = code.resolve()
     isolation = NAMESPACES if namespaces_available() else GUARD
     if isolation == GUARD:
-        log.warning("previews: no namespaces here, the preview of %s runs under the guard (not a boundary)", code)
+        if not unsafe_guard_allowed():
+            raise PreviewError(f"previews run only in the sandbox, and it cannot run here: {sandbox_problem()}")
+        log.warning("previews: no sandbox here, the preview of %s runs under the guard (not a boundary)", code)
     (home / DEPLOYED).write_text(json.dumps({"directory": str(code), "revision": revision}))
     log_file = home / "preview.log"
     for _attempt in range(3):  # under the guard, the free port may be taken between probe and bind
@@ -399,6 +409,9 @@ def preview_stop(home: Path, *, grace: float = 5.0) -> bool:
             time.sleep(0.05)
         if not any(_group_alive(group) for group in groups):
             break
+    if preview.isolation == NAMESPACES:
+        # The sandbox had the served tree and its scratch lent to it: give them back.
+        sandbox_reclaim(Path(preview.directory), Path(preview.scratch))
     shutil.rmtree(preview.scratch, ignore_errors=True)
     with contextlib.suppress(OSError):
         (Path(preview.socket_dir) / SOCKET_NAME).unlink()

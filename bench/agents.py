@@ -9,13 +9,21 @@ and deploy steps then work on the application the stories built.
 Stories are generated from a list of objects and fields, so that every size names distinct
 entities (about one entity per story, every fifth story an account story).
 
-    .venv/bin/python bench/agents.py [--sizes 10,30,50] [--developers 4]
+    .venv/bin/python bench/agents.py [--sizes 10,30,50] [--developers 4] [--sandbox-runs 30]
+
+A last table measures the time the sandbox adds per run (agents/tools/sandbox.py): the same
+command as a bare subprocess and through ``sandbox_run`` (bubblewrap, and as root the uid switch
+and the lending of the tree), alternately in the same process, medians of each; target < 50 ms.
+``--sizes 0`` measures only that.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from agents.previews import preview_stop  # noqa: E402
 from agents.providers import JobContext, JobSpec, Outcome  # noqa: E402
 from agents.providers.builtin import BuiltinProvider  # noqa: E402
+from agents.tools.sandbox import sandbox_environment, sandbox_run  # noqa: E402
 
 OBJECTS = (
     "products",
@@ -162,13 +171,52 @@ def measure(count: int, developers: int) -> dict[str, float]:
     return times
 
 
+SANDBOX_COMMANDS = {"true": ["/usr/bin/true"], "python -c pass": [sys.executable, "-c", "pass"]}
+
+
+def sandbox_overhead(runs: int) -> dict[str, tuple[float, float]]:
+    """Per command: (median seconds as a bare subprocess, median seconds in the sandbox)."""
+    tree = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
+    (tree / "app.py").write_text("VALUE = 1\n")
+    environment = sandbox_environment(home=tree, tmp=tree)
+    measured: dict[str, tuple[float, float]] = {}
+    try:
+        for name, argv in SANDBOX_COMMANDS.items():
+            sandbox_run(argv, cwd=tree)  # the first run probes the host once
+            bare, boxed = [], []
+            for _ in range(runs):  # alternately, so that load on the machine hits both alike
+                seconds, done = timed(
+                    lambda argv=argv: subprocess.run(argv, cwd=tree, env=environment, capture_output=True)
+                )
+                assert done.returncode == 0
+                bare.append(seconds)
+                seconds, result = timed(lambda argv=argv: sandbox_run(argv, cwd=tree))
+                assert result.ok, result.output
+                boxed.append(seconds)
+            measured[name] = (statistics.median(bare), statistics.median(boxed))
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    return measured
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10,30,50")
     parser.add_argument("--developers", type=int, default=4)
+    parser.add_argument("--sandbox-runs", type=int, default=30)
     options = parser.parse_args()
-    sizes = [int(size) for size in options.sizes.split(",")]
-    results = {size: measure(size, options.developers) for size in sizes}
+    sizes = [int(size) for size in options.sizes.split(",") if int(size) > 0]
+    if sizes:
+        print_roles(sizes, options.developers)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\n{'sandbox: time added per run':<40}{'bare':>10}{'sandboxed':>12}{'added':>10}  (target < 50 ms)")
+    print(f"(medians of {options.sandbox_runs} alternate runs; load average {load} on {os.cpu_count()} cores)")
+    for name, (bare, boxed) in sandbox_overhead(options.sandbox_runs).items():
+        print(f"{name:<40}{bare * 1000:>8.1f}ms{boxed * 1000:>10.1f}ms{(boxed - bare) * 1000:>8.1f}ms")
+
+
+def print_roles(sizes: list[int], developers: int) -> None:
+    results = {size: measure(size, developers) for size in sizes}
     rows = list(results[sizes[0]])
     width = max(len(row) for row in rows) + 2
     print(f"\n{'built-in role: step':<{width}}" + "".join(f"{f'{size} stories':>14}" for size in sizes))

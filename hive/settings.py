@@ -250,6 +250,10 @@ HIVE_STORAGE_ROOT = Path(env_str("HIVE_STORAGE_ROOT", str(BASE_DIR / "var" / "st
 HIVE_SANDBOX_CPU_SECONDS = env_int("HIVE_SANDBOX_CPU_SECONDS", 600)
 HIVE_SANDBOX_MEMORY_MB = env_int("HIVE_SANDBOX_MEMORY_MB", 2048)
 HIVE_SANDBOX_PROCESSES = env_int("HIVE_SANDBOX_PROCESSES", 64)
+# The host uid sandboxed code runs as when the worker is root (agents/tools/sandbox.py); the guard
+# that is not a boundary only where bubblewrap cannot run and a developer says so.
+HIVE_SANDBOX_UID = env_int("HIVE_SANDBOX_UID", 65534)
+HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = env_bool("HIVE_SANDBOX_ALLOW_UNSAFE_GUARD", False)
 # Legacy code may also be read from git repositories under this directory on the server.
 HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var" / "git-imports")))
 # Uploads above Django's memory limit stream to a temporary file; the hard limits are enforced

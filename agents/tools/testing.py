@@ -51,7 +51,10 @@ def unittest_run(tree: Path, *, source: str = "app", tests: str = "tests", timeo
     with tempfile.TemporaryDirectory(prefix="coverage-") as scratch:
         report = Path(scratch) / "coverage.json"
         result = sandbox_run(
-            [PYTHON, str(_RUNNER), source, tests, str(report)], cwd=tree, limits=Limits(timeout=timeout)
+            [PYTHON, str(_RUNNER), source, tests, str(report)],
+            cwd=tree,
+            limits=Limits(timeout=timeout),
+            writable=[Path(scratch)],  # where the report is written (read back as hostile input)
         )
         output = result.output
         ran = _RAN.search(output)
@@ -105,6 +108,7 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
             cwd=tree,
             limits=Limits(timeout=timeout),
             env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            writable=[Path(scratch)],  # where the JUnit XML is written (read back as hostile input)
         )
         outcomes: dict[str, str] = {}
         if junit.exists():

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,7 +27,10 @@ from agents.tools.sandbox import (
     STOPPED_PROCESSES,
     STOPPED_TIMEOUT,
     Limits,
+    SandboxUnavailable,
+    _stash,
     namespaces_available,
+    sandbox_recheck,
     sandbox_run,
 )
 from agents.tools.testing import unittest_run
@@ -202,8 +208,9 @@ def test_the_output_kept_is_its_head_and_tail(workspace: Path):
 
 @pytest.mark.parametrize("isolation", [pytest.param(NAMESPACES, marks=needs_namespaces), GUARD])
 def test_the_machine_is_out_of_reach_though_the_worker_reaches_it(
-    isolation: str, listener: tuple[str, int], workspace: Path
+    isolation: str, listener: tuple[str, int], workspace: Path, settings: Any
 ):
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = isolation == GUARD  # the guard only where allowed
     address, port = listener
     socket.create_connection((address, port), timeout=3).close()  # the worker itself can
     result = sandbox_run([sys.executable, "-c", CONNECT, address, str(port)], cwd=workspace, isolation=isolation)
@@ -231,7 +238,8 @@ def test_other_projects_files_and_the_services_sockets_are_hidden(tmp_path: Path
     (ours / "mine.py").write_text("VALUE = 1\n")
     look = (
         "import json, os, sys\n"
-        "seen = [sorted(os.listdir(sys.argv[1])), os.path.exists(sys.argv[2]), os.listdir('.'), os.listdir('/run')]\n"
+        "run = os.listdir('/run') if os.path.exists('/run') else []\n"
+        "seen = [sorted(os.listdir(sys.argv[1])), os.path.exists(sys.argv[2]), os.listdir('.'), run]\n"
         "print(json.dumps(seen))\n"
         "open('written.txt', 'w').write('done')\n"
     )
@@ -239,7 +247,7 @@ def test_other_projects_files_and_the_services_sockets_are_hidden(tmp_path: Path
     assert result.ok, result.output
     storage, their_file_seen, own_files, run = json.loads(result.output)
     assert (storage, their_file_seen, own_files) == (["alpha"], False, ["mine.py"])
-    assert list(Path("/run").iterdir()) and set(run) <= {"mount"}  # only mount's own table: no sockets
+    assert list(Path("/run").iterdir()) and run == []  # the host's /run (its sockets) is not there
     assert (ours / "written.txt").read_text() == "done"  # the tree under test stays writable
     assert (theirs / "secret.py").exists()  # hidden from the sandbox, untouched outside it
 
@@ -285,3 +293,89 @@ def test_the_deployment_sets_the_limits(settings: Any) -> None:
     limits = Limits()
     assert (limits.memory_bytes, limits.processes, limits.cpu_seconds) == (256 * 1024**2, 8, 30)
     assert Limits(processes=3).processes == 3
+
+
+def test_the_guard_is_refused_unless_the_deployment_allows_it(workspace: Path, settings: Any) -> None:
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = False
+    with pytest.raises(SandboxUnavailable, match="HIVE_SANDBOX_ALLOW_UNSAFE_GUARD"):
+        sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace, isolation=GUARD)
+
+
+def test_without_bubblewrap_untrusted_code_is_refused_naming_what_is_missing(
+    workspace: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = False
+    sandbox_recheck()
+    monkeypatch.setattr("agents.tools.sandbox._SYSTEM_PATH", str(workspace))  # no bwrap on this PATH
+    try:
+        with pytest.raises(SandboxUnavailable, match="bubblewrap is not installed"):
+            sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace)
+        assert not namespaces_available()
+        settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = True  # a development machine may accept the guard
+        result = sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace)
+        assert (result.isolation, result.output) == (GUARD, "ran\n")
+        # Once the host is fixed, the next check after RECHECK_SECONDS finds the sandbox again.
+        monkeypatch.undo()
+        assert not namespaces_available()  # the failed check stands for a while
+        monkeypatch.setattr("agents.tools.sandbox.RECHECK_SECONDS", 0.0)
+        assert namespaces_available()
+        assert sandbox_run([sys.executable, "-c", "print('ran')"], cwd=workspace).isolation == NAMESPACES
+    finally:
+        sandbox_recheck()
+
+
+HOLD_UNTIL = (
+    "import os, pathlib, sys, time\n"
+    "pathlib.Path(sys.argv[1]).write_text('started')\n"
+    "deadline = time.monotonic() + 60\n"
+    "while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:\n"
+    "    time.sleep(0.02)\n"
+    "pathlib.Path(sys.argv[3]).write_text('still writable')\n"
+)
+
+
+def _hold(tree: Path, started: Path, go: Path, write: Path, results: list[Any]) -> threading.Thread:
+    argv = [sys.executable, "-c", HOLD_UNTIL, str(started), str(go), str(write)]
+    thread = threading.Thread(target=lambda: results.append(sandbox_run(argv, cwd=tree)), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists(), results
+    return thread
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="trees are lent to the sandbox's group by a root worker")
+def test_nested_trees_stay_their_owners_and_writable_until_their_own_run_ends(tmp_path: Path) -> None:
+    """A story's worktree inside the project's main tree: the main tree's run ends first, the
+    worktree's run still writes; owners never change, so host-side git keeps working on both."""
+    outer = tmp_path / "main"
+    inner = outer / "worktrees" / "story-1"
+    inner.mkdir(parents=True)
+    (inner / "module.py").write_text("VALUE = 1\n")
+    before = {path: (path.stat().st_uid, path.stat().st_gid, path.stat().st_mode) for path in (outer, inner)}
+    outer_results: list[Any] = []
+    inner_results: list[Any] = []
+    outer_run = _hold(outer, outer / "outer-started", outer / "outer-go", outer / "outer-done", outer_results)
+    inner_run = _hold(inner, inner / "inner-started", inner / "inner-go", inner / "module.py", inner_results)
+    assert {path: path.stat().st_uid for path in before} == {path: value[0] for path, value in before.items()}
+    (outer / "outer-go").write_text("")
+    outer_run.join(30)
+    assert outer_results and outer_results[0].ok, outer_results
+    (inner / "inner-go").write_text("")  # the inner run writes after the outer one gave its tree back
+    inner_run.join(30)
+    assert inner_results and inner_results[0].ok, inner_results[0].output
+    assert (inner / "module.py").read_text() == "still writable"
+    after = {path: (path.stat().st_uid, path.stat().st_gid, path.stat().st_mode) for path in before}
+    assert after == before
+    made = [outer / "outer-done", outer / "outer-started", inner / "inner-started"]
+    assert {path.stat().st_uid for path in made} == {before[outer][0]}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root worker stages the runtime")
+def test_runs_go_on_when_a_tmp_cleaner_removed_the_stash(workspace: Path) -> None:
+    assert sandbox_run([sys.executable, "-c", "print('one')"], cwd=workspace).output == "one\n"
+    for stash in Path(tempfile.gettempdir()).glob("hive-sandbox-stash-*"):
+        if stash in _stash.values():
+            shutil.rmtree(stash)
+    assert sandbox_run([sys.executable, "-c", "print('two')"], cwd=workspace).output == "two\n"
