@@ -21,6 +21,7 @@ import pytest
 
 from agents.previews import (
     Preview,
+    PreviewError,
     _group_alive,
     preview_get,
     preview_request,
@@ -241,10 +242,21 @@ def test_preview_stop_never_signals_a_recycled_pid(tmp_path: Path, settings: Any
     assert not preview_stop(home)
 
 
-def test_preview_without_namespaces_still_answers_only_through_its_socket(
+def test_without_the_sandbox_a_preview_is_refused_with_the_reason(
     tmp_path: Path, settings: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setattr("agents.previews.namespaces_available", lambda: False)
+    monkeypatch.setattr("agents.previews.sandbox_problem", lambda: "bwrap is not installed")
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = False
+    with pytest.raises(PreviewError, match="previews run only in the sandbox, and it cannot run here: bwrap"):
+        _start(tmp_path, settings)
+
+
+def test_preview_under_the_allowed_guard_still_answers_only_through_its_socket(
+    tmp_path: Path, settings: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("agents.previews.namespaces_available", lambda: False)
+    settings.HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = True  # development only: not a boundary
     home, preview = _start(tmp_path, settings)
     try:
         assert preview.isolation == "guard"
