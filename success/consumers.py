@@ -3,7 +3,9 @@
 ``tenants.websockets.TenantWebsocketMiddleware`` has already checked the origin and put the
 customer into the scope, and channels' auth stack the user. The consumer admits members of that
 customer and staff (audited), only for a project that exists in that customer's schema; anyone
-else is refused at the handshake.
+else is refused at the handshake. As a ``tenants.sockets.PortalConsumer`` it is closed as soon as
+its user's access ends (removed, role changed, customer suspended, logged out, new password), and
+sends a keep-alive frame while idle.
 
 Order matters for "nothing is missed": the consumer joins the project's group
 (``<schema>.project.<id>``) *before* it reads and sends the current state, so an event committed
@@ -22,20 +24,21 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django_tenants.utils import schema_context
 
 from projects.events import project_group
 from projects.models import Project
 from success.dashboard import FeedEvent, feed_event_from_message, feed_group
 from success.fragments import rows_html, state_html, update_html
+from tenants.models import Role
+from tenants.sockets import PortalConsumer
 from tenants.websockets import websocket_role
 
 # One render per (schema, project, boards, last event) in flight per process, shared by consumers.
 _renders: dict[tuple[str, int, tuple[int, ...] | None, int], asyncio.Future[str]] = {}
 
 
-class ProjectDashboardConsumer(AsyncWebsocketConsumer):
+class ProjectDashboardConsumer(PortalConsumer):
     group_name = ""
 
     async def connect(self) -> None:
@@ -43,15 +46,16 @@ class ProjectDashboardConsumer(AsyncWebsocketConsumer):
         self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
         query = parse_qs(bytes(self.scope.get("query_string", b"")).decode("latin1"))
         self.feed = feed_group((query.get("feed") or [""])[0])
-        self.project: Project | None = await database_sync_to_async(self._admit)()
-        if self.project is None:
+        admitted = await database_sync_to_async(self._admit)()
+        if admitted is None:
             await self.close()
             return
+        self.project: Project | None = admitted[0]
         self.pending: list[dict[str, Any]] = []
         self.flushing: asyncio.Task[None] | None = None
         self.group_name = project_group(self.schema_name, self.project_id)
         await self.channel_layer.group_add(self.group_name, self.channel_name)
-        await self.accept()
+        await self.portal_accept(admitted[1])
         html, self.sent_ids = await database_sync_to_async(self._state)()
         await self.send(text_data=html)
 
@@ -61,6 +65,12 @@ class ProjectDashboardConsumer(AsyncWebsocketConsumer):
         flushing = getattr(self, "flushing", None)
         if flushing is not None:
             flushing.cancel()
+        await super().disconnect(code)
+
+    async def access_changed(self, role: Role) -> None:
+        """What a role may see or do can differ: the whole state again, as on a reconnect."""
+        html, self.sent_ids = await database_sync_to_async(self._state)()
+        await self.send(text_data=html)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The dashboard only listens; whatever a client sends is ignored."""
@@ -72,11 +82,13 @@ class ProjectDashboardConsumer(AsyncWebsocketConsumer):
 
     # --- rendering -----------------------------------------------------------------------------
 
-    def _admit(self) -> Project | None:
-        if not self.schema_name or websocket_role(self.scope) is None:
+    def _admit(self) -> tuple[Project, Role] | None:
+        role = websocket_role(self.scope) if self.schema_name else None
+        if role is None:
             return None
         with schema_context(self.schema_name):
-            return Project.objects.filter(pk=self.project_id).first()
+            project = Project.objects.filter(pk=self.project_id).first()
+        return None if project is None else (project, role)
 
     def _state(self) -> tuple[str, set[int]]:
         assert self.project is not None

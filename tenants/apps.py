@@ -7,7 +7,8 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants import access, host_cache
+        from tenants import access, host_cache, sockets
 
         host_cache.connect_invalidation()
         access.connect_membership_cache()
+        sockets.connect_revocation()
