@@ -25,7 +25,7 @@ from tenants import access, host_cache
 from tenants.models import Customer, Domain
 
 # Paths of a portal that anyone may reach: the login flow, health, static files.
-OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz", "/static/")
+OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/healthz", "/static/", "/favicon.ico")
 
 
 class HostTenantMiddleware(TenantMainMiddleware):
