@@ -16,18 +16,6 @@ from tests.world import World
 
 
 @pytest.fixture(autouse=True)
-def _fresh_channel_layer() -> Iterator[None]:
-    """A channel layer instance per test. Each test drives its sockets on an event loop of its own,
-    and channels_redis keeps asyncio locks per instance: a loop closed while one of its tasks held
-    the receive lock of the process's channel left the next test's consumers waiting forever."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-
-
-@pytest.fixture(autouse=True)
 def _memory_cache(settings: pytest.FixtureRequest) -> None:
     settings.CACHES = MEMORY_CACHES  # type: ignore[attr-defined]
 
