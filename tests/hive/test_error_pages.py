@@ -41,6 +41,7 @@ def test_a_missing_or_foreign_page_gets_the_portals_404_page(world: World, user:
     page = response.content.decode()
     assert response.status_code == 404
     assert STYLED in page and 'data-testid="error-404"' in page and "There is nothing here" in page
+    assert "Alpha Industries" not in page and "Beta Logistics" not in page  # whose portal it is stays unsaid
 
 
 def test_a_server_error_gets_a_styled_page_without_any_context() -> None:

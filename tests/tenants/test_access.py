@@ -20,6 +20,7 @@ LOGIN_FLOW = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    "favicon",
 }
 
 
