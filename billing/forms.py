@@ -24,7 +24,12 @@ class BillingContactForm(forms.ModelForm[StripeCustomer]):
             "postal_code",
             "country",
         ]
-        labels = {"billing_name": "Company name on receipts", "billing_email": "Billing email"}
+        labels = {
+            "billing_name": "Company name on receipts",
+            "billing_email": "Billing email",
+            "address_line1": "Address line 1",
+            "address_line2": "Address line 2",
+        }
 
     def clean_country(self) -> str:
         country = str(self.cleaned_data.get("country", "")).strip().upper()

@@ -159,12 +159,28 @@ if TESTING and env_bool("HIVE_TEST_LOCAL_CACHES", True):
 # Sessions are read from Redis and written through to PostgreSQL: one query less per request.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_CACHE_ALIAS = "shared"
+# channels_redis waits for messages with a blocking BZPOPMIN of 5 s; redis-py >= 8 gives every read
+# a 5 s socket timeout by default, so an idle consumer died every 5 s ("Timeout reading from ...").
+# The read timeout must stay well above the blocking pop (a dead Redis is still noticed), and an
+# idle pooled connection is pinged before reuse.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                    "socket_keepalive": True,
+                    "health_check_interval": 25,
+                }
+            ]
+        },
     }
 }
+# The portal's websockets send a keep-alive frame this often, so proxies never see an idle socket.
+HIVE_WEBSOCKET_KEEPALIVE_SECONDS = float(env_str("HIVE_WEBSOCKET_KEEPALIVE_SECONDS", "25"))
 
 AUTH_USER_MODEL = "tenants.User"
 AUTH_PASSWORD_VALIDATORS = [

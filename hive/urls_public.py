@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing.views import landing, stripe_webhook
+from hive.favicon import favicon
 from hive.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/success/", include("success.urls_admin")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

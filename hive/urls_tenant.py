@@ -9,11 +9,13 @@ every project); it comes before ``projects.urls``, whose own "" route it superse
 
 from django.urls import include, path
 
+from hive.favicon import favicon
 from hive.health import healthz
 from success.views import overview
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("", overview, name="portal_home"),
     path("", include("api.urls_v1")),
     path("api/", include("api.urls")),

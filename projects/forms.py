@@ -91,6 +91,11 @@ class EngagementForm(forms.ModelForm[Engagement]):
             "skills": "Skills you need, comma-separated (e.g. Django, React, PostgreSQL).",
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A required choice shown as radio buttons needs no "---------" button for "none".
+        self.fields["kind"].choices = Engagement.Kind.choices  # type: ignore[attr-defined]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind = cleaned.get("kind")

@@ -237,6 +237,16 @@ class Workflow(models.Model):
     def is_active(self) -> bool:
         return self.status in {self.Status.RUNNING, self.Status.PAUSED}
 
+    @property
+    def delivery_label(self) -> str:
+        """The project's status as its customer says it, once delivery has started."""
+        return {
+            self.Status.RUNNING: "In delivery",
+            self.Status.PAUSED: "Paused",
+            self.Status.COMPLETED: "Delivered",
+            self.Status.CANCELLED: "Cancelled",
+        }.get(self.Status(self.status), str(self.get_status_display()))
+
 
 class Phase(models.Model):
     class Status(models.TextChoices):

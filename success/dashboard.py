@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, Q, Sum, Value, When, Window
+from django.db.models import Case, Count, F, Max, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber, Trunc
 from django.utils import timezone
 
@@ -153,6 +153,49 @@ def feed_read(project: Project, group: FeedGroup, limit: int = FEED_SIZE) -> lis
         events = events.filter(kind__in=group.kinds)
     rows = events.order_by("-created_at", "-pk").values_list("pk", "kind", "message", "actor", "created_at")[:limit]
     return [FeedEvent(*row) for row in rows]
+
+
+# How many of the newest event ids a cursor remembers as already counted (see FeedCursor).
+CURSOR_RECENT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCursor:
+    """How far a dashboard has seen the project's events: the highest id and how many there were.
+
+    Ids are handed out at insert, not at commit, so an event can become visible after one with a
+    higher id; "everything up to ``last``" is therefore checked by count: a reconnecting client
+    whose ``seen`` still equals the number of events up to ``last`` missed only events above it.
+    ``recent`` holds the newest ids already counted, so a late message about one of them (the
+    consumer joins its group before reading) is not counted twice. Read it in the same snapshot
+    as what it describes (``success.fragments``).
+    """
+
+    last: int
+    seen: int
+    recent: frozenset[int] = frozenset()
+
+
+def feed_cursor_read(project: Project) -> FeedCursor:
+    """The project's cursor now (two queries)."""
+    totals = Event.objects.filter(project=project).aggregate(last=Max("pk"), seen=Count("pk"))
+    recent = Event.objects.filter(project=project).order_by("-pk").values_list("pk", flat=True)[:CURSOR_RECENT]
+    return FeedCursor(last=totals["last"] or 0, seen=totals["seen"], recent=frozenset(recent))
+
+
+def feed_events_after(project: Project, cursor: FeedCursor, limit: int) -> list[tuple[FeedEvent, int | None]] | None:
+    """The events a client at ``cursor`` has not seen (with their phase ids), oldest first; None
+    when that cannot be told (an event at or below ``last`` it never saw, or more than ``limit``)."""
+    if Event.objects.filter(project=project, pk__lte=cursor.last).count() != cursor.seen:
+        return None
+    rows = (
+        Event.objects.filter(project=project, pk__gt=cursor.last)
+        .order_by("pk")
+        .values_list("pk", "kind", "message", "actor", "created_at", "phase_id")[: limit + 1]
+    )
+    if len(rows) > limit:
+        return None
+    return [(FeedEvent(*row[:5]), row[5]) for row in rows]
 
 
 # --- the task board -------------------------------------------------------------------------

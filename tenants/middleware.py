@@ -26,10 +26,20 @@ from tenants import access, host_cache
 from tenants.audit import audit_request
 from tenants.models import Customer, Domain
 
-# Paths of a portal that anyone may reach: the login flow, health, static files, the account pages
-# (two-factor, re-authentication, e-mail verification: they concern only the person), and the REST
-# API (which admits API keys only, checked by its own authentication: api.authentication).
-OPEN_PREFIXES = ("/login/", "/logout/", "/password-reset/", "/reset/", "/account/", "/healthz", "/static/", "/api/")
+# Paths of a portal that anyone may reach: the login flow, health, static files and the favicon, the
+# account pages (two-factor, re-authentication, e-mail verification: they concern only the person),
+# and the REST API (which admits API keys only, checked by its own authentication).
+OPEN_PREFIXES = (
+    "/login/",
+    "/logout/",
+    "/password-reset/",
+    "/reset/",
+    "/account/",
+    "/healthz",
+    "/static/",
+    "/favicon.ico",
+    "/api/",
+)
 
 
 class HostTenantMiddleware(TenantMainMiddleware):

@@ -27,7 +27,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django_tenants.utils import remove_www, schema_context
 
 from tenants import access, host_cache, two_factor
-from tenants.models import Customer, Domain, Role, User
+from tenants.models import Customer, Domain, Membership, Role, User
 
 ASGIApp = Any  # channels' applications are untyped callables (scope, receive, send)
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -90,12 +90,13 @@ class TenantWebsocketMiddleware:
         return await self.inner(scope, receive, send)
 
 
-def websocket_role(scope: dict[str, Any]) -> Role | None:
+def websocket_role(scope: dict[str, Any], *, fresh: bool = False) -> Role | None:
     """The portal role of the scope's user (owner rights for staff), or None to refuse.
 
     Members of a suspended customer are refused (their HTTP pages say why), so is a login that
-    must still confirm its second factor (``tenants.two_factor``); a staff entry is
-    recorded once per session, as for HTTP. Call from a sync context.
+    must still confirm its second factor (``tenants.two_factor``); a staff entry is recorded once
+    per session, as for HTTP. ``fresh`` reads the membership from the database, not the shared
+    cache (``tenants.sockets`` re-checking an open socket). Call from a sync context.
     """
     customer: Customer | None = scope.get("customer")
     user = scope.get("user")
@@ -105,7 +106,10 @@ def websocket_role(scope: dict[str, Any]) -> Role | None:
     # A login that still owes its second factor opens no socket, as it opens no page.
     if two_factor.required_by(user, customer) and not two_factor.session_is_verified(user, session):
         return None
-    membership = access.membership_for(user, customer)
+    if fresh:
+        membership = Membership.objects.filter(user=user, customer=customer).first()
+    else:
+        membership = access.membership_for(user, customer)
     if membership is not None:
         return None if customer.is_suspended else Role(membership.role)
     if not user.is_staff:

@@ -35,6 +35,9 @@ class AsgiServer:
             port=self.port,
             lifespan="off",
             log_level="warning",
+            # uvicorn's own logging config would detach handlers from its loggers; without it they
+            # propagate to the root logger, where tests.asgi_errors sees "Exception in ASGI application".
+            log_config=None,
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)

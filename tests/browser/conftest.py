@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.asgi_errors import asgi_errors  # noqa: F401  (autouse: fails a test whose ASGI server logged an error)
+
 CHROMIUM = os.environ.get("HIVE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 

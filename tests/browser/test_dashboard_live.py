@@ -1,5 +1,6 @@
 """A member watches a project's dashboard in Chromium while work happens, without reloading; the
-websocket drops (the server restarts) and the page catches up on what it missed."""
+websocket drops (the server restarts) and the page catches up on what it missed — and only on
+that: it reconnects with its cursor and gets no whole state."""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ def test_the_dashboard_follows_the_work_live_and_catches_up_after_a_drop(
         delivery = delivery_make("Live in Chromium", tasks=8)
     ready = [task for task in delivery.tasks if task.status == Task.Status.READY]
 
+    frames: list[list[str]] = []  # per socket the page opened, the text frames it received
+
+    def watch(socket: Any) -> None:
+        received: list[str] = []
+        frames.append(received)
+        socket.on("framereceived", lambda payload: received.append(str(payload)))
+
+    page.on("websocket", watch)
     page.goto(server.origin() + "/login/")
     page.fill("#id_username", "alpha-member@example.test")
     page.fill("#id_password", PASSWORD)
@@ -91,6 +100,11 @@ def test_the_dashboard_follows_the_work_live_and_catches_up_after_a_drop(
     expect(live).to_have_attribute("data-live", "1", timeout=20_000)
     for event_id in missed:
         expect(page.locator(f"#event-{event_id}")).to_be_visible(timeout=WAIT_MS)
+    # The page came back with its cursor: the new socket sent what was missed (rows on top of the
+    # feed), not the whole state (which replaces the whole feed).
+    assert len(frames) >= 2 and frames[0] and 'id="event-feed"' in frames[0][0]
+    reconnected = frames[-1][0]
+    assert 'id="dash-cursor"' in reconnected and 'id="event-feed"' not in reconnected
     # Still live afterwards: a new event arrives over the new socket.
     after = report(delivery, "back online")
     expect(page.locator(f"#event-{after}")).to_be_visible(timeout=WAIT_MS)

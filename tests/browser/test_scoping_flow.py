@@ -1,6 +1,6 @@
 """An owner scopes an MVP in Chromium: requirements in, stories and tier out, a story dropped
-live (HTMX, no reload), a quote made with its payment schedule, and accepted on the consent step
-(asked for a card first; then the amount due now, the card and the later charges)."""
+live (HTMX, no reload) once confirmed, a quote made with its payment schedule, and accepted on the
+consent step (asked for a card first; then the amount due now, the card and the later charges)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,24 @@ def test_an_owner_scopes_quotes_and_accepts_an_mvp(page: Any, site: str, world: 
     assert page.get_by_test_id("scope-price").inner_text() == "$75,000"
     assert page.get_by_test_id("story-count").inner_text() == "10"
 
-    # Dropping a story re-scopes in place: the page is not reloaded.
+    # Dropping a story asks first; declined, nothing changes.
+    drop = page.locator("[data-testid^=story-] button", has_text="Drop").first
+    asked: list[str] = []
+
+    def decline(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", decline)
+    drop.click()
+    page.wait_for_timeout(500)
+    assert asked and asked[0].startswith("Drop “") and "from the scope?" in asked[0]
+    assert page.get_by_test_id("story-count").inner_text() == "10"
+
+    # Confirmed, it re-scopes in place: the page is not reloaded.
     page.evaluate("window.__still_here = true")
-    page.locator("[data-testid^=story-] button", has_text="Drop").first.click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    drop.click()
     # A locator wait, not wait_for_function("…"): Playwright evals a string predicate in the page,
     # which the Content-Security-Policy (rightly) refuses.
     expect(page.get_by_test_id("story-count")).to_have_text("9")

@@ -9,6 +9,7 @@ import pytest
 
 from agents.pools import pools_ensure
 from agents.roles import ROLES
+from tests.asgi_errors import asgi_errors  # noqa: F401  (autouse: fails a test whose ASGI server logged an error)
 from tests.success.memory_cache import MEMORY_CACHES
 from tests.success.success_world import Mailbox, smtp_server
 from tests.world import World

@@ -3,6 +3,7 @@ Origin check, session cookie → user, membership, project in this schema; live 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -80,8 +81,10 @@ async def receive_until(communicator: WebsocketCommunicator, needle: str) -> str
 
 async def refused(communicator: WebsocketCommunicator) -> bool:
     connected, _ = await communicator.connect(timeout=TIMEOUT)
-    if connected:
-        await communicator.disconnect()
+    # As a server does after a refused handshake too: tell the application the socket is gone, so
+    # it ends on its own. Left running, it was cancelled when the test's event loop closed, and a
+    # cancellation landing inside channels_redis's blocking read could hang that close forever.
+    await communicator.disconnect()
     return not connected
 
 
@@ -263,3 +266,114 @@ def test_a_staff_login_without_its_second_factor_opens_no_socket_and_records_not
 
 async def _assert_refused(communicator: WebsocketCommunicator) -> None:
     assert await refused(communicator)
+
+
+def cursor_of(frame: str) -> tuple[int, int]:
+    found = re.search(r'id="dash-cursor" hidden data-last="(\d+)" data-seen="(\d+)"', frame)
+    assert found, "the frame carries no cursor"
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_every_frame_carries_the_cursor_of_the_events_it_covers(world: World) -> None:
+    live = delivery()
+    communicator = socket(world, live.project.pk, user="alpha_member")
+
+    async def scenario() -> None:
+        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        last, seen = cursor_of(await communicator.receive_from(timeout=TIMEOUT))
+        assert seen == await sync_to_async(_event_count)(live)
+        event_id = await append("alpha", live, Event.Kind.TASK_REPORT, "one more")
+        assert event_id > last
+        assert cursor_of(await receive_until(communicator, f'id="event-{event_id}"')) == (event_id, seen + 1)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_reconnecting_page_gets_only_what_it_missed(world: World) -> None:
+    live = delivery()
+    task = next(t for t in live.tasks if t.status == Task.Status.READY)
+    first = socket(world, live.project.pk, user="alpha_member")
+
+    async def scenario() -> None:
+        assert (await first.connect(timeout=TIMEOUT))[0]
+        state = await first.receive_from(timeout=TIMEOUT)
+        last, seen = cursor_of(state)
+        await first.disconnect()
+        missed = [
+            await append("alpha", live, Event.Kind.TASK_REPORT, "missed while away", task),
+            await move("alpha", task, Task.Status.RUNNING, Event.Kind.TASK_STARTED),
+        ]
+
+        again = await sync_to_async(socket)(
+            world, live.project.pk, user="alpha_member", query=f"?feed=all&last={last}&seen={seen}"
+        )
+        assert (await again.connect(timeout=TIMEOUT))[0]
+        frame = await again.receive_from(timeout=TIMEOUT)
+        for event_id in missed:
+            assert f'id="event-{event_id}"' in frame
+        assert 'hx-swap-oob="afterbegin:#event-feed"' in frame  # rows added on top, the feed is kept
+        assert 'id="event-feed"' not in frame and 'id="dash-board"' not in frame  # no whole state
+        running = frame.split(f'id="phase-{task.phase_id}"', 1)[1].split('data-column="waiting"', 1)[0]
+        assert f'data-testid="task-{task.pk}"' in running.split('data-column="running"', 1)[1]
+        assert cursor_of(frame) == (max(missed), seen + 2)
+        assert len(frame) < len(state)
+        await again.disconnect()
+
+    run(scenario)
+
+
+def test_a_reconnect_that_missed_nothing_gets_only_its_cursor_back(world: World) -> None:
+    live = delivery()
+    first = socket(world, live.project.pk, user="alpha_member")
+
+    async def scenario() -> None:
+        assert (await first.connect(timeout=TIMEOUT))[0]
+        last, seen = cursor_of(await first.receive_from(timeout=TIMEOUT))
+        await first.disconnect()
+        query = f"?last={last}&seen={seen}"
+        again = await sync_to_async(socket)(world, live.project.pk, user="alpha_member", query=query)
+        assert (await again.connect(timeout=TIMEOUT))[0]
+        frame = await again.receive_from(timeout=TIMEOUT)
+        assert cursor_of(frame) == (last, seen) and "<section" not in frame
+        # ...and it is live like any other socket.
+        event_id = await append("alpha", live, Event.Kind.TASK_REPORT, "after the reconnect")
+        await receive_until(again, f'id="event-{event_id}"')
+        await again.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "wrong-count",  # an event at or below `last` the page never saw (a late commit): not provable
+        "last=abc&seen=1",
+        "last=-5&seen=0",
+        "last=1&seen=99999999999999999999999",
+        "last=%EF%BC%91&seen=1",  # a full-width digit
+        "last=1",
+    ],
+)
+def test_a_cursor_that_proves_nothing_gets_the_whole_state(world: World, cursor: str) -> None:
+    live = delivery()
+    first = socket(world, live.project.pk, user="alpha_member")
+
+    async def scenario() -> None:
+        assert (await first.connect(timeout=TIMEOUT))[0]
+        last, seen = cursor_of(await first.receive_from(timeout=TIMEOUT))
+        await first.disconnect()
+        query = f"?last={last}&seen={seen - 1}" if cursor == "wrong-count" else f"?{cursor}"
+        again = await sync_to_async(socket)(world, live.project.pk, user="alpha_member", query=query)
+        assert (await again.connect(timeout=TIMEOUT))[0]
+        frame = await again.receive_from(timeout=TIMEOUT)
+        assert 'id="dash-board"' in frame and 'id="event-feed"' in frame
+        assert cursor_of(frame) == (last, seen)
+        await again.disconnect()
+
+    run(scenario)
+
+
+def _event_count(live: Delivery) -> int:
+    with schema_context("alpha"):
+        return Event.objects.filter(project=live.project).count()

@@ -101,9 +101,10 @@ def test_the_state_endpoint_sends_fragments_swapped_by_id(world: World) -> None:
         "dash-probability",
         "dash-board",
         "event-feed",
+        "dash-cursor",
     ):
         assert f'id="{fragment}"' in body
-    assert body.count('hx-swap-oob="true"') == 8
+    assert body.count('hx-swap-oob="true"') == 9
     assert "<html" not in body
 
 

@@ -20,6 +20,7 @@ LOGIN_FLOW = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    "favicon",
 }
 # The person's own account pages (tenants.urls_account) show nothing of the portal's company.
 ACCOUNT_PAGES = {
