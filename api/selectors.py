@@ -6,42 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from projects.models import Phase, Project, Story, Task
-from success.acceptance import TARGET_PERCENT, acceptance_summary
-from success.models import GateRun, GateWaiver, StoryDecision
+from projects.models import Project
+from success.acceptance import TARGET_PERCENT, acceptance_summary, story_acceptance_rows
+from success.gates import gate_rows
+from success.models import StoryDecision
 
 
 def acceptance_matrix(project: Project) -> dict[str, Any]:
-    stories = list(Story.objects.filter(project=project, dropped=False).order_by("position", "pk"))
-    history: dict[int, list[StoryDecision]] = {}
-    for decision in (
-        StoryDecision.objects.filter(project=project).select_related("fix_task").order_by("decided_at", "pk")
-    ):
-        history.setdefault(decision.story_id, []).append(decision)
-    done = {
-        int(story_id)
-        for story_id in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
-            "inputs__item__story_id", flat=True
-        )
-        if story_id is not None
-    }
     rows = []
-    for story in stories:
-        decisions = history.get(story.pk, [])
-        latest = decisions[-1] if decisions else None
-        fixing = latest is not None and latest.fix_task is not None and latest.fix_task.status not in Task.FINISHED
+    for row in story_acceptance_rows(project):
+        story, latest = row["story"], row["latest"]
         rows.append(
             {
                 "story_id": story.pk,
                 "title": story.title,
                 "acceptance_criteria": [str(c) for c in story.acceptance_criteria],
-                "implemented": story.pk in done,
-                "fixing": fixing,
+                "implemented": row["implemented"],
+                "fixing": row["fixing"],
                 "status": latest.decision if latest is not None else "undecided",
                 "unmet_criteria": list(latest.unmet_criteria)
                 if latest is not None and latest.decision == StoryDecision.Decision.REJECTED
                 else [],
-                "decisions": decisions,
+                "decisions": row["history"],
             }
         )
     summary = acceptance_summary(project)
@@ -63,22 +49,15 @@ def acceptance_matrix(project: Project) -> dict[str, Any]:
 
 
 def project_gates(project: Project) -> list[dict[str, Any]]:
-    phases = list(Phase.objects.filter(project=project, gated=True).order_by("position"))
-    runs: dict[int, list[GateRun]] = {}
-    for run in GateRun.objects.filter(project=project).prefetch_related("results").order_by("-number"):
-        runs.setdefault(run.phase_id, []).append(run)
-    waivers: dict[int, list[GateWaiver]] = {}
-    for waiver in GateWaiver.objects.filter(project=project).order_by("created_at", "pk"):
-        waivers.setdefault(waiver.phase_id, []).append(waiver)
     return [
         {
-            "phase_id": phase.pk,
-            "key": phase.key,
-            "name": phase.name,
-            "status": phase.status,
-            "gate_note": phase.gate_note,
-            "runs": runs.get(phase.pk, []),
-            "waivers": waivers.get(phase.pk, []),
+            "phase_id": row["phase"].pk,
+            "key": row["phase"].key,
+            "name": row["phase"].name,
+            "status": row["phase"].status,
+            "gate_note": row["phase"].gate_note,
+            "runs": row["runs"],
+            "waivers": row["waivers"],
         }
-        for phase in phases
+        for row in gate_rows(project)
     ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -190,3 +191,31 @@ def acceptance_summaries(project_ids: Iterable[int] | None = None) -> dict[int, 
 
 def acceptance_summary(project: Project) -> AcceptanceSummary:
     return acceptance_summaries([project.pk]).get(project.pk) or AcceptanceSummary(0, 0, 0, 0, 0)
+
+
+def story_acceptance_rows(project: Project) -> list[dict[str, Any]]:
+    """Each story in scope with its decisions (oldest first), the latest one, whether its work is
+    done and whether a fix is under way — the acceptance matrix of the success page and the API,
+    in four queries whatever the number of stories."""
+    stories = list(Story.objects.filter(project=project, dropped=False).order_by("position", "pk"))
+    decisions: dict[int, list[StoryDecision]] = {}
+    for decision in (
+        StoryDecision.objects.filter(project=project).select_related("fix_task").order_by("decided_at", "pk")
+    ):
+        decisions.setdefault(decision.story_id, []).append(decision)
+    done = {
+        int(story_id)
+        for story_id in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
+            "inputs__item__story_id", flat=True
+        )
+        if story_id is not None
+    }
+    rows = []
+    for story in stories:
+        history = decisions.get(story.pk, [])
+        latest = history[-1] if history else None
+        fixing = latest is not None and latest.fix_task is not None and latest.fix_task.status not in Task.FINISHED
+        rows.append(
+            {"story": story, "history": history, "latest": latest, "implemented": story.pk in done, "fixing": fixing}
+        )
+    return rows

@@ -57,7 +57,7 @@ from billing.catalog import (
     ServiceCode,
     Threshold,
 )
-from projects.models import Event, Phase, Service, Task
+from projects.models import Event, Phase, Project, Service, Task
 from projects.orchestration import (
     WorkflowError,
     phase_gates_block,
@@ -508,3 +508,16 @@ def gates_sweep(*, older_than_seconds: float = 300) -> int:
         if remediation_advance(phase=phase) != "waiting":
             moved += 1
     return moved
+
+
+def gate_rows(project: Project) -> list[dict[str, Any]]:
+    """Each gated phase with its gate runs (newest first) and waivers (oldest first), for the
+    success page and the API, in three queries."""
+    phases = list(Phase.objects.filter(project=project, gated=True).order_by("position"))
+    runs: dict[int, list[GateRun]] = {}
+    for run in GateRun.objects.filter(project=project).prefetch_related("results").order_by("-number"):
+        runs.setdefault(run.phase_id, []).append(run)
+    waivers: dict[int, list[GateWaiver]] = {}
+    for waiver in GateWaiver.objects.filter(project=project).order_by("created_at", "pk"):
+        waivers.setdefault(waiver.phase_id, []).append(waiver)
+    return [{"phase": phase, "runs": runs.get(phase.pk, []), "waivers": waivers.get(phase.pk, [])} for phase in phases]

@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from projects.access import get_project_for_member
-from projects.models import Phase, Project, Story, Task, Workflow
-from success import acceptance, guarantee, satisfaction
+from projects.models import Project, Workflow
+from success import acceptance, gates, guarantee, satisfaction
 from success.access import (
     get_briefing_for_member,
     get_story_for_decision,
@@ -30,8 +30,6 @@ from success.fragments import live_html, polled_state_html
 from success.metrics import metrics_ensure
 from success.models import (
     DailySummary,
-    GateRun,
-    GateWaiver,
     Guarantee,
     Measurement,
     ReportPreference,
@@ -89,42 +87,6 @@ def _can(request: HttpRequest, role: Role) -> bool:
     return ROLE_RANK[portal_role(request)] >= ROLE_RANK[role]
 
 
-def _stories(project: Project) -> list[dict[str, Any]]:
-    stories = list(Story.objects.filter(project=project, dropped=False).order_by("position", "pk"))
-    decisions: dict[int, list[StoryDecision]] = {}
-    for decision in (
-        StoryDecision.objects.filter(project=project).select_related("fix_task").order_by("decided_at", "pk")
-    ):
-        decisions.setdefault(decision.story_id, []).append(decision)
-    done = {
-        int(story_id)
-        for story_id in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
-            "inputs__item__story_id", flat=True
-        )
-        if story_id is not None
-    }
-    rows = []
-    for story in stories:
-        history = decisions.get(story.pk, [])
-        latest = history[-1] if history else None
-        fixing = latest is not None and latest.fix_task is not None and latest.fix_task.status not in Task.FINISHED
-        rows.append(
-            {"story": story, "history": history, "latest": latest, "implemented": story.pk in done, "fixing": fixing}
-        )
-    return rows
-
-
-def _gates(project: Project) -> list[dict[str, Any]]:
-    phases = list(Phase.objects.filter(project=project, gated=True).order_by("position"))
-    runs: dict[int, list[GateRun]] = {}
-    for run in GateRun.objects.filter(project=project).prefetch_related("results").order_by("-number"):
-        runs.setdefault(run.phase_id, []).append(run)
-    waivers: dict[int, list[GateWaiver]] = {}
-    for waiver in GateWaiver.objects.filter(project=project):
-        waivers.setdefault(waiver.phase_id, []).append(waiver)
-    return [{"phase": phase, "runs": runs.get(phase.pk, []), "waivers": waivers.get(phase.pk, [])} for phase in phases]
-
-
 def _metrics(project: Project) -> list[dict[str, Any]]:
     metrics = metrics_ensure(project)
     history: dict[int, list[Measurement]] = {}
@@ -140,8 +102,8 @@ def success_context(request: HttpRequest, project: Project) -> dict[str, Any]:
         "project": project,
         "workflow": workflow,
         "probability": success_probability(project),
-        "gates": _gates(project),
-        "stories": _stories(project),
+        "gates": gates.gate_rows(project),
+        "stories": acceptance.story_acceptance_rows(project),
         "acceptance": acceptance.acceptance_summary(project),
         "acceptance_target": acceptance.TARGET_PERCENT,
         "decisions_open": workflow is not None and workflow.is_active,
