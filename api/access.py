@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from projects.models import Project, Quote, Task
 from tenants.access import membership_for
 from tenants.models import Customer, Role
+from tenants.reauth import has_recent_auth
 
 
 def get_project_for_key(pk: int) -> Project:
@@ -41,13 +42,11 @@ def key_owner_role(request: HttpRequest, customer: Customer) -> Role | None:
 
 
 def api_key_creation_allowed(request: HttpRequest) -> bool:
-    """May this request make an API key? The hook the re-authentication check plugs into.
-
-    An owner of the company, signed in with the portal session, may. The accounts work adds
-    "and re-authenticated recently" (its ``recent_auth_required``); the lead points this function
-    at it, and the key pages call nothing else.
-    """
+    """May this request make an API key? An owner of the company, signed in with the portal
+    session, who proved it is them recently (``tenants.reauth``: a login, second factor or
+    re-entered password within ``HIVE_REAUTH_SECONDS``) — a stale session left open must not
+    become a durable key."""
     customer: Customer | None = getattr(request, "customer", None)
     if customer is None or not request.user.is_authenticated:
         return False
-    return key_owner_role(request, customer) == Role.OWNER
+    return key_owner_role(request, customer) == Role.OWNER and has_recent_auth(request)

@@ -23,6 +23,7 @@ from api.keys import ApiKeyError, api_key_create, api_key_revoke
 from api.models import ApiKey, Scope
 from tenants.access import current_customer
 from tenants.models import Role, User
+from tenants.reauth import reauth_url
 
 
 def _owner(request: HttpRequest) -> User:
@@ -41,8 +42,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not api_key_creation_allowed(request):
-            status = 403
-            form.add_error(None, "Confirm it is you before making an API key.")
+            messages.info(request, "Confirm it is you before making an API key.")
+            return redirect(reauth_url(request))
         elif form.is_valid():
             days = form.expiry_days()
             try:

@@ -281,7 +281,7 @@ class PreviewGateway:
             returned = list(event.headers)
             skip = _hop_by_hop(returned)
             kept = [
-                (name, value)
+                (name, _host_only(value) if name == b"set-cookie" else value)
                 for name, value in returned
                 if name not in skip
                 and not (name == b"set-cookie" and value.split(b"=", 1)[0].strip() == previews.COOKIE_NAME.encode())
@@ -322,3 +322,10 @@ async def _next(connection: h11.Connection, reader: asyncio.StreamReader, timeou
             return event
         data = await asyncio.wait_for(reader.read(CHUNK), timeout)
         connection.receive_data(data)
+
+
+def _host_only(cookie: bytes) -> bytes:
+    """A preview's cookie without its ``Domain`` attribute: host-only, so code on a preview host
+    can never set a cookie for a parent domain the portal (or another preview) would receive."""
+    parts = [part for part in cookie.split(b";") if not part.strip().lower().startswith(b"domain=")]
+    return b";".join(parts)

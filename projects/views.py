@@ -65,6 +65,7 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "is_staff": request.user.is_staff,
         "has_repository": project_workspace(project).exists,
         "payments": payments,
+        "release": deliverable_release(project),
         "due_cents": sum(row.amount_cents for row in payments if row.status in {row.Status.DUE, row.Status.FAILED}),
     }
     context["preview"] = project_preview_state(project, context["workflow"])

@@ -18,6 +18,7 @@ from projects.access import get_project_for_member
 from projects.controls import PROJECT_CONTROLS, TASK_CONTROLS
 from projects.models import Project, Task
 from tenants.models import Role, User
+from tenants.reauth import recent_auth_required
 
 
 def _user(request: HttpRequest) -> User:
@@ -38,6 +39,7 @@ def _staff_only(request: HttpRequest) -> None:
 
 
 @require_POST
+@recent_auth_required  # approving the delivery charges its final milestone
 def task_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.OWNER)
     task = _task_of(project, task_pk)

@@ -177,7 +177,11 @@ def main() -> int:
         subprocess.run([python, "manage.py", "seed_demo_project"], cwd=ROOT, env=env, check=True)
         domain = env.get("HIVE_DOMAIN", "hive.localhost")
         commands = [
-            [str(BIN / "uvicorn"), "hive.asgi:application", "--host", "127.0.0.1", "--port", str(PORT)],
+            # No proxy in front of make run: uvicorn must not take X-Forwarded-For from clients
+            # (it trusts it from 127.0.0.1 by default, and every client here is 127.0.0.1), or
+            # the per-address login and rate limits and the audit log's addresses are forgeable.
+            [str(BIN / "uvicorn"), "hive.asgi:application", "--host", "127.0.0.1", "--port", str(PORT)]
+            + ([] if env.get("BEHIND_PROXY") == "1" else ["--no-proxy-headers"]),
             # Agent work has its own worker, so dispatching and the reaper never wait behind it.
             [str(BIN / "celery"), "-A", "hive", "worker", "-l", "info", "-Q", "agents", "-c", "2", "-n", "agents@%h"],
             [

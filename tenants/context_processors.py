@@ -12,6 +12,6 @@ def portal(request: HttpRequest) -> dict[str, object]:
     return {
         "customer": customer,
         "membership": membership,
-        "is_staff_visit": customer is not None and membership is None and request.user.is_authenticated,
+        "is_staff_visit": customer is not None and membership is None and request.user.is_staff,
         "hive_domain": settings.HIVE_DOMAIN,
     }

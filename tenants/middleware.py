@@ -76,7 +76,13 @@ class TenantAccessMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         customer: Customer | None = getattr(request, "customer", None)
         request.membership = None  # type: ignore[attr-defined]
-        if customer is None or request.path.startswith(OPEN_PREFIXES):
+        if customer is None:
+            return self.get_response(request)
+        if request.path.startswith(OPEN_PREFIXES):
+            # Open to anyone, but a member's own pages (their account) still know who they are:
+            # the header shows their role, and nobody is taken for a visiting account manager.
+            if request.user.is_authenticated:
+                request.membership = access.membership_for(request.user, customer)  # type: ignore[attr-defined]
             return self.get_response(request)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())

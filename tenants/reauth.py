@@ -22,6 +22,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import user_has_device
 
 SESSION_KEY = "hive_auth_at"
 
@@ -34,7 +35,12 @@ def recent_auth_mark(request: HttpRequest) -> None:
 
 
 def has_recent_auth(request: HttpRequest, max_age: int | None = None) -> bool:
+    """A login (or confirmation) within ``max_age`` seconds — and, for a person with an
+    authenticator, one that has passed the second factor: the password alone is not recent
+    authentication for them."""
     if not request.user.is_authenticated:
+        return False
+    if user_has_device(request.user) and not getattr(request.user, "is_verified", lambda: False)():
         return False
     at = request.session.get(SESSION_KEY)
     limit = settings.HIVE_REAUTH_SECONDS if max_age is None else max_age

@@ -36,10 +36,15 @@ from tenants.models import Customer, Membership, User
 
 RECOVERY_DEVICE_NAME = "Recovery codes"
 TOTP_DEVICE_NAME = "Authenticator app"
-# Pages a half-logged-in person may still reach: the second step itself, logging out or in again,
-# the password reset, health and static files, and Stripe's server-to-server webhook.
+# Pages a half-logged-in person may still reach: the second step itself (setting up a first
+# authenticator only when the person has none: ``TwoFactorMiddleware``), the e-mail confirmation
+# link, logging out or in again, the password reset, health and static files, and Stripe's
+# server-to-server webhook. Nothing else of /account/: recovery codes, switching two-factor off and
+# re-authentication need the second factor first (the password alone once reached them).
+SETUP_PREFIX = "/account/two-factor/setup/"
 EXEMPT_PREFIXES = (
-    "/account/",
+    "/account/two-factor/verify/",
+    "/account/email/",
     "/login/",
     "/logout/",
     "/password-reset/",
@@ -238,11 +243,15 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        setting_up_a_first_device = request.path.startswith(SETUP_PREFIX) and not (
+            user.is_authenticated and has_two_factor(user)
+        )
+        exempt = request.path.startswith(EXEMPT_PREFIXES) or setting_up_a_first_device
         if (
             user.is_authenticated
-            and not request.path.startswith(EXEMPT_PREFIXES)
+            and not exempt
             and not is_verified(request)
-            and required_by(user, getattr(request, "customer", None))
+            and (has_two_factor(user) or required_by(user, getattr(request, "customer", None)))
         ):
             step = "two_factor_verify" if has_two_factor(user) else "two_factor_setup"
             url = f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"

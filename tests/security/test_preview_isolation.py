@@ -284,3 +284,11 @@ def test_requests_through_the_gateway_keep_the_preview_from_the_idle_stop(previe
     assert (home / "activity").stat().st_mtime == 1_000_000_000  # entering is not using
     assert previews.fetch("alpha", "/", cookie=cookie).status == 200
     assert (home / "activity").stat().st_mtime > 1_000_000_000
+
+
+def test_a_preview_cannot_set_a_cookie_for_a_parent_domain() -> None:
+    from projects.preview_gateway import _host_only
+
+    assert _host_only(b"a=1; Domain=.localhost; Path=/; HttpOnly") == b"a=1; Path=/; HttpOnly"
+    assert _host_only(b"b=2; domain=example.com") == b"b=2"
+    assert _host_only(b"c=3; Path=/") == b"c=3; Path=/"

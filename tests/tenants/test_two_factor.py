@@ -268,3 +268,21 @@ def test_an_htmx_request_of_a_half_logged_in_session_sends_the_whole_page_to_the
 
     assert response.status_code == 204
     assert response["HX-Redirect"] == "/account/two-factor/verify/?next=%2Fmembers%2F"
+
+
+def test_the_password_alone_cannot_make_recovery_codes_or_switch_two_factor_off(world: World) -> None:
+    """Red-team finding: /account/ was exempt from the second step, so a password-only session
+    could mint recovery codes (then pass the second step with one) or switch two-factor off."""
+    user = world.users["alpha_member"]
+    device, old = enrol(world.client("alpha_member", on="alpha"), user)
+    client = Client(HTTP_HOST="hive.localhost")
+    login(client, user.email)
+
+    for path in ("/account/two-factor/recovery-codes/", "/account/two-factor/disable/", "/account/reauthenticate/"):
+        answer = client.post(path, {"password": PASSWORD}, HTTP_HOST=host_of("alpha"))
+        assert answer.status_code == 302 and answer["Location"].startswith("/account/two-factor/verify/"), path
+    again = client.get("/account/two-factor/setup/", HTTP_HOST=host_of("alpha"))
+    assert again.status_code == 302 and again["Location"].startswith("/account/two-factor/verify/")
+
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(old)
