@@ -143,6 +143,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+USED = "This invitation has already been used. Log in to reach the portal."
+
+
 def _invitation_gone(request: HttpRequest, reason: services.InvitationError) -> HttpResponse:
     """410: the link was good once (used, withdrawn, expired) or never; the page says which."""
     return render(request, "tenants/invitation_invalid.html", {"reason": str(reason)}, status=410)
@@ -167,6 +170,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return HttpResponseRedirect(links.portal_url(request, customer))
         return render(request, "tenants/invitation_accept.html", {"invitation": invitation})
     if User.objects.filter(email__iexact=invitation.email).exists():
+        # The account may have just been made by a simultaneous accept of this very link: then the
+        # link is used, and the answer says so (410) rather than sending this person to log in.
+        invitation.refresh_from_db(fields=["accepted_at"])
+        if invitation.accepted_at is not None:
+            return _invitation_gone(request, services.InvitationError(USED))
         messages.info(request, f"Log in as {invitation.email} to join {customer.name}.")
         return redirect(f"{reverse('login')}?next={request.path}")
     form = JoinForm(request.POST or None, email=invitation.email)
