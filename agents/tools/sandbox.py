@@ -621,13 +621,15 @@ def _plan(
             for path in (scratch, stash):
                 os.chmod(path, path.stat().st_mode & 0o777 | 0o711)  # noqa: S103
         mounts = _Mounts(uid=uid, gid=gid, stash=stash, shared=False)
+    # The private /tmp first: bubblewrap mounts in order, and a runtime that lives under /tmp (a
+    # checkout cloned there, with its venv) must be bound on top of it, not hidden beneath it.
+    mounts.args += ["--size", str(limits.file_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP]
     mounts.apply(_layout())
     fds = []
     for destination, text in _etc(uid, gid):
         fds.append(_data(text))
         mounts.args += ["--ro-bind-data", str(fds[-1]), destination]
     mounts.args += ["--proc", "/proc", "--dev", "/dev"]
-    mounts.args += ["--size", str(limits.file_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP]
     if scratch is None:
         home, tmp = Path(SANDBOX_HOME), Path(SANDBOX_TMP)
         mounts.args += ["--size", str(limits.file_bytes), "--perms", "0700", "--tmpfs", SANDBOX_HOME]
