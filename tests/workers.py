@@ -8,6 +8,7 @@ so that it can be SIGKILLed.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from celery.contrib.testing.worker import start_worker
+from celery.contrib.testing.worker import TestWorkController, start_worker
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -97,6 +98,18 @@ def use_test_broker() -> None:
 
 def broker_flush() -> None:
     redis.Redis.from_url(BROKER_URL).flushdb()
+
+
+def _ensure_started_bounded(self: TestWorkController, timeout: float = 30.0) -> None:
+    """Celery's test worker waits forever for its consumer's "ready" callback. In a full run a
+    second worker started in this process (after billing's session worker) was once seen with its
+    event loop running and that callback never set: the run hung for good. Wait a bounded time and
+    go on; a worker that really does not consume then fails the test on its own assertions."""
+    if not self._on_started.wait(timeout):
+        logging.getLogger(__name__).warning("the test worker did not report ready in %s s; going on", timeout)
+
+
+TestWorkController.ensure_started = _ensure_started_bounded  # type: ignore[method-assign]
 
 
 @contextmanager
