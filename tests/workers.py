@@ -121,7 +121,10 @@ def thread_worker(concurrency: int = 4, queues: list[str] | None = None) -> Iter
         pool="threads",
         concurrency=concurrency,
         perform_ping_check=False,
-        shutdown_timeout=20,
+        # A job still running when a test leaves the block (a preview waiting up to 60 s for its
+        # first answer) must end before the worker does, or the worker thread lives on and
+        # takes the next test's jobs.
+        shutdown_timeout=90,
         queues=queues or QUEUES,
     ) as worker:
         yield worker

