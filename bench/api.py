@@ -35,7 +35,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,55 +55,13 @@ ENV = {
 }
 os.environ.update(ENV)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hive.settings")
+
+from bench.portal_server import admin_execute, percentile, serve  # noqa: E402
+
 APEX = "hive.localhost"
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-# --- the server (a child process: `bench/api.py --serve PORT`) ----------------------------------
-
-
-def server_application() -> Any:
-    """uvicorn's app factory: the portal's ASGI application plus the bare baseline view."""
-    from hive.asgi import application  # noqa: I001  (first: it sets Django up)
-
-    from django.http import HttpRequest, HttpResponse
-    from django.urls import path
-
-    import hive.urls_public
-
-    def bare(request: HttpRequest) -> HttpResponse:
-        return HttpResponse(b"ok", content_type="text/plain")
-
-    hive.urls_public.urlpatterns.append(path("bench/bare/", bare))
-    return application
-
-
-def serve(port: int, workers: int) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        "bench.api:server_application",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-        lifespan="off",
-    )
-
-
 # --- setup --------------------------------------------------------------------------------------
-
-
-def _admin_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 @dataclass
@@ -271,8 +228,8 @@ def main() -> None:
         return
 
     if "BENCH_DATABASE_URL" not in os.environ:
-        _admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        _admin_execute(f"CREATE DATABASE {BENCH_DB}")
+        admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin_execute(f"CREATE DATABASE {BENCH_DB}")
     import django
 
     django.setup()
@@ -318,7 +275,7 @@ def main() -> None:
         from django.db import connection
 
         connection.close_pool()  # type: ignore[attr-defined]
-        _admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     errors = api.errors + bare.errors
     if errors:
         print("\nfirst errors:", *errors[:10], sep="\n  ")

@@ -63,54 +63,14 @@ ENV = {
 os.environ.update(ENV)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hive.settings")
 
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-# --- the server (a child process: `bench/live.py --serve PORT`) -------------------------------
-
-
-def server_application() -> Any:
-    """uvicorn's app factory: the portal's ASGI application plus the bare baseline view."""
-    from hive.asgi import application  # noqa: I001  (first: it sets Django up)
-
-    from django.http import HttpRequest, HttpResponse
-    from django.urls import path
-
-    import hive.urls_public
-
-    def bare(request: HttpRequest) -> HttpResponse:
-        return HttpResponse(b"ok", content_type="text/plain")
-
-    hive.urls_public.urlpatterns.append(path("bench/bare/", bare))
-    return application
-
-
-def serve(port: int, workers: int) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        "bench.live:server_application",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-        lifespan="off",
-    )
-
+from bench.portal_server import admin_execute, percentile, serve  # noqa: E402
 
 # --- setup --------------------------------------------------------------------------------------
 
 
 def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    admin_execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    admin_execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def drop_database() -> None:
