@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agents.workspace import Workspace
 from projects.models import Project
-from projects.services import project_storage
+from projects.storage import project_storage
 
 
 class NoDeliverable(Exception):

@@ -49,6 +49,7 @@ from psycopg import errors
 from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
+from projects.broker import roles_dispatch_send, task_execute_send
 from projects.events import event_append
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.orchestration import (
@@ -60,8 +61,8 @@ from projects.orchestration import (
     roles_dispatch_now,
     workflow_lock,
 )
-from projects.services import project_storage
 from projects.signals import task_escalated
+from projects.storage import project_storage
 
 log = logging.getLogger(__name__)
 
@@ -417,9 +418,7 @@ def _retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) 
 
 
 def _dispatch_after(role: str, delay: timedelta) -> None:
-    from projects.tasks import dispatch_roles
-
-    dispatch_roles.apply_async(args=[[role]], countdown=delay.total_seconds())
+    roles_dispatch_send([role], delay=delay)
 
 
 # --- recovery sweeps, across all tenants -----------------------------------------------------------
@@ -459,8 +458,6 @@ def _run_reap(run: Run, cutoff: datetime) -> int:
 def tasks_redispatch(*, queued_for: timedelta | None = None) -> int:
     """Re-send tasks whose broker message may be lost, and dispatch every due lease request."""
     cutoff = timezone.now() - (queued_for or timedelta(seconds=settings.HIVE_TASK_REDISPATCH_SECONDS))
-    from projects.tasks import execute_task_send
-
     resent = 0
     for schema in _in_every_schema():
         stuck = Task.objects.filter(status=Task.Status.QUEUED, queued_at__lt=cutoff)
@@ -469,7 +466,7 @@ def tasks_redispatch(*, queued_for: timedelta | None = None) -> int:
                 Agent.objects.filter(pk=task.agent_id, lease_schema=schema, lease_task=task.pk).exists()
             )
             if holds:
-                execute_task_send(schema, task.pk)
+                task_execute_send(schema, task.pk)
                 resent += 1
                 continue
             with transaction.atomic():  # the lease is gone: ask for an agent again

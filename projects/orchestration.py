@@ -63,10 +63,11 @@ from django_tenants.utils import schema_context
 
 from agents import pools
 from agents.previews import preview_stop
+from projects.broker import task_execute_send
 from projects.events import event_append
 from projects.models import Engagement, Event, Phase, Project, Quote, Run, Service, Task, Workflow
-from projects.services import project_storage
 from projects.signals import phase_ready_for_gates
+from projects.storage import project_storage
 from projects.workflow import Step, WorkflowTemplate, workflow_template
 from tenants.audit import Action, audit_record
 from tenants.models import User
@@ -394,10 +395,8 @@ Job = tuple[str, int]  # (schema name, task id) of an execute_task message
 
 
 def _send_all(jobs: list[Job]) -> None:
-    from projects.tasks import execute_task_send
-
     for schema_name, task_id in jobs:
-        execute_task_send(schema_name, task_id)
+        task_execute_send(schema_name, task_id)
 
 
 def jobs_on_commit() -> list[Job]:

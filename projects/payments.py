@@ -37,6 +37,7 @@ from billing import services as billing
 from billing.milestones import Milestone, Trigger
 from billing.models import CustomQuote, Subscription
 from billing.signals import custom_quote_issued, milestone_failed, milestone_paid, subscription_renewal_failed
+from projects.broker import payments_charge_send
 from projects.events import event_append
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
 from projects.orchestration import project_pause, project_resume, project_start
@@ -111,12 +112,6 @@ def _subscription_start(schema_name: str, customer: Customer, project_id: int, n
         return False
     _start(schema_name, project_id, reason="Subscription started: the first month is paid", paid=row.key)
     return True
-
-
-def payments_charge_send(schema_name: str, project_id: int) -> None:
-    from projects.services import payments_charge_send as send
-
-    send(schema_name, project_id)
 
 
 def payments_sweep() -> int:

@@ -50,6 +50,7 @@ from agents.previews import (
     previews_found,
     previews_reap,
 )
+from projects.broker import preview_start_send
 from projects.models import Project, Service, Workflow
 from tenants.access import membership_for
 from tenants.models import Customer, StaffEntry, User
@@ -71,7 +72,7 @@ class PreviewUnavailable(Exception):
 
 
 def preview_home(schema: str, project_id: int) -> Path:
-    """The project's preview directory (``projects.services.project_storage`` + ``preview``)."""
+    """The project's preview directory (``projects.storage.project_storage`` + ``preview``)."""
     return Path(settings.HIVE_STORAGE_ROOT) / schema / "projects" / str(project_id) / "preview"
 
 
@@ -201,11 +202,9 @@ def project_preview_start(*, project: Project, user: User) -> None:
         raise PreviewUnavailable("The agents have not deployed a preview of this project yet.")
     if preview_get(home) is not None:
         return
-    from projects.tasks import preview_start
-
     schema: str = connection.schema_name  # type: ignore[attr-defined]
     log.info("preview of project %s in %s started by %s", project.pk, schema, user.email)
-    transaction.on_commit(lambda: preview_start.delay(schema, project.pk))
+    transaction.on_commit(lambda: preview_start_send(schema, project.pk))
 
 
 def _stop_reason(schema: str, project_id: int, home: Path, preview: Preview, now: datetime) -> str:

@@ -18,6 +18,7 @@ from agents.legacy import ArchiveError, assess, copy_from_git_path, extract_arch
 from billing.catalog import format_usd
 from billing.milestones import custom_schedule, schedule_total
 from billing.models import CustomQuote
+from projects.broker import payments_charge_send
 from projects.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.models import Assessment, Engagement, Project, Quote, Service, Story
 from projects.payment_schedule import (
@@ -38,6 +39,7 @@ from projects.scope_snapshot import (
     story_of,
 )
 from projects.scoping import Scope, scope_mvp
+from projects.storage import project_storage
 from tenants.audit import Action, audit_record
 from tenants.models import Customer, User
 from tenants.verification import email_verified_require
@@ -45,12 +47,6 @@ from tenants.verification import email_verified_require
 
 class ScopingError(Exception):
     """A scoping step refused; the message is for the customer."""
-
-
-def project_storage(project: Project) -> Path:
-    """This project's own directory: ``<HIVE_STORAGE_ROOT>/<schema>/projects/<id>/``."""
-    schema: str = connection.schema_name  # type: ignore[attr-defined]
-    return Path(settings.HIVE_STORAGE_ROOT) / schema / "projects" / str(project.pk)
 
 
 def _ensure_open(project: Project) -> None:
@@ -366,10 +362,3 @@ def quote_accept(*, quote: Quote, user: User, consent: str) -> Quote:
     )
     transaction.on_commit(lambda: payments_charge_send(schema, project.pk))
     return quote
-
-
-def payments_charge_send(schema_name: str, project_id: int) -> None:
-    """Queue the charge of the project's due milestones (Celery; settings route it to ``control``)."""
-    from projects.tasks import payments_charge
-
-    payments_charge.delay(schema_name, project_id)

@@ -19,8 +19,6 @@ from projects import execution
 from projects.orchestration import roles_dispatch
 
 logger = logging.getLogger(__name__)
-AGENTS_QUEUE = "agents"
-CONTROL_QUEUE = "control"
 
 
 @shared_task(name="projects.execute_task", acks_late=True, bind=True, ignore_result=True)
@@ -28,10 +26,6 @@ def execute_task(self: Any, schema_name: str, task_id: int) -> str:
     worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
     with schema_context(schema_name):
         return execution.task_execute(schema_name=schema_name, task_id=task_id, worker=worker)
-
-
-def execute_task_send(schema_name: str, task_id: int) -> None:
-    execute_task.apply_async(args=[schema_name, task_id], queue=AGENTS_QUEUE)
 
 
 @shared_task(name="projects.dispatch_roles", ignore_result=True)
