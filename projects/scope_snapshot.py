@@ -20,7 +20,7 @@ from billing.catalog import (
 from billing.milestones import PHASE_PRICE_RULE
 from projects.models import Engagement, Project, Story
 from projects.requirements import Features, Integration, IntegrationKind, Priority, UserStory
-from projects.scoping import Scope
+from projects.scoping.scope import Scope
 
 
 def features_to_json(features: Features) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from projects.scope_snapshot import (
     service_terms,
     story_of,
 )
-from projects.scoping import Scope, scope_mvp
+from projects.scoping.scope import Scope, scope_mvp
 from projects.storage import project_storage
 from tenants.audit import Action, audit_record
 from tenants.models import Customer, User

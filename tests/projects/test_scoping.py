@@ -14,7 +14,7 @@ from projects.requirements import (
     analyse_requirements,
     make_story,
 )
-from projects.scoping import ScopeOutcome, scope_mvp, scope_requirements
+from projects.scoping.scope import ScopeOutcome, scope_mvp, scope_requirements
 
 FIXTURES = Path(__file__).parent / "fixtures" / "requirements"
 
