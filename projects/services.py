@@ -29,7 +29,8 @@ from projects.payment_schedule import (
     schedule_of_scope,
 )
 from projects.requirements import RequirementsError, estimate_points
-from projects.scope_snapshot import (
+from projects.scoping.scope import Scope, scope_mvp
+from projects.scoping.scope_snapshot import (
     augmentation_snapshot,
     features_from_json,
     features_to_json,
@@ -38,7 +39,6 @@ from projects.scope_snapshot import (
     service_terms,
     story_of,
 )
-from projects.scoping.scope import Scope, scope_mvp
 from projects.storage import project_storage
 from tenants.audit import Action, audit_record
 from tenants.models import Customer, User
