@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from projects.documents import read_requirements_document  # noqa: E402
 from projects.intake_limits import IntakeLimits, requirements_parse  # noqa: E402
 from projects.requirements import analyse_requirements  # noqa: E402
+from projects.scoping.documents import read_requirements_document  # noqa: E402
 from projects.scoping.scope import Scope, scope_requirements  # noqa: E402
 
 TARGET_SECONDS = 1.0

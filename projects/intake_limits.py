@@ -1,7 +1,7 @@
 """Bounded intake: requirements text and documents are parsed in a child process with limits.
 
 This module owns *where and under which limits* customer requirements are parsed; *how* they are
-read is `projects.documents`, *what* they mean is `projects.requirements`.
+read is `projects.scoping.documents`, *what* they mean is `projects.requirements`.
 
 Why a child process: parsing a hostile file is unbounded in the web process. A 100 KB PDF whose
 500 pages share one content stream took minutes of CPU, a 1 MB .docx 87 s and 412 MB, 1 MB of
@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from projects.documents import DocumentLimits, read_requirements_document
 from projects.requirements import (
     Features,
     Integration,
@@ -51,6 +50,7 @@ from projects.requirements import (
     UserStory,
     analyse_requirements,
 )
+from projects.scoping.documents import DocumentLimits, read_requirements_document
 
 logger = logging.getLogger(__name__)
 

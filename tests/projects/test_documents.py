@@ -14,8 +14,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from billing.catalog import MvpTierCode
-from projects.documents import MAX_DOCUMENT_BYTES, read_requirements_document
 from projects.requirements import RequirementsError, analyse_requirements
+from projects.scoping.documents import MAX_DOCUMENT_BYTES, read_requirements_document
 from projects.scoping.scope import scope_requirements
 
 FIXTURES = Path(__file__).parent / "fixtures" / "requirements"

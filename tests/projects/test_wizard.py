@@ -12,8 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
-from projects.documents import MAX_DOCUMENT_BYTES
 from projects.models import Project, Service, Story
+from projects.scoping.documents import MAX_DOCUMENT_BYTES
 from tests.projects.portal import REQUIREMENTS, by_testid, new_project, stories_of, submit_requirements, text_of, url
 from tests.world import World
 
