@@ -6,7 +6,7 @@ under headings with nested must/should criteria, numbered items), then times
 `read_requirements_document` on a .docx of it. Prints median and p95 over the runs.
 Target on this machine: < 1 s per document.
 
-The portal parses in a bounded child process (`projects.intake_limits`); the "… in child" rows
+The portal parses in a bounded child process (`projects.scoping.intake_limits`); the "… in child" rows
 time the same work through `requirements_parse`, so their difference to the rows above is the
 price of the child (fork from the warm fork server, the job sent over a pipe, the JSON answer).
 
@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from projects.intake_limits import IntakeLimits, requirements_parse  # noqa: E402
 from projects.requirements import analyse_requirements  # noqa: E402
 from projects.scoping.documents import read_requirements_document  # noqa: E402
+from projects.scoping.intake_limits import IntakeLimits, requirements_parse  # noqa: E402
 from projects.scoping.scope import Scope, scope_requirements  # noqa: E402
 
 TARGET_SECONDS = 1.0

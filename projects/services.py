@@ -19,7 +19,6 @@ from billing.catalog import format_usd
 from billing.milestones import custom_schedule, schedule_total
 from billing.models import CustomQuote
 from projects.broker import payments_charge_send
-from projects.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.models import Assessment, Engagement, Project, Quote, Service, Story
 from projects.payment_schedule import (
     PaymentSetupError,
@@ -29,6 +28,7 @@ from projects.payment_schedule import (
     schedule_of_scope,
 )
 from projects.requirements import RequirementsError, estimate_points
+from projects.scoping.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.scoping.scope import Scope, scope_mvp
 from projects.scoping.scope_snapshot import (
     augmentation_snapshot,
@@ -77,7 +77,7 @@ def _requirements_parse(text: str, upload: UploadedFile[bytes] | None) -> tuple[
 def requirements_submit(*, project: Project, text: str = "", upload: UploadedFile[bytes] | None = None) -> list[Story]:
     """Analyse pasted text or an uploaded document into stories, replacing the previous ones.
 
-    The parsing runs in a bounded child process (`projects.intake_limits`) before any row is
+    The parsing runs in a bounded child process (`projects.scoping.intake_limits`) before any row is
     touched. Raises RequirementsError (with a message for the customer) and keeps the previous
     stories when the input cannot be read, is over a cap, or holds no story.
     """

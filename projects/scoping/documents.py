@@ -15,7 +15,7 @@ What a file may cost is bounded by `DocumentLimits`: its size (5 MB), its extrac
 pages and the decoded content streams those pages run (a small PDF can point hundreds of pages
 at one huge stream, and each page re-runs it), the size of a .docx's `word/document.xml` and its
 paragraph count. Time and memory are bounded by the process that calls this module
-(`projects.intake_limits` runs it in a child process with rlimits); these caps make the usual
+(`projects.scoping.intake_limits` runs it in a child process with rlimits); these caps make the usual
 hostile shapes fail fast with a clear message instead of running into those limits.
 
 Every refusal is a `RequirementsError` whose message names the file and says what to do; a
@@ -47,7 +47,7 @@ _SUPPORTED_LABEL = ".txt, .md, .docx or .pdf"
 @dataclass(frozen=True, slots=True)
 class DocumentLimits:
     """What one uploaded document may hold. The defaults are this module's own ceilings; the
-    portal passes its configured, tighter ones (`projects.intake_limits`)."""
+    portal passes its configured, tighter ones (`projects.scoping.intake_limits`)."""
 
     max_bytes: int = MAX_DOCUMENT_BYTES
     max_text_chars: int = MAX_REQUIREMENTS_CHARS

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from projects.intake_limits import IntakeLimits, requirements_parse
 from projects.requirements import RequirementsError, analyse_requirements
 from projects.scoping.documents import DocumentLimits, read_requirements_document
+from projects.scoping.intake_limits import IntakeLimits, requirements_parse
 from tests.projects.test_documents import docx_from_markdown, pdf_from_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "requirements"

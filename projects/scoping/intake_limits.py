@@ -58,7 +58,7 @@ _MIB = 1024 * 1024
 # Modules the fork server imports once, so that no child pays for them. "__main__" (the web
 # server's or test runner's entry script, behind its `if __name__ == "__main__"` guard) is
 # imported there once too: otherwise multiprocessing re-runs it in every child.
-_PRELOAD = ["__main__", "projects.intake_limits", "pypdf", "docx", "lxml.etree"]
+_PRELOAD = ["__main__", "projects.scoping.intake_limits", "pypdf", "docx", "lxml.etree"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(_PRELOAD)
 # The turns for children in this web process: one semaphore per configured concurrency (made
