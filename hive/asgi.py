@@ -23,7 +23,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from projects.preview_gateway import PreviewGateway  # noqa: E402
-from projects.uploads import RequestBodyLimit  # noqa: E402
+from projects.scoping.uploads import RequestBodyLimit  # noqa: E402
 from success.routing import websocket_urlpatterns  # noqa: E402
 from tenants.websockets import TenantWebsocketMiddleware  # noqa: E402
 
@@ -31,7 +31,7 @@ application = PreviewGateway(
     ProtocolTypeRouter(
         {
             # Django reads a whole body to a temporary file before any view runs: over-cap bodies
-            # are refused at the door instead (projects.uploads).
+            # are refused at the door instead (projects.scoping.uploads).
             "http": RequestBodyLimit(django_asgi_app),
             "websocket": TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }

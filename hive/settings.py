@@ -275,17 +275,17 @@ HIVE_GIT_IMPORT_ROOT = Path(env_str("HIVE_GIT_IMPORT_ROOT", str(BASE_DIR / "var"
 # Uploads above Django's memory limit stream to a temporary file; the hard limits are enforced
 # by the readers (requirements documents, legacy archives).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
-# --- Bounded intake (projects.uploads, projects.scoping.intake_limits) ---------------------------------
+# --- Bounded intake (projects.scoping.uploads, projects.scoping.intake_limits) ---------------------------------
 # Upload caps per kind, enforced before a byte is stored: at the ASGI door by Content-Length and
 # by the first upload handler. A whole requirements request (document, pasted text and form,
-# projects.uploads.FORM_ALLOWANCE_BYTES) stays in memory: never a temporary file.
+# projects.scoping.uploads.FORM_ALLOWANCE_BYTES) stays in memory: never a temporary file.
 HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES = env_int("HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 HIVE_LEGACY_UPLOAD_MAX_BYTES = env_int("HIVE_LEGACY_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
     "FILE_UPLOAD_MAX_MEMORY_SIZE", HIVE_REQUIREMENTS_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
 )
 FILE_UPLOAD_HANDLERS = [
-    "projects.uploads.UploadLimitHandler",
+    "projects.scoping.uploads.UploadLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

@@ -16,7 +16,7 @@ class NewProjectForm(forms.Form):
 
 class _UploadForm(forms.Form):
     """A form with a file field whose upload may have been stopped for its size before the form
-    saw it (`projects.uploads`): that refusal is the form's error, and the other fields stay."""
+    saw it (`projects.scoping.uploads`): that refusal is the form's error, and the other fields stay."""
 
     def __init__(self, *args: Any, upload_refusal: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

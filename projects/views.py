@@ -26,7 +26,7 @@ from projects.payment_schedule import deliverable_release, payment_offer, quote_
 from projects.payments import payments_charge
 from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
-from projects.uploads import upload_limit, upload_refusal
+from projects.scoping.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 from tenants.reauth import recent_auth_required

@@ -35,7 +35,7 @@ from django_tenants.utils import schema_context
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from projects.models import Project, Service, Story
-from projects.uploads import FORM_ALLOWANCE_BYTES, UploadLimitHandler
+from projects.scoping.uploads import FORM_ALLOWANCE_BYTES, UploadLimitHandler
 from tests.browser.asgi_server import AsgiServer
 from tests.projects.portal import new_project, stories_of, submit_requirements, text_of, url
 from tests.world import World, host_of
