@@ -31,9 +31,9 @@ from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
 from projects import orchestration, services
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
-from projects.payment_schedule import payment_offer
 from projects.progress import project_progress
 from projects.requirements import RequirementsError
+from projects.scoping.payment_schedule import payment_offer
 from success import acceptance
 from success.access import get_story_for_decision
 from success.models import DailySummary, WeeklyBriefing

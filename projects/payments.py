@@ -3,7 +3,7 @@ charged when it becomes due, billing's answers start, hold, pause or resume the 
 failed later charge goes through dunning.
 
 - ``payments_charge`` charges the project's due rows in schedule order (the up-front ones after
-  the quote's acceptance, the others when ``projects.payment_schedule.payments_trigger`` made them
+  the quote's acceptance, the others when ``projects.scoping.payment_schedule.payments_trigger`` made them
   due), plus the failed ones whose retry time has come; the first that fails stops the rest, so
   milestones are paid in order. A continuous engagement starts its subscription instead.
 - Triggers are read from the project's event stream (``_event_saved``): the MVP's "Customer
@@ -41,7 +41,7 @@ from projects.broker import payments_charge_send
 from projects.events import event_append
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
 from projects.orchestration import project_pause, project_resume, project_start
-from projects.payment_schedule import payments_trigger, sprint_start_due
+from projects.scoping.payment_schedule import payments_trigger, sprint_start_due
 from projects.signals import payment_overdue
 from tenants.models import Customer
 

@@ -20,15 +20,15 @@ from billing.milestones import custom_schedule, schedule_total
 from billing.models import CustomQuote
 from projects.broker import payments_charge_send
 from projects.models import Assessment, Engagement, Project, Quote, Service, Story
-from projects.payment_schedule import (
+from projects.requirements import RequirementsError, estimate_points
+from projects.scoping.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
+from projects.scoping.payment_schedule import (
     PaymentSetupError,
     quote_terms,
     quote_valid_until,
     schedule_authorise,
     schedule_of_scope,
 )
-from projects.requirements import RequirementsError, estimate_points
-from projects.scoping.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.scoping.scope import Scope, scope_mvp
 from projects.scoping.scope_snapshot import (
     augmentation_snapshot,

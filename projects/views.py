@@ -22,10 +22,10 @@ from projects.deliverables import NoDeliverable, deliverable_bundle, deliverable
 from projects.downloads import StreamedFileResponse
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
-from projects.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.payments import payments_charge
 from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
+from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.scoping.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User

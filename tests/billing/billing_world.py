@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from billing import gateway, services
 from billing.models import PaymentMethod
 from projects.models import Project, Quote, Service
-from projects.payment_schedule import payment_offer
+from projects.scoping.payment_schedule import payment_offer
 from projects.services import quote_accept
 from tenants.models import Customer, User
 
