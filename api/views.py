@@ -29,10 +29,11 @@ from api.authentication import KeyClient
 from api.pagination import EventCursor
 from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
-from projects import orchestration, services
+from projects import orchestration
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
 from projects.progress import project_progress
 from projects.requirements import RequirementsError
+from projects.scoping import services
 from projects.scoping.payment_schedule import payment_offer
 from success import acceptance
 from success.access import get_story_for_decision

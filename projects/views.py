@@ -15,7 +15,6 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.catalog import AUGMENTATION_PLANS, MVP_TIERS, format_usd
-from projects import services
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
 from projects.controls import project_controls_open, tasks_to_control
 from projects.deliverables import NoDeliverable, deliverable_bundle, deliverable_zip, project_workspace
@@ -25,6 +24,7 @@ from projects.models import Assessment, Engagement, Project, Service, Task, Work
 from projects.payments import payments_charge
 from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
+from projects.scoping import services
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.scoping.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role

@@ -12,8 +12,8 @@ from django_tenants.utils import schema_context
 
 from api.models import Scope
 from billing.models import PaymentMethod
-from projects import services
 from projects.models import Project, Quote, Service, Story, Task
+from projects.scoping import services
 from success.models import StoryDecision
 from tenants.models import Membership, Role
 from tests.api.conftest import api_client, key_make

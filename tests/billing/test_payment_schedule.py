@@ -34,7 +34,6 @@ from billing import gateway
 from billing import services as billing_services
 from billing.models import Charge, CustomQuote, Subscription
 from hive.celery import app
-from projects import services
 from projects.models import (
     Assessment,
     Engagement,
@@ -49,6 +48,7 @@ from projects.models import (
 )
 from projects.orchestration import open_phase, task_approve
 from projects.payments import connect_billing_signals, payments_sweep
+from projects.scoping import services
 from success.receivers import receivers_connect, receivers_disconnect
 from tests.billing.billing_world import DECLINES_CHARGES, card_add, stripe_charges
 from tests.billing.conftest import BROKER_URL, wait_for

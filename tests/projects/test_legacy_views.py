@@ -26,8 +26,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from agents.legacy import ArchiveLimits, extract_archive
 from billing.catalog import format_usd
 from billing.milestones import phase_price_cents
-from projects import services
 from projects.models import Assessment, Project, Quote, Service
+from projects.scoping import services
 from tests.projects.portal import by_testid, card_on_file, new_project, quote_accept_consenting, text_of, url
 from tests.world import World
 
