@@ -205,7 +205,7 @@ class ScheduledPayment(models.Model):
         return format_usd(self.amount_cents)
 
 
-# --- Workflow: phases, tasks, runs and the event stream (see projects.workflow / orchestration) ---
+# --- Workflow: phases, tasks, runs and the event stream (see projects.delivery.workflow / orchestration) ---
 
 
 class Workflow(models.Model):

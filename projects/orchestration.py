@@ -64,11 +64,11 @@ from django_tenants.utils import schema_context
 from agents import pools
 from agents.previews import preview_stop
 from projects.broker import task_execute_send
+from projects.delivery.workflow import Step, WorkflowTemplate, workflow_template
 from projects.events import event_append
 from projects.models import Engagement, Event, Phase, Project, Quote, Run, Service, Task, Workflow
 from projects.signals import phase_ready_for_gates
 from projects.storage import project_storage
-from projects.workflow import Step, WorkflowTemplate, workflow_template
 from tenants.audit import Action, audit_record
 from tenants.models import User
 
@@ -492,7 +492,7 @@ def _locked_task(task: Task) -> tuple[Workflow, Task]:
     return workflow, Task.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=task.pk)
 
 
-# Which audit action an approval step records (projects.workflow's approval step keys).
+# Which audit action an approval step records (projects.delivery.workflow's approval step keys).
 APPROVAL_ACTIONS = {"approve_plan": Action.PLAN_APPROVED, "accept": Action.DELIVERY_ACCEPTED}
 
 

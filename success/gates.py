@@ -12,7 +12,7 @@ the gated phase whose work takes its measurement (``GATE_POLICY``):
   manager from the customer's user acceptance testing); "Validation": performance ≥ 95 % of the
   legacy system on the same benchmark.
 
-The preview and validation phases are therefore gated in ``projects.workflow`` too. Standards of
+The preview and validation phases are therefore gated in ``projects.delivery.workflow`` too. Standards of
 the catalog that cannot be measured at a gate are not gated here: uptime (99.9 %) is an operating
 figure of the deployed system, the age of blocking issues is watched by the escalations, and the
 rollback time of a phase is proven by the rollout step. Augmentation work has no gated phase.

@@ -1,4 +1,4 @@
-"""Workflow templates and the phase/task state machine (projects.workflow, projects.orchestration),
+"""Workflow templates and the phase/task state machine (projects.delivery.workflow, projects.orchestration),
 without workers: what a started project looks like, how it advances, and the human controls."""
 
 from __future__ import annotations
