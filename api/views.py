@@ -29,7 +29,7 @@ from api.authentication import KeyClient
 from api.pagination import EventCursor
 from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
-from projects import orchestration
+from projects.delivery import orchestration
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
 from projects.progress import project_progress
 from projects.requirements import RequirementsError

@@ -95,9 +95,9 @@ def main() -> None:
     from agents.pools import pools_ensure
     from agents.roles import Role
     from hive.celery import app
+    from projects.delivery.orchestration import project_start
     from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
     from projects.models import Project, Run, Service, Task, Workflow
-    from projects.orchestration import project_start
     from tenants.models import Customer
 
     redis.Redis.from_url(BROKER).flushdb()

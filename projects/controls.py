@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
-from projects import orchestration
+from projects.delivery import orchestration
 from projects.events import event_append
 from projects.models import Event, Project, Task, Workflow
 from tenants.models import User

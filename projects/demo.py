@@ -18,8 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from projects.delivery.orchestration import WorkflowError, project_start, task_approve
 from projects.models import Project, Service, Task, Workflow
-from projects.orchestration import WorkflowError, project_start, task_approve
 from projects.scoping import services
 from tenants.models import Customer, User
 

@@ -8,7 +8,7 @@ escalation) that make the database, not the broker, the truth.
   ``HIVE_TASK_HEARTBEAT_SECONDS``. If the run is no longer ``running`` (reaped or cancelled) the
   heartbeat tells the provider to stop through ``JobContext.cancelled``.
 * **Finish**: under the workflow row's lock, taken first (the lock order of
-  ``projects.orchestration``), the task is marked done only while this run is still running,
+  ``projects.delivery.orchestration``), the task is marked done only while this run is still running,
   then the run ``running → succeeded/failed``; whoever loses that race (the reaper marked the run
   lost, a person cancelled it) discards its result, so a task never has two outcomes for one run.
   A finishing transaction the database rolls back (a deadlock with a lock taker outside that
@@ -50,9 +50,7 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.broker import roles_dispatch_send, task_execute_send
-from projects.events import event_append
-from projects.models import Event, Run, Service, Task, Workflow
-from projects.orchestration import (
+from projects.delivery.orchestration import (
     _advance,
     _dispatch_on_commit,
     _schema,
@@ -61,6 +59,8 @@ from projects.orchestration import (
     roles_dispatch_now,
     workflow_lock,
 )
+from projects.events import event_append
+from projects.models import Event, Run, Service, Task, Workflow
 from projects.signals import task_escalated
 from projects.storage import project_storage
 

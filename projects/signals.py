@@ -1,7 +1,7 @@
 """Signals projects sends to the apps above it (success listens; projects never imports it).
 
 ``phase_ready_for_gates``: every task of a gated phase is finished; receivers run the quality
-gates and call ``projects.orchestration.phase_gates_pass`` or ``phase_gates_block``. Sent after
+gates and call ``projects.delivery.orchestration.phase_gates_pass`` or ``phase_gates_block``. Sent after
 the commit, with ``schema_name``, ``project_id`` and ``phase_id``. With no receiver connected the
 phase passes at once and the event says that no gate policy is installed.
 

@@ -25,8 +25,8 @@ from typing import Any
 from django.db import transaction
 
 from agents.roles import Role
+from projects.delivery.orchestration import open_phase, task_add
 from projects.models import Project, Story, Task, Workflow
-from projects.orchestration import open_phase, task_add
 from projects.requirements import story_sentence
 from success import state_cache
 from success.models import StoryDecision

@@ -32,9 +32,9 @@ from projects.controls import (
     tasks_to_control,
     workflow_configure,
 )
+from projects.delivery.orchestration import WorkflowError
 from projects.execution import project_spent
 from projects.models import Phase, Project, Task, Workflow
-from projects.orchestration import WorkflowError
 from success import gates, guarantee
 from success.escalations import EscalationError, escalation_acknowledge, escalation_resolve
 from success.forms import (

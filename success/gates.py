@@ -25,7 +25,7 @@ failure: a gate passes only on a number.
 
 **Remediation.** A blocked phase gets a fix task per failed gate (a developer of the service) and,
 once the fixes are done, a re-check task (the phase's own measuring step, run again); when that is
-done the gates are requested again (``projects.orchestration.phase_gates_retry``). With only
+done the gates are requested again (``projects.delivery.orchestration.phase_gates_retry``). With only
 unknown gates the re-check comes at once. A gate that did not pass in two runs of a phase is
 escalated to the account manager.
 
@@ -57,8 +57,7 @@ from billing.catalog import (
     ServiceCode,
     Threshold,
 )
-from projects.models import Event, Phase, Project, Service, Task
-from projects.orchestration import (
+from projects.delivery.orchestration import (
     WorkflowError,
     phase_gates_block,
     phase_gates_pass,
@@ -67,6 +66,7 @@ from projects.orchestration import (
     task_cancel,
     workflow_lock,
 )
+from projects.models import Event, Phase, Project, Service, Task
 from success.escalations import escalation_raise
 from success.measurements import Reading, reading_latest, records_read
 from success.models import Escalation, GateResult, GateRun, GateState, GateWaiver
@@ -257,7 +257,7 @@ def gates_evaluate(*, phase: Phase, actor: str = "system") -> GateRun | None:
 
     Returns the recorded run, or None when the phase is not waiting for its gates.
     """
-    workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.orchestration
+    workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.delivery.orchestration
     phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
     if phase.status not in {Phase.Status.GATING, Phase.Status.BLOCKED}:
         return None
@@ -396,7 +396,7 @@ def remediation_advance(*, phase: Phase, actor: str = "system") -> str:
 
     Returns what happened: "waiting", "recheck" or "retried".
     """
-    workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.orchestration
+    workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.delivery.orchestration
     phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
     if phase.status != Phase.Status.BLOCKED:
         return "waiting"
@@ -434,7 +434,7 @@ def gate_waive(*, phase: Phase, code: str, reason: str, user: User) -> GateWaive
     if gate is None:
         raise GateWaiverError(f"{phase.name} has no gate “{code}”.")
     with transaction.atomic():
-        workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.orchestration
+        workflow_lock(phase.project_id)  # the workflow first: the lock order of projects.delivery.orchestration
         locked = Phase.objects.select_for_update(no_key=True, of=("self",)).get(pk=phase.pk)
         if locked.status != Phase.Status.BLOCKED:
             raise GateWaiverError(f"{locked.name} is not blocked by its gates.")

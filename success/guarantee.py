@@ -7,7 +7,7 @@ time) and closes ``GUARANTEE_DAYS`` (30) days later.
 the service's own. Each is *met*, *not met* or *pending*, always with its evidence:
 
 * timeline adherence / delivered in the timeline — the delivery time against the plan of the
-  accepted quote (``projects.orchestration.project_timeline``); no plan: pending;
+  accepted quote (``projects.delivery.orchestration.project_timeline``); no plan: pending;
 * quality standards kept — every gated phase passed its gates on measurements; a waived gate is
   not "kept" (the waiver and its reason are the evidence); without gated phases, an account
   manager's judgement;

@@ -34,6 +34,7 @@ from billing import gateway
 from billing import services as billing_services
 from billing.models import Charge, CustomQuote, Subscription
 from hive.celery import app
+from projects.delivery.orchestration import open_phase, task_approve
 from projects.models import (
     Assessment,
     Engagement,
@@ -46,7 +47,6 @@ from projects.models import (
     Task,
     Workflow,
 )
-from projects.orchestration import open_phase, task_approve
 from projects.payments import connect_billing_signals, payments_sweep
 from projects.scoping import services
 from success.receivers import receivers_connect, receivers_disconnect

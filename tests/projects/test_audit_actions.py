@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
+from projects.delivery.orchestration import project_start
 from projects.models import Project, Quote, Service, Story, Task
-from projects.orchestration import project_start
 from tenants.audit import Action
 from tenants.models import AuditEntry
 from tests.projects.portal import card_on_file, new_project, submit_requirements, url

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
+from projects.delivery.orchestration import project_start
 from projects.models import Event, Project, Service, Story, Task, Workflow
-from projects.orchestration import project_start
 from tests.world import World
 
 pytestmark = pytest.mark.django_db

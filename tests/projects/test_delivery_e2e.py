@@ -25,8 +25,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.previews import preview_get, preview_request
+from projects.delivery.orchestration import task_approve
 from projects.models import Event, Project, Run, Service, Story, Task, Workflow
-from projects.orchestration import task_approve
 from projects.previews import previews_sweep
 from tests.projects.progress import wait_while_progressing
 from tests.workers import thread_worker
@@ -74,7 +74,7 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
     workspace = home / "workspace"
 
     with thread_worker(concurrency=4), schema_context("alpha"):
-        from projects.orchestration import project_start
+        from projects.delivery.orchestration import project_start
 
         project_start(project=project, user=owner)
 

@@ -22,10 +22,7 @@ from django_tenants.utils import schema_context
 from agents.models import Agent, AgentPool
 from agents.pools import pool_resize, pools_ensure
 from agents.roles import Role
-from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
-from projects.execution import runs_reap, tasks_escalate, tasks_redispatch
-from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
-from projects.orchestration import (
+from projects.delivery.orchestration import (
     WorkflowError,
     project_cancel,
     project_pause,
@@ -35,6 +32,9 @@ from projects.orchestration import (
     task_approve,
     task_rerun,
 )
+from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
+from projects.execution import runs_reap, tasks_escalate, tasks_redispatch
+from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
 from projects.progress import project_progress
 from projects.tasks import execute_task
 from tests.workers import (

@@ -18,9 +18,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from agents.roles import Role
+from projects.delivery.orchestration import project_start, task_approve
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.models import Event, Phase, Project, Run, Service, Task, Workflow
-from projects.orchestration import project_start, task_approve
 from projects.storage import project_storage
 from tests.agents.scripted_llm import (
     ANTHROPIC_PATH,

@@ -1,4 +1,4 @@
-"""The lock order of the orchestration (``projects.orchestration``'s docstring): a worker finishing
+"""The lock order of the orchestration (``projects.delivery.orchestration``'s docstring): a worker finishing
 a task and a person's control of the same delivery, interleaved deterministically at every lock.
 
 Each case holds one side right after its k-th locking statement (its transaction open), runs the
@@ -37,10 +37,7 @@ from agents.models import Agent, AgentPool, LeaseRequest
 from agents.pools import pool_resize, pools_ensure
 from agents.providers import JobContext, JobFailed, JobSpec, Outcome, Usage, provider_register
 from agents.roles import Role
-from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
-from projects.execution import _claim, _run_reap, project_spent
-from projects.models import Event, Project, Run, Service, Task, Workflow
-from projects.orchestration import (
+from projects.delivery.orchestration import (
     WorkflowError,
     project_cancel,
     project_pause,
@@ -50,6 +47,9 @@ from projects.orchestration import (
     task_hold,
     workflow_lock,
 )
+from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
+from projects.execution import _claim, _run_reap, project_spent
+from projects.models import Event, Project, Run, Service, Task, Workflow
 from projects.tasks import execute_task
 from tenants.models import User
 from tests.workers import broker_flush, pools_reset, use_test_broker, workflows_stop

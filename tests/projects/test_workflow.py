@@ -1,4 +1,4 @@
-"""Workflow templates and the phase/task state machine (projects.delivery.workflow, projects.orchestration),
+"""Workflow templates and the phase/task state machine (projects.delivery.workflow, projects.delivery.orchestration),
 without workers: what a started project looks like, how it advances, and the human controls."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from django_tenants.utils import schema_context
 from agents.models import Agent, LeaseRequest
 from agents.pools import leases_match, pools_ensure
 from agents.roles import ROLES, Role
-from projects import orchestration
-from projects.models import Assessment, Engagement, Event, Phase, Project, Quote, Run, Service, Story, Task, Workflow
-from projects.orchestration import (
+from projects.delivery import orchestration
+from projects.delivery.orchestration import (
     WorkflowError,
     duration_of,
     project_cancel,
@@ -26,6 +25,7 @@ from projects.orchestration import (
     task_hold,
     task_release,
 )
+from projects.models import Assessment, Engagement, Event, Phase, Project, Quote, Run, Service, Story, Task, Workflow
 from projects.progress import project_progress, project_timeline
 
 pytestmark = pytest.mark.django_db

@@ -29,10 +29,10 @@ from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
 
-from projects import orchestration
+from projects.delivery import orchestration
+from projects.delivery.orchestration import project_start, task_approve
 from projects.events import event_append
 from projects.models import Event, Phase, Project, Service, Story, Task
-from projects.orchestration import project_start, task_approve
 from tenants.models import User
 
 
