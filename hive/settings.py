@@ -332,7 +332,7 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TIME_LIMIT = env_int("HIVE_TASK_TIME_LIMIT_SECONDS", 4 * 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 2 * 3600}
 CELERY_RESULT_EXPIRES = 3600
-# Orchestration timings (projects.execution): heartbeat period, when a run counts as lost, the
+# Orchestration timings (projects.delivery.execution): heartbeat period, when a run counts as lost, the
 # first retry backoff (doubling), when a queued task's message counts as lost, escalation age.
 HIVE_AGENT_PROVIDER = env_str("HIVE_AGENT_PROVIDER", "builtin")
 HIVE_TASK_HEARTBEAT_SECONDS = float(env_str("HIVE_TASK_HEARTBEAT_SECONDS", "10"))

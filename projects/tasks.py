@@ -3,7 +3,7 @@
 Queues: ``agents`` carries ``execute_task`` only (long work); ``control`` carries dispatching,
 the reaper, the re-dispatch sweep and escalations, so a flood of agent work never delays them.
 Each task takes the tenant's ``schema_name`` explicitly and runs inside ``schema_context``;
-retries are kept in the database (``projects.execution``), not in the broker.
+retries are kept in the database (``projects.delivery.execution``), not in the broker.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from projects import execution
+from projects.delivery import execution
 from projects.delivery.orchestration import roles_dispatch
 
 logger = logging.getLogger(__name__)

@@ -32,8 +32,8 @@ from projects.controls import (
     tasks_to_control,
     workflow_configure,
 )
+from projects.delivery.execution import project_spent
 from projects.delivery.orchestration import WorkflowError
-from projects.execution import project_spent
 from projects.models import Phase, Project, Task, Workflow
 from success import gates, guarantee
 from success.escalations import EscalationError, escalation_acknowledge, escalation_resolve

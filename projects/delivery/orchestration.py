@@ -1,6 +1,6 @@
 """Running a project's workflow: start, advance, dispatch, human controls, progress and timeline.
 
-This module owns the state machine of phases and tasks (``projects.execution`` owns what happens
+This module owns the state machine of phases and tasks (``projects.delivery.execution`` owns what happens
 on a worker). The rules:
 
 * Phases run one after another. A phase opens when the one before it is done; inside it, a task
@@ -8,7 +8,7 @@ on a worker). The rules:
 * A ready agent task files a lease request with ``agents.pools``; the dispatcher matches
   requests to free agents, marks the tasks queued with their agent in the same transaction as
   the lease, and only after its commit sends ``execute_task`` to the broker. A lost message
-  therefore loses nothing: the sweep in ``projects.execution`` re-sends queued tasks. A worker
+  therefore loses nothing: the sweep in ``projects.delivery.execution`` re-sends queued tasks. A worker
   finishing a task dispatches inside its finishing transaction, so a successor is queued in the
   commit that makes it ready and its message is the first thing sent after that commit; every
   other change dispatches right after its commit (see "dispatch" below).
@@ -45,7 +45,7 @@ worker's result, or a person's action, lost):
 * Callers from other apps must not hold a phase, task or run of the delivery when they call in;
   those that lock one first take ``workflow_lock`` before it (``success.gates`` does). A lock
   taker outside this order that still deadlocks with a worker's finish is absorbed by the
-  finishing transaction's retry (``projects.execution``) on the worker's side.
+  finishing transaction's retry (``projects.delivery.execution``) on the worker's side.
 """
 
 from __future__ import annotations

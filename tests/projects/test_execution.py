@@ -1,4 +1,4 @@
-"""Durable execution with real Celery workers (projects.execution, projects.tasks): a real Redis
+"""Durable execution with real Celery workers (projects.delivery.execution, projects.tasks): a real Redis
 broker, a transactional database, thread workers in this process and a subprocess worker that is
 SIGKILLed. Test roles use the ``sleepy`` and ``flaky`` providers of ``tests.workers``."""
 
@@ -22,6 +22,7 @@ from django_tenants.utils import schema_context
 from agents.models import Agent, AgentPool
 from agents.pools import pool_resize, pools_ensure
 from agents.roles import Role
+from projects.delivery.execution import runs_reap, tasks_escalate, tasks_redispatch
 from projects.delivery.orchestration import (
     WorkflowError,
     project_cancel,
@@ -33,7 +34,6 @@ from projects.delivery.orchestration import (
     task_rerun,
 )
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
-from projects.execution import runs_reap, tasks_escalate, tasks_redispatch
 from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
 from projects.progress import project_progress
 from projects.tasks import execute_task

@@ -1,6 +1,6 @@
 """A project task done by the LLM provider through the real execution path: the project is started
 with the ``llm`` provider, a real Celery worker claims the task (``execute_task`` →
-``projects.execution.task_execute``) and the provider's tool loop drives the real ``anthropic`` /
+``projects.delivery.execution.task_execute``) and the provider's tool loop drives the real ``anthropic`` /
 ``openai`` SDK against the scripted model server on 127.0.0.1 (tests/agents/scripted_llm.py) —
 only the far end of HTTP is fake. What a customer could check afterwards: the files in the
 project's repository, the role's commit, the Run with its provider, tokens and cost, the events

@@ -37,6 +37,7 @@ from agents.models import Agent, AgentPool, LeaseRequest
 from agents.pools import pool_resize, pools_ensure
 from agents.providers import JobContext, JobFailed, JobSpec, Outcome, Usage, provider_register
 from agents.roles import Role
+from projects.delivery.execution import _claim, _run_reap, project_spent
 from projects.delivery.orchestration import (
     WorkflowError,
     project_cancel,
@@ -48,7 +49,6 @@ from projects.delivery.orchestration import (
     workflow_lock,
 )
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
-from projects.execution import _claim, _run_reap, project_spent
 from projects.models import Event, Project, Run, Service, Task, Workflow
 from projects.tasks import execute_task
 from tenants.models import User

@@ -1,7 +1,7 @@
 """Helpers of the customer-success tests: a real MVP workflow moved by hand the way workers move it,
 a generated workspace measured for real (coverage.py over unittest), and a local SMTP server.
 
-``finish`` does what ``projects.execution`` does when a run succeeds (task done with its outcome,
+``finish`` does what ``projects.delivery.execution`` does when a run succeeds (task done with its outcome,
 ``task.succeeded`` event, advance); ``report`` appends an agent's ``task.report`` event. Each step
 runs inside ``committed()``, which runs the step's on-commit callbacks as its block ends (the test
 transaction never commits), so what happens after a commit in production — the gates,
@@ -56,7 +56,7 @@ def mvp_project(name: str, *, stories: int = 2) -> Project:
 
 
 def report(task: Task, message: str = "measured", **data: Any) -> Event:
-    """An agent's report, as ``projects.execution`` records it."""
+    """An agent's report, as ``projects.delivery.execution`` records it."""
     return event_append(
         project_id=task.project_id,
         kind=Event.Kind.TASK_REPORT,

@@ -11,8 +11,8 @@ import pytest
 from django_tenants.utils import schema_context
 
 from agents.providers.llm import LlmConfig
+from projects.delivery.execution import job_spec
 from projects.delivery.orchestration import project_start
-from projects.execution import job_spec
 from projects.models import Event, Project, Service, Story, Task, Workflow
 from tests.world import World
 
