@@ -14,8 +14,8 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from projects.access import get_project_for_member
-from projects.controls import PROJECT_CONTROLS, TASK_CONTROLS
 from projects.delivery import orchestration
+from projects.delivery.controls import PROJECT_CONTROLS, TASK_CONTROLS
 from projects.models import Project, Task
 from tenants.models import Role, User
 from tenants.reauth import recent_auth_required

@@ -9,7 +9,7 @@ index page.
 * ``/admin/success/escalations/`` — escalations across customers with their status, and one
   escalation's page to acknowledge or resolve it;
 * ``/admin/success/projects/<schema>/<id>/`` — a project's delivery (pause, resume or cancel it;
-  hold, release, re-run or cancel a task: ``projects.controls``), gates (waive one, with the
+  hold, release, re-run or cancel a task: ``projects.delivery.controls``), gates (waive one, with the
   reason), guarantee (assess again, confirm the refund, decline it with the reason) and metrics
   (record a measurement or a baseline with its source).
 """
@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from projects.controls import (
+from projects.delivery.controls import (
     PROJECT_CONTROLS,
     TASK_CONTROLS,
     project_controls_open,

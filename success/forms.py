@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django import forms
 
-from projects.controls import PROVIDER_CHOICES
+from projects.delivery.controls import PROVIDER_CHOICES
 from success.models import StoryDecision
 
 
