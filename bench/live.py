@@ -8,7 +8,7 @@ same server also serves a bare Django view (``/bench/bare/`` on the apex domain:
 middleware stack, no query, no template), the baseline for throughput. Three measurements:
 
 * event commit → DOM change: Chromium keeps the dashboard open; this process appends 200 events
-  one after another (``projects.events.event_append``, autocommit) and a ``MutationObserver`` in
+  one after another (``projects.delivery.events.event_append``, autocommit) and a ``MutationObserver`` in
   the page stamps when each row appears (after 20 warm-up events, not counted). Target p95 < 100 ms.
   It also counts the page's websocket (re)connects: more than one means the socket dropped
   during the run, and the events that arrived meanwhile waited for the reconnect.
@@ -217,7 +217,7 @@ def event_latency(port: int, project_id: int, session: str, events: int) -> tupl
     from django_tenants.utils import schema_context
     from playwright.sync_api import sync_playwright
 
-    from projects.events import event_append
+    from projects.delivery.events import event_append
     from projects.models import Event, Task
 
     with schema_context(SLUG):

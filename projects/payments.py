@@ -38,8 +38,8 @@ from billing.milestones import Milestone, Trigger
 from billing.models import CustomQuote, Subscription
 from billing.signals import custom_quote_issued, milestone_failed, milestone_paid, subscription_renewal_failed
 from projects.broker import payments_charge_send
+from projects.delivery.events import event_append
 from projects.delivery.orchestration import project_pause, project_resume, project_start
-from projects.events import event_append
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
 from projects.scoping.payment_schedule import payments_trigger, sprint_start_due
 from projects.signals import payment_overdue

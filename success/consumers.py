@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django_tenants.utils import schema_context
 
-from projects.events import project_group
+from projects.delivery.events import project_group
 from projects.models import Project
 from success.dashboard import FeedCursor, FeedEvent, feed_event_from_message, feed_group
 from success.fragments import catch_up_html, cursor_html, rows_html, state_html, update_html

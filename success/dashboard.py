@@ -136,7 +136,7 @@ class FeedEvent:
 
 
 def feed_event_from_message(message: Mapping[str, Any]) -> FeedEvent:
-    """A feed row from the channel-layer message ``projects.events`` publishes (no query)."""
+    """A feed row from the channel-layer message ``projects.delivery.events`` publishes (no query)."""
     return FeedEvent(
         id=int(message["event_id"]),
         kind=str(message["kind"]),

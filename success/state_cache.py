@@ -1,7 +1,7 @@
 """The rendered dashboard of a project, cached until the project's next event.
 
 Everything the dashboard shows changes only with an event: the workflow appends one with every
-change of a phase, task or run (``projects.events``). So the rendered state is kept in the cache
+change of a phase, task or run (``projects.delivery.events``). So the rendered state is kept in the cache
 (Redis) under the project's *event version*, a counter bumped after every committed event, and a
 page view or poll with nothing new costs two cache reads instead of fifteen queries and the
 rendering. What moves with the clock alone (the "now" line, a phase running past its planned

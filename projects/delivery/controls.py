@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from projects.delivery import orchestration
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event, Project, Task, Workflow
 from tenants.models import User
 

@@ -50,6 +50,7 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.broker import roles_dispatch_send, task_execute_send
+from projects.delivery.events import event_append
 from projects.delivery.orchestration import (
     _advance,
     _dispatch_on_commit,
@@ -59,7 +60,6 @@ from projects.delivery.orchestration import (
     roles_dispatch_now,
     workflow_lock,
 )
-from projects.events import event_append
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.signals import task_escalated
 from projects.storage import project_storage

@@ -64,8 +64,8 @@ from django_tenants.utils import schema_context
 from agents import pools
 from agents.previews import preview_stop
 from projects.broker import task_execute_send
+from projects.delivery.events import event_append
 from projects.delivery.workflow import Step, WorkflowTemplate, workflow_template
-from projects.events import event_append
 from projects.models import Engagement, Event, Phase, Project, Quote, Run, Service, Task, Workflow
 from projects.signals import phase_ready_for_gates
 from projects.storage import project_storage

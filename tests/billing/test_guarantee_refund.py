@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 from billing import gateway, services
 from billing.milestones import mvp_milestones
 from billing.models import Charge, Refund
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event, Phase, Project, Story, Workflow
 from success.guarantee import conditions_check, guarantees_due_assess
 from success.models import (

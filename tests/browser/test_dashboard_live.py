@@ -12,7 +12,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event, Task
 from projects.progress import project_progress
 from tests.browser.asgi_server import AsgiServer

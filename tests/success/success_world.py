@@ -30,8 +30,8 @@ from django.test import TestCase
 from django.utils import timezone
 
 from projects.delivery import orchestration
+from projects.delivery.events import event_append
 from projects.delivery.orchestration import project_start, task_approve
-from projects.events import event_append
 from projects.models import Event, Phase, Project, Service, Story, Task
 from tenants.models import User
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from hive.asgi import application
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event, Project, Service, Task
 from tenants.audit import Action
 from tenants.models import AuditEntry, StaffEntry

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django_tenants.utils import schema_context
 
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event
 from tenants.sockets import KEEPALIVE_FRAME
 from tests.browser.asgi_server import AsgiServer

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event, Project, Service, Task
 from projects.progress import project_progress, project_timeline
 from success.dashboard import CARD_CAP, project_summaries

@@ -20,7 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 from websockets.asyncio.client import ClientConnection
 
-from projects.events import event_append
+from projects.delivery.events import event_append
 from projects.models import Event
 from tenants import services
 from tenants.models import Membership
