@@ -30,8 +30,8 @@ from api.pagination import EventCursor
 from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
 from projects.delivery import orchestration
+from projects.delivery.progress import project_progress
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
-from projects.progress import project_progress
 from projects.requirements import RequirementsError
 from projects.scoping import services
 from projects.scoping.payment_schedule import payment_offer

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from projects.progress import Timeline
+from projects.delivery.progress import Timeline
 from success.dashboard import Burnup
 
 WIDTH, PLOT_LEFT, PLOT_RIGHT = 640, 48, 16

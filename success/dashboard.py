@@ -4,7 +4,7 @@ number of queries whatever the project's size.
 ``dashboard_read`` gathers one project's picture — phases on the timeline (planned against
 actual), the task board by phase and status (each column capped at ``CARD_CAP`` cards by one
 windowed query, with the rest counted), agents at work now, the typed event feed, progress
-(``projects.progress``), timeline adherence, burn-up, quality numbers and
+(``projects.delivery.progress``), timeline adherence, burn-up, quality numbers and
 usage — in about fifteen queries. ``project_summaries`` does the same for the customer overview:
 every project's status, progress and health in four queries.
 
@@ -14,7 +14,7 @@ output ``data``); the latest value of each wins, and a metric nobody reported ye
 measured yet".
 
 The overview computes progress and delay for many projects at once with the formulas of
-``projects.progress``, applied to rows fetched for all projects together instead of once per
+``projects.delivery.progress``, applied to rows fetched for all projects together instead of once per
 project.
 """
 
@@ -31,8 +31,7 @@ from django.db.models.functions import RowNumber, Trunc
 from django.utils import timezone
 
 from agents.roles import ROLES, Role
-from projects.models import Event, Phase, Project, Run, Task, Workflow
-from projects.progress import (
+from projects.delivery.progress import (
     PHASE_FIELDS,
     Timeline,
     phase_delays,
@@ -41,6 +40,7 @@ from projects.progress import (
     project_progress,
     project_timeline,
 )
+from projects.models import Event, Phase, Project, Run, Task, Workflow
 
 CARD_CAP = 30
 FEED_SIZE = 30

@@ -24,8 +24,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from projects.delivery.progress import project_timeline
 from projects.models import Project, Task, Workflow
-from projects.progress import project_timeline
 from success.links import admin_url, portal_url
 from success.models import Escalation
 from tenants.emails import send_templated_email

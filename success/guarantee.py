@@ -46,8 +46,8 @@ from django.utils import timezone
 
 from billing.catalog import GUARANTEE_DAYS, Criterion, guarantee_conditions
 from billing.services import BillingError, refund_full
+from projects.delivery.progress import project_timeline
 from projects.models import Phase, Project, Task, Workflow
-from projects.progress import project_timeline
 from success.acceptance import acceptance_summary
 from success.escalations import escalation_raise
 from success.measurements import reading_latest, records_read

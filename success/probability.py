@@ -30,8 +30,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from projects.delivery.progress import Timeline, project_timeline
 from projects.models import Phase, Project, Workflow
-from projects.progress import Timeline, project_timeline
 from success.acceptance import TARGET_PERCENT
 from success.dashboard import duration_text
 from success.models import GateRun, StoryDecision, Survey

@@ -33,8 +33,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from projects.delivery.progress import project_progress, project_timeline
 from projects.models import Event, Project, Workflow
-from projects.progress import project_progress, project_timeline
 from success.acceptance import acceptance_summaries
 from success.dashboard import Adherence, quality_read
 from success.escalations import current_customer

@@ -19,7 +19,7 @@ on a worker). The rules:
 * Pausing a project stops new dispatches and hands its queued agents back to the pools; running
   work finishes. Cancelling stops everything, running runs included (their providers see the
   cancellation through the heartbeat). Every human action is an event naming who and when.
-* Progress and timeline adherence are derived from these rows, never stored: ``projects.progress``.
+* Progress and timeline adherence are derived from these rows, never stored: ``projects.delivery.progress``.
 
 Locks. Transactions that change several rows of a delivery take their row locks in one order, so
 that no two of them ever wait for each other in a circle (PostgreSQL would abort one of them: a

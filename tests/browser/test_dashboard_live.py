@@ -13,8 +13,8 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from projects.delivery.events import event_append
+from projects.delivery.progress import project_progress
 from projects.models import Event, Task
-from projects.progress import project_progress
 from tests.browser.asgi_server import AsgiServer
 from tests.browser.conftest import ARTIFACTS
 from tests.success.delivery import Delivery, delivery_make

@@ -33,9 +33,9 @@ from projects.delivery.orchestration import (
     task_approve,
     task_rerun,
 )
+from projects.delivery.progress import project_progress
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
-from projects.progress import project_progress
 from projects.tasks import execute_task
 from tests.workers import (
     broker_flush,

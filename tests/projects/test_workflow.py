@@ -25,8 +25,8 @@ from projects.delivery.orchestration import (
     task_hold,
     task_release,
 )
+from projects.delivery.progress import project_progress, project_timeline
 from projects.models import Assessment, Engagement, Event, Phase, Project, Quote, Run, Service, Story, Task, Workflow
-from projects.progress import project_progress, project_timeline
 
 pytestmark = pytest.mark.django_db
 

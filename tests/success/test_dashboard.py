@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from projects.delivery.events import event_append
+from projects.delivery.progress import project_progress, project_timeline
 from projects.models import Event, Project, Service, Task
-from projects.progress import project_progress, project_timeline
 from success.dashboard import CARD_CAP, project_summaries
 from tenants.models import StaffEntry
 from tests.success.delivery import delivery_make
