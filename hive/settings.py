@@ -428,7 +428,7 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # --- end customer success ------------------------------------------------------------------------
 
-# --- Customer previews (agents.previews, projects.previews, projects.preview_gateway) ---------------
+# --- Customer previews (agents.previews, projects.delivery.previews, projects.preview_gateway) ---------------
 # The portal's link mints a token valid this long, exchanged once for a cookie of the preview's host
 # valid HIVE_PREVIEW_SESSION_SECONDS (membership is checked again on every request).
 HIVE_PREVIEW_TOKEN_SECONDS = env_int("HIVE_PREVIEW_TOKEN_SECONDS", 300)

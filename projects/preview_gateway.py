@@ -4,10 +4,10 @@ by proxying HTTP to the project's preview over its private Unix socket (agents/p
 hive/asgi.py puts it in front of everything else, so preview hosts never reach Django's tenant
 middleware (which would look them up as customers) and portal hosts never reach this. Per request:
 
-* the host names a preview (``projects.previews.preview_host_parse``), else 404;
+* the host names a preview (``projects.delivery.previews.preview_host_parse``), else 404;
 * ``/__hive__/enter?token=…`` redeems the portal's one-time token for the preview's cookie and
   redirects to ``/``; every other path needs that cookie, checked against the current membership
-  (``projects.previews``). Whoever is not admitted gets the same 404, whether or not the preview
+  (``projects.delivery.previews``). Whoever is not admitted gets the same 404, whether or not the preview
   exists or runs;
 * the request body is read up to ``HIVE_PREVIEW_MAX_BODY_BYTES`` (413 beyond), then sent to the
   preview with the hop-by-hop headers removed, and with the admission cookie and any cookie named
@@ -38,7 +38,7 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from agents.previews import Preview, preview_get, preview_socket_open, preview_touch
-from projects import previews
+from projects.delivery import previews
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -73,8 +73,8 @@ def demo_approvals() -> int:
 def preview_start(schema_name: str, project_id: int) -> None:
     """The customer's "Start preview": bring back the preview last deployed (agents.previews)."""
     from agents.previews import PreviewError, preview_restart
+    from projects.delivery.previews import project_preview_home
     from projects.models import Project
-    from projects.previews import project_preview_home
 
     with schema_context(schema_name):
         project = Project.objects.filter(pk=project_id).first()
@@ -89,6 +89,6 @@ def preview_start(schema_name: str, project_id: int) -> None:
 @shared_task(name="projects.previews_sweep")
 def previews_sweep() -> int:
     """Stop idle previews and those of projects accepted longer than the grace ago (beat, every minute)."""
-    from projects.previews import previews_sweep as sweep
+    from projects.delivery.previews import previews_sweep as sweep
 
     return len(sweep())

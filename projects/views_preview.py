@@ -1,5 +1,5 @@
 """The project page's preview controls: open the running preview (a token hand-over to its own
-origin, projects.previews) and start it again after it stopped."""
+origin, projects.delivery.previews) and start it again after it stopped."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.previews import preview_get
-from projects import previews
 from projects.access import get_project_for_member
+from projects.delivery import previews
 from tenants.models import Role, User
 
 

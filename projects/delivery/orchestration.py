@@ -327,7 +327,7 @@ def _phases_advance(
     workflow.status, workflow.finished_at = Workflow.Status.COMPLETED, now
     workflow.save(update_fields=["status", "finished_at"])
     event_append(project_id=project_id, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
-    # The preview stays for HIVE_PREVIEW_GRACE_SECONDS after acceptance: projects.previews' sweep stops it.
+    # The preview stays for HIVE_PREVIEW_GRACE_SECONDS after acceptance: projects.delivery.previews' sweep stops it.
     return roles
 
 

@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 
 from agents.appgen import design_story, generate
 from agents.previews import preview_get, preview_start, preview_stop
+from projects.delivery.previews import COOKIE_NAME, preview_home, preview_host
 from projects.models import Project, Service, Workflow
-from projects.previews import COOKIE_NAME, preview_home, preview_host
 from tests.browser.asgi_server import AsgiServer
 from tests.preview_apps import echo_preview_start
 from tests.workers import broker_flush, thread_worker, use_test_broker

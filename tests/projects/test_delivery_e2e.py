@@ -26,8 +26,8 @@ from django_tenants.utils import schema_context
 
 from agents.previews import preview_get, preview_request
 from projects.delivery.orchestration import task_approve
+from projects.delivery.previews import previews_sweep
 from projects.models import Event, Project, Run, Service, Story, Task, Workflow
-from projects.previews import previews_sweep
 from tests.projects.progress import wait_while_progressing
 from tests.workers import thread_worker
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.previews import preview_get, preview_stop
+from projects.delivery.previews import preview_home, previews_sweep
 from projects.models import Project, Service, Workflow
-from projects.previews import preview_home, previews_sweep
 from tests.preview_apps import echo_preview_start
 from tests.workers import broker_flush, thread_worker, use_test_broker, wait_for
 from tests.world import World

@@ -26,8 +26,8 @@ from django_tenants.utils import schema_context
 
 from agents.previews import Preview, preview_request, preview_stop
 from agents.tools.sandbox import namespaces_available, sandbox_run
+from projects.delivery.previews import COOKIE_NAME, preview_host
 from projects.models import Project, Service
-from projects.previews import COOKIE_NAME, preview_host
 from tenants.models import Membership, StaffEntry
 from tests.browser.asgi_server import AsgiServer
 from tests.preview_apps import echo_preview_start
