@@ -2,7 +2,7 @@
 the tenant middleware.
 
 ``PreviewGateway`` comes first: every request for a host under ``HIVE_PREVIEW_DOMAIN`` is a
-customer preview (projects.preview_gateway) and never reaches Django's tenant routing; every other
+customer preview (projects.delivery.preview_gateway) and never reaches Django's tenant routing; every other
 host passes through it untouched.
 
 A websocket handshake passes ``TenantWebsocketMiddleware`` (same-origin check, Host → customer
@@ -22,7 +22,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from projects.preview_gateway import PreviewGateway  # noqa: E402
+from projects.delivery.preview_gateway import PreviewGateway  # noqa: E402
 from projects.scoping.uploads import RequestBodyLimit  # noqa: E402
 from success.routing import websocket_urlpatterns  # noqa: E402
 from tenants.websockets import TenantWebsocketMiddleware  # noqa: E402

@@ -40,7 +40,7 @@ if DEBUG or TESTING:
 HIVE_PUBLIC_HOSTS = {HIVE_DOMAIN, "localhost", "127.0.0.1", "testserver"}
 
 # Customer previews are served by the portal's ASGI server on an origin of their own,
-# <schema>-<project>.<HIVE_PREVIEW_DOMAIN> (projects.preview_gateway). Never under HIVE_DOMAIN, nor
+# <schema>-<project>.<HIVE_PREVIEW_DOMAIN> (projects.delivery.preview_gateway). Never under HIVE_DOMAIN, nor
 # HIVE_DOMAIN under it: preview code could then read or plant the portal's cookies. In production
 # it must be set, ideally to a registrable domain of its own (as GitHub's githubusercontent.com).
 HIVE_PREVIEW_DOMAIN = env_str("HIVE_PREVIEW_DOMAIN", preview_domain_default(HIVE_DOMAIN) if (DEBUG or TESTING) else "")
@@ -428,7 +428,7 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # --- end customer success ------------------------------------------------------------------------
 
-# --- Customer previews (agents.previews, projects.delivery.previews, projects.preview_gateway) ---------------
+# --- Customer previews (agents.previews, projects.delivery.previews, projects.delivery.preview_gateway) ---------------
 # The portal's link mints a token valid this long, exchanged once for a cookie of the preview's host
 # valid HIVE_PREVIEW_SESSION_SECONDS (membership is checked again on every request).
 HIVE_PREVIEW_TOKEN_SECONDS = env_int("HIVE_PREVIEW_TOKEN_SECONDS", 300)

@@ -287,7 +287,7 @@ def test_requests_through_the_gateway_keep_the_preview_from_the_idle_stop(previe
 
 
 def test_a_preview_cannot_set_a_cookie_for_a_parent_domain() -> None:
-    from projects.preview_gateway import _host_only
+    from projects.delivery.preview_gateway import _host_only
 
     assert _host_only(b"a=1; Domain=.localhost; Path=/; HttpOnly") == b"a=1; Path=/; HttpOnly"
     assert _host_only(b"b=2; domain=example.com") == b"b=2"
