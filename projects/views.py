@@ -18,8 +18,8 @@ from billing.catalog import AUGMENTATION_PLANS, MVP_TIERS, format_usd
 from projects.access import get_project_for_member, get_quote_for_member, get_story_for_member
 from projects.delivery.controls import project_controls_open, tasks_to_control
 from projects.delivery.deliverables import NoDeliverable, deliverable_bundle, deliverable_zip, project_workspace
+from projects.delivery.downloads import StreamedFileResponse
 from projects.delivery.previews import project_preview_state
-from projects.downloads import StreamedFileResponse
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.payments import payments_charge

@@ -6,7 +6,7 @@ import asyncio
 import warnings
 from pathlib import Path
 
-from projects.downloads import StreamedFileResponse
+from projects.delivery.downloads import StreamedFileResponse
 
 SIZE = 1024 * 1024 + 5
 
