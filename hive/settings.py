@@ -367,7 +367,7 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 3
 # A milestone charge whose Stripe call started this long ago without an answer is recovered.
 STRIPE_CHARGE_STALE_SECONDS = env_int("STRIPE_CHARGE_STALE_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["recover-stale-charges"] = {"task": "billing.recover_stale_charges", "schedule": 300.0}
-# The payment schedule (projects.payments): a quote is valid this many days; a failed later charge
+# The payment schedule (projects.delivery.payments): a quote is valid this many days; a failed later charge
 # is retried this many days after each failure (then the delivery pauses until it is paid); the
 # sweep charges sprints that started and retries that are due.
 HIVE_QUOTE_VALID_DAYS = env_int("HIVE_QUOTE_VALID_DAYS", 30)

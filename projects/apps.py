@@ -7,6 +7,6 @@ class ProjectsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from projects.payments import connect_billing_signals
+        from projects.delivery.payments import connect_billing_signals
 
         connect_billing_signals()

@@ -168,7 +168,7 @@ class Quote(models.Model):
 class ScheduledPayment(models.Model):
     """One milestone of the payment schedule the customer authorised with the quote: its amount,
     its trigger, and where it stands. Charged through billing when its trigger happens; a failed
-    charge is retried on the dunning schedule (``projects.payments``)."""
+    charge is retried on the dunning schedule (``projects.delivery.payments``)."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"

@@ -50,14 +50,14 @@ def escalate_blocked_tasks() -> int:
 
 @shared_task(name="projects.payments_charge", ignore_result=True)
 def payments_charge(schema_name: str, project_id: int) -> None:
-    from projects.payments import payments_charge as charge
+    from projects.delivery.payments import payments_charge as charge
 
     charge(schema_name=schema_name, project_id=project_id)
 
 
 @shared_task(name="projects.payments_sweep", ignore_result=True)
 def payments_sweep() -> int:
-    from projects.payments import payments_sweep as sweep
+    from projects.delivery.payments import payments_sweep as sweep
 
     return sweep()
 

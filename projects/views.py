@@ -19,10 +19,10 @@ from projects.access import get_project_for_member, get_quote_for_member, get_st
 from projects.delivery.controls import project_controls_open, tasks_to_control
 from projects.delivery.deliverables import NoDeliverable, deliverable_bundle, deliverable_zip, project_workspace
 from projects.delivery.downloads import StreamedFileResponse
+from projects.delivery.payments import payments_charge
 from projects.delivery.previews import project_preview_state
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
-from projects.payments import payments_charge
 from projects.requirements import RequirementsError
 from projects.scoping import services
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule

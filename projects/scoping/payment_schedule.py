@@ -7,7 +7,7 @@ card — from the quote to the rows that are charged.
   charges, with a signed token naming exactly those. ``schedule_authorise`` (inside the quote's
   acceptance) checks the token against what is true now and records the consent and the rows.
 - ``payments_trigger`` makes rows due when their trigger happens (delivery accepted, a migration
-  phase passed its gates, a sprint started, the engagement completed); ``projects.payments``
+  phase passed its gates, a sprint started, the engagement completed); ``projects.delivery.payments``
   charges them.
 - ``deliverable_release`` says whether the paid milestones release the full deliverable.
 

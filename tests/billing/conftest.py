@@ -47,14 +47,14 @@ def _billing_alone() -> Iterator[None]:
     """Billing is tested on its own here: the projects app's receivers (start the workflow on
     payment) would act on whatever project of the shared world has the same id."""
     receivers = [
-        (milestone_paid, "projects.payments.paid"),
-        (milestone_failed, "projects.payments.failed"),
-        (subscription_renewal_failed, "projects.payments.renewal_failed"),
+        (milestone_paid, "projects.delivery.payments.paid"),
+        (milestone_failed, "projects.delivery.payments.failed"),
+        (subscription_renewal_failed, "projects.delivery.payments.renewal_failed"),
     ]
     for signal, uid in receivers:
         signal.disconnect(dispatch_uid=uid)
     yield
-    from projects.payments import connect_billing_signals
+    from projects.delivery.payments import connect_billing_signals
 
     connect_billing_signals()
 

@@ -35,6 +35,7 @@ from billing import services as billing_services
 from billing.models import Charge, CustomQuote, Subscription
 from hive.celery import app
 from projects.delivery.orchestration import open_phase, task_approve
+from projects.delivery.payments import connect_billing_signals, payments_sweep
 from projects.models import (
     Assessment,
     Engagement,
@@ -47,7 +48,6 @@ from projects.models import (
     Task,
     Workflow,
 )
-from projects.payments import connect_billing_signals, payments_sweep
 from projects.scoping import services
 from success.receivers import receivers_connect, receivers_disconnect
 from tests.billing.billing_world import DECLINES_CHARGES, card_add, stripe_charges

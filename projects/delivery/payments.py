@@ -321,8 +321,8 @@ def _on_custom_quote_issued(sender: Any, *, schema_name: str, project_id: int, c
 
 
 def connect_billing_signals() -> None:
-    milestone_paid.connect(_on_milestone_paid, dispatch_uid="projects.payments.paid")
-    milestone_failed.connect(_on_milestone_failed, dispatch_uid="projects.payments.failed")
-    subscription_renewal_failed.connect(_on_renewal_failed, dispatch_uid="projects.payments.renewal_failed")
-    post_save.connect(_event_saved, sender=Event, dispatch_uid="projects.payments.triggers")
-    custom_quote_issued.connect(_on_custom_quote_issued, dispatch_uid="projects.payments.custom_quote")
+    milestone_paid.connect(_on_milestone_paid, dispatch_uid="projects.delivery.payments.paid")
+    milestone_failed.connect(_on_milestone_failed, dispatch_uid="projects.delivery.payments.failed")
+    subscription_renewal_failed.connect(_on_renewal_failed, dispatch_uid="projects.delivery.payments.renewal_failed")
+    post_save.connect(_event_saved, sender=Event, dispatch_uid="projects.delivery.payments.triggers")
+    custom_quote_issued.connect(_on_custom_quote_issued, dispatch_uid="projects.delivery.payments.custom_quote")
