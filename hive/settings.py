@@ -347,7 +347,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sample-agent-utilization": {"task": "agents.sample_utilization", "schedule": 60.0},
     "demo-approvals": {"task": "projects.demo_approvals", "schedule": 5.0},
 }
-# The demo project of `make run` (projects.demo): its approvals are granted by "demo", the final
+# The demo project of `make run` (projects.delivery.demo): its approvals are granted by "demo", the final
 # acceptance only after this many seconds so the customer preview can be opened first.
 HIVE_DEMO_AUTO_APPROVE = env_bool("HIVE_DEMO_AUTO_APPROVE", False)
 HIVE_DEMO_ACCEPT_AFTER_SECONDS = env_int("HIVE_DEMO_ACCEPT_AFTER_SECONDS", 600)

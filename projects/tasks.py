@@ -64,7 +64,7 @@ def payments_sweep() -> int:
 
 @shared_task(name="projects.demo_approvals", ignore_result=True)
 def demo_approvals() -> int:
-    from projects.demo import demo_approvals as grant
+    from projects.delivery.demo import demo_approvals as grant
 
     return grant()
 

@@ -1,4 +1,4 @@
-"""The demo project of ``make run`` (projects.demo): created once from the demo requirements,
+"""The demo project of ``make run`` (projects.delivery.demo): created once from the demo requirements,
 started without payment, and only its approvals granted by "demo" — the acceptance after a delay."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.pools import pools_ensure
-from projects import demo
+from projects.delivery import demo
 from projects.models import Event, Project, Service, Task, Workflow
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Create and start the demo customer's demo MVP (``projects.demo``); run after ``seed_demo``."""
+"""Create and start the demo customer's demo MVP (``projects.delivery.demo``); run after ``seed_demo``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from projects.demo import demo_project_ensure
+from projects.delivery.demo import demo_project_ensure
 from tenants.management.commands.seed_demo import DEMO_OWNER
 from tenants.models import User
 
