@@ -29,7 +29,7 @@ from api.authentication import KeyClient
 from api.pagination import EventCursor
 from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
-from projects.delivery import orchestration
+from projects.delivery import controls, orchestration
 from projects.delivery.progress import project_progress
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
 from projects.requirements import RequirementsError
@@ -272,7 +272,7 @@ class TaskApprove(ProjectScoped, APIView):
     def post(self, request: Request, pk: int, task_pk: int) -> Response:
         task = get_task_for_key(self.project, task_pk)
         try:
-            task = orchestration.task_approve(task=task, user=_client(request).creator)
+            task = controls.task_approve(task=task, user=_client(request).creator)
         except orchestration.WorkflowError as exc:
             raise Conflict(str(exc)) from exc
         return Response(serializers.TaskSerializer(task).data)

@@ -95,7 +95,7 @@ def main() -> None:
     from agents.pools import pools_ensure
     from agents.roles import Role
     from hive.celery import app
-    from projects.delivery.orchestration import project_start
+    from projects.delivery.planning import project_start
     from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
     from projects.models import Project, Run, Service, Task, Workflow
     from tenants.models import Customer

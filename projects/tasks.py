@@ -16,7 +16,7 @@ from celery import shared_task
 from django_tenants.utils import schema_context
 
 from projects.delivery import execution
-from projects.delivery.orchestration import roles_dispatch
+from projects.delivery.dispatch import roles_dispatch
 
 logger = logging.getLogger(__name__)
 

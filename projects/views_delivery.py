@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from projects.access import get_project_for_member
-from projects.delivery import orchestration
+from projects.delivery import controls, orchestration
 from projects.delivery.controls import PROJECT_CONTROLS, TASK_CONTROLS
 from projects.models import Project, Task
 from tenants.models import Role, User
@@ -44,7 +44,7 @@ def task_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.OWNER)
     task = _task_of(project, task_pk)
     try:
-        orchestration.task_approve(task=task, user=_user(request))
+        controls.task_approve(task=task, user=_user(request))
     except orchestration.WorkflowError as exc:
         messages.error(request, str(exc))
     else:

@@ -57,15 +57,9 @@ from billing.catalog import (
     ServiceCode,
     Threshold,
 )
-from projects.delivery.orchestration import (
-    WorkflowError,
-    phase_gates_block,
-    phase_gates_pass,
-    phase_gates_retry,
-    task_add,
-    task_cancel,
-    workflow_lock,
-)
+from projects.delivery.controls import task_cancel
+from projects.delivery.gates import phase_gates_block, phase_gates_pass, phase_gates_retry
+from projects.delivery.orchestration import WorkflowError, task_add, workflow_lock
 from projects.models import Event, Phase, Project, Service, Task
 from success.escalations import escalation_raise
 from success.measurements import Reading, reading_latest, records_read

@@ -6,31 +6,34 @@ applies (the services refuse the others with a reason anyway). And which agents 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from projects.delivery import orchestration
+from agents import pools
+from projects.delivery.dispatch import current_schema, dispatch_on_commit
 from projects.delivery.events import event_append
-from projects.models import Event, Project, Task, Workflow
+from projects.delivery.orchestration import (
+    RERUN_ATTEMPTS,
+    UNFINISHED,
+    WorkflowError,
+    actor_label,
+    advance,
+    preview_stop_on_commit,
+    workflow_lock,
+)
+from projects.models import Event, Phase, Project, Run, Task, Workflow
+from tenants.audit import Action, audit_record
 from tenants.models import User
 
 PROVIDER_CHOICES = [("", "Platform default"), ("builtin", "Built-in (offline)"), ("llm", "Language model")]
 LLM_SETTINGS = ("model", "budget_tokens", "budget_cost")
 
-PROJECT_CONTROLS: dict[str, Callable[..., Workflow]] = {
-    "pause": orchestration.project_pause,
-    "resume": orchestration.project_resume,
-    "cancel": orchestration.project_cancel,
-}
-TASK_CONTROLS: dict[str, Callable[..., Task]] = {
-    "hold": orchestration.task_hold,
-    "release": orchestration.task_release,
-    "rerun": orchestration.task_rerun,
-    "cancel": orchestration.task_cancel,
-}
 LABELS = {"pause": "Pause", "resume": "Resume", "hold": "Hold", "release": "Release", "rerun": "Re-run"}
 
 
@@ -91,13 +94,13 @@ def workflow_configure(*, project: Project, provider: str, llm: dict[str, Any], 
     """Which provider does the project's work from now on (tasks not yet running), and its model
     and budget for the llm provider; empty values fall back to the deployment's settings."""
     if provider not in dict(PROVIDER_CHOICES):
-        raise orchestration.WorkflowError(f"There is no provider named “{provider}”.")
+        raise WorkflowError(f"There is no provider named “{provider}”.")
     unknown = set(llm) - set(LLM_SETTINGS)
     if unknown:
-        raise orchestration.WorkflowError(f"Unknown model settings: {', '.join(sorted(unknown))}.")
-    workflow = orchestration.workflow_lock(project.pk)
+        raise WorkflowError(f"Unknown model settings: {', '.join(sorted(unknown))}.")
+    workflow = workflow_lock(project.pk)
     if not workflow.is_active:
-        raise orchestration.WorkflowError("The delivery is over; there is nothing to configure.")
+        raise WorkflowError("The delivery is over; there is nothing to configure.")
     workflow.provider = provider
     workflow.llm = {key: value for key, value in llm.items() if value not in (None, "")}
     workflow.save(update_fields=["provider", "llm"])
@@ -110,3 +113,270 @@ def workflow_configure(*, project: Project, provider: str, llm: dict[str, Any], 
         data={"provider": provider, "llm": workflow.llm},
     )
     return workflow
+
+
+# --- the human controls ----------------------------------------------------------------------
+
+
+def _locked_task(task: Task) -> tuple[Workflow, Task]:
+    """The task's workflow and the task, locked in that order (its project is read, not locked)."""
+    workflow = workflow_lock(task.project_id)
+    return workflow, Task.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=task.pk)
+
+
+# Which audit action an approval step records (projects.delivery.workflow's approval step keys).
+APPROVAL_ACTIONS = {"approve_plan": Action.PLAN_APPROVED, "accept": Action.DELIVERY_ACCEPTED}
+
+
+@transaction.atomic
+def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
+    """The customer approves (the plan, the preview, the delivery); the workflow moves on.
+
+    ``actor`` names an approver without an account: only the demo's automatic approvals use it.
+    """
+    if user is None and not actor:
+        raise WorkflowError("An approval names who approved.")
+    who = user.email if user is not None else actor
+    workflow, task = _locked_task(task)
+    if task.status != Task.Status.AWAITING_APPROVAL:
+        raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
+    now = timezone.now()
+    task.status, task.finished_at = Task.Status.DONE, now
+    task.output = {"approved_by": who, "approved_at": now.isoformat()}
+    task.save(update_fields=["status", "finished_at", "output"])
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.APPROVAL_GRANTED,
+        task=task,
+        actor=who,
+        message=f"{who} approved “{task.title}”",
+    )
+    audit_record(
+        action=APPROVAL_ACTIONS.get(task.key, Action.APPROVAL_GRANTED),
+        user=user,
+        actor_label="" if user is not None else who,
+        obj=task,
+        detail={"project_id": task.project_id, "project": task.project.name},
+    )
+    dispatch_on_commit(advance(task.project_id, now=now, workflow=workflow))
+    return task
+
+
+def _release_agents(tasks: Iterable[Task]) -> set[str]:
+    roles: set[str] = set()
+    schema = current_schema()
+    for task in tasks:
+        if task.agent_id is not None:
+            pools.agent_release(agent_id=task.agent_id, schema_name=schema, task_id=task.pk)
+            roles.add(task.role)
+    return roles
+
+
+@transaction.atomic
+def project_pause(*, project: Project, user: User | None) -> Workflow:
+    """Stop dispatching the project's tasks; queued ones give their agents back. Running work finishes."""
+    workflow = workflow_lock(project.pk)
+    if workflow.status != Workflow.Status.RUNNING:
+        raise WorkflowError(f"The project is {workflow.get_status_display().lower()}, not running.")
+    workflow.status = Workflow.Status.PAUSED
+    workflow.save(update_fields=["status"])
+    # Ready tasks are locked too: a dispatcher serving their requests right now (it does not take
+    # this workflow's row) skips them instead of queueing them on a paused project.
+    waiting = list(_tasks_lock(project, status__in=[Task.Status.QUEUED, Task.Status.READY]))
+    queued = [task for task in waiting if task.status == Task.Status.QUEUED]
+    roles = _release_agents(queued)
+    Task.objects.filter(pk__in=[t.pk for t in queued]).update(status=Task.Status.READY, agent=None, queued_at=None)
+    pools.lease_requests_withdraw(schema_name=current_schema(), task_ids=[task.pk for task in waiting])
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_PAUSED,
+        actor=actor_label(user),
+        message=f"paused by {actor_label(user)}",
+    )
+    dispatch_on_commit(roles)
+    return workflow
+
+
+def _tasks_lock(project: Project, **where: object) -> QuerySet[Task]:
+    """The project's tasks that match, locked (only the task rows, in one order)."""
+    return Task.objects.select_for_update(no_key=True, of=("self",)).filter(project=project, **where).order_by("pk")
+
+
+def _request_ready(project_id: int) -> set[str]:
+    ready: list[tuple[str, int, datetime]] = []
+    for role, pk, ready_at in Task.objects.filter(
+        project_id=project_id, status=Task.Status.READY, held=False
+    ).values_list("role", "pk", "ready_at"):
+        assert ready_at is not None
+        ready.append((role, pk, ready_at))
+    pools.lease_requests_file(schema_name=current_schema(), tasks=ready)
+    return {role for role, _, _ in ready}
+
+
+@transaction.atomic
+def project_resume(*, project: Project, user: User | None) -> Workflow:
+    workflow = workflow_lock(project.pk)
+    if workflow.status != Workflow.Status.PAUSED:
+        raise WorkflowError("The project is not paused.")
+    workflow.status = Workflow.Status.RUNNING
+    workflow.save(update_fields=["status"])
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_RESUMED,
+        actor=actor_label(user),
+        message=f"resumed by {actor_label(user)}",
+    )
+    roles = _request_ready(project.pk) | advance(project.pk, workflow=workflow)
+    dispatch_on_commit(roles)
+    return workflow
+
+
+@transaction.atomic
+def project_cancel(*, project: Project, user: User | None) -> Workflow:
+    """Stop the project for good: unfinished tasks and running runs are cancelled, agents freed."""
+    workflow = workflow_lock(project.pk)
+    if not workflow.is_active:
+        raise WorkflowError(f"The project is already {workflow.get_status_display().lower()}.")
+    now = timezone.now()
+    workflow.status, workflow.finished_at = Workflow.Status.CANCELLED, now
+    workflow.save(update_fields=["status", "finished_at"])
+    Phase.objects.filter(project=project).exclude(status=Phase.Status.DONE).update(status=Phase.Status.CANCELLED)
+    unfinished = list(_tasks_lock(project, status__in=UNFINISHED))
+    ids = [task.pk for task in unfinished]
+    Run.objects.filter(task_id__in=ids, status=Run.Status.RUNNING).update(
+        status=Run.Status.CANCELLED, finished_at=now, error=f"cancelled by {actor_label(user)}"
+    )
+    roles = _release_agents(unfinished)
+    pools.lease_requests_withdraw(schema_name=current_schema(), task_ids=ids)
+    Task.objects.filter(pk__in=ids).update(status=Task.Status.CANCELLED, finished_at=now)
+    event_append(
+        project_id=project.pk,
+        kind=Event.Kind.PROJECT_CANCELLED,
+        actor=actor_label(user),
+        message=f"cancelled by {actor_label(user)}; {len(ids)} unfinished tasks cancelled",
+    )
+    audit_record(action=Action.PROJECT_CANCELLED, user=user, obj=project, detail={"tasks_cancelled": len(ids)})
+    preview_stop_on_commit(project.pk)
+    dispatch_on_commit(roles)
+    return workflow
+
+
+@transaction.atomic
+def task_hold(*, task: Task, user: User | None) -> Task:
+    """Keep a task from being dispatched (an account manager's hold) until ``task_release``."""
+    _, task = _locked_task(task)
+    if task.status in {*Task.FINISHED, Task.Status.RUNNING}:
+        raise WorkflowError(f"“{task.title}” is {task.get_status_display().lower()}; only waiting tasks can be held.")
+    roles: set[str] = set()
+    if task.status == Task.Status.QUEUED:
+        roles = _release_agents([task])
+        task.status, task.agent, task.queued_at = Task.Status.READY, None, None
+    pools.lease_requests_withdraw(schema_name=current_schema(), task_ids=[task.pk])
+    task.held = True
+    task.save(update_fields=["held", "status", "agent", "queued_at"])
+    event_append(project_id=task.project_id, kind=Event.Kind.TASK_HELD, task=task, actor=actor_label(user))
+    dispatch_on_commit(roles)
+    return task
+
+
+@transaction.atomic
+def task_release(*, task: Task, user: User | None) -> Task:
+    workflow, task = _locked_task(task)
+    if not task.held:
+        raise WorkflowError(f"“{task.title}” is not on hold.")
+    task.held = False
+    task.save(update_fields=["held"])
+    event_append(project_id=task.project_id, kind=Event.Kind.TASK_RELEASED, task=task, actor=actor_label(user))
+    roles: set[str] = set()
+    if task.status == Task.Status.READY and workflow.status == Workflow.Status.RUNNING:
+        assert task.ready_at is not None
+        pools.lease_request(role=task.role, schema_name=current_schema(), task_id=task.pk, ready_at=task.ready_at)
+        roles.add(task.role)
+    dispatch_on_commit(roles)
+    return task
+
+
+@transaction.atomic
+def task_rerun(*, task: Task, user: User | None) -> Task:
+    """Run a blocked, finished or cancelled agent task again, with a fresh set of attempts."""
+    workflow, task = _locked_task(task)
+    if task.kind != Task.Kind.AGENT:
+        raise WorkflowError("Only agent work can be re-run.")
+    if task.status not in {Task.Status.BLOCKED, *Task.FINISHED}:
+        raise WorkflowError(f"“{task.title}” is {task.get_status_display().lower()}; it cannot be re-run now.")
+    if not workflow.is_active:
+        raise WorkflowError(
+            f"The delivery is {workflow.get_status_display().lower()}; re-running one task would not reopen it."
+        )
+    now = timezone.now()
+    # A fresh set of attempts; runs keep their numbers (attempt 4 follows attempt 3).
+    task.status, task.ready_at, task.max_attempts = Task.Status.READY, now, task.attempts + RERUN_ATTEMPTS
+    task.blocked_since, task.blocked_reason, task.escalated_at, task.finished_at = None, "", None, None
+    task.save(
+        update_fields=[
+            "status",
+            "ready_at",
+            "max_attempts",
+            "blocked_since",
+            "blocked_reason",
+            "escalated_at",
+            "finished_at",
+        ]
+    )
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.TASK_RERUN,
+        task=task,
+        actor=actor_label(user),
+        message=f"re-run requested by {actor_label(user)}",
+    )
+    roles: set[str] = set()
+    if not task.held and workflow.status == Workflow.Status.RUNNING:
+        pools.lease_request(role=task.role, schema_name=current_schema(), task_id=task.pk, ready_at=now)
+        roles.add(task.role)
+    dispatch_on_commit(roles)
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, task: Task, user: User | None) -> Task:
+    """Drop one task; tasks that wait for it go ahead without it."""
+    workflow, task = _locked_task(task)
+    if task.status in Task.FINISHED:
+        raise WorkflowError(f"“{task.title}” is already {task.get_status_display().lower()}.")
+    now = timezone.now()
+    Run.objects.filter(task=task, status=Run.Status.RUNNING).update(
+        status=Run.Status.CANCELLED, finished_at=now, error=f"cancelled by {actor_label(user)}"
+    )
+    roles = _release_agents([task])
+    pools.lease_requests_withdraw(schema_name=current_schema(), task_ids=[task.pk])
+    task.status, task.finished_at, task.agent = Task.Status.CANCELLED, now, None
+    task.save(update_fields=["status", "finished_at", "agent"])
+    event_append(
+        project_id=task.project_id,
+        kind=Event.Kind.TASK_CANCELLED,
+        task=task,
+        actor=actor_label(user),
+        message=f"cancelled by {actor_label(user)}",
+    )
+    audit_record(
+        action=Action.TASK_CANCELLED,
+        user=user,
+        obj=task,
+        detail={"project_id": task.project_id, "project": task.project.name},
+    )
+    dispatch_on_commit(roles | advance(task.project_id, now=now, workflow=workflow))
+    return task
+
+
+PROJECT_CONTROLS: dict[str, Callable[..., Workflow]] = {
+    "pause": project_pause,
+    "resume": project_resume,
+    "cancel": project_cancel,
+}
+TASK_CONTROLS: dict[str, Callable[..., Task]] = {
+    "hold": task_hold,
+    "release": task_release,
+    "rerun": task_rerun,
+    "cancel": task_cancel,
+}

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from projects.delivery.orchestration import WorkflowError, project_start, task_approve
+from projects.delivery.controls import task_approve
+from projects.delivery.orchestration import WorkflowError
+from projects.delivery.planning import project_start
 from projects.models import Project, Service, Task, Workflow
 from projects.scoping import services
 from tenants.models import Customer, User

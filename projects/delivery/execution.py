@@ -50,16 +50,12 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.broker import roles_dispatch_send, task_execute_send
+from projects.delivery.dispatch import current_schema as _schema
+from projects.delivery.dispatch import dispatch_on_commit as _dispatch_on_commit
+from projects.delivery.dispatch import jobs_on_commit, roles_dispatch, roles_dispatch_now
 from projects.delivery.events import event_append
-from projects.delivery.orchestration import (
-    _advance,
-    _dispatch_on_commit,
-    _schema,
-    jobs_on_commit,
-    roles_dispatch,
-    roles_dispatch_now,
-    workflow_lock,
-)
+from projects.delivery.orchestration import advance as _advance
+from projects.delivery.orchestration import workflow_lock
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.signals import task_escalated
 from projects.storage import project_storage

@@ -38,8 +38,9 @@ from billing.milestones import Milestone, Trigger
 from billing.models import CustomQuote, Subscription
 from billing.signals import custom_quote_issued, milestone_failed, milestone_paid, subscription_renewal_failed
 from projects.broker import payments_charge_send
+from projects.delivery.controls import project_pause, project_resume
 from projects.delivery.events import event_append
-from projects.delivery.orchestration import project_pause, project_resume, project_start
+from projects.delivery.planning import project_start
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
 from projects.scoping.payment_schedule import payments_trigger, sprint_start_due
 from projects.signals import payment_overdue

@@ -34,7 +34,8 @@ from billing import gateway
 from billing import services as billing_services
 from billing.models import Charge, CustomQuote, Subscription
 from hive.celery import app
-from projects.delivery.orchestration import open_phase, task_approve
+from projects.delivery.controls import task_approve
+from projects.delivery.orchestration import open_phase
 from projects.delivery.payments import connect_billing_signals, payments_sweep
 from projects.models import (
     Assessment,

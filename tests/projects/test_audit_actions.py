@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from projects.delivery.orchestration import project_start
+from projects.delivery.planning import project_start
 from projects.models import Project, Quote, Service, Story, Task
 from tenants.audit import Action
 from tenants.models import AuditEntry

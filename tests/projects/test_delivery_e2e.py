@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.previews import preview_get, preview_request
-from projects.delivery.orchestration import task_approve
+from projects.delivery.controls import task_approve
 from projects.delivery.previews import previews_sweep
 from projects.models import Event, Project, Run, Service, Story, Task, Workflow
 from tests.projects.progress import wait_while_progressing
@@ -74,7 +74,7 @@ def test_a_ten_story_mvp_is_delivered_with_a_working_app_preview_and_bundle(hive
     workspace = home / "workspace"
 
     with thread_worker(concurrency=4), schema_context("alpha"):
-        from projects.delivery.orchestration import project_start
+        from projects.delivery.planning import project_start
 
         project_start(project=project, user=owner)
 

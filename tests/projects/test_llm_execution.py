@@ -18,7 +18,8 @@ import pytest
 from django_tenants.utils import schema_context
 
 from agents.roles import Role
-from projects.delivery.orchestration import project_start, task_approve
+from projects.delivery.controls import task_approve
+from projects.delivery.planning import project_start
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.models import Event, Phase, Project, Run, Service, Task, Workflow
 from projects.storage import project_storage

@@ -37,17 +37,11 @@ from agents.models import Agent, AgentPool, LeaseRequest
 from agents.pools import pool_resize, pools_ensure
 from agents.providers import JobContext, JobFailed, JobSpec, Outcome, Usage, provider_register
 from agents.roles import Role
+from projects.delivery.controls import project_cancel, project_pause, task_cancel, task_hold
+from projects.delivery.dispatch import roles_dispatch
 from projects.delivery.execution import _claim, _run_reap, project_spent
-from projects.delivery.orchestration import (
-    WorkflowError,
-    project_cancel,
-    project_pause,
-    project_start,
-    roles_dispatch,
-    task_cancel,
-    task_hold,
-    workflow_lock,
-)
+from projects.delivery.orchestration import WorkflowError, workflow_lock
+from projects.delivery.planning import project_start
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.models import Event, Project, Run, Service, Task, Workflow
 from projects.tasks import execute_task

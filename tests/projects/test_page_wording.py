@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from projects.delivery.orchestration import project_start
+from projects.delivery.planning import project_start
 from projects.models import Project, Quote, Service, Story, Task, Workflow
 from tests.projects.portal import by_testid, new_project, submit_requirements, text_of, url
 from tests.world import World

@@ -14,17 +14,16 @@ from agents.models import Agent, LeaseRequest
 from agents.pools import leases_match, pools_ensure
 from agents.roles import ROLES, Role
 from projects.delivery import orchestration
-from projects.delivery.orchestration import (
-    WorkflowError,
-    duration_of,
+from projects.delivery.controls import (
     project_cancel,
     project_pause,
     project_resume,
-    project_start,
     task_approve,
     task_hold,
     task_release,
 )
+from projects.delivery.orchestration import WorkflowError
+from projects.delivery.planning import duration_of, project_start
 from projects.delivery.progress import project_progress, project_timeline
 from projects.models import Assessment, Engagement, Event, Phase, Project, Quote, Run, Service, Story, Task, Workflow
 
@@ -98,7 +97,7 @@ def test_starting_twice_starts_once(alpha):
 def finish(task: Task) -> None:
     """Mark an agent task done the way a worker does, then advance the project."""
     Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE, finished_at=timezone.now())
-    orchestration._advance(task.project_id)
+    orchestration.advance(task.project_id)
 
 
 def test_a_task_waits_for_its_dependencies_within_the_phase(alpha):

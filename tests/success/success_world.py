@@ -30,8 +30,9 @@ from django.test import TestCase
 from django.utils import timezone
 
 from projects.delivery import orchestration
+from projects.delivery.controls import task_approve
 from projects.delivery.events import event_append
-from projects.delivery.orchestration import project_start, task_approve
+from projects.delivery.planning import project_start
 from projects.models import Event, Phase, Project, Service, Story, Task
 from tenants.models import User
 
@@ -75,7 +76,7 @@ def finish(task: Task, data: Mapping[str, Any] | None = None) -> None:
         event_append(
             project_id=task.project_id, kind=Event.Kind.TASK_SUCCEEDED, task=task, actor="agent", message=task.title
         )
-        orchestration._advance(task.project_id)
+        orchestration.advance(task.project_id)
 
 
 def open_tasks(project: Project) -> list[Task]:
