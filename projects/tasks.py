@@ -15,7 +15,7 @@ from typing import Any
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from projects.delivery import execution
+from projects.delivery import execution, sweeps
 from projects.delivery.dispatch import roles_dispatch
 
 logger = logging.getLogger(__name__)
@@ -35,17 +35,17 @@ def dispatch_roles(roles: list[str]) -> int:
 
 @shared_task(name="projects.reap_stalled_runs")
 def reap_stalled_runs() -> int:
-    return execution.runs_reap()
+    return sweeps.runs_reap()
 
 
 @shared_task(name="projects.redispatch_lost_tasks")
 def redispatch_lost_tasks() -> int:
-    return execution.tasks_redispatch()
+    return sweeps.tasks_redispatch()
 
 
 @shared_task(name="projects.escalate_blocked_tasks")
 def escalate_blocked_tasks() -> int:
-    return execution.tasks_escalate()
+    return sweeps.tasks_escalate()
 
 
 @shared_task(name="projects.payments_charge", ignore_result=True)

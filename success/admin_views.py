@@ -32,7 +32,7 @@ from projects.delivery.controls import (
     tasks_to_control,
     workflow_configure,
 )
-from projects.delivery.execution import project_spent
+from projects.delivery.job_spec import project_spent
 from projects.delivery.orchestration import WorkflowError
 from projects.models import Phase, Project, Task, Workflow
 from success import gates, guarantee

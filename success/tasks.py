@@ -19,7 +19,7 @@ from datetime import date
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from projects.delivery.execution import tenant_schemas
+from projects.delivery.sweeps import tenant_schemas
 from success.escalations import timeline_watch
 from success.gates import gates_sweep
 from success.guarantee import guarantees_due_assess

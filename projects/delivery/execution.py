@@ -1,6 +1,7 @@
 """What happens on a worker: claim a task, run it through a provider, heartbeat, record the Run
-and its events, retry with backoff or block; and the recovery sweeps (reaper, re-dispatch,
-escalation) that make the database, not the broker, the truth.
+and its events, retry with backoff or block. The job spec the provider gets is
+``projects.delivery.job_spec``; the recovery sweeps (reaper, re-dispatch, escalation) that make the
+database, not the broker, the truth are ``projects.delivery.sweeps``.
 
 * **Claim**: a conditional update ``queued → running`` (only while the workflow runs and the task
   is not held). A duplicate or late message finds nothing to claim and does nothing.
@@ -21,18 +22,13 @@ escalation) that make the database, not the broker, the truth.
 * **Cost**: the hot path is a fixed handful of statements whatever the workflow's size (one read
   for the claim, one for the open phases, one for their unfinished tasks, one upsert for all
   new lease requests); ``tests/projects/test_execution.py`` pins the count.
-* **Reaper**: runs whose heartbeat is older than ``HIVE_RUN_STALE_SECONDS`` are marked lost and
-  their tasks re-queued (a killed worker loses no work).
-* **Sweep**: queued tasks whose message may have been lost (a Redis flush, a crash between commit
-  and send) are sent again; ready tasks without a lease request get one; roles with due requests
-  are dispatched. Blocked tasks older than four hours are escalated.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -41,41 +37,27 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+from django_tenants.utils import schema_context
 from psycopg import errors
 
 from agents import pools
-from agents.models import Agent, LeaseRequest
-from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
-from projects.broker import roles_dispatch_send, task_execute_send
-from projects.delivery.dispatch import current_schema as _schema
-from projects.delivery.dispatch import dispatch_on_commit as _dispatch_on_commit
-from projects.delivery.dispatch import jobs_on_commit, roles_dispatch, roles_dispatch_now
+from agents.models import Agent
+from agents.providers import JobCancelled, JobContext, JobFailed, Outcome, Usage, provider_get
+from projects.broker import roles_dispatch_send
+from projects.delivery.dispatch import (
+    current_schema,
+    jobs_on_commit,
+    roles_dispatch_now,
+)
 from projects.delivery.events import event_append
-from projects.delivery.orchestration import advance as _advance
-from projects.delivery.orchestration import workflow_lock
-from projects.models import Event, Run, Service, Task, Workflow
-from projects.signals import task_escalated
+from projects.delivery.job_spec import Spent, job_spec, project_runs_sum
+from projects.delivery.orchestration import advance, workflow_lock
+from projects.models import Event, Run, Task, Workflow
 from projects.storage import project_storage
 
 log = logging.getLogger(__name__)
-
-
-def tenant_schemas() -> list[str]:
-    return list(
-        get_tenant_model()
-        .objects.exclude(schema_name=get_public_schema_name())
-        .order_by("schema_name")
-        .values_list("schema_name", flat=True)
-    )
-
-
-def _in_every_schema() -> Iterator[str]:
-    for schema in tenant_schemas():
-        with schema_context(schema):
-            yield schema
 
 
 # --- one task on a worker -----------------------------------------------------------------------
@@ -109,71 +91,6 @@ class Heartbeat(threading.Thread):
         self.join(timeout=self.interval + 5)
 
 
-# Steps that read the project's event log (the audit trail, the handoff's review record).
-EVENT_LOG_STEPS = {"validation", "handoff"}
-# Data keys of agent reports the audit trail cross-checks against the repository.
-_AUDITED_DATA = ("report", "branch", "commit")
-
-
-@dataclass(frozen=True, slots=True)
-class Spent:
-    """What the project's runs have used so far (its model budget is per project)."""
-
-    tokens: int = 0
-    cost: Decimal = Decimal(0)
-
-
-def _project_runs_sum(field: str) -> Subquery:
-    runs = Run.objects.filter(task__project_id=OuterRef("project_id")).order_by().values("task__project_id")
-    return Subquery(runs.annotate(total=Sum(field)).values("total"))
-
-
-def project_spent(project_id: int) -> Spent:
-    spent = Run.objects.filter(task__project_id=project_id).aggregate(
-        tokens=Sum("usage_tokens"), cost=Sum("usage_cost")
-    )
-    return Spent(tokens=int(spent["tokens"] or 0), cost=spent["cost"] or Decimal(0))
-
-
-def job_spec(task: Task, *, agent: str = "", spent: Spent | None = None) -> JobSpec:
-    """What the provider gets: the task's inputs, plus what only the database knows at run time
-    (the artifacts to check, where the legacy code is, the event log, the agent's name, what the
-    project has spent; ``spent`` when the caller read it already)."""
-    inputs: dict[str, Any] = dict(task.inputs)
-    if inputs.pop("check_artifacts", False):
-        outputs = Task.objects.filter(project_id=task.project_id, status=Task.Status.DONE).values_list(
-            "output", flat=True
-        )
-        inputs["expect"] = sorted({path for output in outputs for path in output.get("artifacts", [])})
-    if task.project.service == Service.MODERNIZATION:
-        inputs["legacy_dir"] = str(project_storage(task.project) / "legacy")
-    if task.key in EVENT_LOG_STEPS:
-        rows = Event.objects.filter(project_id=task.project_id).values_list(
-            "created_at", "actor", "kind", "message", "data"
-        )
-        inputs["events"] = [
-            {
-                "created_at": created_at.isoformat(timespec="seconds"),
-                "actor": actor,
-                "kind": kind,
-                "message": message,
-                **{key: data[key] for key in _AUDITED_DATA if key in data},
-            }
-            for created_at, actor, kind, message, data in rows
-        ]
-    if agent:
-        inputs["agent"] = agent
-    # The model and budget are the project's (its workflow's settings, a task's own over them);
-    # tell the provider what earlier runs already spent.
-    spent = spent or project_spent(task.project_id)
-    workflow = getattr(task.project, "workflow", None)
-    llm = {**(workflow.llm if workflow is not None else {}), **dict(inputs.get("llm") or {})}
-    llm.setdefault("spent_tokens", spent.tokens)
-    llm.setdefault("spent_cost", str(spent.cost))
-    inputs["llm"] = llm
-    return JobSpec(role=task.role, key=task.key, title=task.title, inputs=inputs)
-
-
 @dataclass(frozen=True, slots=True)
 class Claim:
     task: Task
@@ -200,8 +117,8 @@ def _claim(schema_name: str, task_id: int, worker: str) -> Claim | None:
             Task.objects.select_related("project__workflow")
             .annotate(
                 agent_number=Subquery(Agent.objects.filter(pk=OuterRef("agent_id")).values("number")),
-                spent_tokens=_project_runs_sum("usage_tokens"),
-                spent_cost=_project_runs_sum("usage_cost"),
+                spent_tokens=project_runs_sum("usage_tokens"),
+                spent_cost=project_runs_sum("usage_cost"),
             )
             .get(pk=task_id)
         )
@@ -335,14 +252,14 @@ def _succeeded_record(task: Task, run: Run, outcome: Outcome, now: datetime) -> 
             data={"artifacts": list(outcome.artifacts)},
         )
         roles = {task.role} if _release(task) else set()
-        roles_dispatch_now(roles | _advance(task.project_id, now=now, workflow=workflow), jobs=jobs)
+        roles_dispatch_now(roles | advance(task.project_id, now=now, workflow=workflow), jobs=jobs)
     return "succeeded"
 
 
 def _release(task: Task) -> bool:
     if task.agent_id is None:
         return False
-    return pools.agent_release(agent_id=task.agent_id, schema_name=_schema(), task_id=task.pk)
+    return pools.agent_release(agent_id=task.agent_id, schema_name=current_schema(), task_id=task.pk)
 
 
 def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None) -> str:
@@ -375,11 +292,11 @@ def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: 
             actor=run.agent_name or run.provider,
             message=reason,
         )
-        roles_dispatch_now(_retry_or_block(locked, workflow, reason, now), jobs=jobs)
+        roles_dispatch_now(task_retry_or_block(locked, workflow, reason, now), jobs=jobs)
     return "failed"
 
 
-def _retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) -> set[str]:
+def task_retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) -> set[str]:
     """Back to the queue after a backoff, or blocked when the attempts are used up; ``task`` and
     its ``workflow`` are locked by the caller."""
     if task.status != Task.Status.RUNNING:
@@ -401,7 +318,11 @@ def _retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) 
     assert task.ready_at is not None
     if workflow.status == Workflow.Status.RUNNING and not task.held:
         pools.lease_request(
-            role=task.role, schema_name=_schema(), task_id=task.pk, ready_at=task.ready_at, not_before=now + backoff
+            role=task.role,
+            schema_name=current_schema(),
+            task_id=task.pk,
+            ready_at=task.ready_at,
+            not_before=now + backoff,
         )
         transaction.on_commit(lambda: _dispatch_after(task.role, backoff))
     event_append(
@@ -415,100 +336,3 @@ def _retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) 
 
 def _dispatch_after(role: str, delay: timedelta) -> None:
     roles_dispatch_send([role], delay=delay)
-
-
-# --- recovery sweeps, across all tenants -----------------------------------------------------------
-
-
-def runs_reap(*, stale_after: timedelta | None = None) -> int:
-    """Mark runs whose heartbeat stopped as lost and put their tasks back in the queue."""
-    cutoff = timezone.now() - (stale_after or timedelta(seconds=settings.HIVE_RUN_STALE_SECONDS))
-    reaped = 0
-    for _schema_name in _in_every_schema():
-        for run in Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).select_related("task"):
-            reaped += _run_reap(run, cutoff)
-    return reaped
-
-
-def _run_reap(run: Run, cutoff: datetime) -> int:
-    now = timezone.now()
-    with transaction.atomic():
-        workflow = workflow_lock(run.task.project_id)  # the lock order: workflow, task, run
-        task = Task.objects.select_for_update(no_key=True).get(pk=run.task_id)
-        lost = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-            status=Run.Status.LOST, finished_at=now, error="the worker stopped sending heartbeats"
-        )
-        if not lost:
-            return 0
-        event_append(
-            project_id=task.project_id,
-            kind=Event.Kind.RUN_LOST,
-            task=task,
-            run=run,
-            message=f"{run.agent_name or 'the agent'} stopped responding on {run.worker or 'its worker'}; re-queued",
-        )
-        _dispatch_on_commit(_retry_or_block(task, workflow, "the worker stopped sending heartbeats", now))
-    return 1
-
-
-def tasks_redispatch(*, queued_for: timedelta | None = None) -> int:
-    """Re-send tasks whose broker message may be lost, and dispatch every due lease request."""
-    cutoff = timezone.now() - (queued_for or timedelta(seconds=settings.HIVE_TASK_REDISPATCH_SECONDS))
-    resent = 0
-    for schema in _in_every_schema():
-        stuck = Task.objects.filter(status=Task.Status.QUEUED, queued_at__lt=cutoff)
-        for task in stuck:
-            holds = task.agent_id is not None and (
-                Agent.objects.filter(pk=task.agent_id, lease_schema=schema, lease_task=task.pk).exists()
-            )
-            if holds:
-                task_execute_send(schema, task.pk)
-                resent += 1
-                continue
-            with transaction.atomic():  # the lease is gone: ask for an agent again
-                if Task.objects.filter(pk=task.pk, status=Task.Status.QUEUED).update(
-                    status=Task.Status.READY, agent=None, queued_at=None
-                ):
-                    assert task.ready_at is not None
-                    pools.lease_request(role=task.role, schema_name=schema, task_id=task.pk, ready_at=task.ready_at)
-        ready = Task.objects.filter(
-            status=Task.Status.READY, held=False, project__workflow__status=Workflow.Status.RUNNING
-        ).exclude(pk__in=LeaseRequest.objects.filter(schema_name=schema).values("task_id"))
-        for task in ready:
-            assert task.ready_at is not None
-            pools.lease_request(role=task.role, schema_name=schema, task_id=task.pk, ready_at=task.ready_at)
-    roles_dispatch(roles=pools.roles_waiting())
-    return resent
-
-
-def tasks_escalate(*, blocked_for: timedelta | None = None) -> int:
-    """Raise an escalation event (once) for every task blocked longer than the limit."""
-    cutoff = timezone.now() - (blocked_for or timedelta(seconds=settings.HIVE_BLOCKED_ESCALATION_SECONDS))
-    escalated = 0
-    for schema in _in_every_schema():
-        for task in Task.objects.filter(
-            status=Task.Status.BLOCKED, blocked_since__lt=cutoff, escalated_at__isnull=True
-        ):
-            with transaction.atomic():
-                if not Task.objects.filter(pk=task.pk, escalated_at__isnull=True).update(escalated_at=timezone.now()):
-                    continue
-                assert task.blocked_since is not None
-                hours = (timezone.now() - task.blocked_since).total_seconds() / 3600
-                event_append(
-                    project_id=task.project_id,
-                    kind=Event.Kind.TASK_ESCALATED,
-                    task=task,
-                    message=f"blocked for {hours:.1f} hours: {task.blocked_reason}",
-                )
-                transaction.on_commit(
-                    partial(
-                        task_escalated.send,
-                        sender=Task,
-                        schema_name=schema,
-                        project_id=task.project_id,
-                        task_id=task.pk,
-                        reason=task.blocked_reason,
-                    )
-                )
-            escalated += 1
-    return escalated

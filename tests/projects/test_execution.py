@@ -24,10 +24,10 @@ from agents.pools import pool_resize, pools_ensure
 from agents.roles import Role
 from projects.delivery.controls import project_cancel, project_pause, project_resume, task_approve, task_rerun
 from projects.delivery.dispatch import roles_dispatch
-from projects.delivery.execution import runs_reap, tasks_escalate, tasks_redispatch
 from projects.delivery.orchestration import WorkflowError
 from projects.delivery.planning import project_start
 from projects.delivery.progress import project_progress
+from projects.delivery.sweeps import runs_reap, tasks_escalate, tasks_redispatch
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.models import Event, Phase, Project, Run, Service, Story, Task, Workflow
 from projects.tasks import execute_task

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django_tenants.utils import schema_context
 
-from projects.delivery.execution import job_spec
+from projects.delivery.job_spec import job_spec
 from projects.models import Phase, Project, Run, Service, Task
 from tests.world import World
 

@@ -39,9 +39,11 @@ from agents.providers import JobContext, JobFailed, JobSpec, Outcome, Usage, pro
 from agents.roles import Role
 from projects.delivery.controls import project_cancel, project_pause, task_cancel, task_hold
 from projects.delivery.dispatch import roles_dispatch
-from projects.delivery.execution import _claim, _run_reap, project_spent
+from projects.delivery.execution import _claim
+from projects.delivery.job_spec import project_spent
 from projects.delivery.orchestration import WorkflowError, workflow_lock
 from projects.delivery.planning import project_start
+from projects.delivery.sweeps import run_reap
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.models import Event, Project, Run, Service, Task, Workflow
 from projects.tasks import execute_task
@@ -434,7 +436,7 @@ def test_the_reaper_and_a_persons_task_cancel_interleave_at_every_lock(lockstep,
             assert claim is not None
             Run.objects.filter(pk=claim.run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
             run = Run.objects.select_related("task").get(pk=claim.run.pk)
-        reap = _in_alpha(_run_reap, run=run, cutoff=timezone.now() - timedelta(minutes=1))
+        reap = _in_alpha(run_reap, run=run, cutoff=timezone.now() - timedelta(minutes=1))
         reaper = Side("reaper", reap, Gate(stop_after=k if reaper_first else None, armed=True))
         cancel = _in_alpha(task_cancel, task=delivery.a, user=lockstep)
         person = Side("person", cancel, Gate(stop_after=None if reaper_first else k, armed=True))

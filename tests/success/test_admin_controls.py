@@ -11,7 +11,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from agents.providers.llm import LlmConfig
-from projects.delivery.execution import job_spec
+from projects.delivery.job_spec import job_spec
 from projects.delivery.planning import project_start
 from projects.models import Event, Project, Service, Story, Task, Workflow
 from tests.world import World

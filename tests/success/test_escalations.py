@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from projects.delivery.execution import tasks_escalate
+from projects.delivery.sweeps import tasks_escalate
 from projects.models import Task, Workflow
 from success.escalations import timeline_watch
 from success.models import Escalation
