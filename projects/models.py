@@ -14,13 +14,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from billing.catalog import format_usd
+from billing.catalog import ServiceCode, format_usd
 
 
-class Service(models.TextChoices):
-    MVP = "mvp", "MVP development"
-    MODERNIZATION = "modernization", "Legacy modernization"
-    AUGMENTATION = "augmentation", "Team augmentation"
+# The one service enum is the catalog's (``billing.catalog.ServiceCode``); projects calls it Service.
+Service = ServiceCode
 
 
 class Project(models.Model):
