@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import gateway, services
+from billing.broker import webhook_process_send
 from billing.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,7 @@ def event_receive(*, payload: bytes, signature: str) -> tuple[WebhookEvent, bool
 
 
 def _queue(event_pk: int) -> None:
-    # billing.tasks imports this module; importing it here, late, keeps the cycle out.
-    from billing.tasks import process_webhook_event
-
-    process_webhook_event.delay(event_pk)
+    webhook_process_send(event_pk)
 
 
 def _object_id(event: WebhookEvent) -> str:

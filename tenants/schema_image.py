@@ -89,8 +89,7 @@ def create_tenant_schema(schema_name: str) -> None:
 
 
 def _stored_image(fingerprint: str) -> Image | None:
-    from tenants.models import SchemaImage
-
+    SchemaImage = global_apps.get_model("tenants", "SchemaImage")  # by name: tenants.models imports this module
     stored = SchemaImage.objects.filter(fingerprint=fingerprint).first()
     if stored is None:
         return None
@@ -98,8 +97,7 @@ def _stored_image(fingerprint: str) -> Image | None:
 
 
 def _store_image(fingerprint: str, image: Image) -> None:
-    from tenants.models import SchemaImage
-
+    SchemaImage = global_apps.get_model("tenants", "SchemaImage")  # by name: tenants.models imports this module
     try:
         with transaction.atomic():
             SchemaImage.objects.create(fingerprint=fingerprint, statements=image.statements, applied=image.applied)
