@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from billing.catalog import ServiceCode, format_usd
 
-
 # The one service enum is the catalog's (``billing.catalog.ServiceCode``); projects calls it Service.
 Service = ServiceCode
 
