@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tenants import links, reauth, signals, throttling, two_factor, verification
 from tenants.forms import ReauthenticateForm, TwoFactorCodeForm
 from tenants.models import User
-from tenants.views_public import _safe_next
+from tenants.views_public import next_is_safe
 
 
 def _user(request: HttpRequest) -> User:
@@ -25,7 +25,7 @@ def _user(request: HttpRequest) -> User:
 
 def _next(request: HttpRequest, default: str = "/") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    return target if target and _safe_next(request, target) else default
+    return target if target and next_is_safe(request, target) else default
 
 
 @login_required

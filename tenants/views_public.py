@@ -22,7 +22,7 @@ from tenants.models import Membership, User
 from tenants.verification import email_mark_verified
 
 
-def _safe_next(request: HttpRequest, target: str) -> bool:
+def next_is_safe(request: HttpRequest, target: str) -> bool:
     """Allow relative targets and absolute ones on the apex or any customer subdomain."""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return True
@@ -83,7 +83,7 @@ class LoginView(auth_views.LoginView):
 
     def get_redirect_url(self, request: HttpRequest | None = None) -> str:
         target = self.request.POST.get("next", self.request.GET.get("next", ""))
-        return target if target and _safe_next(self.request, target) else ""
+        return target if target and next_is_safe(self.request, target) else ""
 
     def get_success_url(self) -> str:
         target = self.get_redirect_url()
