@@ -20,7 +20,7 @@ project.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -41,6 +41,7 @@ from projects.delivery.progress import (
     project_timeline,
 )
 from projects.models import Event, Phase, Project, Run, Task, Workflow
+from tenants.quality import COVERAGE_MIN, HIGH_FINDINGS_MAX, PAGE_LOAD_MAX, SECRET_FINDINGS_MAX, Measure, Threshold
 
 CARD_CAP = 30
 FEED_SIZE = 30
@@ -366,19 +367,26 @@ def usage_read(project: Project) -> Usage:
 
 @dataclass(frozen=True, slots=True)
 class QualityMetric:
-    key: str
+    key: Measure
     label: str
-    unit: str
-    target: str
-    meets: Callable[[float], bool]
+    unit: str  # of the reported value, as shown
+    threshold: Threshold
+    scale: float = 1.0  # reported value × scale = the value in the threshold's unit
+
+    @property
+    def target(self) -> str:
+        return self.threshold.label
+
+    def meets(self, value: float) -> bool:
+        return self.threshold.is_met(value * self.scale)
 
 
-# The seed's MVP quality standards; the keys are what agents put in their reports' data.
+# The seed's MVP quality standards: keys and thresholds from the one vocabulary (tenants.quality).
 QUALITY_METRICS = (
-    QualityMetric("coverage_percent", "Test coverage", "%", "≥ 95 %", lambda value: value >= 95),
-    QualityMetric("security_high_findings", "HIGH security findings", "", "0", lambda value: value == 0),
-    QualityMetric("page_load_ms", "Page load", " ms", "< 2,000 ms", lambda value: value < 2000),
-    QualityMetric("secret_findings", "Committed secrets found", "", "0", lambda value: value == 0),
+    QualityMetric(Measure.COVERAGE, "Test coverage", "%", COVERAGE_MIN),
+    QualityMetric(Measure.HIGH_FINDINGS, "HIGH security findings", "", HIGH_FINDINGS_MAX),
+    QualityMetric(Measure.PAGE_LOAD_P95, "Page load (p95)", " ms", PAGE_LOAD_MAX, scale=0.001),
+    QualityMetric(Measure.SECRET_FINDINGS, "Committed secrets found", "", SECRET_FINDINGS_MAX),
 )
 _QUALITY_KEYS = [metric.key for metric in QUALITY_METRICS]
 _QUALITY_SCAN = 50

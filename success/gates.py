@@ -52,10 +52,8 @@ from agents.roles import Role
 from billing.catalog import (
     MODERNIZATION_PHASE_GATES,
     MVP_QUALITY_STANDARDS,
-    Comparison,
     Criterion,
     ServiceCode,
-    Threshold,
 )
 from projects.delivery.controls import task_cancel
 from projects.delivery.gates import phase_gates_block, phase_gates_pass, phase_gates_retry
@@ -66,6 +64,7 @@ from success.measurements import Reading, reading_latest, records_read
 from success.models import Escalation, GateResult, GateRun, GateState, GateWaiver
 from tenants.audit import Action, audit_record
 from tenants.models import User
+from tenants.quality import TESTS_PASSING_MIN, Measure
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +75,18 @@ def _criterion(criteria: tuple[Criterion, ...], code: str) -> Criterion:
     return next(criterion for criterion in criteria if criterion.code == code)
 
 
-TESTS_PASSING = Criterion("tests_passing", "Automated tests passing", Threshold(Comparison.AT_LEAST, Decimal(100), "%"))
+TESTS_PASSING = Criterion("tests_passing", "Automated tests passing", TESTS_PASSING_MIN)
 
 
 def _percent_passing(values: Mapping[str, Decimal]) -> Decimal | None:
-    total = values["tests_passed"] + values["tests_failed"]
+    total = values[Measure.TESTS_PASSED] + values[Measure.TESTS_FAILED]
     if total <= 0:
         return Decimal(0)  # no test ran: nothing is shown to pass
-    return (values["tests_passed"] * 100 / total).quantize(Decimal("0.01"))
+    return (values[Measure.TESTS_PASSED] * 100 / total).quantize(Decimal("0.01"))
 
 
 def _seconds(values: Mapping[str, Decimal]) -> Decimal | None:
-    return values["page_load_p95_ms"] / 1000
+    return values[Measure.PAGE_LOAD_P95] / 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,51 +115,51 @@ class Gate:
 
 COVERAGE = Gate(
     _criterion(MVP_QUALITY_STANDARDS, "test_coverage"),
-    ("coverage_percent",),
+    (Measure.COVERAGE,),
     "%",
     fix="Add automated tests for the uncovered code until line coverage is at least 95 %.",
 )
 TESTS = Gate(
     TESTS_PASSING,
-    ("tests_passed", "tests_failed"),
+    (Measure.TESTS_PASSED, Measure.TESTS_FAILED),
     "%",
     _percent_passing,
     fix="Make every failing automated test pass (fix the code, not the test's expectation).",
 )
 SECURITY = Gate(
     _criterion(MVP_QUALITY_STANDARDS, "high_security_findings"),
-    ("security_high_findings",),
+    (Measure.HIGH_FINDINGS,),
     "",
     fix="Fix every HIGH finding of the security scan.",
 )
 PAGE_LOAD = Gate(
     _criterion(MVP_QUALITY_STANDARDS, "page_load"),
-    ("page_load_p95_ms",),
+    (Measure.PAGE_LOAD_P95,),
     "s",
     _seconds,
     fix="Bring the 95th-percentile page load of the preview's pages under 2 seconds.",
 )
 PARITY = Gate(
     _criterion(MODERNIZATION_PHASE_GATES, "functional_parity"),
-    ("parity_percent",),
+    (Measure.PARITY,),
     "%",
     fix="Make every legacy test pass against the new implementation.",
 )
 PERFORMANCE = Gate(
     _criterion(MODERNIZATION_PHASE_GATES, "performance_vs_legacy"),
-    ("performance_percent",),
+    (Measure.PERFORMANCE,),
     "%",
     fix="Bring the benchmark to at least 95 % of the legacy system's performance.",
 )
 MODERN_SECURITY = Gate(
     _criterion(MODERNIZATION_PHASE_GATES, "high_security_findings"),
-    ("security_high_findings",),
+    (Measure.HIGH_FINDINGS,),
     "",
     fix="Fix every HIGH finding of the security scan.",
 )
 UAT = Gate(
     _criterion(MODERNIZATION_PHASE_GATES, "uat_satisfaction"),
-    ("uat_satisfaction_percent",),
+    (Measure.UAT,),
     "%",
     fix="Address the findings of user acceptance testing and repeat it.",
 )

@@ -7,7 +7,7 @@ time) and closes ``GUARANTEE_DAYS`` (30) days later.
 the service's own. Each is *met*, *not met* or *pending*, always with its evidence:
 
 * timeline adherence / delivered in the timeline — the delivery time against the plan of the
-  accepted quote (``projects.delivery.orchestration.project_timeline``); no plan: pending;
+  accepted quote (``projects.delivery.progress.project_timeline``); no plan: pending;
 * quality standards kept — every gated phase passed its gates on measurements; a waived gate is
   not "kept" (the waiver and its reason are the evidence); without gated phases, an account
   manager's judgement;
@@ -55,6 +55,7 @@ from success.metrics import latest_measurements, metrics_ensure, metrics_snapsho
 from success.models import Escalation, GateRun, GateWaiver, Guarantee, GuaranteeAssessment, Measurement, Survey
 from success.satisfaction import satisfaction_summary
 from tenants.models import User
+from tenants.quality import Measure
 
 MET, NOT_MET, PENDING = "met", "not_met", "pending"
 STATE_LABELS = {MET: "Met", NOT_MET: "Not met", PENDING: "Pending"}
@@ -196,12 +197,12 @@ def _performance_benchmarks(facts: Facts, criterion: Criterion) -> tuple[str, st
 
 
 def _parity(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
-    value, source = _agent_value(facts, "parity_percent")
+    value, source = _agent_value(facts, Measure.PARITY)
     return _threshold(facts, criterion, value, "%", source)
 
 
 def _performance_improvement(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
-    ratio, source = _agent_value(facts, "performance_percent")
+    ratio, source = _agent_value(facts, Measure.PERFORMANCE)
     improvement = ratio - 100 if ratio is not None else None
     return _threshold(
         facts, criterion, improvement, "%", f"benchmark at {ratio}% of legacy: {source}" if ratio else source
