@@ -4,7 +4,7 @@ The REST API (``api``) is at ``/api/v1/`` with its schema and docs under ``/api/
 ``/api/`` that matches no route answers 404 in JSON like the API's own errors.
 
 The portal's home page is the projects overview of ``success`` (status, progress and health of
-every project); it comes before ``projects.urls``, whose own "" route it supersedes.
+every project), the one "" route.
 """
 
 from django.urls import include, path

@@ -3,9 +3,9 @@
 Agents record numbers by putting measurement keys into the data of a ``task.report`` event or of
 their outcome (``Task.output["data"]``); account managers and the success app record them as
 ``Measurement`` rows of a ``SuccessMetric`` whose code is the key (a UAT result, a baseline
-benchmark). ``readings_latest`` merges both and keeps the newest value of each key.
+benchmark). ``reading_latest`` merges both and keeps the newest value of each key.
 
-The keys the quality gates and the guarantee read (see ``success.gates``):
+The keys the quality gates and the guarantee read (declared once in ``tenants.quality.Measure``):
 
 ==============================  =====================================================  ========
 key                             meaning                                                unit
