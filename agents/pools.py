@@ -226,17 +226,6 @@ def agent_release(*, agent_id: int, schema_name: str, task_id: int, now: datetim
     return bool(released)
 
 
-def agents_release_schema_tasks(*, schema_name: str, task_ids: Iterable[int]) -> int:
-    """Release every agent leased to the given tasks of one tenant; returns how many."""
-    released = 0
-    for agent_id, task_id in Agent.objects.filter(lease_schema=schema_name, lease_task__in=list(task_ids)).values_list(
-        "pk", "lease_task"
-    ):
-        assert task_id is not None
-        released += agent_release(agent_id=agent_id, schema_name=schema_name, task_id=task_id)
-    return released
-
-
 def agent_heartbeat(*, agent_id: int, now: datetime | None = None) -> None:
     Agent.objects.filter(pk=agent_id).update(heartbeat_at=now or timezone.now())
 

@@ -428,11 +428,6 @@ def previews_found(storage_root: Path) -> list[tuple[Path, Preview]]:
     return found
 
 
-def previews_running(storage_root: Path) -> list[Preview]:
-    """Every running preview under the storage root (for operators and the shutdown of a stack)."""
-    return [preview for _home, preview in previews_found(storage_root)]
-
-
 def previews_stop_all(storage_root: Path) -> int:
     """Stop every preview under the storage root (``make run`` on Ctrl-C); how many were running."""
     return sum(preview_stop(registry.parent) for registry in storage_root.glob(f"*/projects/*/preview/{REGISTRY}"))

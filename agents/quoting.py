@@ -53,11 +53,6 @@ def py_comment(text: str) -> str:
     return "\n".join(("# " + _UNPRINTABLE.sub(_escape_code_point, line)).rstrip() for line in lines)
 
 
-def html_text(text: str) -> str:
-    """Text (or an attribute value in double or single quotes) of an HTML document."""
-    return html.escape(text, quote=True)
-
-
 def md_block(text: str) -> str:
     """A Markdown paragraph that renders as ``text``: HTML is escaped (``<script>`` shows as text),
     Markdown punctuation is backslash-escaped, and a line that would start a heading, list, quote

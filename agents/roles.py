@@ -242,7 +242,3 @@ ROLES: dict[Role, RoleSpec] = {
         RoleSpec(Role.NOOP, "No-op agent (benchmarks)", (), ("does nothing, instantly",), 1),
     )
 }
-
-
-def roles_for_service(service: str) -> list[RoleSpec]:
-    return [spec for spec in ROLES.values() if service in spec.services]

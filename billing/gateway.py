@@ -280,10 +280,6 @@ def _signed_timestamp(signature: str) -> int:
     raise SignatureVerificationError("Unable to extract timestamp from header", signature)  # type: ignore[no-untyped-call]
 
 
-def event_retrieve(event_id: str) -> stripe.Event:
-    return client().v1.events.retrieve(event_id)
-
-
 def emulator_webhook_register(*, url: str, name: str = "hive") -> None:
     """Tell localstripe where to deliver signed events (real Stripe is configured in its dashboard)."""
     if not is_emulated():

@@ -41,7 +41,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from billing.catalog import GUARANTEE_DAYS, Criterion, guarantee_conditions
@@ -500,18 +499,3 @@ def guarantee_refund_decline(*, guarantee: Guarantee, user: User, reason: str) -
     guarantee.decided_by, guarantee.decided_by_email, guarantee.decision_note = user, user.email, reason.strip()
     guarantee.save(update_fields=["status", "decided_at", "decided_by", "decided_by_email", "decision_note"])
     return guarantee
-
-
-def guarantee_counts() -> dict[str, int]:
-    """How many guarantees of this schema are in each status."""
-    rows = Guarantee.objects.values("status").annotate(n=Count("pk")).order_by()
-    return {row["status"]: row["n"] for row in rows}
-
-
-def success_rate_parts() -> tuple[int, int]:
-    """(guarantees met, guarantees decided) in this schema."""
-    decided = Guarantee.objects.filter(
-        Q(status=Guarantee.Status.PASSED)
-        | Q(status__in=[Guarantee.Status.FAILED, Guarantee.Status.REFUNDED, Guarantee.Status.DECLINED])
-    )
-    return decided.filter(status=Guarantee.Status.PASSED).count(), decided.count()

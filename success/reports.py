@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
@@ -384,11 +383,3 @@ def weekly_briefing_make(*, week_start: date, now: datetime | None = None) -> We
 
 def last_week_start(today: date | None = None) -> date:
     return week_of(today or timezone.now().date()) - timedelta(days=7)
-
-
-def summaries_for(projects: Iterable[Project], limit: int = 30) -> list[DailySummary]:
-    return list(
-        DailySummary.objects.filter(project__in=list(projects))
-        .select_related("project")
-        .order_by("-day", "project")[:limit]
-    )
