@@ -9,4 +9,4 @@ class SuccessConfig(AppConfig):
         from success import receivers, state_cache
 
         state_cache.connect_invalidation()
-        receivers.receivers_connect()
+        receivers.connect_receivers()

@@ -57,14 +57,14 @@ def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) 
         transaction.on_commit(partial(project_delivered, schema_name=schema, project_id=instance.project_id))
 
 
-def receivers_connect() -> None:
+def connect_receivers() -> None:
     phase_ready_for_gates.connect(on_phase_ready_for_gates, dispatch_uid="success.gates")
     task_escalated.connect(on_task_escalated, dispatch_uid="success.escalations")
     payment_overdue.connect(on_payment_overdue, dispatch_uid="success.escalations.payment")
     post_save.connect(_event_saved, sender=Event, dispatch_uid="success.lifecycle")
 
 
-def receivers_disconnect() -> None:
+def disconnect_receivers() -> None:
     """For tests of the layers below that must run without a gate policy."""
     phase_ready_for_gates.disconnect(dispatch_uid="success.gates")
     task_escalated.disconnect(dispatch_uid="success.escalations")

@@ -5,7 +5,7 @@ milestone is charged there — once, in order, with its metadata and an e-mailed
 the total charged equals the quoted price and ``billing_reconcile`` finds nothing to report.
 
 The agents' work is moved by hand (``tests.success.success_world.finish``): what is under test is
-the money, not the agents. Quality gates are switched off (``receivers_disconnect``) so gated
+the money, not the agents. Quality gates are switched off (``disconnect_receivers``) so gated
 phases pass as they do without a gate policy — the modernization's payment trigger is the same
 ``phase.passed`` event either way.
 """
@@ -50,7 +50,7 @@ from projects.models import (
     Workflow,
 )
 from projects.scoping import services
-from success.receivers import receivers_connect, receivers_disconnect
+from success.receivers import connect_receivers, disconnect_receivers
 from tests.billing.billing_world import DECLINES_CHARGES, card_add, stripe_charges
 from tests.billing.conftest import BROKER_URL, wait_for
 from tests.projects.portal import url
@@ -70,10 +70,10 @@ def _payments_on_the_worker() -> Iterator[None]:
     connect_billing_signals()
     routes = app.conf.task_routes
     _route(({"projects.payments_charge": {"queue": "celery"}}, routes))
-    receivers_disconnect()
+    disconnect_receivers()
     yield
     _worker_idle()
-    receivers_connect()
+    connect_receivers()
     _route(routes)
 
 
@@ -442,7 +442,7 @@ def test_a_declined_later_milestone_is_retried_escalated_then_pauses_the_deliver
     _paid(project, 1)
     bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
     billing_services.payment_method_set_default(payment_method=bad)
-    receivers_connect()  # the escalation comes from the success app
+    connect_receivers()  # the escalation comes from the success app
     mail.outbox.clear()
 
     def row() -> ScheduledPayment:

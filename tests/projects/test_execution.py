@@ -392,11 +392,11 @@ QUERIES_PER_CHAIN_STEP = 30 + 1  # a task that completes its phase, starts the n
 
 @pytest.fixture
 def projects_alone():
-    from success.receivers import receivers_connect, receivers_disconnect
+    from success.receivers import connect_receivers, disconnect_receivers
 
-    receivers_disconnect()
+    disconnect_receivers()
     yield
-    receivers_connect()
+    connect_receivers()
 
 
 def _execute_counting(schema: str, project_id: int) -> list[str]:

@@ -374,19 +374,19 @@ CASES = [
 
 @pytest.fixture
 def lockstep(world, settings, tmp_path) -> Iterator[User]:
-    from success.receivers import receivers_connect, receivers_disconnect
+    from success.receivers import connect_receivers, disconnect_receivers
 
     settings.HIVE_STORAGE_ROOT = tmp_path
     settings.HIVE_TASK_HEARTBEAT_SECONDS = 60.0  # no heartbeat while a side is held
     provider_register("lockstep", LockstepProvider)
-    receivers_disconnect()
+    disconnect_receivers()
     workflows_stop("alpha")
     use_test_broker()
     broker_flush()
     pools_reset()
     pools_ensure(sizes={ROLE: 2})
     yield world.users["staff"]
-    receivers_connect()
+    connect_receivers()
     workflows_stop("alpha")
     broker_flush()
 

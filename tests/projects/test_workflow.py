@@ -133,11 +133,11 @@ def test_development_waits_for_the_customer_to_approve_the_plan(alpha):
 @pytest.fixture
 def without_gate_policy():
     """The success app's receivers (gates, escalations) disconnected, as if it were not installed."""
-    from success.receivers import receivers_connect, receivers_disconnect
+    from success.receivers import connect_receivers, disconnect_receivers
 
-    receivers_disconnect()
+    disconnect_receivers()
     yield
-    receivers_connect()
+    connect_receivers()
 
 
 def test_a_gated_phase_passes_when_no_gate_policy_is_installed(alpha, without_gate_policy):
