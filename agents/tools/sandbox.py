@@ -328,17 +328,14 @@ def sandbox_spawn(
         command, environment, fds, run_in = plan.command, plan.environment, plan.fds, Path("/")
     command, preexec = _limited(command, _rlimits(limits, sandboxed=mode != GUARD))
     try:
-        started = subprocess.Popen(
+        started = _spawn_start(
             command,
             cwd=run_in,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=sink,
-            start_new_session=session,
-            process_group=None if session else 0,
-            preexec_fn=preexec,
-            pass_fds=(*fds, *pass_fds),
+            environment=environment,
+            sink=sink,
+            session=session,
+            preexec=preexec,
+            fds=(*fds, *pass_fds),
         )
     except OSError:
         if mode != GUARD:
@@ -348,6 +345,32 @@ def sandbox_spawn(
         if mode != GUARD:
             plan.close()
     return started
+
+
+def _spawn_start(
+    command: list[str],
+    *,
+    cwd: Path,
+    environment: dict[str, str],
+    sink: int,
+    session: bool,
+    preexec: Callable[[], None] | None,
+    fds: tuple[int, ...],
+) -> subprocess.Popen[bytes]:
+    """Start a spawned command: no input, its output on ``sink``, in a session of its own (or a
+    process group of its own in the caller's session). Raises ``OSError``."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=sink,
+        start_new_session=session,
+        process_group=None if session else 0,
+        preexec_fn=preexec,
+        pass_fds=fds,
+    )
 
 
 def sandbox_reclaim(*paths: Path) -> None:
@@ -611,6 +634,38 @@ def _plan(
     if bwrap is None:
         raise SandboxUnavailable(_MISSING_BWRAP)
     uid, gid = _run_as()
+    mounts, fds, home, tmp = _plan_mounts(
+        argv, cwd=cwd, scratch=scratch, limits=limits, writable=writable, read_only=read_only, uid=uid, gid=gid
+    )
+    flags = ["--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "sandbox"]
+    # --die-with-parent: the sandbox's init dies with bubblewrap, and bubblewrap with the thread
+    # that started it (a spawned server that must outlive that thread gets a keeper, below).
+    flags += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(cwd)]
+    info = -1
+    if describe:  # bubblewrap writes its init's pid there, for the watchdog and the gate
+        info, write_end = os.pipe()
+        fds.append(write_end)
+        flags += ["--info-fd", str(write_end)]
+        argv = [_binary("sh") or "/bin/sh", "-c", _GATE, "sandbox", *argv]
+    command = [bwrap, *flags, *mounts.args, "--", *argv]
+    command = _plan_privileges(command, uid=uid, gid=gid, staged=mounts.staged, die_with_parent=die_with_parent)
+    environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
+    return _Plan(command, environment, tuple(fds), info, mounts.temporary)
+
+
+def _plan_mounts(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    scratch: Path | None,
+    limits: Limits,
+    writable: Sequence[Path],
+    read_only: Sequence[Path],
+    uid: int,
+    gid: int,
+) -> tuple[_Mounts, list[int], Path, Path]:
+    """``_plan``'s filesystem: bubblewrap's mounts in order, the descriptors of the generated /etc
+    files, and where HOME and TMPDIR are."""
     if scratch is None:
         mounts = _Mounts(uid=uid, gid=gid, stash=_process_stash(), shared=True)
     else:
@@ -649,17 +704,12 @@ def _plan(
     # bubblewrap's root is a tmpfs without a size: read-only, so that only the sized /tmp and
     # HOME and the lent trees take writes.
     mounts.args += ["--remount-ro", "/"]
-    flags = ["--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "sandbox"]
-    # --die-with-parent: the sandbox's init dies with bubblewrap, and bubblewrap with the thread
-    # that started it (a spawned server that must outlive that thread gets a keeper, below).
-    flags += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(cwd)]
-    info = -1
-    if describe:  # bubblewrap writes its init's pid there, for the watchdog and the gate
-        info, write_end = os.pipe()
-        fds.append(write_end)
-        flags += ["--info-fd", str(write_end)]
-        argv = [_binary("sh") or "/bin/sh", "-c", _GATE, "sandbox", *argv]
-    command = [bwrap, *flags, *mounts.args, "--", *argv]
+    return mounts, fds, home, tmp
+
+
+def _plan_privileges(command: list[str], *, uid: int, gid: int, staged: list[str], die_with_parent: bool) -> list[str]:
+    """``_plan``'s command wrapped in what drops the worker's privileges (a root worker: setpriv to
+    the sandbox uid, after the staging mount namespace) and, for a server, the keeper shell."""
     if _as_root():
         setpriv = _binary("setpriv")
         if setpriv is None:
@@ -670,20 +720,19 @@ def _plan(
         # bubblewrap's own --die-with-parent is covered too.
         drop += ["--pdeathsig", "SIGKILL"] if die_with_parent else []
         command = [*drop, "--", *command]
-        if mounts.staged:
+        if staged:
             unshare, shell, mount = _binary("unshare"), _binary("sh"), _binary("mount")
             if not (unshare and shell and mount):
                 raise SandboxUnavailable(_MISSING_UTIL_LINUX)
             stage = [unshare, "--mount", "--propagation", "private", "--", shell, "-c", _STAGE, mount]
-            command = [*stage, *mounts.staged, "--", *command]
+            command = [*stage, *staged, "--", *command]
     if not die_with_parent:
         # A shell that waits for bubblewrap (no exec, so not its parent-death signal): bubblewrap
         # then dies with the keeper, that is when its process group is killed, and not when the
         # thread that started it ends.
         shell = _binary("sh") or "/bin/sh"
         command = [shell, "-c", '"$@"; exit $?', "sandbox-keeper", *command]
-    environment = sandbox_environment(home=home, tmp=tmp, **(env or {}))
-    return _Plan(command, environment, tuple(fds), info, mounts.temporary)
+    return command
 
 
 # --- lending trees to the sandbox uid ------------------------------------------------------------------
@@ -1215,17 +1264,7 @@ def _supervise(
     output = _Output(limits.output_bytes)
     command, preexec = _limited(command, _rlimits(limits, sandboxed=mode == NAMESPACES))
     try:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=environment,
-            stdin=subprocess.PIPE if info >= 0 else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=preexec,
-            pass_fds=fds,
-        )
+        process = _supervised_start(command, cwd=cwd, environment=environment, preexec=preexec, fds=fds, info=info)
     except OSError as error:
         if info >= 0:
             os.close(info)
@@ -1245,23 +1284,9 @@ def _supervise(
     try:
         while True:
             if open_stream:
-                for key, _events in selector.select(timeout=0.02):
-                    if key.fd == info:
-                        chunk = os.read(info, 4096)
-                        described += chunk
-                        init = _child_pid(bytes(described))
-                        if init or not chunk:  # bubblewrap keeps the descriptor open
-                            selector.unregister(info)
-                            watch.note_init(init)
-                            _open_gate(process, go=bool(init))
-                        continue
-                    with contextlib.suppress(BlockingIOError):
-                        chunk = os.read(stream, 65536)
-                        if chunk:
-                            output.add(chunk)
-                        else:
-                            open_stream = False
-                            selector.unregister(stream)
+                open_stream = _read_ready(
+                    selector, stream=stream, info=info, described=described, process=process, watch=watch, output=output
+                )
             else:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.02)
@@ -1292,19 +1317,11 @@ def _supervise(
                     stopped = STOPPED_PROCESSES
                     watch.kill()
     finally:
-        selector.close()
-        _open_gate(process, go=False)
-        process.stdout.close()
-        if process.poll() is None:
-            watch.kill()
-            process.wait()
-    exit_code = process.returncode
+        _supervision_end(selector, process=process, watch=watch)
     if info >= 0:
         os.close(info)
-    if mode == NAMESPACES and exit_code > 128 and (exit_code - 128) in _SIGNALS:
-        exit_code = 128 - exit_code  # bubblewrap's way of saying "killed by signal N"
     return SandboxResult(
-        exit_code=exit_code,
+        exit_code=_exit_code(process.returncode, mode=mode),
         output=output.text(),
         output_bytes=output.total,
         seconds=round(time.monotonic() - started, 3),
@@ -1313,6 +1330,82 @@ def _supervise(
         limits=limits,
         peak_processes=peak,
     )
+
+
+def _supervision_end(selector: selectors.BaseSelector, *, process: subprocess.Popen[bytes], watch: _Watch) -> None:
+    """However supervision ends: the gate closes, the output pipe closes, and a command still
+    running is killed with everything it started, and reaped."""
+    selector.close()
+    _open_gate(process, go=False)
+    assert process.stdout is not None
+    process.stdout.close()
+    if process.poll() is None:
+        watch.kill()
+        process.wait()
+
+
+def _supervised_start(
+    command: list[str],
+    *,
+    cwd: Path,
+    environment: dict[str, str],
+    preexec: Callable[[], None] | None,
+    fds: tuple[int, ...],
+    info: int,
+) -> subprocess.Popen[bytes]:
+    """Start the supervised command in a session of its own, its output on one pipe (stdin is the
+    gate's pipe when bubblewrap describes its init on ``info``). Raises ``OSError``."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.PIPE if info >= 0 else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=preexec,
+        pass_fds=fds,
+    )
+
+
+def _read_ready(
+    selector: selectors.BaseSelector,
+    *,
+    stream: int,
+    info: int,
+    described: bytearray,
+    process: subprocess.Popen[bytes],
+    watch: _Watch,
+    output: _Output,
+) -> bool:
+    """Read what is ready within a short wait: bubblewrap's description of its init (``info``:
+    the watchdog learns the init's pid and the gate opens), then the command's output. False once
+    the output stream has ended."""
+    open_stream = True
+    for key, _events in selector.select(timeout=0.02):
+        if key.fd == info:
+            chunk = os.read(info, 4096)
+            described += chunk
+            init = _child_pid(bytes(described))
+            if init or not chunk:  # bubblewrap keeps the descriptor open
+                selector.unregister(info)
+                watch.note_init(init)
+                _open_gate(process, go=bool(init))
+            continue
+        with contextlib.suppress(BlockingIOError):
+            chunk = os.read(stream, 65536)
+            if chunk:
+                output.add(chunk)
+            else:
+                open_stream = False
+                selector.unregister(stream)
+    return open_stream
+
+
+def _exit_code(code: int, *, mode: str) -> int:
+    if mode == NAMESPACES and code > 128 and (code - 128) in _SIGNALS:
+        return 128 - code  # bubblewrap's way of saying "killed by signal N"
+    return code
 
 
 # --- the guard --------------------------------------------------------------------------------------
