@@ -1,4 +1,4 @@
-"""The endpoints of ``/api/v1/``: thin views over the apps' access helpers, selectors and services.
+"""The endpoints of ``/api/v1/``: thin views over the apps' access helpers, selectors and intake.
 
 Every view runs in the schema of the host, which is the authenticating key's company. Reads need
 any key; writes a write key (``KeyCanWrite``); the owner's decisions (plan approvals, quote
@@ -33,7 +33,7 @@ from projects.delivery import controls, orchestration
 from projects.delivery.progress import project_progress
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
 from projects.requirements import RequirementsError
-from projects.scoping import services
+from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import payment_offer
 from success import acceptance
 from success.access import get_story_for_decision
@@ -87,13 +87,13 @@ class ProjectList(generics.ListAPIView[Project]):
         data.is_valid(raise_exception=True)
         try:
             with transaction.atomic():
-                project = services.project_create(
+                project = intake.project_create(
                     name=data.validated_data["name"], service=Service.MVP, user=_client(request).creator
                 )
-                services.requirements_submit(project=project, text=data.validated_data["requirements_text"])
+                intake.requirements_submit(project=project, text=data.validated_data["requirements_text"])
         except RequirementsError as exc:
             raise ValidationError({"requirements_text": [str(exc)]}) from exc
-        except services.ScopingError as exc:
+        except intake.ScopingError as exc:
             raise Conflict(str(exc)) from exc
         project.refresh_from_db()
         return Response(_detail(project), status=status.HTTP_201_CREATED)
@@ -176,8 +176,8 @@ class QuoteList(ProjectScoped, generics.ListAPIView[Quote]):
     @extend_schema(request=None, responses={201: serializers.QuoteSerializer})
     def post(self, request: Request, pk: int) -> Response:
         try:
-            quote = services.quote_create(project=self.project)
-        except (services.ScopingError, RequirementsError) as exc:
+            quote = quotes.quote_create(project=self.project)
+        except (intake.ScopingError, RequirementsError) as exc:
             raise Conflict(str(exc)) from exc
         return Response(serializers.QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
 
@@ -208,8 +208,8 @@ class QuoteAccept(ProjectScoped, APIView):
         if quote.accepted_at is not None:
             raise Conflict(f"Quote v{quote.number} is already accepted.")
         try:
-            services.quote_acceptable(quote=quote, project=self.project)
-        except services.ScopingError as exc:
+            quotes.quote_acceptable(quote=quote, project=self.project)
+        except intake.ScopingError as exc:
             raise Conflict(str(exc)) from exc
         offer = payment_offer(quote=quote, customer=_client(request).customer)
         reference = secrets.token_urlsafe(24)
@@ -236,8 +236,8 @@ class QuoteAccept(ProjectScoped, APIView):
         # Only a reference this view could have made is looked up; anything else consents to nothing.
         token = cache.get(consent_key) if CONSENT_REFERENCE.fullmatch(reference) else None
         try:
-            quote = services.quote_accept(quote=quote, user=_client(request).creator, consent=token or "")
-        except services.ScopingError as exc:
+            quote = quotes.quote_accept(quote=quote, user=_client(request).creator, consent=token or "")
+        except intake.ScopingError as exc:
             raise Conflict(str(exc)) from exc
         cache.delete(consent_key)
         return Response(serializers.QuoteSerializer(quote).data)

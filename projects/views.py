@@ -24,7 +24,7 @@ from projects.delivery.previews import project_preview_state
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.requirements import RequirementsError
-from projects.scoping import services
+from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.scoping.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
@@ -43,7 +43,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
     require_role(request, Role.MEMBER)
     form = NewProjectForm(request.POST or None, initial={"service": request.GET.get("service", Service.MVP)})
     if request.method == "POST" and form.is_valid():
-        project = services.project_create(
+        project = intake.project_create(
             name=form.cleaned_data["name"], service=Service(form.cleaned_data["service"]), user=_user(request)
         )
         return redirect("project_detail", pk=project.pk)
@@ -80,7 +80,7 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         context["story_form"] = extra.pop("story_form", StoryForm())
         if any(not s.dropped for s in stories):
             try:
-                context["scope"] = services.current_scope(project, stories)
+                context["scope"] = intake.current_scope(project, stories)
             except RequirementsError as exc:
                 context["scope_error"] = str(exc)
     elif project.service == Service.MODERNIZATION:
@@ -113,10 +113,10 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
     form = RequirementsForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
-            stories = services.requirements_submit(
+            stories = intake.requirements_submit(
                 project=project, text=form.cleaned_data["text"], upload=form.cleaned_data["document"]
             )
-        except services.ScopingError as exc:
+        except intake.ScopingError as exc:
             return _refuse(request, project, exc, requirements_form=form)
         except RequirementsError as exc:
             form.add_error(None, str(exc))
@@ -132,8 +132,8 @@ def story_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = StoryForm(request.POST)
     if form.is_valid():
         try:
-            services.story_add(project=project, data=form.cleaned_data)
-        except services.ScopingError as exc:
+            intake.story_add(project=project, data=form.cleaned_data)
+        except intake.ScopingError as exc:
             return _refuse(request, project, exc, story_form=form)
         else:
             return _after_story_change(request, project)
@@ -147,8 +147,8 @@ def story_edit(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
     form = StoryForm(request.POST or None, instance=story)
     if request.method == "POST" and form.is_valid():
         try:
-            services.story_update(story=story, data=form.cleaned_data)
-        except services.ScopingError as exc:
+            intake.story_update(story=story, data=form.cleaned_data)
+        except intake.ScopingError as exc:
             form.add_error(None, str(exc))
         else:
             return _after_story_change(request, project)
@@ -165,8 +165,8 @@ def story_drop(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     story = get_story_for_member(request, project, story_pk)
     try:
-        services.story_set_dropped(story=story, dropped=request.POST.get("dropped", "1") == "1")
-    except services.ScopingError as exc:
+        intake.story_set_dropped(story=story, dropped=request.POST.get("dropped", "1") == "1")
+    except intake.ScopingError as exc:
         return _refuse(request, project, exc)
     return _after_story_change(request, project)
 
@@ -193,10 +193,10 @@ def legacy_submit(request: HttpRequest, pk: int) -> HttpResponse:
     form = LegacyCodeForm(request.POST, request.FILES, upload_refusal=refusal)
     if form.is_valid():
         try:
-            assessment = services.assessment_run(
+            assessment = intake.assessment_run(
                 project=project, upload=form.cleaned_data["archive"], git_path=form.cleaned_data["git_path"]
             )
-        except services.ScopingError as exc:
+        except intake.ScopingError as exc:
             return _refuse(request, project, exc, legacy_form=form)
         else:
             code = assessment.result["totals"]["code"]
@@ -211,8 +211,8 @@ def engagement_submit(request: HttpRequest, pk: int) -> HttpResponse:
     form = EngagementForm(request.POST, instance=Engagement.objects.filter(project=project).first())
     if form.is_valid():
         try:
-            services.engagement_set(project=project, data={f: form.cleaned_data[f] for f in EngagementForm.Meta.fields})
-        except services.ScopingError as exc:
+            intake.engagement_set(project=project, data={f: form.cleaned_data[f] for f in EngagementForm.Meta.fields})
+        except intake.ScopingError as exc:
             return _refuse(request, project, exc, engagement_form=form)
         else:
             return redirect("project_detail", pk=project.pk)
@@ -223,8 +223,8 @@ def engagement_submit(request: HttpRequest, pk: int) -> HttpResponse:
 def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER)
     try:
-        quote = services.quote_create(project=project)
-    except (services.ScopingError, RequirementsError) as exc:
+        quote = quotes.quote_create(project=project)
+    except (intake.ScopingError, RequirementsError) as exc:
         return _refuse(request, project, exc)
     return redirect("quote_detail", pk=project.pk, number=quote.number)
 
@@ -263,9 +263,9 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         messages.info(request, f"Quote v{quote.number} is already accepted.")
         return back
     try:
-        services.quote_acceptable(quote=quote, project=project)
+        quotes.quote_acceptable(quote=quote, project=project)
         email_verified_require(_user(request), action="accepting a quote")
-    except (services.ScopingError, EmailUnverified) as exc:
+    except (intake.ScopingError, EmailUnverified) as exc:
         messages.error(request, str(exc))
         return back
     offer = payment_offer(quote=quote, customer=current_customer(request))
@@ -274,8 +274,8 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             messages.error(request, "Tick the box to authorise the payments before accepting.")
         else:
             try:
-                services.quote_accept(quote=quote, user=_user(request), consent=request.POST.get("consent", ""))
-            except (services.ScopingError, EmailUnverified) as exc:
+                quotes.quote_accept(quote=quote, user=_user(request), consent=request.POST.get("consent", ""))
+            except (intake.ScopingError, EmailUnverified) as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(

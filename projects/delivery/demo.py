@@ -22,7 +22,7 @@ from projects.delivery.controls import task_approve
 from projects.delivery.orchestration import WorkflowError
 from projects.delivery.planning import project_start
 from projects.models import Project, Service, Task, Workflow
-from projects.scoping import services
+from projects.scoping import intake
 from tenants.models import Customer, User
 
 DEMO_SCHEMA = "demo"
@@ -50,8 +50,8 @@ def demo_project_ensure(*, owner: User) -> Project:
     with schema_context(DEMO_SCHEMA):
         project = Project.objects.filter(name=DEMO_PROJECT).first()
         if project is None:
-            project = services.project_create(name=DEMO_PROJECT, service=Service.MVP, user=owner)
-            services.requirements_submit(project=project, text=DEMO_REQUIREMENTS)
+            project = intake.project_create(name=DEMO_PROJECT, service=Service.MVP, user=owner)
+            intake.requirements_submit(project=project, text=DEMO_REQUIREMENTS)
             project.status = Project.Status.IN_DELIVERY
             project.save(update_fields=["status"])
         if not Workflow.objects.filter(project=project).exists():

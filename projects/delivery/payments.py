@@ -313,7 +313,7 @@ def _on_renewal_failed(sender: Any, *, schema_name: str, project_id: int, **kwar
 
 
 def _on_custom_quote_issued(sender: Any, *, schema_name: str, project_id: int, custom_quote_id: int, **_: Any) -> None:
-    from projects.scoping.services import quote_from_custom
+    from projects.scoping.quotes import quote_from_custom
 
     custom = CustomQuote.objects.select_related("customer").get(pk=custom_quote_id)
     with schema_context(schema_name):

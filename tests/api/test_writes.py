@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from api.models import Scope
 from billing.models import PaymentMethod
 from projects.models import Project, Quote, Service, Story, Task
-from projects.scoping import services
+from projects.scoping import intake, quotes
 from success.models import StoryDecision
 from tenants.models import Membership, Role
 from tests.api.conftest import api_client, key_make
@@ -187,9 +187,9 @@ def test_an_owner_key_approves_the_plan_and_others_cannot(world: World) -> None:
 def _scoped(world: World, name: str = "Quoted") -> Project:
     text = (REQUIREMENTS / "pawwalk_10_stories.md").read_text(encoding="utf-8")
     with schema_context("alpha"):
-        project = services.project_create(name=name, service=Service.MVP, user=world.users["alpha_member"])
-        services.requirements_submit(project=project, text=text)
-        services.quote_create(project=project)
+        project = intake.project_create(name=name, service=Service.MVP, user=world.users["alpha_member"])
+        intake.requirements_submit(project=project, text=text)
+        quotes.quote_create(project=project)
     return project
 
 
@@ -214,8 +214,8 @@ def test_an_owner_key_accepts_the_latest_quote_through_the_consent_step(world: W
     with schema_context("alpha"):
         story = Story.objects.filter(project=project).first()
         assert story is not None
-        services.story_set_dropped(story=story, dropped=True)
-        services.quote_create(project=project)
+        intake.story_set_dropped(story=story, dropped=True)
+        quotes.quote_create(project=project)
     card_on_file(world.customers["alpha"])
     key = key_make(world, scope=Scope.WRITE)
 

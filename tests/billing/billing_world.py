@@ -16,7 +16,7 @@ from billing import gateway, services
 from billing.models import PaymentMethod
 from projects.models import Project, Quote, Service
 from projects.scoping.payment_schedule import payment_offer
-from projects.scoping.services import quote_accept
+from projects.scoping.quotes import quote_accept
 from tenants.models import Customer, User
 
 SECRET_KEY = "sk_test_hive_billing"

@@ -49,7 +49,7 @@ from projects.models import (
     Task,
     Workflow,
 )
-from projects.scoping import services
+from projects.scoping import quotes
 from success.receivers import connect_receivers, disconnect_receivers
 from tests.billing.billing_world import DECLINES_CHARGES, card_add, stripe_charges
 from tests.billing.conftest import BROKER_URL, wait_for
@@ -180,7 +180,7 @@ def test_an_mvp_is_charged_half_on_consent_and_half_when_the_delivery_is_accepte
         project = Project.objects.create(name="Clinic MVP", service=Service.MVP)
         for number in (1, 2):
             Story.objects.create(project=project, position=number, title=f"Story {number}", as_a="owner", i_want="x")
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     assert quote.price_cents == 7_500_000
 
     page = _consent(world, project, quote.number)
@@ -206,7 +206,7 @@ def test_a_modernization_charges_the_assessment_then_each_phase_when_its_gates_p
     with schema_context("alpha"):
         project = Project.objects.create(name="Legacy shop", service=Service.MODERNIZATION)
         Assessment.objects.create(project=project, source="fixture", result=result)
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     phases = len(result["plan"]["phases"])
     assert phases >= 2
     schedule = quote.snapshot["schedule"]
@@ -232,7 +232,7 @@ def test_sprints_are_charged_each_at_its_start(world: World) -> None:
         Engagement.objects.create(
             project=project, kind=Engagement.Kind.SPRINT, sprints=3, sprint_weeks=2, notes="- Fix login\n- Export"
         )
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     assert quote.price_cents == 7_500_000
 
     _consent(world, project, quote.number)
@@ -258,7 +258,7 @@ def test_continuous_augmentation_starts_its_monthly_subscription_on_consent(worl
     with schema_context("alpha"):
         project = Project.objects.create(name="Team monthly", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.CONTINUOUS, team_size=3, months=3)
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
 
     page = _consent(world, project, quote.number)
 
@@ -277,7 +277,7 @@ def test_project_based_work_follows_the_milestones_the_account_manager_sets(worl
     with schema_context("alpha"):
         project = Project.objects.create(name="Billing rewrite", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.PROJECT, team_size=5, notes="- Rewrite")
-        services.quote_create(project=project)
+        quotes.quote_create(project=project)
     staff = world.client("staff")
     response = staff.post(
         "/admin/billing/customquote/add/",
@@ -342,7 +342,7 @@ def test_a_custom_quote_without_a_deposit_starts_the_work_on_acceptance(world: W
     with schema_context("alpha"):
         project = Project.objects.create(name=f"No deposit {time.monotonic_ns()}", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.PROJECT, team_size=3, notes="- Work")
-        services.quote_create(project=project)
+        quotes.quote_create(project=project)
     custom = CustomQuote.objects.create(
         customer=world.customers["alpha"],
         project_id=project.pk,
@@ -353,7 +353,7 @@ def test_a_custom_quote_without_a_deposit_starts_the_work_on_acceptance(world: W
         deposit_percent=0,
     )
     with schema_context("alpha"):
-        quote = services.quote_from_custom(project=project, custom=custom)
+        quote = quotes.quote_from_custom(project=project, custom=custom)
 
     page = _consent(world, project, quote.number)
 
@@ -371,7 +371,7 @@ def _mvp_quote() -> tuple[Project, Quote]:
     with schema_context("alpha"):
         project = Project.objects.create(name=f"Consent MVP {time.monotonic_ns()}", service=Service.MVP)
         Story.objects.create(project=project, position=1, title="Sign up", as_a="owner", i_want="to sign up")
-        return project, services.quote_create(project=project)
+        return project, quotes.quote_create(project=project)
 
 
 def test_nothing_is_charged_or_recorded_as_failed_before_there_is_a_card(world: World) -> None:
@@ -437,7 +437,7 @@ def test_a_declined_later_milestone_is_retried_escalated_then_pauses_the_deliver
     with schema_context("alpha"):
         project = Project.objects.create(name=f"Dunning sprints {time.monotonic_ns()}", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
     _paid(project, 1)
     bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
@@ -529,7 +529,7 @@ def test_a_subscription_on_a_card_that_declines_is_not_paid_and_starts_nothing(w
     with schema_context("alpha"):
         project = Project.objects.create(name=f"Monthly bad card {time.monotonic_ns()}", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.CONTINUOUS, team_size=3, months=2)
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
 
     _consent(world, project, quote.number)
 
@@ -567,7 +567,7 @@ def test_the_customers_own_pay_now_does_not_use_up_the_dunning_schedule(world: W
     with schema_context("alpha"):
         project = Project.objects.create(name=f"Own pay now {time.monotonic_ns()}", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
     _paid(project, 1)
     bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
@@ -593,7 +593,7 @@ def test_a_sprint_whose_engagement_has_completed_is_not_charged(world: World) ->
     with schema_context("alpha"):
         project = Project.objects.create(name=f"Done early {time.monotonic_ns()}", service=Service.AUGMENTATION)
         Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
     _paid(project, 1)
     _drive(project, world.users["alpha_owner"])
@@ -612,7 +612,7 @@ def test_e_mail_text_is_not_html_escaped(world: World) -> None:
     with schema_context("alpha"):
         project = Project.objects.create(name=f'A & "B" {time.monotonic_ns()}', service=Service.MVP)
         Story.objects.create(project=project, position=1, title="One", as_a="owner", i_want="to sign up")
-        quote = services.quote_create(project=project)
+        quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
     _paid(project, 1)
     receipt = wait_for(

@@ -1,4 +1,4 @@
-"""The modernization pages (projects/views.legacy_submit, services.assessment_run): legacy code in
+"""The modernization pages (projects/views.legacy_submit, intake.assessment_run): legacy code in
 as an upload or a server-side git repository, the assessment and its quote out; hostile input
 refused with nothing written outside the project's own storage."""
 
@@ -27,7 +27,7 @@ from agents.legacy import ArchiveLimits, extract_archive
 from billing.catalog import format_usd
 from billing.milestones import phase_price_cents
 from projects.models import Assessment, Project, Quote, Service
-from projects.scoping import services
+from projects.scoping import intake
 from tests.projects.portal import by_testid, card_on_file, new_project, quote_accept_consenting, text_of, url
 from tests.world import World
 
@@ -314,7 +314,7 @@ def test_it_refuses_archives_over_the_size_limits(
     storage: Path, member: Client, project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limits = ArchiveLimits(max_upload_bytes=80_000, max_total_bytes=50_000, max_entries=20)
-    monkeypatch.setattr(services, "extract_archive", functools.partial(extract_archive, limits=limits))
+    monkeypatch.setattr(intake, "extract_archive", functools.partial(extract_archive, limits=limits))
     noise = os.urandom(20_000)  # incompressible: only the size limits can stop these
 
     too_big = _upload(member, project, "big.zip", _zip({"big.bin": os.urandom(100_000)}))

@@ -46,7 +46,7 @@ def test_an_unverified_owner_cannot_accept_a_quote_and_is_told_why(world: World,
 
 
 def test_the_service_itself_refuses_so_every_caller_is_covered(world: World, unverified: User) -> None:
-    from projects.scoping.services import quote_accept
+    from projects.scoping.quotes import quote_accept
 
     _, quote = _quote()
     with schema_context("alpha"), pytest.raises(EmailUnverified):
