@@ -27,6 +27,7 @@ from projects.delivery.orchestration import (
     preview_stop_on_commit,
     workflow_lock,
 )
+from projects.delivery.workflow import ACCEPT, APPROVE_PLAN
 from projects.models import Event, Phase, Project, Run, Task, Workflow
 from tenants.audit import Action, audit_record
 from tenants.models import User
@@ -125,7 +126,7 @@ def _locked_task(task: Task) -> tuple[Workflow, Task]:
 
 
 # Which audit action an approval step records (projects.delivery.workflow's approval step keys).
-APPROVAL_ACTIONS = {"approve_plan": Action.PLAN_APPROVED, "accept": Action.DELIVERY_ACCEPTED}
+APPROVAL_ACTIONS = {APPROVE_PLAN: Action.PLAN_APPROVED, ACCEPT: Action.DELIVERY_ACCEPTED}
 
 
 @transaction.atomic

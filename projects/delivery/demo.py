@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from projects.delivery.controls import task_approve
 from projects.delivery.orchestration import WorkflowError
 from projects.delivery.planning import project_start
+from projects.delivery.workflow import ACCEPT
 from projects.models import Project, Service, Task, Workflow
 from projects.scoping import intake
 from tenants.models import Customer, User
@@ -72,7 +73,7 @@ def demo_approvals() -> int:
             status=Task.Status.AWAITING_APPROVAL,
         )
         for task in waiting:
-            if task.key == "accept" and task.ready_at is not None and task.ready_at > accept_before:
+            if task.key == ACCEPT and task.ready_at is not None and task.ready_at > accept_before:
                 continue
             try:
                 task_approve(task=task, user=None, actor=DEMO_ACTOR)

@@ -11,11 +11,9 @@ from typing import Any
 from django.db.models import OuterRef, Subquery, Sum
 
 from agents.providers import JobSpec
+from projects.delivery.workflow import EVENT_LOG_STEPS
 from projects.models import Event, Run, Service, Task
 from projects.storage import project_storage
-
-# Steps that read the project's event log (the audit trail, the handoff's review record).
-EVENT_LOG_STEPS = {"validation", "handoff"}
 
 # Data keys of agent reports the audit trail cross-checks against the repository.
 _AUDITED_DATA = ("report", "branch", "commit")

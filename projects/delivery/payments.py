@@ -41,6 +41,7 @@ from projects.broker import payments_charge_send
 from projects.delivery.controls import project_pause, project_resume
 from projects.delivery.events import event_append
 from projects.delivery.planning import project_start
+from projects.delivery.workflow import ACCEPT, TESTING_PHASE
 from projects.models import Event, Phase, Project, ScheduledPayment, Service, Workflow
 from projects.scoping.payment_schedule import payments_trigger, sprint_start_due
 from projects.signals import payment_overdue
@@ -143,11 +144,11 @@ def _trigger_of(event: Event) -> tuple[Trigger, list[int] | None] | None:
         return Trigger.COMPLETION, None
     if event.kind == Event.Kind.APPROVAL_GRANTED and event.task_id is not None:
         task = event.task
-        if task is not None and task.key == "accept" and task.project.service == Service.MVP:
+        if task is not None and task.key == ACCEPT and task.project.service == Service.MVP:
             return Trigger.DELIVERY_ACCEPTED, None
     if event.kind == Event.Kind.PHASE_PASSED and event.phase_id is not None:
         phase = Phase.objects.filter(pk=event.phase_id).select_related("project").first()
-        if phase is not None and phase.key == "testing" and phase.project.service == Service.MODERNIZATION:
+        if phase is not None and phase.key == TESTING_PHASE and phase.project.service == Service.MODERNIZATION:
             return Trigger.PHASE_PASSED, None  # the parity gate covers every migration phase
     return None
 

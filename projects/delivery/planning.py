@@ -14,7 +14,14 @@ from django.utils import timezone
 from projects.delivery.dispatch import roles_on_commit
 from projects.delivery.events import event_append
 from projects.delivery.orchestration import actor_label, phases_advance
-from projects.delivery.workflow import Step, WorkflowTemplate, workflow_template
+from projects.delivery.workflow import (
+    BACKLOG_STEPS,
+    FEATURES_STEPS,
+    STORIES_STEPS,
+    Step,
+    WorkflowTemplate,
+    workflow_template,
+)
 from projects.models import Engagement, Event, Phase, Project, Quote, Service, Task, Workflow
 from tenants.models import User
 
@@ -139,11 +146,11 @@ def _tasks_plan(
             if item is not None:
                 inputs["item"] = dict(item)
                 title = f"{step.title} {item.get('number')}: {item.get('title', '')}"[:300]
-            elif step.key in {"requirements", "sprint_plan", "architecture"}:
+            elif step.key in STORIES_STEPS:
                 inputs["stories"] = list(template.items)
-            elif step.key in {"team_assessment", "pickup"}:
+            elif step.key in BACKLOG_STEPS:
                 inputs["items"] = list(template.items)
-            if step.key == "architecture":
+            if step.key in FEATURES_STEPS:
                 inputs["features"] = project.context_features
             if step.checks_artifacts:
                 inputs["check_artifacts"] = True

@@ -61,6 +61,15 @@ class WorkflowTemplate:
     items: tuple[Mapping[str, Any], ...] = field(default=())
 
 
+# The step and phase keys the platform acts on, named once (the templates below use them too).
+APPROVE_PLAN = "approve_plan"  # the customer approves the plan
+ACCEPT = "accept"  # the customer accepts the delivery (MVP: the second milestone falls due)
+TESTING_PHASE = "testing"  # modernization: a passed testing phase is a paid migration phase
+STORIES_STEPS = frozenset({"requirements", "sprint_plan", "architecture"})  # get the stories as inputs
+BACKLOG_STEPS = frozenset({"team_assessment", "pickup"})  # get the backlog items as inputs
+FEATURES_STEPS = frozenset({"architecture"})  # get the project's context features
+EVENT_LOG_STEPS = frozenset({"validation", "handoff"})  # read the project's event log
+
 R = Role
 MVP_PHASES = (
     PhaseTemplate(
@@ -78,7 +87,7 @@ MVP_PHASES = (
             Step("validation", "Validate the architecture", R.SOLUTION_ARCHITECT, ("architecture",), None, True),
         ),
     ),
-    PhaseTemplate("review", "Stakeholder review", 1, (Step("approve_plan", "Customer approves the plan", None),)),
+    PhaseTemplate("review", "Stakeholder review", 1, (Step(APPROVE_PLAN, "Customer approves the plan", None),)),
     PhaseTemplate(
         "sprint_planning", "Sprint planning", 1, (Step("sprint_plan", "Plan the sprints", R.REQUIREMENTS_ANALYST),)
     ),
@@ -103,7 +112,7 @@ MVP_PHASES = (
         "preview", "Customer preview", 1, (Step("preview", "Deploy the customer preview", R.DEVOPS),), gated=True
     ),
     PhaseTemplate("deployment", "Deployment", 1, (Step("deploy", "Deploy to production", R.DEVOPS),)),
-    PhaseTemplate("acceptance", "Customer acceptance", 1, (Step("accept", "Customer accepts the delivery", None),)),
+    PhaseTemplate("acceptance", "Customer acceptance", 1, (Step(ACCEPT, "Customer accepts the delivery", None),)),
 )
 
 MODERNIZATION_PHASES = (
@@ -119,7 +128,7 @@ MODERNIZATION_PHASES = (
         1,
         (
             Step("strategy", "Plan the migration and its rollback", R.MIGRATION_ARCHITECT),
-            Step("approve_plan", "Customer approves the migration plan", None, ("strategy",)),
+            Step(APPROVE_PLAN, "Customer approves the migration plan", None, ("strategy",)),
         ),
     ),
     PhaseTemplate(
@@ -129,7 +138,7 @@ MODERNIZATION_PHASES = (
         (Step("segment", "Migrate segment", R.MODERNIZATION_DEVELOPER, fan_out="items"),),
     ),
     PhaseTemplate(
-        "testing",
+        TESTING_PHASE,
         "Parallel testing",
         3,
         (Step("parity", "Check functional parity against the legacy system", R.TESTING_SPECIALIST, (), None, True),),
@@ -145,7 +154,7 @@ MODERNIZATION_PHASES = (
         (
             Step("performance", "Validate performance against the legacy baseline", R.TESTING_SPECIALIST),
             Step("validation", "Compliance validation and audit trail", R.COMPLIANCE_VALIDATOR, (), None, True),
-            Step("accept", "Customer accepts the migration", None, ("performance", "validation")),
+            Step(ACCEPT, "Customer accepts the migration", None, ("performance", "validation")),
         ),
         gated=True,  # the performance benchmark is the performance gate (success.gates)
     ),
@@ -171,7 +180,7 @@ AUGMENTATION_PHASES = (
         1,
         (Step("handoff", "Hand the work over for review", R.HANDOFF_COORDINATOR, (), None, True),),
     ),
-    PhaseTemplate("review", "Quality review", 1, (Step("accept", "The team reviews and accepts", None),)),
+    PhaseTemplate("review", "Quality review", 1, (Step(ACCEPT, "The team reviews and accepts", None),)),
 )
 
 _PHASES = {
