@@ -26,6 +26,7 @@ from projects.payment_schedule import deliverable_release, payment_offer, quote_
 from projects.payments import payments_charge
 from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
+from projects.scope_snapshot import tier_changes
 from projects.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
@@ -83,6 +84,11 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
                 context["scope"] = services.current_scope(project, stories)
             except RequirementsError as exc:
                 context["scope_error"] = str(exc)
+            else:
+                changes = tier_changes(project, stories, context["scope"])
+                for story in stories:
+                    story.tier_change = changes.get(story.pk, "")  # type: ignore[attr-defined]
+        context["non_functional"] = project.nonfunctional_requirements
     elif project.service == Service.MODERNIZATION:
         context["assessment"] = Assessment.objects.filter(project=project).first()
         context["legacy_form"] = extra.pop("legacy_form", LegacyCodeForm())

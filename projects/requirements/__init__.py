@@ -9,6 +9,8 @@ I/O; reading uploaded files is `projects.documents`, choosing a tier is `project
 - `features`: integrations, AI/ML and real-time needs found in text;
 - `estimate`: MoSCoW priority, story points, building a story (`make_story`);
 - `syntax`: the line shapes the parser recognises;
+- `nfr`: non-functional requirements (performance, languages, data location, …);
+- `drafts`, `tables`: a story's parts from a sentence, list item, prose sentence or table row;
 - `parser`: text → stories (`analyse_requirements`), one method per kind of line.
 
 Callers import from the package, not its modules.
@@ -35,6 +37,7 @@ from projects.requirements.model import (
     RequirementsError,
     UserStory,
 )
+from projects.requirements.nfr import NfrKind, NonFunctional, requested_page_load_seconds
 from projects.requirements.parser import analyse_requirements
 
 __all__ = [
@@ -46,6 +49,8 @@ __all__ = [
     "Features",
     "Integration",
     "IntegrationKind",
+    "NfrKind",
+    "NonFunctional",
     "Priority",
     "RequirementsAnalysis",
     "RequirementsError",
@@ -58,5 +63,6 @@ __all__ = [
     "features_of_stories",
     "indefinite_article",
     "make_story",
+    "requested_page_load_seconds",
     "story_sentence",
 ]

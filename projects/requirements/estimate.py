@@ -179,10 +179,15 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+MAX_TITLE_CHARS = 300  # what a stored story's title holds (`projects.models.Story.title`)
+
+
 def title_from(text: str) -> str:
-    title = text.strip().rstrip(".!;:,").strip()
-    if len(title) > 80:
-        title = title[:80].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    """The whole text as a title: pages that are short of space shorten it at a word boundary
+    (`truncatewords`), the quote never. Only text over the stored limit is cut here."""
+    title = " ".join(text.split()).rstrip(".!;:,").strip()
+    if len(title) > MAX_TITLE_CHARS:
+        title = title[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return _sentence_case(title)
 
 

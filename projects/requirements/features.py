@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from projects.requirements.model import Features, Integration, IntegrationKind, UserStory
+from projects.requirements.nfr import NonFunctional
 
 _I = re.IGNORECASE
 _K = IntegrationKind
@@ -19,7 +20,9 @@ _K = IntegrationKind
 _NAMED_INTEGRATIONS: tuple[tuple[str, IntegrationKind, re.Pattern[str]], ...] = tuple(
     (name, kind, re.compile(pattern, _I))
     for name, kind, pattern in (
-        ("Stripe", _K.PAYMENT, r"\bstripe\b"),
+        ("Stripe", _K.PAYMENT, r"\bstripe\b(?!\s+connect\b)"),
+        # Payouts to a marketplace's sellers: onboarding, KYC and transfers are a second integration.
+        ("Stripe Connect", _K.PAYMENT, r"\bstripe\s+connect\b"),
         ("PayPal", _K.PAYMENT, r"\bpay\s?pal\b"),
         ("Braintree", _K.PAYMENT, r"\bbraintree\b"),
         ("Adyen", _K.PAYMENT, r"\badyen\b"),
@@ -244,6 +247,7 @@ def features_of_stories(stories: Iterable[UserStory]) -> Features:
 class RequirementsAnalysis:
     stories: tuple[UserStory, ...]
     context_features: Features
+    non_functional: tuple[NonFunctional, ...] = ()
     features: Features = field(init=False)
 
     def __post_init__(self) -> None:

@@ -41,6 +41,7 @@ class UserStory:
     priority: Priority
     points: int
     acceptance_criteria: tuple[str, ...] = ()
+    source: str = ""  # the sentence, item or table row the story was read from
 
     @property
     def sentence(self) -> str:

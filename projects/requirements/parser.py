@@ -17,6 +17,16 @@ How text becomes stories (line by line, after re-joining soft-wrapped lines):
   an `Acceptance criteria:` label. A blank line followed by ordinary prose ends them. Other
   list items right below a story sentence are stories of their own: Word documents have no
   blank lines between paragraphs, so adjacency alone cannot mean "criterion".
+- **Plain-text headings**: a short line on its own (no sentence punctuation) right above a list
+  is an epic heading too.
+- **Tables** whose header names a goal column are backlogs, one story per row
+  (`projects.requirements.tables`); other table rows are read cell by cell for story sentences.
+- **Prose** sentences that state a capability of a named user ("Suppliers must be able to …")
+  are stories with that role (`projects.requirements.drafts.draft_from_prose`); background and
+  delivery-constraint sentences are not.
+- **Non-functional requirements** (performance, availability, languages, data location,
+  compliance, scale; `projects.requirements.nfr`) in prose, list items or descriptive
+  sections are kept as their own list, not as stories.
 - Everything else (prose, headings, descriptive sections, tables without stories) is
   **context**: it is not a story, but integrations and AI/real-time needs mentioned there still
   count (`RequirementsAnalysis.context_features`).
@@ -25,18 +35,12 @@ How text becomes stories (line by line, after re-joining soft-wrapped lines):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from projects.requirements.estimate import PRIORITY_TAG, detect_priority, make_story, title_from
+from projects.requirements.drafts import SENTENCE_END, Draft, draft_from_item, draft_from_prose, drafts_from_sentences
+from projects.requirements.estimate import PRIORITY_TAG
 from projects.requirements.features import RequirementsAnalysis, detect_features
-from projects.requirements.model import (
-    DEFAULT_EPIC,
-    DEFAULT_ROLE,
-    MAX_REQUIREMENTS_CHARS,
-    Priority,
-    RequirementsError,
-    UserStory,
-)
+from projects.requirements.model import DEFAULT_EPIC, MAX_REQUIREMENTS_CHARS, Priority, RequirementsError
+from projects.requirements.nfr import NonFunctional, nonfunctional
 from projects.requirements.syntax import (
     ATX_HEADING,
     BLOCKQUOTE,
@@ -51,108 +55,18 @@ from projects.requirements.syntax import (
     LIST_ITEM,
     MODAL,
     MOSCOW_HEADINGS,
-    ROLE_ACTION,
     SETEXT_UNDERLINE,
-    SO_THAT,
     STORY,
     STORY_LINE_START,
-    STORY_PREFIX,
-    SYSTEM_ROLES,
     TABLE_ROW,
     TABLE_SEPARATOR,
     clean,
-    singular,
 )
+from projects.requirements.tables import TableHeader, draft_from_row
 
 _I = re.IGNORECASE
-
-
-@dataclass(slots=True)
-class _Draft:
-    epic: str
-    title: str
-    as_a: str
-    i_want: str
-    so_that: str
-    priority: Priority
-    indent: int | None  # the list item's indent; None for a story sentence
-    criteria: list[str] = field(default_factory=list)
-
-    def build(self) -> UserStory:
-        return make_story(
-            as_a=self.as_a,
-            i_want=self.i_want,
-            so_that=self.so_that,
-            epic=self.epic,
-            title=self.title,
-            priority=self.priority,
-            acceptance_criteria=self.criteria,
-        )
-
-
-def _drafts_from_sentences(
-    text: str, *, epic: str, default: Priority, priority_text: str | None = None
-) -> tuple[list[_Draft], str]:
-    """Return the story sentences in `text` and whatever text is left around them.
-
-    Text before the first sentence that ends in a separator ("Reset password: As a …",
-    "US-12 — As a …") is the story's title, minus any story id.
-    """
-    matches = list(STORY.finditer(text))
-    drafts: list[_Draft] = []
-    rest: list[str] = []
-    position = 0
-    for match in matches:
-        before = text[position : match.start()].strip()
-        position = match.end()
-        title = ""
-        if not drafts and before and len(before) <= 100 and before[-1] in ":-–—|":
-            title = title_from(STORY_PREFIX.sub("", before).strip(" -–—:|"))
-        elif before:
-            rest.append(before)
-        sentence = match.group(0)
-        wording = priority_text or (text if len(matches) == 1 else sentence)
-        drafts.append(
-            _Draft(
-                epic=epic,
-                title=title,
-                as_a=" ".join(match.group("role").split()),
-                i_want=match.group("want"),
-                so_that=match.group("so") or "",
-                priority=detect_priority(wording, default),
-                indent=None,
-            )
-        )
-    rest.append(text[position:].strip())
-    return drafts, " ".join(part for part in rest if part)
-
-
-def _draft_from_item(text: str, *, epic: str, default: Priority, indent: int) -> _Draft:
-    priority = detect_priority(text, default)
-    body = PRIORITY_TAG.sub("", STORY_PREFIX.sub("", text)).strip(" -–—:")
-    so_that = ""
-    split = SO_THAT.match(body)
-    if split:
-        body, so_that = split.group("head"), split.group("so")
-    role, want = DEFAULT_ROLE, body
-    role_action = ROLE_ACTION.match(body)
-    if role_action:
-        role = singular(role_action.group("role").lower())
-        want = role_action.group("action")
-        if role in SYSTEM_ROLES:
-            want = f"the {role} to {want}"
-            role = DEFAULT_ROLE
-    else:
-        want = want[:1].lower() + want[1:] if not want[1:2].isupper() else want
-    return _Draft(
-        epic=epic,
-        title=title_from(body),
-        as_a=role,
-        i_want=want,
-        so_that=so_that,
-        priority=priority,
-        indent=indent,
-    )
+# A plain-text heading: a few words, no sentence punctuation inside or at the end.
+_PLAIN_HEADING = re.compile(r"^[A-Z0-9][^.!?;|]{0,58}[^.!?;,|]$")
 
 
 def _indent_width(whitespace: str) -> int:
@@ -222,24 +136,29 @@ class _Parser:
 
     The state is the reading position in the document: the current epic and section priority,
     whether the section is descriptive (context), the story that criteria attach to, whether a
-    blank line came since its last line, and whether an "Acceptance criteria:" label is open.
+    blank line came since its last line, whether an "Acceptance criteria:" label is open, and
+    the header of the table being read.
     """
 
     def __init__(self, lines: list[str], *, max_stories: int | None) -> None:
         self.lines = lines
         self.max_stories = max_stories
-        self.drafts: list[_Draft] = []
+        self.drafts: list[Draft] = []
         self.context: list[str] = []
+        self.non_functional: list[NonFunctional] = []
+        self.roles: set[str] = set()  # roles of the story sentences so far
+        self.unrecognised_tables: list[list[str]] = []
         self.epic = DEFAULT_EPIC
         self.section_priority = Priority.SHOULD
         self.context_section = False
-        self.current: _Draft | None = None
+        self.current: Draft | None = None
+        self.table: TableHeader | None = None
         self.gap = False  # a blank line since the current story's last line
         self.collecting = False  # after an "Acceptance criteria:" label
         self.in_fence = False
         self.index = 0
 
-    def run(self) -> list[_Draft]:
+    def run(self) -> list[Draft]:
         while self.index < len(self.lines):
             line = self.lines[self.index]
             self.index += 1
@@ -253,6 +172,8 @@ class _Parser:
         if self.in_fence:
             return
         line = BLOCKQUOTE.sub("", line)
+        if not TABLE_ROW.match(line):
+            self.table = None
         if not line.strip():
             self.gap = True
             return
@@ -268,16 +189,34 @@ class _Parser:
             self.table_row(line)
         elif item := LIST_ITEM.match(line):
             self.list_item(clean(CHECKBOX.sub("", item.group("text"))), _indent_width(item.group("indent")))
+        elif self.is_plain_heading(line):
+            self.heading(line)
         else:
             self.prose(clean(line))
 
+    def next_line(self) -> str:
+        return self.lines[self.index] if self.index < len(self.lines) else ""
+
     def is_underlined(self, line: str) -> bool:
-        next_line = self.lines[self.index] if self.index < len(self.lines) else ""
         return bool(
-            SETEXT_UNDERLINE.match(next_line)
+            SETEXT_UNDERLINE.match(self.next_line())
             and not LIST_ITEM.match(line)
             and not TABLE_ROW.match(line)
             and not STORY.search(line)
+        )
+
+    def is_plain_heading(self, line: str) -> bool:
+        """A short line on its own, right above a list, that is no sentence ("Payments")."""
+        text = clean(line)
+        previous = self.lines[self.index - 2] if self.index >= 2 else ""
+        return bool(
+            not previous.strip()
+            and _PLAIN_HEADING.match(text)
+            and len(text.split()) <= 6
+            and LIST_ITEM.match(self.next_line())
+            and not MODAL.search(text)
+            and not STORY.search(text)
+            and not (text.endswith(":") and len(text.split()) > 3)
         )
 
     def heading(self, raw: str) -> None:
@@ -298,7 +237,7 @@ class _Parser:
             return
         self.epic = EPIC_PREFIX.sub("", heading).strip() or heading
 
-    def add_stories(self, new: list[_Draft], rest: str) -> None:
+    def add_stories(self, new: list[Draft], rest: str) -> None:
         self.drafts.extend(new)
         if self.max_stories is not None and len(self.drafts) > self.max_stories:
             raise RequirementsError(
@@ -306,6 +245,7 @@ class _Parser:
                 f"{self.max_stories:,}. Split them into several projects, or keep one line per story and move "
                 "details into its acceptance criteria."
             )
+        self.roles.update(draft.as_a.lower() for draft in new)
         self.current, self.gap, self.collecting = new[-1], False, False
         rest = PRIORITY_TAG.sub("", rest).strip(" -–—:;,.")
         if rest and (MODAL.search(rest) or GHERKIN.match(rest)):
@@ -313,21 +253,50 @@ class _Parser:
         elif rest:
             self.context.append(rest)
 
+    def is_nonfunctional(self, text: str) -> bool:
+        """Keep the non-functional requirements of `text` (sentence by sentence) when every
+        sentence of it is one; a line mixing them with other text is read as usual."""
+        found = [nonfunctional(sentence) for sentence in SENTENCE_END.split(text)]
+        kept = [item for item in found if item is not None]
+        if not kept or len(kept) < len(found):
+            return False
+        self.non_functional.extend(kept)
+        self.context.append(text)
+        return True
+
     def table_row(self, line: str) -> None:
         if TABLE_SEPARATOR.match(line):
             return
         cells = [clean(cell) for cell in line.strip().strip("|").split("|")]
+        if self.table is None:
+            self.table = TableHeader.read(cells)
+            self.context.append(" | ".join(cells))
+            if self.table.unrecognised and not any(STORY.search(cell) for cell in cells):
+                self.unrecognised_tables.append(cells)
+            if self.table.is_backlog:
+                return
+        if self.table.is_backlog:
+            draft = draft_from_row(
+                self.table, cells, epic=self.epic, default=self.section_priority, known_roles=self.roles
+            )
+            if draft is not None:
+                self.add_stories([draft], "")
+            return
+        self.row_sentences(cells)
+
+    def row_sentences(self, cells: list[str]) -> None:
+        """A row of a table that is no backlog: its story sentences, if any, are stories."""
         row = " | ".join(cells)
-        found: list[_Draft] = []
+        found: list[Draft] = []
         for cell in cells:
-            found += _drafts_from_sentences(cell, epic=self.epic, default=self.section_priority, priority_text=row)[0]
+            found += drafts_from_sentences(cell, epic=self.epic, default=self.section_priority, priority_text=row)[0]
         if found:
             self.add_stories(found, "")
         else:
             self.context.append(row)
 
     def list_item(self, text: str, indent: int) -> None:
-        found, rest = _drafts_from_sentences(text, epic=self.epic, default=self.section_priority)
+        found, rest = drafts_from_sentences(text, epic=self.epic, default=self.section_priority)
         if found:
             for draft in found:
                 draft.indent = indent
@@ -338,18 +307,23 @@ class _Parser:
             self.collecting
             or GHERKIN.match(text)
             or (current.indent is not None and indent > current.indent)
-            or (current.indent is None and not self.gap and MODAL.search(text))
+            or (current.indent is None and not current.from_prose and not self.gap and MODAL.search(text))
         ):
             current.criteria.append(text)
             self.gap = False
             return
+        if self.is_nonfunctional(text):
+            return
         if self.context_section:
             self.context.append(text)
             return
-        self.add_stories([_draft_from_item(text, epic=self.epic, default=self.section_priority, indent=indent)], "")
+        draft = draft_from_item(
+            text, epic=self.epic, default=self.section_priority, indent=indent, known_roles=self.roles
+        )
+        self.add_stories([draft], "")
 
     def prose(self, text: str) -> None:
-        found, rest = _drafts_from_sentences(text, epic=self.epic, default=self.section_priority)
+        found, rest = drafts_from_sentences(text, epic=self.epic, default=self.section_priority)
         if found:
             self.add_stories(found, rest)
             return
@@ -363,19 +337,57 @@ class _Parser:
             if criteria_label.group("rest"):
                 self.current.criteria.append(criteria_label.group("rest").strip())
             return
-        if self.current is not None and (
-            GHERKIN.match(text) or ((MODAL.search(text) or self.collecting) and not self.gap)
-        ):
-            self.current.criteria.append(text)
+        current = self.current
+        prose_turn = current is None or current.from_prose or self.gap
+        if prose_turn and self.prose_sentences(text):
+            return
+        if current is not None and (GHERKIN.match(text) or ((MODAL.search(text) or self.collecting) and not self.gap)):
+            current.criteria.append(text)
             self.gap = False
             return
         if self.gap:
             self.collecting = False
         self.context.append(text)
 
+    def prose_sentences(self, text: str) -> bool:
+        """Read a paragraph sentence by sentence: capabilities of a named user become stories,
+        non-functional requirements are kept, the rest is context. False when nothing was
+        taken from it (the paragraph is then read like any other line)."""
+        if self.context_section or GHERKIN.match(text):
+            return False
+        taken = False
+        for sentence in SENTENCE_END.split(text):
+            draft = draft_from_prose(sentence, epic=self.epic, default=self.section_priority)
+            if draft is not None:
+                self.add_stories([draft], "")
+                taken = True
+                continue
+            item = nonfunctional(sentence)
+            if item is not None:
+                self.non_functional.append(item)
+                taken = True
+            self.context.append(sentence)
+        return taken
+
+
+def _no_stories_message(unrecognised_tables: list[list[str]]) -> str:
+    if unrecognised_tables:
+        header = " | ".join(unrecognised_tables[0])
+        return (
+            f"No user stories were found. The table with the columns “{header}” was read, but none of its "
+            "columns could be recognised as the story. Name the columns, for example: “As a” (or Who, Role), "
+            "“I want” (or What, Story, Goal), “So that” (or Why, Benefit), Priority (or MoSCoW), Points, "
+            "Acceptance criteria, Epic — then upload it again."
+        )
+    return (
+        "No user stories were found. Write each requirement as “As a <role>, I want <goal> "
+        "so that <benefit>”, as a bullet or numbered list item, as a table with columns such as "
+        "Who / What / Why, or as sentences such as “Buyers must be able to …”."
+    )
+
 
 def analyse_requirements(text: str, *, max_stories: int | None = None) -> RequirementsAnalysis:
-    """Turn requirements text into user stories and detected features.
+    """Turn requirements text into user stories, non-functional requirements and features.
 
     Raises `RequirementsError` (with a message for the customer) for empty, non-text or
     oversized input, text in which no user story can be found, or (when `max_stories` is given)
@@ -385,9 +397,9 @@ def analyse_requirements(text: str, *, max_stories: int | None = None) -> Requir
     parser = _Parser(_unwrap(text.split("\n")), max_stories=max_stories)
     drafts = parser.run()
     if not drafts:
-        raise RequirementsError(
-            "No user stories were found. Write each requirement as “As a <role>, I want <goal> "
-            "so that <benefit>”, or as a bullet or numbered list item."
-        )
-    stories = tuple(draft.build() for draft in drafts)
-    return RequirementsAnalysis(stories=stories, context_features=detect_features("\n".join(parser.context)))
+        raise RequirementsError(_no_stories_message(parser.unrecognised_tables))
+    return RequirementsAnalysis(
+        stories=tuple(draft.build() for draft in drafts),
+        context_features=detect_features("\n".join(parser.context)),
+        non_functional=tuple(dict.fromkeys(parser.non_functional)),
+    )

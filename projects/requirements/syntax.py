@@ -92,3 +92,179 @@ def singular(role: str) -> str:
     elif last.endswith("s") and not last.endswith(("ss", "us", "is")) and len(last) > 3:
         last = last[:-1]
     return " ".join([*words[:-1], last])
+
+
+# Nouns that name a user of a product: a list item or sentence whose subject is one of these
+# ("Buyers see tiered prices", "The dispatcher assigns jobs") takes it as the story's role.
+KNOWN_ROLES = frozenset(
+    [
+        "user",
+        "buyer",
+        "seller",
+        "supplier",
+        "vendor",
+        "merchant",
+        "customer",
+        "client",
+        "shopper",
+        "subscriber",
+        "member",
+        "guest",
+        "visitor",
+        "admin",
+        "administrator",
+        "operator",
+        "manager",
+        "owner",
+        "employee",
+        "staff",
+        "agent",
+        "courier",
+        "driver",
+        "rider",
+        "dispatcher",
+        "patient",
+        "doctor",
+        "nurse",
+        "clinician",
+        "therapist",
+        "teacher",
+        "student",
+        "parent",
+        "tutor",
+        "learner",
+        "author",
+        "editor",
+        "reviewer",
+        "moderator",
+        "publisher",
+        "reader",
+        "writer",
+        "host",
+        "tenant",
+        "landlord",
+        "player",
+        "coach",
+        "accountant",
+        "planner",
+        "organiser",
+        "organizer",
+        "attendee",
+        "participant",
+        "volunteer",
+        "donor",
+        "applicant",
+        "recruiter",
+        "candidate",
+        "technician",
+        "engineer",
+        "developer",
+        "designer",
+        "analyst",
+        "auditor",
+        "approver",
+        "requester",
+        "partner",
+        "reseller",
+        "distributor",
+        "farmer",
+        "chef",
+        "cook",
+        "waiter",
+        "cashier",
+        "receptionist",
+        "trainer",
+        "instructor",
+        "coordinator",
+        "supervisor",
+        "lead",
+        "officer",
+        "clerk",
+        "inspector",
+        "contractor",
+        "freelancer",
+        "homeowner",
+        "traveller",
+        "traveler",
+        "passenger",
+        "pet-owner",
+        "fan",
+        "artist",
+        "creator",
+        "influencer",
+        "advertiser",
+    ]
+)
+# Subjects that are not users: a sentence about them is background or a delivery constraint.
+NOT_A_ROLE = frozenset(
+    [
+        "we",
+        "i",
+        "you",
+        "it",
+        "they",
+        "this",
+        "that",
+        "there",
+        "he",
+        "she",
+        "everyone",
+        "project",
+        "mvp",
+        "launch",
+        "budget",
+        "deadline",
+        "timeline",
+        "delivery",
+        "development team",
+        "project team",
+        "delivery team",
+        "dev team",
+        "solution",
+        "product",
+        "version",
+        "release",
+        "phase",
+        "design",
+        "code",
+        "data",
+        "page",
+        "pages",
+        "site",
+        "website",
+        "app",
+        "application",
+        "system",
+        "platform",
+        "service",
+        "backend",
+        "frontend",
+        "database",
+        "api",
+        "company",
+        "business",
+        "process",
+        "first",
+    ]
+)
+
+
+def role_noun(words: str) -> str | None:
+    """The singular role named by `words` ("Buyers", "the store managers"), or None."""
+    role = singular(re.sub(r"^(?:the|our|their|your|all|every|each|an?)\s+", "", words.lower().strip()))
+    last = role.split()[-1] if role else ""
+    if not role or last in NOT_A_ROLE or role in NOT_A_ROLE:
+        return None
+    return role
+
+
+def base_verb(word: str) -> str:
+    """ "approves" → "approve", "watches" → "watch", "tries" → "try" (third person → base form)."""
+    lowered = word.lower()
+    if lowered.endswith("ies") and len(lowered) > 4:
+        return word[:-3] + "y"
+    if lowered.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
+        return word[:-2]
+    if lowered.endswith("s") and not lowered.endswith("ss"):
+        return word[:-1]
+    return word
