@@ -100,7 +100,7 @@ def scope_mvp(stories: Sequence[UserStory], *, context_features: Features = NO_F
     `context_features` are features the requirements mention outside any story; they are added
     to those detected in `stories`. Raises `RequirementsError` when no story is left to build.
     """
-    return _scope(stories, [features_of_stories([story]) for story in stories], context_features)
+    return _scope(stories, None, context_features)
 
 
 def scopes_without_each(
@@ -121,24 +121,31 @@ def scopes_without_each(
     return results
 
 
-def _scope(stories: Sequence[UserStory], own: Sequence[Features], context_features: Features) -> Scope:
+def _scope(stories: Sequence[UserStory], own: Sequence[Features] | None, context_features: Features) -> Scope:
+    """`own` are the stories' features, one per story, when the caller has them already."""
     counted = [story for story in stories if story.priority is not Priority.WONT]
     excluded = len(stories) - len(counted)
     if not counted:
         raise RequirementsError(
             "There are no user stories to build: add at least one story that is not marked “Won't have”."
         )
-    counted_features = [f for story, f in zip(stories, own, strict=True) if story.priority is not Priority.WONT]
-    features = context_features
-    for story_features in counted_features:
-        features = features | story_features
+    if own is None:
+        features = features_of_stories(counted) | context_features
+        needs_drivers = features.needs_ai_ml or features.needs_real_time
+        # Which stories drive the tier is worth a detection per story only when something does.
+        counted_features = [features_of_stories([story]) for story in counted] if needs_drivers else []
+    else:
+        counted_features = [f for story, f in zip(stories, own, strict=True) if story.priority is not Priority.WONT]
+        features = context_features
+        for story_features in counted_features:
+            features = features | story_features
     count = len(counted)
     reasons: list[str] = []
     if excluded:
         verb = "is" if excluded == 1 else "are"
         reasons.append(f"{_plural(excluded, 'story')} marked “Won't have” {verb} not counted.")
     drivers = tuple(
-        story.title for story, f in zip(counted, counted_features, strict=True) if f.needs_ai_ml or f.needs_real_time
+        story.title for story, f in zip(counted, counted_features, strict=False) if f.needs_ai_ml or f.needs_real_time
     )
 
     def result(outcome: ScopeOutcome, tier: MvpTier | None) -> Scope:

@@ -146,11 +146,11 @@ _KINDS: tuple[tuple[NfrKind, re.Pattern[str]], ...] = (
     (
         NfrKind.DATA_LOCATION,
         re.compile(
-            r"\b(?:data|servers?|hosting|hosted|stored|storage|databases?)\b[^.;]*?"
-            r"\b(?:stays?|remains?|resides?|kept|stored|hosted|located|lives?|in)\s+(?:with)?in\s+(?:the\s+)?"
+            r"(?i:\b(?:data|servers?|hosting|hosted|stored|storage|databases?)\b[^.;]*?"
+            r"\b(?:stays?|remains?|resides?|kept|stored|hosted|located|lives?|in)\s+(?:with)?in\s+(?:the\s+)?)"
             r"(?:EU|E\.U\.|European\s+Union|Europe|EEA|UK|United\s+Kingdom|US|USA|United\s+States|Germany"
             r"|Switzerland|Canada|Australia)\b"
-            r"|\bdata\s+residency\b",
+            r"|(?i:\bdata\s+residency\b)",
         ),
     ),
     (

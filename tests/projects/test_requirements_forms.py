@@ -207,7 +207,9 @@ def test_a_damaged_spreadsheet_gets_a_message_not_a_traceback() -> None:
     wide = ",".join(f"c{n}" for n in range(60)).encode()
     with pytest.raises(RequirementsError, match="more than 40 columns"):
         read_requirements_document(filename="wide.csv", data=wide)
-    wide_sheet = _xlsx([["x"] * 7 + [""] * 50 + ["far away"]])
+    far: list[object] = ["x" for _ in range(7)]
+    far += ["" for _ in range(50)] + ["far away"]
+    wide_sheet = _xlsx([far])
     with pytest.raises(RequirementsError, match="more than 40 columns"):
         requirements_parse(limits=LIMITS, filename="wide.xlsx", data=wide_sheet)
 
