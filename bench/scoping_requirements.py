@@ -1,9 +1,12 @@
-"""Benchmark: analyse and scope a 50-story requirements document, as text and as a Word upload.
+"""Benchmark: analyse and scope a 50-story requirements document in every form customers send.
 
 Generates a 50-story document in three styles (story sentences with Given/When/Then, bullets
 under headings with nested must/should criteria, numbered items), then times
 `analyse_requirements` + `scope_requirements` on the Markdown text, and the same after
-`read_requirements_document` on a .docx of it. Prints median and p95 over the runs.
+`read_requirements_document` on a .docx of it. The forms of issue #17 have a row each, all of
+50 stories: a Markdown backlog table, the same backlog as a table in a .docx, as .csv and as .xlsx,
+a prose brief (capability sentences among background and non-functional sentences), and a list
+whose items begin with their role under plain-text headings. Prints median and p95 over the runs.
 Target on this machine: < 1 s per document.
 
 The portal parses in a bounded child process (`projects.scoping.intake_limits`); the "… in child" rows
@@ -77,6 +80,99 @@ def generate_document(stories: int = STORY_COUNT) -> str:
     return "\n".join(lines) + "\n"
 
 
+BACKLOG_HEADER = ["Epic", "As a", "I want", "So that", "MoSCoW", "Points", "Acceptance criteria"]
+MOSCOW = ("Must", "Should", "Could", "Should", "Must")
+
+
+def backlog_rows(stories: int = STORY_COUNT) -> list[list[str]]:
+    """A tracker export: `stories` rows, plus one out-of-scope row and one blank row."""
+    rows = [
+        [
+            f"Area {number // 10 + 1}",
+            ROLES[number % len(ROLES)],
+            f"{GOALS[number % len(GOALS)]} (item {number})",
+            "my work takes less time",
+            MOSCOW[number % len(MOSCOW)],
+            str((1, 2, 3, 5, 8)[number % 5]),
+            "keeps an audit trail; works on a phone",
+        ]
+        for number in range(stories)
+    ]
+    rows.insert(stories // 2, ["Later", "customer", "pay in instalments", "", "Out of scope", "8", ""])
+    rows.insert(stories // 3, [""] * len(BACKLOG_HEADER))
+    return rows
+
+
+def backlog_markdown(rows: list[list[str]]) -> str:
+    lines = ["# Backlog export", "", "| " + " | ".join(BACKLOG_HEADER) + " |", "|" + " --- |" * len(BACKLOG_HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def backlog_csv(rows: list[list[str]]) -> bytes:
+    import csv
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([BACKLOG_HEADER, *rows])
+    return buffer.getvalue().encode("utf-8")
+
+
+def backlog_xlsx(rows: list[list[str]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in [BACKLOG_HEADER, *rows]:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def backlog_docx(rows: list[list[str]]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Backlog", level=1)
+    table = document.add_table(rows=0, cols=len(BACKLOG_HEADER))
+    for row in [BACKLOG_HEADER, *rows]:
+        for cell, value in zip(table.add_row().cells, row, strict=True):
+            cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+PROSE_ROLES = ("Buyers", "Store managers", "Couriers", "Administrators", "Accountants")
+PROSE_MODALS = ("must be able to", "should be able to", "need to", "can", "want to")
+
+
+def prose_brief(stories: int = STORY_COUNT) -> str:
+    """Paragraphs of five sentences: background, three capabilities, a non-functional one."""
+    paragraphs = []
+    for start in range(0, stories, 3):
+        sentences = [f"Our business grew a lot in year {start // 3 + 2000}, and the old tools no longer cope."]
+        for number in range(start, min(start + 3, stories)):
+            role, modal = PROSE_ROLES[number % len(PROSE_ROLES)], PROSE_MODALS[number % len(PROSE_MODALS)]
+            sentences.append(f"{role} {modal} {GOALS[number % len(GOALS)]} for item {number}.")
+        sentences.append("Pages must load in under 2 seconds on mobile; data stays in the EU.")
+        paragraphs.append(" ".join(sentences))
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def role_list(stories: int = STORY_COUNT) -> str:
+    """Plain-text headings over bullets whose items begin with their role ("Couriers see …")."""
+    lines: list[str] = []
+    verbs = ("see", "export", "get", "search", "upload")
+    for number in range(stories):
+        if number % 10 == 0:
+            lines += ["", f"Area {number // 10 + 1}", ""]
+        role = PROSE_ROLES[number % len(PROSE_ROLES)]
+        lines.append(f"- {role} {verbs[number % len(verbs)]} item {number} from the {GOALS[number % len(GOALS)]} list")
+    return "\n".join(lines) + "\n"
+
+
 def docx_bytes(markdown: str) -> bytes:
     import docx
 
@@ -121,6 +217,18 @@ def main() -> int:
     markdown = generate_document()
     word = docx_bytes(markdown)
     limits = IntakeLimits()
+    rows = backlog_rows()
+    table, table_docx, table_csv, table_xlsx = (
+        backlog_markdown(rows),
+        backlog_docx(rows),
+        backlog_csv(rows),
+        backlog_xlsx(rows),
+    )
+    prose, roles = prose_brief(), role_list()
+
+    def parsed(filename: str, data: bytes) -> Scope:
+        return scope_requirements(requirements_parse(limits=limits, filename=filename, data=data).analysis)
+
     cases: list[tuple[str, Callable[[], Scope]]] = [
         ("markdown text", lambda: scope_requirements(analyse_requirements(markdown))),
         (
@@ -134,6 +242,12 @@ def main() -> int:
             ".docx in child",
             lambda: scope_requirements(requirements_parse(limits=limits, filename="bench.docx", data=word).analysis),
         ),
+        ("markdown table", lambda: scope_requirements(analyse_requirements(table))),
+        (".docx table", lambda: parsed("backlog.docx", table_docx)),
+        (".csv backlog", lambda: parsed("backlog.csv", table_csv)),
+        (".xlsx backlog", lambda: parsed("backlog.xlsx", table_xlsx)),
+        ("prose brief", lambda: scope_requirements(analyse_requirements(prose))),
+        ("role list", lambda: scope_requirements(analyse_requirements(roles))),
     ]
     print(f"analyse + scope a {STORY_COUNT}-story document, {args.runs} runs each (target < {TARGET_SECONDS} s)")
     print(f"{'input':<16}{'stories':>8}{'tier':>14}{'median s':>11}{'p95 s':>9}")

@@ -35,7 +35,9 @@ class RequirementsForm(_UploadForm):
         required=False,
         label="Paste your requirements",
     )
-    document = forms.FileField(required=False, label="…or upload a document (.txt, .md, .docx, .pdf; up to 5 MB)")
+    document = forms.FileField(
+        required=False, label="…or upload a document or backlog (.txt, .md, .docx, .pdf, .csv, .xlsx; up to 5 MB)"
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

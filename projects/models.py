@@ -15,6 +15,8 @@ from django.db import models
 from django.utils import timezone
 
 from billing.catalog import ServiceCode, format_usd
+from projects.requirements.grammar import story_sentence
+from projects.requirements.nfr import NonFunctional
 
 # The one service enum is the catalog's (``billing.catalog.ServiceCode``); projects calls it Service.
 Service = ServiceCode
@@ -40,6 +42,9 @@ class Project(models.Model):
     requirements_source = models.CharField(max_length=255, blank=True, help_text="file name, or 'pasted'")
     # Features the requirements mention outside any story (integrations, AI/ML, real-time).
     context_features = models.JSONField(default=dict, blank=True)
+    # Non-functional requirements found in the requirements (`projects.requirements.nfr`), as
+    # `NonFunctional.to_json()` dicts: shown on the scope page and quote, carried into the plan.
+    non_functional = models.JSONField(default=list, blank=True)
     # Why the last payment attempt failed, shown on the project until a payment succeeds.
     payment_issue = models.CharField(max_length=500, blank=True)
 
@@ -48,6 +53,17 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def nonfunctional_requirements(self) -> list[NonFunctional]:
+        """The stored non-functional requirements; a malformed entry is left out, not shown wrong."""
+        items = []
+        for data in self.non_functional if isinstance(self.non_functional, list) else []:
+            try:
+                items.append(NonFunctional.from_json(data))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                continue
+        return items
 
     @property
     def is_locked(self) -> bool:
@@ -75,6 +91,8 @@ class Story(models.Model):
     points = models.PositiveSmallIntegerField(default=3)
     acceptance_criteria = models.JSONField(default=list, blank=True)
     dropped = models.BooleanField(default=False)
+    # The sentence, list item or table row the story was read from ("" for added stories).
+    source = models.TextField(blank=True)
 
     class Meta:
         ordering = ["position", "pk"]
@@ -82,6 +100,11 @@ class Story(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def sentence(self) -> str:
+        """The story as every page, e-mail and PDF shows it (`projects.requirements.grammar`)."""
+        return story_sentence(self.as_a, self.i_want, self.so_that)
 
 
 class Assessment(models.Model):

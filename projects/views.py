@@ -26,6 +26,7 @@ from projects.models import Assessment, Engagement, Project, Service, Task, Work
 from projects.requirements import RequirementsError
 from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
+from projects.scoping.scope_snapshot import tier_changes
 from projects.scoping.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
@@ -83,6 +84,11 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
                 context["scope"] = intake.current_scope(project, stories)
             except RequirementsError as exc:
                 context["scope_error"] = str(exc)
+            else:
+                changes = tier_changes(project, stories, context["scope"])
+                for story in stories:
+                    story.tier_change = changes.get(story.pk, "")  # type: ignore[attr-defined]
+        context["non_functional"] = project.nonfunctional_requirements
     elif project.service == Service.MODERNIZATION:
         context["assessment"] = Assessment.objects.filter(project=project).first()
         context["legacy_form"] = extra.pop("legacy_form", LegacyCodeForm())

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,7 @@ from projects.delivery.controls import task_cancel
 from projects.delivery.gates import phase_gates_block, phase_gates_pass, phase_gates_retry
 from projects.delivery.orchestration import WorkflowError, task_add, workflow_lock
 from projects.models import Event, Phase, Project, Service, Task
+from projects.scoping.scope_snapshot import project_quality_standards
 from success.escalations import escalation_raise
 from success.measurements import Reading, reading_latest, records_read
 from success.models import Escalation, GateResult, GateRun, GateState, GateWaiver
@@ -177,6 +178,16 @@ FIX_ROLE = {
 }
 
 
+def _project_gates(project: Project, gates: tuple[Gate, ...]) -> tuple[Gate, ...]:
+    """The gates with the project's own targets: a stricter page load the customer's
+    requirements ask for (``projects.scope_snapshot.project_quality_standards``)."""
+    own = {criterion.code: criterion for criterion in project_quality_standards(project)}
+    return tuple(
+        replace(gate, criterion=own[gate.code]) if gate.code in own and own[gate.code].threshold else gate
+        for gate in gates
+    )
+
+
 def gates_for(service: str, phase_key: str) -> tuple[Gate, ...]:
     """The gates a phase is held to; a gated phase without policy has none (and says so)."""
     return GATE_POLICY.get((ServiceCode(service), phase_key), ())
@@ -197,7 +208,7 @@ class Check:
 def checks_read(phase: Phase, waivers: Mapping[str, GateWaiver] | None = None) -> list[Check]:
     """Every gate of the phase on the project's latest measurements (no writes)."""
     project = phase.project
-    gates = gates_for(project.service, phase.key)
+    gates = _project_gates(project, gates_for(project.service, phase.key))
     records = records_read(project, {key for gate in gates for key in gate.keys})
     checks = []
     for gate in gates:

@@ -107,6 +107,15 @@ def sprint_plan(job: Job) -> Result:
 # --- solution architect ---------------------------------------------------------------------------
 
 
+def _nonfunctional_section(items: object) -> str:
+    """The customer's non-functional requirements, as written, for the architecture document."""
+    rows = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    if not rows:
+        return ""
+    lines = "".join(f"- {md_inline(str(r.get('kind', '')))}: {md_inline(str(r.get('text', '')))}\n" for r in rows)
+    return f"\n## Non-functional requirements\n\n{lines}"
+
+
 def architecture(job: Job) -> Result:
     stories = _stories(job)
     designs = [design_story(s) for s in stories]
@@ -140,6 +149,7 @@ def architecture(job: Job) -> Result:
         + table(["entity", "URL", "fields", "stories"], model_rows)
         + f"\nAccount stories (sign-up, login): {', '.join(map(str, auth)) or 'none'}.\n\n## Records\n\n"
         + "".join(f"- [{Path(p).stem}](adr/{Path(p).name})\n" for p in adrs)
+        + _nonfunctional_section(job.inputs.get("non_functional"))
     )
     files = {"docs/architecture.md": text, **adrs}
     written, _ = job.deliver(

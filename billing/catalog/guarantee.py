@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from billing.catalog.augmentation import AUGMENTATION_QUALITY_STANDARDS
 from billing.catalog.modernization import MODERNIZATION_PHASE_GATES
 from billing.catalog.mvp import MVP_QUALITY_STANDARDS
@@ -10,6 +12,7 @@ from tenants.quality import (
     PARITY_MIN,
     at_least,
     at_most,
+    less_than,
 )
 
 GUARANTEE_DAYS = 30
@@ -54,12 +57,22 @@ _SERVICE_QUALITY_STANDARDS: dict[ServiceCode, tuple[Criterion, ...]] = {
 }
 
 
-def quality_standards(service: ServiceCode | str) -> tuple[Criterion, ...]:
+def quality_standards(service: ServiceCode | str, *, page_load_seconds: Decimal | None = None) -> tuple[Criterion, ...]:
     """Return the quality standards a delivery of `service` is gated on.
 
-    For modernization these are the per-phase gates.
+    For modernization these are the per-phase gates. `page_load_seconds` is the page-load target
+    the customer's requirements ask for: it replaces the standard's when it is stricter (a looser
+    wish never lowers the standard).
     """
-    return _SERVICE_QUALITY_STANDARDS[ServiceCode(service)]
+    standards = _SERVICE_QUALITY_STANDARDS[ServiceCode(service)]
+    if page_load_seconds is None or page_load_seconds <= 0:
+        return standards
+    return tuple(
+        Criterion(c.code, f"{c.description} (your requirements)", less_than(str(page_load_seconds), "s"))
+        if c.code == "page_load" and c.threshold is not None and page_load_seconds < c.threshold.limit
+        else c
+        for c in standards
+    )
 
 
 def guarantee_conditions(service: ServiceCode | str) -> tuple[Criterion, ...]:

@@ -152,6 +152,7 @@ def _tasks_plan(
                 inputs["items"] = list(template.items)
             if step.key in FEATURES_STEPS:
                 inputs["features"] = project.context_features
+                inputs["non_functional"] = project.non_functional
             if step.checks_artifacts:
                 inputs["check_artifacts"] = True
             task = Task(

@@ -8,6 +8,7 @@ This module owns what uploads are accepted and how each format is read:
   numbered items (indented by level), tables become Markdown table rows, so the analyser sees
   the document's structure. The zip container is checked first (entry count, total expanded
   size and compression ratio) so that a small upload cannot expand into gigabytes.
+- `.csv`, `.xlsx`: backlog spreadsheets, read into Markdown table rows by `projects.spreadsheets`.
 - `.pdf`: pypdf text extraction page by page; encrypted PDFs that need a password and PDFs
   without extractable text (scans) are refused.
 
@@ -32,6 +33,7 @@ from pathlib import PurePath
 from typing import Any
 
 from projects.requirements import MAX_REQUIREMENTS_CHARS, RequirementsError
+from projects.spreadsheets import read_csv, read_xlsx
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_PDF_PAGES = 200
@@ -39,9 +41,9 @@ MAX_DOCX_EXPANDED_BYTES = 100 * 1024 * 1024
 MAX_DOCX_ENTRIES = 2_000
 MAX_DOCX_COMPRESSION_RATIO = 100
 TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
-SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".docx", ".pdf")
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".docx", ".pdf", ".csv", ".xlsx")
 
-_SUPPORTED_LABEL = ".txt, .md, .docx or .pdf"
+_SUPPORTED_LABEL = ".txt, .md, .docx, .pdf, .csv or .xlsx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,10 @@ def read_requirements_document(*, filename: str, data: bytes, limits: DocumentLi
         text = _read_text(name, bytes(data))
     elif extension == ".docx":
         text = _read_docx(name, bytes(data), limits)
+    elif extension == ".csv":
+        text = read_csv(name, bytes(data))
+    elif extension == ".xlsx":
+        text = read_xlsx(name, bytes(data))
     else:
         text = _read_pdf(name, bytes(data), limits)
     if len(text) > limits.max_text_chars:

@@ -82,14 +82,18 @@ def requirements_submit(*, project: Project, text: str = "", upload: UploadedFil
                 priority=s.priority.value,
                 points=s.points,
                 acceptance_criteria=list(s.acceptance_criteria),
+                source=s.source[:2000],
             )
             for index, s in enumerate(parsed.analysis.stories)
         )
         project.requirements_text = parsed.text
         project.requirements_source = source[:255]
         project.context_features = features_to_json(parsed.analysis.context_features)
+        project.non_functional = [item.to_json() for item in parsed.analysis.non_functional]
         project.status = Project.Status.SCOPING
-        project.save(update_fields=["requirements_text", "requirements_source", "context_features", "status"])
+        project.save(
+            update_fields=["requirements_text", "requirements_source", "context_features", "non_functional", "status"]
+        )
     return stories
 
 

@@ -44,6 +44,7 @@ from projects.requirements import (
     Features,
     Integration,
     IntegrationKind,
+    NonFunctional,
     Priority,
     RequirementsAnalysis,
     RequirementsError,
@@ -58,7 +59,7 @@ _MIB = 1024 * 1024
 # Modules the fork server imports once, so that no child pays for them. "__main__" (the web
 # server's or test runner's entry script, behind its `if __name__ == "__main__"` guard) is
 # imported there once too: otherwise multiprocessing re-runs it in every child.
-_PRELOAD = ["__main__", "projects.scoping.intake_limits", "pypdf", "docx", "lxml.etree"]
+_PRELOAD = ["__main__", "projects.scoping.intake_limits", "pypdf", "docx", "lxml.etree", "openpyxl"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(_PRELOAD)
 # The turns for children in this web process: one semaphore per configured concurrency (made
@@ -274,6 +275,7 @@ def _parse(job: _Job) -> dict[str, Any]:
         "text": text,
         "stories": [_story_to_json(story) for story in analysis.stories],
         "context_features": _features_to_json(analysis.context_features),
+        "non_functional": [item.to_json() for item in analysis.non_functional],
     }
 
 
@@ -287,6 +289,7 @@ def _story_to_json(story: UserStory) -> dict[str, Any]:
         "priority": story.priority.value,
         "points": story.points,
         "acceptance_criteria": list(story.acceptance_criteria),
+        "source": story.source,
     }
 
 
@@ -309,6 +312,7 @@ def _analysis_from_json(answer: dict[str, Any]) -> RequirementsAnalysis:
             priority=Priority(s["priority"]),
             points=int(s["points"]),
             acceptance_criteria=tuple(str(c) for c in s["acceptance_criteria"]),
+            source=str(s.get("source", "")),
         )
         for s in answer["stories"]
     )
@@ -321,4 +325,5 @@ def _analysis_from_json(answer: dict[str, Any]) -> RequirementsAnalysis:
         ai_ml=frozenset(str(f) for f in features["ai_ml"]),
         real_time=frozenset(str(f) for f in features["real_time"]),
     )
-    return RequirementsAnalysis(stories=stories, context_features=context)
+    non_functional = tuple(NonFunctional.from_json(item) for item in answer.get("non_functional", []))
+    return RequirementsAnalysis(stories=stories, context_features=context, non_functional=non_functional)

@@ -49,6 +49,9 @@ class Scope:
     total_points: int
     features: Features
     reasons: tuple[str, ...]
+    # The stories that decide the tier (their AI/ML or real-time needs require the Complex
+    # MVP); empty when the count and integrations alone decide it.
+    drivers: tuple[str, ...] = ()
 
     @property
     def is_custom_engagement(self) -> bool:
@@ -97,20 +100,53 @@ def scope_mvp(stories: Sequence[UserStory], *, context_features: Features = NO_F
     `context_features` are features the requirements mention outside any story; they are added
     to those detected in `stories`. Raises `RequirementsError` when no story is left to build.
     """
+    return _scope(stories, None, context_features)
+
+
+def scopes_without_each(
+    stories: Sequence[UserStory], *, context_features: Features = NO_FEATURES
+) -> list[Scope | None]:
+    """For each story, the scope if it were dropped (None when nothing would be left): what
+    the scope page shows before an edit that changes the tier is saved. Each story's features
+    are detected once."""
+    own = [features_of_stories([story]) for story in stories]
+    results: list[Scope | None] = []
+    for index in range(len(stories)):
+        rest = [story for position, story in enumerate(stories) if position != index]
+        rest_features = [features for position, features in enumerate(own) if position != index]
+        try:
+            results.append(_scope(rest, rest_features, context_features))
+        except RequirementsError:
+            results.append(None)
+    return results
+
+
+def _scope(stories: Sequence[UserStory], own: Sequence[Features] | None, context_features: Features) -> Scope:
+    """`own` are the stories' features, one per story, when the caller has them already."""
     counted = [story for story in stories if story.priority is not Priority.WONT]
     excluded = len(stories) - len(counted)
     if not counted:
         raise RequirementsError(
             "There are no user stories to build: add at least one story that is not marked “Won't have”."
         )
-    features = features_of_stories(counted) | context_features
+    if own is None:
+        features = features_of_stories(counted) | context_features
+        needs_drivers = features.needs_ai_ml or features.needs_real_time
+        # Which stories drive the tier is worth a detection per story only when something does.
+        counted_features = [features_of_stories([story]) for story in counted] if needs_drivers else []
+    else:
+        counted_features = [f for story, f in zip(stories, own, strict=True) if story.priority is not Priority.WONT]
+        features = context_features
+        for story_features in counted_features:
+            features = features | story_features
     count = len(counted)
-    integrations = len(features.integrations)
-    points = sum(story.points for story in counted)
     reasons: list[str] = []
     if excluded:
         verb = "is" if excluded == 1 else "are"
         reasons.append(f"{_plural(excluded, 'story')} marked “Won't have” {verb} not counted.")
+    drivers = tuple(
+        story.title for story, f in zip(counted, counted_features, strict=False) if f.needs_ai_ml or f.needs_real_time
+    )
 
     def result(outcome: ScopeOutcome, tier: MvpTier | None) -> Scope:
         return Scope(
@@ -118,9 +154,10 @@ def scope_mvp(stories: Sequence[UserStory], *, context_features: Features = NO_F
             tier=tier,
             story_count=count,
             excluded_story_count=excluded,
-            total_points=points,
+            total_points=sum(story.points for story in counted),
             features=features,
             reasons=tuple(reasons),
+            drivers=drivers if tier is COMPLEX_MVP else (),
         )
 
     if count > MVP_MAX_STORIES:
@@ -129,21 +166,37 @@ def scope_mvp(stories: Sequence[UserStory], *, context_features: Features = NO_F
             f"custom engagement quoted by an account manager (or fewer stories in scope)."
         )
         return result(ScopeOutcome.CUSTOM_ENGAGEMENT, None)
+    tier = _tier(count, features, reasons, drivers, bool(context_features.ai_ml or context_features.real_time))
+    return result(ScopeOutcome.TIER, tier)
 
+
+def _quoted(titles: Sequence[str]) -> str:
+    return ", ".join(f"“{title}”" for title in titles)
+
+
+def _tier(count: int, features: Features, reasons: list[str], drivers: Sequence[str], in_context: bool) -> MvpTier:
+    """The smallest tier that fits, appending to `reasons` why each one was or was not taken."""
+    integrations = len(features.integrations)
     candidates = list(MVP_TIERS)
+    source = ""
+    if drivers:
+        source = f" — from {_plural(len(drivers), 'story')}: {_quoted(drivers)}"
+    elif in_context:
+        source = " — mentioned in the requirements outside any story"
     if features.needs_ai_ml:
-        reasons.append(f"AI/ML needs ({', '.join(sorted(features.ai_ml))}) require the {COMPLEX_MVP.name}.")
+        reasons.append(f"AI/ML needs ({', '.join(sorted(features.ai_ml))}) require the {COMPLEX_MVP.name}{source}.")
     if features.needs_real_time:
-        reasons.append(f"Real-time needs ({', '.join(sorted(features.real_time))}) require the {COMPLEX_MVP.name}.")
+        reasons.append(
+            f"Real-time needs ({', '.join(sorted(features.real_time))}) require the {COMPLEX_MVP.name}{source}."
+        )
     if features.needs_ai_ml or features.needs_real_time:
         candidates = [COMPLEX_MVP]
-
     for tier in candidates:
         if tier.fits(story_count=count, integration_count=integrations):
             reasons.append(
                 f"{_plural(count, 'story')} and {_integrations_phrase(features)} fit the {tier.name} ({_limits(tier)})."
             )
-            return result(ScopeOutcome.TIER, tier)
+            return tier
         if count > tier.max_stories:
             reasons.append(f"{_plural(count, 'story')} exceed the {tier.name} limit of {tier.max_stories}.")
         if tier.max_integrations is not None and integrations > tier.max_integrations:

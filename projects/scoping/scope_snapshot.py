@@ -19,8 +19,15 @@ from billing.catalog import (
 )
 from billing.milestones import PHASE_PRICE_RULE
 from projects.models import Engagement, Project, Story
-from projects.requirements import Features, Integration, IntegrationKind, Priority, UserStory
-from projects.scoping.scope import Scope
+from projects.requirements import (
+    Features,
+    Integration,
+    IntegrationKind,
+    Priority,
+    UserStory,
+    requested_page_load_seconds,
+)
+from projects.scoping.scope import Scope, scope_mvp, scopes_without_each
 
 
 def features_to_json(features: Features) -> dict[str, Any]:
@@ -57,6 +64,27 @@ def story_of(row: Story) -> UserStory:
     )
 
 
+def tier_changes(project: Project, stories: list[Story], scope: Scope) -> dict[int, str]:
+    """Story pk → what dropping (or restoring) it would do to the tier and price, for the
+    stories whose drop or restore changes them: shown before the change is saved."""
+    context = features_from_json(project.context_features)
+    kept = [s for s in stories if not s.dropped]
+    changes: dict[int, str] = {}
+    without = scopes_without_each([story_of(s) for s in kept], context_features=context)
+    for row, other in zip(kept, without, strict=True):
+        if other is not None and other.price_cents != scope.price_cents:
+            changes[row.pk] = f"Dropping it changes the quote to {_scope_label(other)} (now {_scope_label(scope)})."
+    for row in (s for s in stories if s.dropped):
+        restored = scope_mvp([story_of(s) for s in [*kept, row]], context_features=context)
+        if restored.price_cents != scope.price_cents:
+            changes[row.pk] = f"Restoring it changes the quote to {_scope_label(restored)} (now {_scope_label(scope)})."
+    return changes
+
+
+def _scope_label(scope: Scope) -> str:
+    return f"{scope.tier.name}, {scope.tier.price_label}" if scope.tier else "a custom engagement"
+
+
 def _criteria(criteria: Iterable[Criterion]) -> list[dict[str, str]]:
     return [
         {"code": c.code, "description": c.description, "target": c.threshold.label if c.threshold else "judged"}
@@ -64,10 +92,32 @@ def _criteria(criteria: Iterable[Criterion]) -> list[dict[str, str]]:
     ]
 
 
-def service_terms(service: str) -> dict[str, Any]:
+def project_quality_standards(project: Project) -> tuple[Criterion, ...]:
+    """The service's quality standards, with the measurable non-functional requirements of the
+    project's requirements taken in: a stricter page-load target replaces the catalog's, and
+    the UI languages and data location asked for are standards judged at acceptance."""
+    requested = project.nonfunctional_requirements
+    standards = quality_standards(project.service, page_load_seconds=requested_page_load_seconds(requested))
+    judged = []
+    for item in requested:
+        if item.languages:
+            judged.append(Criterion("languages", f"User interface in {', '.join(item.languages)}"))
+        if item.region:
+            judged.append(Criterion("data_location", f"Data stored in the {item.region}"))
+    return standards + tuple({c.code: c for c in judged}.values())
+
+
+def nonfunctional_json(project: Project) -> list[dict[str, Any]]:
+    return [
+        {"kind": item.kind.value, "label": item.kind.label, "text": item.text, "measurable": item.measurable}
+        for item in project.nonfunctional_requirements
+    ]
+
+
+def service_terms(service: str, standards: Iterable[Criterion] | None = None) -> dict[str, Any]:
     """The quality standards and guarantee conditions every quote of ``service`` states."""
     return {
-        "quality_standards": _criteria(quality_standards(service)),
+        "quality_standards": _criteria(quality_standards(service) if standards is None else standards),
         "guarantee": _criteria(guarantee_conditions(service)),
         "guarantee_days": GUARANTEE_DAYS,
     }
@@ -110,7 +160,8 @@ def mvp_snapshot(project: Project, scope: Scope, stories: list[Story]) -> dict[s
             }
             for s in stories
         ],
-        **service_terms(project.service),
+        "non_functional": nonfunctional_json(project),
+        **service_terms(project.service, project_quality_standards(project)),
     }
 
 

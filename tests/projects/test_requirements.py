@@ -69,11 +69,11 @@ def test_it_accepts_as_an_and_a_missing_so_that() -> None:
 def test_the_story_sentence_reads_as_english() -> None:
     (user, thing, hourly) = analyse_requirements(
         "As a user, I want to ban spammers.\n\nAs an admin, I want a weekly report.\n\n"
-        "As an hourly worker, I want to log my hours so that I get paid."
+        "As an hourly worker, I want to log my hours, so that I get paid."
     ).stories
     assert user.sentence == "As a user, I want to ban spammers."
     assert thing.sentence == "As an admin, I want a weekly report."
-    assert hourly.sentence == "As an hourly worker, I want to log my hours so that I get paid."
+    assert hourly.sentence == "As an hourly worker, I want to log my hours, so that I get paid."
 
 
 def test_it_finds_several_stories_in_one_paragraph() -> None:

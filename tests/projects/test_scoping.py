@@ -160,7 +160,11 @@ def test_it_recomputes_when_a_story_is_edited_to_need_real_time() -> None:
     scope = scope_mvp(edited)
 
     assert scope.tier is not None and scope.tier.code is MvpTierCode.COMPLEX
-    assert scope.reasons[0] == "Real-time needs (live updates) require the Complex MVP."
+    assert scope.reasons[0] == (
+        "Real-time needs (live updates) require the Complex MVP — "
+        "from 1 story: “Follow the walk on a live tracking map”."
+    )
+    assert scope.drivers == ("Follow the walk on a live tracking map",)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +207,9 @@ def test_it_forces_complex_for_ai_needs_even_for_a_few_stories() -> None:
     stories = [*plain_stories(3), make_story(as_a="reader", i_want="get article recommendations")]
     scope = scope_mvp(stories)
     assert scope.tier is not None and scope.tier.code is MvpTierCode.COMPLEX
-    assert scope.reasons[0] == "AI/ML needs (recommendations) require the Complex MVP."
+    assert scope.reasons[0] == (
+        "AI/ML needs (recommendations) require the Complex MVP — from 1 story: “Get article recommendations”."
+    )
 
 
 def test_it_does_not_count_wont_have_stories() -> None:
