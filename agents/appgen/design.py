@@ -70,7 +70,7 @@ FIELD_WORDS = (
 )
 _TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decimal", ("price", "amount", "cost", "total", "budget", "salary", "fee")),
-    ("integer", ("quantity", "count", "stock", "age", "rating", "score", "capacity", "seats", "number")),
+    ("integer", ("quantity", "count", "stock", "age", "rating", "score", "capacity", "seats")),
     ("date", ("date", "deadline", "due", "birthday")),
     ("email", ("email",)),
     ("boolean", ("done", "completed", "active", "paid", "published", "available", "archived", "enabled")),

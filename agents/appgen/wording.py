@@ -45,6 +45,8 @@ DETERMINERS = frozenset(
         "multiple single one two three few this that these those which what whose"
     )
 )
+# What follows a verb, never a noun: "move **a** booking" (but "a purchase order **that** …" is a noun).
+_ARTICLES = frozenset(_words("a an the my our their his her its your this these those some any each every all"))
 PREPOSITIONS = frozenset(
     _words(
         "to and or of for in on at by from with about into onto per as via than then so if when where while "
@@ -59,7 +61,8 @@ ADJECTIVES = frozenset(
         "full public private personal basic simple quick short long various different specific certain "
         "assigned unassigned paid unpaid outstanding overdue urgent important favourite favorite latest "
         "earliest future previous today tomorrow yesterday late early booked cancelled canceled empty vacant "
-        "remaining existing additional extra same main important standard regular special local nearby"
+        "remaining existing additional extra same main important standard regular special local nearby "
+        "approved preferred verified trusted registered selected logged withdrawn rejected archived"
     )
 )
 # Words that say "a list of", "the details of": skipped when "of" follows.
@@ -104,6 +107,7 @@ _LEAVES = re.compile(
     r"(?:is\s+)?hidden\s+from|drops\s+off)\s+(?:the|my|their|our)?\s*(?:\w+\s+)?list\b",
     re.I,
 )
+_REFUSED = re.compile(r"\b(?:without|refused|cannot\s+be\s+saved|is\s+not\s+saved|required|mandatory)\b")
 _ONLY = re.compile(
     r"\bonly\s+(?:an?\s+|the\s+)?(?P<role>[a-z][a-z ]{1,40}?)s?\s+(?:can|may|are\s+allowed|is\s+allowed)\b", re.I
 )
@@ -125,7 +129,11 @@ _LINK_KNOWN = re.compile(
 )
 _PARENS = re.compile(r"\((?P<list>[^()]{1,300})\)")
 _WITH = re.compile(r"\b(?:with|including|includes|has|have|having)\s+(?P<list>[^.;:!?()]+)", re.I)
-_STOP = re.compile(r"\b(?:so|so that|to|because|when|which|that|for|per|at|in|on)\b.*$", re.I)
+_STOP = re.compile(r"\b(?:so|so that|to|because|when|which|that|for|per|at|in|on|then|if|is|are)\b.*$", re.I)
+# Words that are never an attribute's name ("then it is on the list" is no attribute).
+_NOT_ATTRIBUTES = frozenset(_words("i me we you they it is are was were be been not no yes them us he she one"))
+# Words ``inflect`` would wrongly singularise ("diagnosis" → "diagnosi"): they end like plurals but are not.
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is")
 _KEEP_TWO = frozenset(["date", "name", "number", "time", "address", "status", "code", "type", "level", "size"])
 
 
@@ -135,7 +143,7 @@ def tokens(text: str) -> list[str]:
 
 def singular(word: str) -> str:
     """The singular of a noun (``inflect``); a word that is not a plural stays as it is."""
-    if not word:
+    if not word or word.endswith(_NOT_PLURAL_ENDINGS) or len(word) < 4:
         return word
     found = _ENGINE.singular_noun(word)
     return str(found) if found else word
@@ -176,7 +184,7 @@ def _is_noun(word: str, following: str, previous: str = "") -> bool:
         return True  # "an order": after a determiner a verb-like word names a thing
     # A verb is a verb when a determiner, a conjunction or another verb follows it ("cancel or
     # move a booking"); otherwise it names a thing ("check out a book", "an order with a date").
-    return following not in DETERMINERS | VERBS | {"or", "and", "up", "out", "in", "on", "off", "for", "to"}
+    return following not in _ARTICLES | VERBS | {"or", "and", "up", "out", "in", "on", "off", "for", "to"}
 
 
 def noun_phrase(words: list[str]) -> list[str]:
@@ -190,7 +198,10 @@ def noun_phrase(words: list[str]) -> list[str]:
         if not phrase:
             if word in FILLER and following == "of":
                 continue
-            if _is_noun(word, following, previous) and not (start is None and word in VERBS):
+            # Without a verb to follow, a word is a thing only after a determiner or as a plural
+            # ("I want a dashboard", "appointments to sync"), never "it to be quick".
+            evidence = start is not None or previous in DETERMINERS or singular(word) != word
+            if evidence and _is_noun(word, following, previous) and not (start is None and word in VERBS):
                 phrase.append(word)
             continue
         if word.isalpha() and len(word) > 2 and _is_noun(word, following, previous):
@@ -206,6 +217,8 @@ def noun_phrase(words: list[str]) -> list[str]:
 def attribute_name(chunk: str) -> str:
     """ "a birth date" → ``birth_date``; "the species" → ``species``; "" when it is no attribute."""
     words = [w for w in tokens(chunk) if w.isalpha() and w not in SKIP][-2:]
+    if any(w in _NOT_ATTRIBUTES for w in words):
+        return ""
     if len(words) == 2 and words[1] not in _KEEP_TWO:
         words = words[1:]
     if not words:
@@ -255,7 +268,7 @@ def link_targets(text: str, known: Collection[str], own: str) -> list[str]:
 
     def add(noun: str, *, always: bool) -> None:
         words = [w for w in tokens(noun) if w.isalpha()]
-        while words and (words[-1] in SKIP or (words[-1] in VERBS and words[-1] not in known)):
+        while words and identifier(words) not in known and (words[-1] in SKIP or words[-1] in VERBS):
             words = words[:-1]
         if not words or words[0] in ADJECTIVES:
             return
@@ -284,6 +297,8 @@ def closing_states(goal: str, criteria: Iterable[str]) -> list[str]:
         states.append(CLOSING[verb])
     for criterion in criteria:
         lowered = criterion.lower()
+        if _REFUSED.search(lowered) and not _LEAVES.search(lowered):
+            continue  # "an order without a date is rejected" is a refusal, not a state
         named = [w for w in tokens(lowered) if w in _CLOSED_WORDS and w != "full"]
         for word in named:
             state = "cancelled" if word == "canceled" else word

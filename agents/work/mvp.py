@@ -274,12 +274,15 @@ def _regenerate(project: str) -> Any:
     return resolve
 
 
-def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
-    """Review of a story's merge: the app's tests pass on the merged tree. When that tree is the very
-    tree the developer's run tested (main did not move meanwhile), that run is the result; otherwise
-    the suite runs again on the merged tree."""
+def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport, project: str) -> Callable[[Path], Verdict]:
+    """Review of a story's merge: the app's tests pass on the merged tree. The merged tree is first
+    generated again from every spec it holds — a story's tests name the fields of entities other
+    stories define, so files merged without a conflict can still be stale. When that tree is the
+    very tree the developer's run tested (main did not move meanwhile), that run is the result;
+    otherwise the suite runs again on the merged tree."""
 
     def verify(tree: Path) -> Verdict:
+        generate(tree, project, specs_read(tree))
         merged_tree = workspace.staged_tree(tree)
         rerun = merged_tree != tested_tree
         report = unittest_run(tree) if rerun else tested
@@ -369,7 +372,7 @@ def story(job: Job) -> Result:
         if not report.ok:
             raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
         commit = job.commit(branch, f"Story {design.number}: {design.title}\n\n{design.sentence}")
-        verify = _tests_pass(job.workspace, tested_tree, report)
+        verify = _tests_pass(job.workspace, tested_tree, report, job.project)
         merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=verify)
     return Result(
         f"story {design.number} implemented as {what}; {report.total} tests pass; merged as {merged.commit[:10]}",
