@@ -101,6 +101,9 @@ CLOSING = {
     "expire": "expired",
 }
 _CLOSED_WORDS = {*CLOSING.values(), "canceled", "full"}
+# Verbs whose very action takes the record off its list; "book" does so only when a criterion says so.
+_REMOVING = frozenset(_words("cancel archive close withdraw discontinue retire deactivate reject decline expire"))
+_BECOMES = re.compile(r"\b(?:is|are|becomes?|gets?|marked\s+as|set\s+to)\s+(?:now\s+)?([a-z]+)")
 _LEAVES = re.compile(
     r"\bno\s+longer\s+(?:offered|available|listed|shown|visible|appears?|open|bookable)\b|"
     r"\b(?:leaves|disappears\s+from|(?:is\s+)?removed\s+from|(?:is\s+)?not\s+shown\s+(?:on|in)|"
@@ -288,24 +291,24 @@ def link_targets(text: str, known: Collection[str], own: str) -> list[str]:
 
 
 def closing_states(goal: str, criteria: Iterable[str]) -> list[str]:
-    """The states that take a record off its list, from the criteria ("no longer offered",
-    "is cancelled") and the story's verb ("cancel a booking" → ``cancelled``)."""
+    """The states that take a record off its list: a closing verb of the story ("cancel a booking" →
+    ``cancelled``), a state a criterion puts the record in ("it is withdrawn"), or — for a criterion
+    that says the record leaves its list ("no longer offered") — the story's verb ("booked")."""
     words = tokens(goal)
     verb = next((w for w in words if w in VERBS), "")
-    states: list[str] = []
-    if verb in CLOSING:
-        states.append(CLOSING[verb])
+    states: list[str] = [CLOSING[verb]] if verb in _REMOVING else []
     for criterion in criteria:
         lowered = criterion.lower()
         if _REFUSED.search(lowered) and not _LEAVES.search(lowered):
             continue  # "an order without a date is rejected" is a refusal, not a state
-        named = [w for w in tokens(lowered) if w in _CLOSED_WORDS and w != "full"]
+        named = [m.group(1) for m in _BECOMES.finditer(lowered) if m.group(1) in _CLOSED_WORDS]
+        named += [w for w in tokens(lowered) if w in _CLOSED_WORDS and _LEAVES.search(lowered) and w != "full"]
+        if _LEAVES.search(lowered) and not named:
+            named = [CLOSING.get(verb, "closed")]
         for word in named:
             state = "cancelled" if word == "canceled" else word
-            if state not in states:
+            if state not in states and state != "full":
                 states.append(state)
-        if _LEAVES.search(lowered) and not named and not states:
-            states.append("closed")
     return states
 
 

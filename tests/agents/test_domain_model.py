@@ -134,3 +134,52 @@ def test_a_story_that_names_no_thing_is_refused_before_any_code_is_written(tmp_p
     assert not (team.workspace / "app" / "entities").exists() or not list(
         (team.workspace / "app" / "entities").glob("*.py")
     )
+
+
+def test_a_payment_story_is_named_on_the_plan_and_nothing_is_built_for_it(tmp_path: Path) -> None:
+    items = [
+        {"number": 1, "title": "Pets", "sentence": "As a pet owner, I want to register my pets (name, species)"},
+        {
+            "number": 2,
+            "title": "Pay online",
+            "sentence": "As a pet owner, I want to pay the consultation fee online by card (Stripe)",
+            "acceptance_criteria": ["The card number is stored for the next visit"],
+        },
+    ]
+    team = Team(tmp_path / "p", "Vet")
+    plan = team.run("solution_architect", "architecture", stories=items)
+    gap = {
+        "story": 2,
+        "capability": "payments",
+        "reason": "Taking payments needs a payment provider integration (Stripe); "
+        "the built-in developers do not build payment flows and never store card details.",
+    }
+    assert plan.data["gaps"] == [gap]
+    architecture = (team.workspace / "docs" / "architecture.md").read_text()
+    section = architecture.split("## What the built-in developers cannot build")[1]
+    assert "needs the model provider or a developer" in section and "payment provider integration" in section
+    before = subprocess_git(team.workspace, "rev-parse", "main")
+
+    outcome = team.run("fullstack_developer", "story", item=items[1])
+
+    assert outcome.data["gap"] == gap and outcome.data["built"] is False
+    assert "not built" in outcome.summary
+    assert subprocess_git(team.workspace, "rev-parse", "main") == before  # nothing committed or merged
+    assert "story/002" not in subprocess_git(team.workspace, "branch", "--list")
+    assert not (team.workspace / "app").exists()
+    assert [data for kind, _m, data in team.events if kind == "gap"][-1] == gap
+
+    team.run("fullstack_developer", "story", item=items[0])
+    code = "".join(p.read_text() for p in (team.workspace / "app").rglob("*.py"))
+    assert "card" not in code.lower() and "stripe" not in code.lower()
+    quality = team.run("qa_engineer", "quality")
+    unbuilt = [c for c in quality.data["acceptance_checks"] if c["story"] == 2]
+    assert [(c["status"], c["derived"]) for c in unbuilt] == [("unverified", False)]
+    assert unbuilt[0]["reason"].startswith("not built: the story needs the model provider or a developer.")
+
+
+def subprocess_git(workspace: Path, *args: str) -> str:
+    import subprocess
+
+    command = ["git", f"--git-dir={workspace.parent / 'repository.git'}", f"--work-tree={workspace}", *args]
+    return subprocess.run(command, cwd=workspace, capture_output=True, text=True, check=True).stdout.strip()
