@@ -1,187 +1,48 @@
-"""From a user story to what the generated application needs for it: an entity and its fields.
+"""From a user story to what the generated application needs for it: an entity with fields,
+links to other entities, states that take a record off its list, and who alone may change it.
 
-The rules (deterministic, no model):
+The rules (deterministic, no model; the words are read by ``agents.appgen.wording``):
 
-* **Accounts.** A story about logging in, signing up, passwords or accounts is an ``auth`` story:
-  the application's accounts already exist, the story gets acceptance tests of them.
-* **Entity.** Otherwise the entity is the object of the story's action: in "I want to add
-  products to my cart" the first word after the verb (``add``) that is not a determiner,
-  possessive or filler ("a list of", "details of") is ``products``, singularised to ``product``;
-  when a plural noun follows it, that one ("email notifications" → ``notification``).
-  Without a known verb, the first noun-like word of the goal; failing that, of the title.
-  Names that the application reserves (``user``, ``session``, ``api``, …) get a ``_record`` suffix.
-* **Fields.** ``name`` first (required), then the words after "with"/"including"/"by" in the goal
-  and the acceptance criteria ("with a title, a price and a due date" → title, price, due_date),
-  then the known field words that appear anywhere in the story (price, email, status, …), at most
-  eight. Types come from the field name: price/amount/cost/total/budget/fee → decimal,
-  quantity/count/stock/age/rating/score/capacity/seats → integer, date/deadline/due/birthday →
-  date, email → email, done/completed/active/paid/published/available → boolean,
-  description/notes/comment/details/bio → long text, anything else → text.
+* **Accounts.** A story about logging in, signing up, passwords or accounts — and about no other
+  thing ("register my pets" is about pets) — is an ``auth`` story: the application's accounts
+  already exist, the story gets acceptance tests of them.
+* **Entity.** The noun the story's goal is about: in "As a pet owner, I want to register my pets
+  (name, species, birth date)" that is ``pet``; adjectives, time words and verbs are skipped ("see
+  free appointment slots" → ``appointment``, "cancel or move a booking" → ``booking``); two nouns
+  make a compound ("visit notes" → ``visit_note``). Singular and plural come from ``inflect``.
+  Names the application reserves (``user``, ``session``, …) get a ``_record`` suffix. A story
+  whose words name no thing is refused (``DesignError``) before any code is written.
+* **Fields.** ``name`` first (required), then links ("for one of my pets", "per clinic" →
+  ``pet``, ``clinic``), then the parenthesised lists and "with …" phrases of the goal and the
+  criteria, then known field words found anywhere, at most ten. Names that would store card
+  numbers, passwords, secrets or tokens are never fields. Types come from the name:
+  price/amount/fee → decimal, quantity/count/capacity → integer, date/deadline/birthday → date,
+  email → email, done/completed/paid → boolean, description/notes → long text, else text.
+* **States.** "no longer offered", "is cancelled" or a closing verb ("cancel a booking") give the
+  entity a ``status`` whose closing values take a record off its lists.
+* **Roles.** "Only vets can …" lets only users with that role change the entity.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agents.appgen import wording
+from agents.appgen.capabilities import criterion_gap
+from agents.appgen.wording import VERBS, plural, sensitive, singular
+
+__all__ = ["VERBS", "DesignError", "EntityDesign", "FieldDesign", "StoryDesign", "design_stories", "design_story"]
+
 AUTH_WORDS = re.compile(
-    r"\b(log ?in|log ?out|sign ?(?:in|up|out)|register|registration|password|account|authenticat\w*)\b", re.I
+    r"\b(log ?in|log ?out|sign ?(?:in|out)|sign ?up(?!\s+(?:for|to|as\s+a\s+volunteer))|register|registration|"
+    r"password|account|authenticat\w*)\b",
+    re.I,
 )
-VERBS = frozenset(
-    [
-        "add",
-        "create",
-        "make",
-        "manage",
-        "list",
-        "view",
-        "see",
-        "browse",
-        "edit",
-        "update",
-        "change",
-        "delete",
-        "remove",
-        "track",
-        "record",
-        "book",
-        "order",
-        "submit",
-        "upload",
-        "search",
-        "find",
-        "filter",
-        "sort",
-        "rate",
-        "share",
-        "export",
-        "import",
-        "assign",
-        "schedule",
-        "save",
-        "store",
-        "keep",
-        "review",
-        "approve",
-        "reject",
-        "archive",
-        "publish",
-        "invite",
-        "follow",
-        "buy",
-        "sell",
-        "pay",
-        "compare",
-        "plan",
-        "organise",
-        "organize",
-        "monitor",
-        "log",
-        "register",
-        "post",
-        "write",
-        "read",
-        "send",
-        "get",
-        "receive",
-        "check",
-        "print",
-        "download",
-        "attach",
-        "tag",
-        "group",
-        "categorise",
-        "categorize",
-        "reserve",
-        "rent",
-        "return",
-        "cancel",
-        "close",
-        "open",
-        "mark",
-    ]
-)
-SKIP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "my",
-        "our",
-        "their",
-        "his",
-        "her",
-        "its",
-        "your",
-        "all",
-        "any",
-        "each",
-        "every",
-        "some",
-        "other",
-        "new",
-        "existing",
-        "own",
-        "several",
-        "many",
-        "more",
-        "multiple",
-        "single",
-        "one",
-        "two",
-        "three",
-        "few",
-        "recent",
-        "past",
-        "current",
-        "upcoming",
-        "favourite",
-        "favorite",
-        "to",
-        "and",
-        "or",
-        "of",
-        "for",
-        "in",
-        "on",
-        "at",
-        "by",
-        "from",
-        "with",
-        "about",
-        "into",
-        "be",
-        "able",
-        "that",
-        "this",
-        "these",
-        "those",
-        "which",
-        "who",
-        "what",
-        "when",
-    ]
-)
-FILLER = frozenset(
-    [
-        "list",
-        "lists",
-        "number",
-        "set",
-        "details",
-        "overview",
-        "page",
-        "pages",
-        "summary",
-        "kind",
-        "type",
-        "group",
-        "types",
-    ]
-)
+_AUTH_OBJECTS = frozenset(["", "account", "password", "profile", "user", "login", "myself", "email", "me"])
 RESERVED = frozenset(
     ["user", "users", "session", "sessions", "api", "login", "logout", "register", "health", "static", "new", "entity"]
 )
@@ -193,11 +54,9 @@ FIELD_WORDS = (
     "email",
     "phone",
     "address",
-    "status",
     "category",
     "due date",
     "deadline",
-    "date",
     "rating",
     "comment",
     "notes",
@@ -207,24 +66,23 @@ FIELD_WORDS = (
     "location",
     "url",
     "completed",
-    "paid",
     "published",
 )
 _TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decimal", ("price", "amount", "cost", "total", "budget", "salary", "fee")),
-    ("integer", ("quantity", "count", "stock", "age", "rating", "score", "capacity", "seats", "number")),
+    ("integer", ("quantity", "count", "stock", "age", "rating", "score", "capacity", "seats")),
     ("date", ("date", "deadline", "due", "birthday")),
     ("email", ("email",)),
     ("boolean", ("done", "completed", "active", "paid", "published", "available", "archived", "enabled")),
-    ("longtext", ("description", "notes", "comment", "details", "bio", "body", "content")),
+    ("longtext", ("description", "notes", "note", "comment", "details", "bio", "body", "content")),
 )
-FIELD_TYPES = frozenset({"text", *(kind for kind, _ in _TYPES)})
-# What entity, URL and field names may be: they become Python identifiers and URL paths.
+FIELD_TYPES = frozenset({"text", "link", *(kind for kind, _ in _TYPES)})
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,60}")
-_WITH = re.compile(r"\b(?:with|including|includes|by|has|have|having)\s+(?P<list>[^.;:!?()]+)", re.I)
-_STOP = re.compile(r"\b(?:so|so that|to|because|when|which|that|for)\b.*$", re.I)
-_WORD = re.compile(r"[a-z][a-z0-9]*")
-MAX_FIELDS = 8
+MAX_FIELDS = 10
+
+
+class DesignError(ValueError):
+    """A story the generator cannot name a thing for: nothing is written for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +90,7 @@ class FieldDesign:
     name: str
     type: str
     required: bool = False
+    target: str = ""  # a link: the plural of the entity it points to
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +103,10 @@ class StoryDesign:
     entity: str  # "" for auth stories
     plural: str
     fields: tuple[FieldDesign, ...]
+    role: str = ""  # who asks ("pet_owner")
+    closed: tuple[str, ...] = ()  # status values that take a record off its lists
+    writers: tuple[str, ...] = ()  # the roles that alone may change the entity
+    refused: tuple[str, ...] = ()  # attributes asked for that the application never stores
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -254,7 +117,14 @@ class StoryDesign:
             "kind": self.kind,
             "entity": self.entity,
             "plural": self.plural,
-            "fields": [{"name": f.name, "type": f.type, "required": f.required} for f in self.fields],
+            "fields": [
+                {"name": f.name, "type": f.type, "required": f.required, **({"target": f.target} if f.target else {})}
+                for f in self.fields
+            ],
+            "role": self.role,
+            "closed": list(self.closed),
+            "writers": list(self.writers),
+            "refused": list(self.refused),
         }
 
     @classmethod
@@ -270,36 +140,39 @@ class StoryDesign:
             entity=str(data.get("entity", "")),
             plural=str(data.get("plural", "")),
             fields=tuple(
-                FieldDesign(str(f["name"]), str(f["type"]), bool(f.get("required"))) for f in data.get("fields", ())
+                FieldDesign(str(f["name"]), str(f["type"]), bool(f.get("required")), str(f.get("target", "")))
+                for f in data.get("fields", ())
             ),
+            role=str(data.get("role", "")),
+            closed=tuple(str(c) for c in data.get("closed", ())),
+            writers=tuple(str(w) for w in data.get("writers", ())),
+            refused=tuple(str(r) for r in data.get("refused", ())),
         )
         names = [design.entity, design.plural, *(f.name for f in design.fields)] if design.kind == "crud" else []
+        names += [f.target for f in design.fields if f.type == "link" or f.target]
+        names += [*design.closed, *design.writers] + ([design.role] if design.role else [])
         bad = [n for n in names if not _IDENTIFIER.fullmatch(n) or keyword.iskeyword(n)]
         bad += [f.type for f in design.fields if f.type not in FIELD_TYPES]
+        bad += [f.name for f in design.fields if sensitive(f.name)]
         if design.kind not in {"auth", "crud"} or bad:
             raise ValueError(f"story spec {design.number} names what cannot be generated: {bad or design.kind!r}")
         return design
 
 
-def singular(word: str) -> str:
-    irregular = {"people": "person", "children": "child", "men": "man", "women": "woman", "data": "data"}
-    if word in irregular:
-        return irregular[word]
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+@dataclass(frozen=True, slots=True)
+class EntityDesign:
+    """One entity of the domain model: the union of what every story naming it says."""
 
+    name: str
+    plural: str
+    fields: tuple[FieldDesign, ...]
+    stories: tuple[int, ...]
+    closed: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
 
-def plural(word: str) -> str:
-    if word.endswith("y") and word[-2:-1] not in "aeiou":
-        return word[:-1] + "ies"
-    if word.endswith(("s", "sh", "ch", "x", "z")):
-        return word + "es"
-    return word + "s"
+    @property
+    def links(self) -> tuple[FieldDesign, ...]:
+        return tuple(f for f in self.fields if f.type == "link")
 
 
 def field_type(name: str) -> str:
@@ -309,88 +182,129 @@ def field_type(name: str) -> str:
     return "text"
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _object_of(words: list[str]) -> str:
-    """The first content word after the first known verb (skipping "a list of" and the like)."""
-    start = next((i + 1 for i, word in enumerate(words) if word in VERBS), None)
-    candidates = words[start:] if start is not None else words
-    for index, word in enumerate(candidates):
-        if word in SKIP or (start is None and word in VERBS) or len(word) < 3:
-            continue
-        following = candidates[index + 1] if index + 1 < len(candidates) else ""
-        if word in FILLER and following == "of":
-            continue
-        if following.endswith("s") and not following.endswith("ss") and following not in SKIP | VERBS:
-            return following  # a compound noun: "email notifications" are notifications
-        return word
+def entity_name(goal: str, title: str = "") -> str:
+    """The entity a story is about, or "" when its words name none."""
+    for text in (goal, title):
+        name = wording.identifier(wording.noun_phrase(wording.tokens(text)))
+        if name:
+            return f"{name}_record" if name in RESERVED or keyword.iskeyword(name) else name
     return ""
 
 
-def entity_name(*texts: str) -> str:
-    for text in texts:
-        word = _object_of(_words(text))
-        if word:
-            name = singular(word)
-            # A keyword ("class", "import") cannot name the entity's module.
-            return f"{name}_record" if name in RESERVED or keyword.iskeyword(name) else name
-    return "item"
-
-
-def _field_name(chunk: str) -> str:
-    words = [w for w in _words(chunk) if w not in SKIP][-2:]
-    if not words:
-        return ""
-    if len(words) == 2 and words[1] not in {"date", "name", "number", "time", "address", "status"}:
-        words = words[1:]
-    name = "_".join(singular(w) if w not in {"notes", "details", "status", "address"} else w for w in words)
-    return name if re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) and not keyword.iskeyword(name) else ""
-
-
-def fields_of(entity: str, texts: Iterable[str]) -> tuple[FieldDesign, ...]:
-    names: list[str] = ["name"]
-    texts = list(texts)
-    for text in texts:
-        for match in _WITH.finditer(text):
-            clause = _STOP.sub("", match.group("list"))
-            for chunk in re.split(r",|\band\b|\bor\b|&", clause):
-                name = _field_name(chunk)
-                if name and name != entity and name not in names and name not in RESERVED:
-                    names.append(name)
-    joined = " ".join(texts).lower()
+def fields_of(
+    entity: str, goal: str, criteria: Sequence[str], links: Sequence[str], closed: Sequence[str]
+) -> tuple[FieldDesign, ...]:
+    fields: dict[str, FieldDesign] = {"name": FieldDesign("name", "text", required=True)}
+    for target in links:
+        fields.setdefault(target, FieldDesign(target, "link", target=plural(target)))
+    required = {name for c in criteria for name in wording.required_fields(c)}
+    names = [*wording.attribute_lists(goal), *(n for c in criteria for n in wording.attribute_lists(c))]
+    joined = " ".join([goal, *criteria]).lower()
     for word in FIELD_WORDS:
         name = word.replace(" ", "_")
-        taken = any(name == existing or name in existing.split("_") for existing in names)
-        if re.search(rf"\b{word}s?\b", joined) and not taken and name != entity:
+        if re.search(rf"\b{word}s?\b", joined) and not any(name in n.split("_") for n in [*names, *fields]):
             names.append(name)
-    return tuple(FieldDesign(name, field_type(name), required=name == "name") for name in names[:MAX_FIELDS])
-
-
-def design_story(item: Mapping[str, Any]) -> StoryDesign:
-    title = str(item.get("title", ""))
-    sentence = str(item.get("sentence", ""))
-    goal = str(item.get("i_want") or sentence)
-    criteria = tuple(str(c) for c in item.get("acceptance_criteria", ()))
-    number = int(item.get("number", 0))
-    if AUTH_WORDS.search(f"{title} {goal}"):
-        return StoryDesign(number, title, sentence, criteria, "auth", "", "", ())
-    entity = entity_name(goal, title)
-    return StoryDesign(
-        number, title, sentence, criteria, "crud", entity, plural(entity), fields_of(entity, (goal, *criteria))
+    names += sorted(required - set(names) - set(fields))
+    for name in names:
+        if name not in fields and name != entity and name not in RESERVED and not sensitive(name):
+            fields[name] = FieldDesign(name, field_type(name))
+    if closed:
+        fields.setdefault("status", FieldDesign("status", "text"))
+    chosen = list(fields.values())[:MAX_FIELDS]
+    return tuple(
+        FieldDesign(f.name, f.type, f.required or f.name in required, f.target) if f.type != "link" else f
+        for f in chosen
     )
 
 
-def merge_fields(designs: Iterable[StoryDesign]) -> dict[str, tuple[str, tuple[FieldDesign, ...], tuple[int, ...]]]:
-    """Per entity: its plural, the union of its fields (first mention first) and the stories naming it."""
-    merged: dict[str, tuple[str, list[FieldDesign], list[int]]] = {}
+def _is_auth(title: str, goal: str) -> bool:
+    if not AUTH_WORDS.search(f"{title} {goal}"):
+        return False
+    return wording.identifier(wording.noun_phrase(wording.tokens(goal))) in _AUTH_OBJECTS
+
+
+def design_story(item: Mapping[str, Any], known: Iterable[str] = ()) -> StoryDesign:
+    """The design of one story; ``known`` are the entities the other stories are about (links)."""
+    title = str(item.get("title", ""))
+    sentence = str(item.get("sentence", ""))
+    role, goal = wording.role_and_goal(sentence, str(item.get("i_want") or ""))
+    criteria = tuple(str(c) for c in item.get("acceptance_criteria", ()))
+    # A criterion that needs what the built-in developers cannot build adds nothing to the model.
+    buildable = [c for c in criteria if criterion_gap(c) is None]
+    number = int(item.get("number", 0))
+    if _is_auth(title, goal):
+        return StoryDesign(number, title, sentence, criteria, "auth", "", "", (), role)
+    entity = entity_name(goal, title)
+    if not entity:
+        raise DesignError(
+            f"story {number} names no thing the application could keep (no noun in {goal[:80]!r}); "
+            "name the thing the story is about, e.g. 'add pets with a name'"
+        )
+    links = wording.link_targets(". ".join([goal, *buildable]), set(known), entity)
+    closed = wording.closing_states(goal, buildable)
+    writers = wording.only_roles([goal, *buildable])
+    refused = wording.refused_attributes(". ".join([goal, *criteria]))
+    return StoryDesign(
+        number,
+        title,
+        sentence,
+        criteria,
+        "crud",
+        entity,
+        plural(entity),
+        fields_of(entity, goal, buildable, links, closed),
+        role,
+        tuple(closed),
+        tuple(writers),
+        tuple(refused),
+    )
+
+
+def design_stories(items: Iterable[Mapping[str, Any]]) -> list[StoryDesign]:
+    """Every story's design, each knowing what the others are about (so that links find them)."""
+    items = list(items)
+    known: set[str] = set()
+    for item in items:
+        _, goal = wording.role_and_goal(str(item.get("sentence", "")), str(item.get("i_want") or ""))
+        name = entity_name(goal, str(item.get("title", "")))
+        if name and not _is_auth(str(item.get("title", "")), goal):
+            known.add(name)
+    return [design_story(item, known) for item in items]
+
+
+def merge_fields(designs: Iterable[StoryDesign]) -> dict[str, EntityDesign]:
+    """The domain model: per entity its plural, the union of its fields (first mention first), the
+    stories naming it, its closing states and writers; an entity only linked to ("per clinic") has
+    a name and the stories linking to it."""
+    merged: dict[str, tuple[str, list[FieldDesign], list[int], list[str], list[str]]] = {}
     for design in sorted(designs, key=lambda d: d.number):
         if design.kind != "crud":
             continue
-        _, fields, stories = merged.setdefault(design.entity, (design.plural, [], []))
+        _, fields, stories, closed, writers = merged.setdefault(design.entity, (design.plural, [], [], [], []))
         for item in design.fields:
             if all(existing.name != item.name for existing in fields) and len(fields) < MAX_FIELDS:
                 fields.append(item)
         stories.append(design.number)
-    return {name: (p, tuple(f), tuple(s)) for name, (p, f, s) in merged.items()}
+        closed += [c for c in design.closed if c not in closed]
+        writers += [w for w in design.writers if w not in writers]
+    for design in sorted(designs, key=lambda d: d.number):
+        for link in (f for f in design.fields if f.type == "link"):
+            target = singular_of(link.target, link.name)
+            entry = merged.setdefault(target, (link.target, [FieldDesign("name", "text", required=True)], [], [], []))
+            if (
+                design.number not in entry[2]
+                and design.entity != target
+                and not any(d.entity == target for d in designs if d.kind == "crud")
+            ):
+                entry[2].append(design.number)
+    return {
+        name: EntityDesign(name, p, tuple(f), tuple(s), tuple(c), tuple(w))
+        for name, (p, f, s, c, w) in sorted(merged.items())
+    }
+
+
+def singular_of(plural_name: str, fallback: str) -> str:
+    parts = plural_name.split("_")
+    parts[-1] = singular(parts[-1])
+    name = "_".join(parts)
+    return name if _IDENTIFIER.fullmatch(name) else fallback

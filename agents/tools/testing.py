@@ -41,6 +41,7 @@ class TestReport:
     missed: int = 0
     outcomes: dict[str, str] = field(default_factory=dict)  # test id → passed/failed/skipped
     output: str = ""
+    details: dict[str, str] = field(default_factory=dict)  # test id → a failed test's traceback
 
     @property
     def ok(self) -> bool:
@@ -65,6 +66,7 @@ def unittest_run(tree: Path, *, source: str = "app", tests: str = "tests", timeo
         if ran is None or verdict is None or not result.ok:
             failed = max(failed, 1)  # the suite did not run to its end
         skipped = counts.get("skipped", 0) + counts.get("expected failures", 0)
+        outcomes, details = _outcomes_read(Path(scratch) / "outcomes.json")
         percent, statements, missed = None, 0, 0
         if report.exists():
             totals = json.loads(report.read_text())["totals"]
@@ -81,8 +83,29 @@ def unittest_run(tree: Path, *, source: str = "app", tests: str = "tests", timeo
         coverage_percent=percent,
         statements=statements,
         missed=missed,
+        outcomes=outcomes,
         output=output[-4000:],
+        details=details,
     )
+
+
+def _outcomes_read(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each test's outcome as the runner wrote it — from inside the sandbox, so checked, not trusted."""
+    try:
+        data = json.loads(path.read_text("utf-8")[:5_000_000]) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}, {}
+    raw = data.get("outcomes") if isinstance(data, dict) else None
+    notes = data.get("details") if isinstance(data, dict) else None
+    outcomes = {
+        str(k)[:300]: v
+        for k, v in (raw.items() if isinstance(raw, dict) else [])
+        if v in ("passed", "failed", "skipped")
+    }
+    details = {
+        str(k)[:300]: str(v)[-4000:] for k, v in (notes.items() if isinstance(notes, dict) else []) if k in outcomes
+    }
+    return dict(list(outcomes.items())[:5000]), details
 
 
 def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:

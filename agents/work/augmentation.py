@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.appgen import design_story, generate, spec_write
-from agents.appgen.design import VERBS
+from agents.appgen.design import VERBS, DesignError, StoryDesign
 from agents.providers.base import JobFailed
 from agents.quoting import md_block, md_inline
 from agents.tools import unittest_run
@@ -73,6 +73,14 @@ def _buildable(title: str) -> bool:
     return bool(words) and (words[0] in BUILDABLE_VERBS or (words[0] == "to" and len(words) > 1 and words[1] in VERBS))
 
 
+def _design(item: dict[str, Any]) -> StoryDesign | None:
+    """The item's design, or None when its title names no thing to build (it gets a brief)."""
+    try:
+        return design_story({**item, "i_want": item.get("title", "")})
+    except DesignError:
+        return None
+
+
 def backlog_item(job: Job) -> Result:
     item = dict(job.inputs.get("item") or {})
     name = _branch_name(item)
@@ -85,8 +93,8 @@ def backlog_item(job: Job) -> Result:
         )
         tests_line = "no code change: this item needs the team's decision first; the brief lists what to decide"
         data: dict[str, Any] = {"branch": name, "kind": "brief"}
-        if _buildable(str(item.get("title", ""))):
-            design = design_story({**item, "i_want": item.get("title", "")})
+        design = _design(item) if _buildable(str(item.get("title", ""))) else None
+        if design is not None:
             spec_write(branch.path, design)
             generate(branch.path, job.project, [design])
             report = unittest_run(branch.path)

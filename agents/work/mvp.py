@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.appgen import design_story, generate, spec_write, specs_read
-from agents.appgen.design import merge_fields
+from agents.appgen import generate, spec_write, specs_read
+from agents.appgen.acceptance import Check, acceptance_markdown, check_results, checks_of, unbuilt_checks
+from agents.appgen.capabilities import Gap, capability_gap
+from agents.appgen.design import DesignError, EntityDesign, StoryDesign, design_stories, design_story, merge_fields
 from agents.previews import PreviewError, PreviewHTTPConnection, preview_start, preview_stop
 from agents.providers.base import JobFailed
 from agents.quoting import md_block, md_inline
@@ -23,6 +25,8 @@ from tenants.quality import COVERAGE_MIN
 
 SPRINT_POINTS = 20
 COVERAGE_TARGET = float(COVERAGE_MIN.limit)  # the seed's MVP standard (tenants.quality)
+PLAN = "spec/plan.json"  # the plan the customer approved: each story's design or its gap
+NOT_BUILT = "needs the model provider or a developer"
 
 
 def _stories(job: Job) -> list[dict[str, Any]]:
@@ -116,9 +120,80 @@ def _nonfunctional_section(items: object) -> str:
     return f"\n## Non-functional requirements\n\n{lines}"
 
 
+def _story_gap(story: dict[str, Any]) -> Gap | None:
+    criteria = [str(c) for c in story.get("acceptance_criteria", [])]
+    return capability_gap(str(story.get("title", "")), str(story.get("sentence", "")), criteria)
+
+
+def _plan(stories: list[dict[str, Any]]) -> tuple[list[StoryDesign], list[dict[str, Any]]]:
+    """The designs of the buildable stories and the gaps of the others; JobFailed naming the story
+    when one names no thing to build (before any code is written)."""
+    gaps = []
+    buildable = []
+    for item in stories:
+        gap = _story_gap(item)
+        if gap is None:
+            buildable.append(item)
+        else:
+            gaps.append({"story": int(item.get("number", 0)), "capability": gap.capability, "reason": gap.reason})
+    try:
+        return design_stories(buildable), gaps
+    except DesignError as error:
+        raise JobFailed(f"the domain model cannot be made: {error}") from error
+
+
+def _model_rows(entities: dict[str, EntityDesign]) -> list[list[Any]]:
+    rows = []
+    for name, entity in entities.items():
+        own = [f for f in entity.fields if not f.target]
+        fields = ", ".join(f"{f.name} ({f.type}{', required' if f.required else ''})" for f in own)
+        links = ", ".join(f"{f.name} → {f.target}" for f in entity.links)
+        states = ", ".join(entity.closed)
+        who = ", ".join(entity.writers) or "every signed-in user (own records)"
+        rows.append(
+            [name, entity.plural, fields, links or "—", states or "—", who, ", ".join(map(str, entity.stories))]
+        )
+    return rows
+
+
+def _architecture_text(
+    job: Job, decision_rows: list[list[Any]], designs: list[StoryDesign], gaps: list[dict[str, Any]], adrs: list[str]
+) -> str:
+    entities = merge_fields(designs)
+    auth = [d.number for d in designs if d.kind == "auth"]
+    refused = [[d.number, ", ".join(d.refused)] for d in designs if d.refused]
+    gap_rows = [[g["story"], g["capability"], g["reason"]] for g in gaps]
+    return (
+        f"# Architecture of {md_inline(job.project)}\n\n## Decisions\n\n"
+        + table(["row", "concern", "choice", "because", "in the repository"], decision_rows)
+        + "\n## Domain model\n\nThe things the stories are about, their fields, the links between"
+        " them, the states that take a record off its lists, and who may change them.\n\n"
+        + table(
+            ["entity", "URL", "fields", "links", "closing states", "who may change", "stories"], _model_rows(entities)
+        )
+        + f"\nAccount stories (sign-up, login): {', '.join(map(str, auth)) or 'none'}.\n"
+        + (
+            "\nNever stored (asked for, refused: card numbers, passwords, secrets and tokens are not kept):\n\n"
+            + table(["story", "attributes"], refused)
+            if refused
+            else ""
+        )
+        + "\n## What the built-in developers cannot build\n\n"
+        + (
+            f"These stories are not built by the built-in developers; each {NOT_BUILT}:\n\n"
+            + table(["story", "capability", "why"], gap_rows)
+            if gap_rows
+            else "Nothing: every story is within what the built-in developers build.\n"
+        )
+        + "\n## Records\n\n"
+        + "".join(f"- [{Path(p).stem}](adr/{Path(p).name})\n" for p in adrs)
+        + _nonfunctional_section(job.inputs.get("non_functional"))
+    )
+
+
 def architecture(job: Job) -> Result:
     stories = _stories(job)
-    designs = [design_story(s) for s in stories]
+    designs, gaps = _plan(stories)
     entities = merge_fields(designs)
     features = dict(job.inputs.get("features") or {})
     decisions = decide(stories=len(stories), entities=len(entities), features=features)
@@ -137,28 +212,37 @@ def architecture(job: Job) -> Result:
             f"Decision table row {decision.number} of the architect's rules applies.\n"
         )
     decision_rows = [[d.number, d.concern, d.choice, d.because, "yes" if d.generated else "no"] for d in decisions]
-    model_rows = [
-        [name, plural, ", ".join(f"{f.name} ({f.type})" for f in fields), ", ".join(map(str, numbers))]
-        for name, (plural, fields, numbers) in sorted(entities.items())
+    by_number = {d.number: d for d in designs}
+    gap_of = {g["story"]: g for g in gaps}
+    plan = [
+        {
+            "number": int(s.get("number", 0)),
+            "title": str(s.get("title", "")),
+            "criteria": [str(c) for c in s.get("acceptance_criteria", [])],
+            "gap": gap_of.get(int(s.get("number", 0))),
+            "design": by_number[int(s.get("number", 0))].to_json() if int(s.get("number", 0)) in by_number else None,
+        }
+        for s in stories
     ]
-    auth = [d.number for d in designs if d.kind == "auth"]
-    text = (
-        f"# Architecture of {md_inline(job.project)}\n\n## Decisions\n\n"
-        + table(["row", "concern", "choice", "because", "in the repository"], decision_rows)
-        + "\n## Domain model\n\nOne entity per object the stories act on; fields from the stories' wording.\n\n"
-        + table(["entity", "URL", "fields", "stories"], model_rows)
-        + f"\nAccount stories (sign-up, login): {', '.join(map(str, auth)) or 'none'}.\n\n## Records\n\n"
-        + "".join(f"- [{Path(p).stem}](adr/{Path(p).name})\n" for p in adrs)
-        + _nonfunctional_section(job.inputs.get("non_functional"))
-    )
-    files = {"docs/architecture.md": text, **adrs}
+    files = {
+        "docs/architecture.md": _architecture_text(job, decision_rows, designs, gaps, list(adrs)),
+        PLAN: json.dumps({"stories": plan}, indent=2, sort_keys=True) + "\n",
+        **adrs,
+    }
     written, _ = job.deliver(
         "architecture/design", f"Architecture: {len(decisions)} decisions, {len(adrs)} ADRs", files
     )
+    for gap in gaps:
+        job.report("gap", f"story {gap['story']} {NOT_BUILT}: {gap['reason']}", **gap)
+    model = [
+        {"entity": e.name, "fields": [f.name for f in e.fields if not f.target], "links": [f.name for f in e.links]}
+        for e in entities.values()
+    ]
     return Result(
-        f"{len(decisions)} decisions and {len(entities)} entities in docs/architecture.md, {len(adrs)} ADRs",
+        f"{len(decisions)} decisions and {len(entities)} entities in docs/architecture.md, {len(adrs)} ADRs"
+        + (f"; {len(gaps)} stories the built-in developers cannot build" if gaps else ""),
         written,
-        {"decisions": len(decisions), "entities": len(entities), "adrs": len(adrs)},
+        {"decisions": len(decisions), "entities": len(entities), "adrs": len(adrs), "gaps": gaps, "model": model},
     )
 
 
@@ -201,12 +285,15 @@ def _regenerate(project: str) -> Any:
     return resolve
 
 
-def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport) -> Callable[[Path], Verdict]:
-    """Review of a story's merge: the app's tests pass on the merged tree. When that tree is the very
-    tree the developer's run tested (main did not move meanwhile), that run is the result; otherwise
-    the suite runs again on the merged tree."""
+def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport, project: str) -> Callable[[Path], Verdict]:
+    """Review of a story's merge: the app's tests pass on the merged tree. The merged tree is first
+    generated again from every spec it holds — a story's tests name the fields of entities other
+    stories define, so files merged without a conflict can still be stale. When that tree is the
+    very tree the developer's run tested (main did not move meanwhile), that run is the result;
+    otherwise the suite runs again on the merged tree."""
 
     def verify(tree: Path) -> Verdict:
+        generate(tree, project, specs_read(tree))
         merged_tree = workspace.staged_tree(tree)
         rerun = merged_tree != tested_tree
         report = unittest_run(tree) if rerun else tested
@@ -224,11 +311,53 @@ def _tests_pass(workspace: Workspace, tested_tree: str, tested: TestReport) -> C
     return verify
 
 
+def _plan_read(tree: Path) -> list[dict[str, Any]]:
+    """The approved plan's stories, as the tree holds them (code under test can rewrite the file, so
+    every design read from it is checked by ``StoryDesign.from_json``)."""
+    path = tree / PLAN
+    try:
+        data = json.loads(path.read_text("utf-8")) if path.is_file() and not path.is_symlink() else {}
+    except (OSError, ValueError):
+        return []
+    stories = data.get("stories") if isinstance(data, dict) else None
+    return [s for s in stories if isinstance(s, dict)] if isinstance(stories, list) else []
+
+
+def _design_of(tree: Path, item: dict[str, Any]) -> StoryDesign:
+    """The story's design as the customer approved it on the plan, or — for a story the plan does not
+    hold as it reads now — designed from its text, knowing the plan's entities."""
+    planned = _plan_read(tree)
+    number = int(item.get("number", 0))
+    entry = next((s for s in planned if s.get("number") == number and s.get("title") == item.get("title")), None)
+    try:
+        if entry is not None and isinstance(entry.get("design"), dict):
+            return StoryDesign.from_json(entry["design"])
+        known = [str(s["design"].get("entity", "")) for s in planned if isinstance(s.get("design"), dict)]
+        return design_story(item, [k for k in known if k])
+    except (DesignError, ValueError, KeyError, TypeError) as error:
+        raise JobFailed(f"story {number} cannot be built as planned: {error}") from error
+
+
+def _not_built(job: Job, item: dict[str, Any], gap: Gap) -> Result:
+    """A story that needs what the built-in developers cannot build: nothing is written for it."""
+    number = int(item.get("number", 0))
+    found = {"story": number, "capability": gap.capability, "reason": gap.reason}
+    job.report("gap", f"story {number} {NOT_BUILT}: {gap.reason}", **found)
+    return Result(
+        f"story {number} not built: it {NOT_BUILT}. {gap.reason}",
+        [],
+        {"gap": found, "story": number, "built": False},
+    )
+
+
 def story(job: Job) -> Result:
     item = dict(job.inputs.get("item") or {})
-    design = design_story(item)
-    name = f"story/{design.number:03d}-{slug(design.title)}"
+    gap = _story_gap(item)
+    if gap is not None:
+        return _not_built(job, item, gap)
+    name = f"story/{int(item.get('number', 0)):03d}-{slug(str(item.get('title', '')))}"
     with job.branch(name) as branch:
+        design = _design_of(branch.path, item)
         spec = spec_write(branch.path, design)
         files = generate(branch.path, job.project, specs_read(branch.path))
         what = f"entity {design.entity} ({', '.join(f.name for f in design.fields)})" if design.entity else "accounts"
@@ -254,7 +383,7 @@ def story(job: Job) -> Result:
         if not report.ok:
             raise JobFailed(f"the tests of {name} fail:\n{report.output[-1500:]}")
         commit = job.commit(branch, f"Story {design.number}: {design.title}\n\n{design.sentence}")
-        verify = _tests_pass(job.workspace, tested_tree, report)
+        verify = _tests_pass(job.workspace, tested_tree, report, job.project)
         merged = job.merge(branch, f"Merge {name}", resolve=_regenerate(job.project), verify=verify)
     return Result(
         f"story {design.number} implemented as {what}; {report.total} tests pass; merged as {merged.commit[:10]}",
@@ -272,6 +401,30 @@ def story(job: Job) -> Result:
 
 
 # --- QA engineer ------------------------------------------------------------------------------------
+
+
+def _acceptance_checks(tree: Path) -> list[Check]:
+    """Every criterion of every planned story as a check: the built stories' from their specs, the
+    others (a capability gap, a story not built) unverified with the reason."""
+    try:
+        designs = specs_read(tree)
+    except (ValueError, KeyError, TypeError) as error:
+        raise JobFailed(f"the story specifications cannot be read: {error}") from error
+    entities = merge_fields(designs)
+    built = {d.number: d for d in designs}
+    checks: list[Check] = []
+    planned = _plan_read(tree)
+    for entry in planned:
+        number = entry.get("number")
+        if not isinstance(number, int) or number in built:
+            continue
+        criteria = [str(c) for c in entry.get("criteria", []) if isinstance(c, str)][:50]
+        gap = entry.get("gap") if isinstance(entry.get("gap"), dict) else None
+        reason = f"not built: the story {NOT_BUILT}. {gap.get('reason', '')}" if gap else "the story was not built"
+        checks += unbuilt_checks(number, criteria, str(reason).strip())
+    for design in built.values():
+        checks += checks_of(design, entities.get(design.entity) if design.kind == "crud" else None)
+    return sorted(checks, key=lambda c: (c.story, c.index))
 
 
 def quality(job: Job) -> Result:
@@ -299,6 +452,14 @@ def quality(job: Job) -> Result:
             security_high_findings=security.high,
             security_medium_findings=security.medium,
             security_low_findings=security.low,
+        )
+        checks = check_results(_acceptance_checks(branch.path), tests.outcomes, tests.details, branch.head())
+        counts = {k: sum(1 for c in checks if c["status"] == k) for k in ("pass", "fail", "unverified")}
+        job.report(
+            "acceptance",
+            f"acceptance criteria: {counts['pass']} verified-pass, {counts['fail']} verified-fail, "
+            f"{counts['unverified']} unverified of {len(checks)}",
+            **{f"acceptance_{k}": v for k, v in counts.items()},
         )
         lint = lint_run(branch.path, "app", "tests")
         job.report("lint", f"ruff: {lint.findings} findings", lint_findings=lint.findings, lint_rules=lint.by_rule)
@@ -332,6 +493,7 @@ def quality(job: Job) -> Result:
             + f"\nThe target is {COVERAGE_TARGET:g} % coverage, no failing test and no HIGH finding.\n"
         )
         written = [branch.write("reports/quality.md", text)]
+        written.append(branch.write("docs/acceptance.md", acceptance_markdown(job.project, checks, branch.head())))
         written.append(branch.write("reports/quality.json", json.dumps(data, indent=2, sort_keys=True) + "\n"))
         job.commit(branch, f"QA: {tests.passed}/{tests.total} tests, {tests.coverage_percent} % coverage")
         job.merge(branch, "Merge qa/quality: the quality report", verify=documents_present(written))
@@ -340,9 +502,10 @@ def quality(job: Job) -> Result:
     )
     return Result(
         f"{tests.passed}/{tests.total} tests pass, coverage {tests.coverage_percent} %, {security.high} high security "
-        f"findings, {lint.findings} lint findings: {verdict} the quality standard",
+        f"findings, {lint.findings} lint findings: {verdict} the quality standard; acceptance criteria: "
+        f"{counts['pass']} of {len(checks)} verified-pass, {counts['fail']} failed, {counts['unverified']} unverified",
         written,
-        data,
+        {**data, "acceptance_checks": checks},
     )
 
 

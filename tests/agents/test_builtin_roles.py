@@ -138,7 +138,13 @@ def test_the_architect_applies_the_decision_table_and_writes_adrs(agent: Agent) 
     outcome = agent.run("solution_architect", "architecture", stories=STORIES, features=features)
     text = (agent.workspace / "docs" / "architecture.md").read_text()
     assert "integration: Stripe" in text and "server-sent events" in text
-    assert "| product | products | name (text), price (decimal), description (longtext), count (integer)" in text
+    row = "| product | products | name (text, required), price (decimal), description (longtext), count (integer) |"
+    assert row in text
+    assert "## What the built-in developers cannot build\n\nNothing" in text
+    assert outcome.data["gaps"] == []
+    assert {"entity": "product", "fields": ["name", "price", "description", "count"], "links": []} in (
+        outcome.data["model"]
+    )
     adrs = sorted((agent.workspace / "docs" / "adr").glob("*.md"))
     assert len(adrs) == outcome.data["adrs"] == 7
     assert all(f"adr/{adr.name}" in text for adr in adrs)
@@ -194,7 +200,20 @@ def test_qa_devops_measure_preview_and_release(agent: Agent) -> None:
     assert quality.data["coverage_percent"] >= 95
     assert quality.data["security_high_findings"] == 0
     assert quality.data["lint_findings"] == 0
-    assert json.loads((agent.workspace / "reports" / "quality.json").read_text()) == quality.data
+    measured = dict(quality.data)
+    checks = measured.pop("acceptance_checks")
+    assert json.loads((agent.workspace / "reports" / "quality.json").read_text()) == measured
+    # Story 1 (accounts) and story 2 have one criterion each: both are checked by a test that passed.
+    assert [(c["story"], c["index"], c["status"], c["derived"]) for c in checks] == [
+        (1, 1, "pass", False),
+        (2, 1, "pass", False),
+    ]
+    assert checks[1]["test"] == "tests.test_story_002.Story002Acceptance.test_story_002_criterion_1_create"
+    assert checks[1]["commit"] and checks[1]["output"] == "ok"
+    acceptance = (agent.workspace / "docs" / "acceptance.md").read_text()
+    assert "| 2 | 1 | products are listed with their price | `test_story_002_criterion_1_create` | verified-pass |" in (
+        acceptance
+    )
     reported = {
         key for kind in ("tests", "security_scan", "lint", "secrets") for data in agent.reported(kind) for key in data
     }
