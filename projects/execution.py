@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.events import event_append
+from projects.faults import FAULT_SENTENCE
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.orchestration import (
     _advance,
@@ -214,7 +216,8 @@ def _claim(schema_name: str, task_id: int, worker: str) -> Claim | None:
             attempt=task.attempts,
             agent_id=task.agent_id,
             agent_name=agent_name,
-            provider=task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
+            # A story given to another provider (``projects.story_gaps.story_to_llm``) keeps it.
+            provider=task.inputs.get("provider") or task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
             worker=worker,
             started_at=now,
             heartbeat_at=now,
@@ -266,9 +269,11 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
         return "cancelled"
     except JobFailed as failure:
         return _finish_failed(task, run, str(failure), usage=getattr(failure, "usage", None))
-    except Exception as error:
+    except Exception:
         log.exception("task %s:%s failed", schema_name, task_id)
-        return _finish_failed(task, run, f"{type(error).__name__}: {error}")
+        # The platform's own fault: the run keeps the traceback for staff, the stream says one
+        # sentence and is escalated at once (``projects.faults``).
+        return _finish_failed(task, run, traceback.format_exc(), shown=FAULT_SENTENCE)
     finally:
         heartbeat.stop()
     return _finish_succeeded(task, run, outcome)
@@ -348,12 +353,14 @@ def _release(task: Task) -> bool:
     return pools.agent_release(agent_id=task.agent_id, schema_name=_schema(), task_id=task.pk)
 
 
-def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None) -> str:
+def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None, shown: str = "") -> str:
+    """``reason`` is kept on the run; ``shown`` (when given, a platform fault) is what the stream
+    and the task say instead."""
     now = timezone.now()
-    return _finishing(partial(_failed_record, task, run, reason, usage, now), run=run)
+    return _finishing(partial(_failed_record, task, run, reason, usage, now, shown), run=run)
 
 
-def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: datetime) -> str:
+def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: datetime, shown: str = "") -> str:
     with transaction.atomic():
         jobs = jobs_on_commit()
         workflow = workflow_lock(task.project_id)
@@ -376,9 +383,10 @@ def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: 
             task=task,
             run=run,
             actor=run.agent_name or run.provider,
-            message=reason,
+            message=shown or reason,
+            data={"platform_fault": True} if shown else None,
         )
-        roles_dispatch_now(_retry_or_block(locked, workflow, reason, now), jobs=jobs)
+        roles_dispatch_now(_retry_or_block(locked, workflow, shown or reason, now), jobs=jobs)
     return "failed"
 
 
