@@ -51,7 +51,7 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.events import event_append
-from projects.faults import FAULT_SENTENCE
+from projects.faults import FAULT_SENTENCE, customer_text
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.orchestration import (
     _advance,
@@ -397,7 +397,9 @@ def _retry_or_block(task: Task, workflow: Workflow, reason: str, now: datetime) 
         return set()
     roles = {task.role} if _release(task) else set()
     if task.attempts >= task.max_attempts:
-        task.status, task.blocked_since, task.blocked_reason, task.agent = Task.Status.BLOCKED, now, reason, None
+        # The run keeps the full reason; the task says what a customer may read.
+        blocked = Task.Status.BLOCKED
+        task.status, task.blocked_since, task.blocked_reason, task.agent = blocked, now, customer_text(reason), None
         task.save(update_fields=["status", "blocked_since", "blocked_reason", "agent"])
         event_append(
             project_id=task.project_id,

@@ -29,15 +29,17 @@ def scope_context(project: Project) -> dict[str, Any]:
     changes = list(ScopeChange.objects.filter(project=project).order_by("dropped_at", "pk"))
     workflow = Workflow.objects.filter(project=project).first()
     blocked = Task.objects.filter(project=project, status=Task.Status.BLOCKED).order_by("blocked_since").first()
+    gaps = [s for s in project.stories.all() if s.gap and not s.dropped]
     status = workflow.delivery_label if workflow is not None else ""
     if workflow is not None and workflow.is_active and blocked is not None:
         status = "Blocked"
-    elif (
-        workflow is not None and workflow.status == Workflow.Status.COMPLETED and any(not c.consented for c in changes)
-    ):
-        status = "Delivered — reduced scope awaits your decision"
+    elif workflow is not None and workflow.status == Workflow.Status.COMPLETED:
+        if gaps or any(not c.consented for c in changes):
+            status = "Delivered — paid scope missing, awaiting your decision"
+        elif changes:
+            status = "Completed with reduced scope"
     return {
-        "gap_stories": [s for s in project.stories.all() if s.gap and not s.dropped],
+        "gap_stories": gaps,
         "scope_changes": changes,
         "scope_unconsented": [c for c in changes if not c.consented],
         "blocked_task": blocked,

@@ -623,8 +623,8 @@ class ProjectSummary:
         if self.workflow is None:
             return "info", "Not started"
         if self.workflow.status == Workflow.Status.COMPLETED:
-            if self.scope.unconsented:
-                return "warn", "Delivered — reduced scope awaits your decision"
+            if self.scope.unconsented or self.scope.open_gaps:
+                return "warn", "Delivered — paid scope missing, awaiting your decision"
             return "ok", "Delivered" if not self.scope.consented else "Delivered with reduced scope"
         if self.workflow.status == Workflow.Status.CANCELLED:
             return "info", "Cancelled"

@@ -10,8 +10,9 @@ the reports say about a delivery, from the same records.
   finished), and never more than the share that can still be delivered (open gaps and
   unconsented drops are not) — so a project with undelivered paid scope never reads 100 %.
 * **Blocked.** A project with a blocked task is "Blocked for <how long>", never "On plan".
-* **Completed** only when no paid scope was dropped without consent: otherwise "Delivered —
-  reduced scope awaits your decision".
+* **Completed** only when no paid scope was dropped without consent and none is left undelivered:
+  otherwise "Delivered — paid scope missing, awaiting your decision"; with the owner's consent to
+  a drop, "Completed with reduced scope".
 
 ``scope_facts`` reads all of it for many projects in five queries.
 """
@@ -185,9 +186,9 @@ def status_words(workflow: Workflow | None, facts: ScopeFacts, *, now: datetime 
     blocked_for = facts.blocked_for(now)
     if workflow.is_active and blocked_for is not None:
         return f"Blocked for {duration_text(blocked_for)}"
-    if workflow.status == Workflow.Status.COMPLETED and facts.unconsented:
-        return "Delivered — reduced scope awaits your decision"
-    if workflow.status == Workflow.Status.COMPLETED and (facts.consented or facts.open_gaps):
+    if workflow.status == Workflow.Status.COMPLETED and (facts.unconsented or facts.open_gaps):
+        return "Delivered — paid scope missing, awaiting your decision"
+    if workflow.status == Workflow.Status.COMPLETED and facts.consented:
         return "Completed with reduced scope"
     return str(workflow.get_status_display())
 
