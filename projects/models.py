@@ -93,6 +93,9 @@ class Story(models.Model):
     dropped = models.BooleanField(default=False)
     # The sentence, list item or table row the story was read from ("" for added stories).
     source = models.TextField(blank=True)
+    # What the built-in developers cannot build (``agents.appgen.capabilities``), said at planning:
+    # {"capability", "reason", "flagged_at", "assignee": "" | "llm" | "branch", "branch"}.
+    gap = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "pk"]
@@ -427,6 +430,10 @@ class Event(models.Model):
         APPROVAL_GRANTED = "approval.granted", "Approval granted"
         PAYMENT_RECEIVED = "payment.received", "Payment received"
         PAYMENT_FAILED = "payment.failed", "Payment failed"
+        STORY_GAP = "story.gap", "Story needs the model provider or a developer"
+        SCOPE_DROPPED = "scope.dropped", "Scope dropped"
+        SCOPE_CONSENTED = "scope.consented", "Owner consented to dropped scope"
+        PLAN_CORRECTED = "plan.corrected", "Plan item corrected"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
     phase = models.ForeignKey(Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
@@ -453,3 +460,35 @@ class Event(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise EventImmutableError("events are append-only")
+
+
+class ScopeChange(models.Model):
+    """Paid scope taken out of a delivery (a story or a task), with the reason, and the owner's
+    recorded consent and its price consequence (``projects.scope_changes``)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scope_changes")
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=300)
+    reason = models.TextField()
+    dropped_by_email = models.EmailField(blank=True)
+    dropped_at = models.DateTimeField(default=timezone.now)
+    # The price consequence the owner agrees to: a credit against the unpaid milestones.
+    credit_cents = models.BigIntegerField(default=0)
+    credit_applied_cents = models.BigIntegerField(default=0)
+    consented_by_email = models.EmailField(blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "dropped_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Dropped: {self.title}"
+
+    @property
+    def consented(self) -> bool:
+        return self.consented_at is not None
+
+    @property
+    def credit_dollars(self) -> str:
+        return f"{self.credit_cents / 100:,.2f}"

@@ -5,7 +5,8 @@ gates and call ``projects.delivery.orchestration.phase_gates_pass`` or ``phase_g
 the commit, with ``schema_name``, ``project_id`` and ``phase_id``. With no receiver connected the
 phase passes at once and the event says that no gate policy is installed.
 
-``task_escalated``: a task has been blocked longer than the escalation limit (4 hours); sent
+``task_escalated``: a task has been blocked longer than the escalation limit
+(``HIVE_BLOCKED_ESCALATION_SECONDS``, 30 minutes by default); sent
 after the commit with ``schema_name``, ``project_id``, ``task_id`` and ``reason``.
 
 ``payment_overdue``: a milestone charged after the start failed (first failure) or failed its last

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views, views_delivery, views_preview
+from projects import views, views_delivery, views_preview, views_scope
 
 urlpatterns = [
     path("projects/new/", views.project_new, name="project_new"),
@@ -20,6 +20,23 @@ urlpatterns = [
         "projects/<int:pk>/tasks/<int:task_pk>/control/<str:action>/",
         views_delivery.task_control,
         name="task_control",
+    ),
+    path("projects/<int:pk>/tasks/<int:task_pk>/drop/", views_scope.task_drop, name="task_drop"),
+    path(
+        "projects/<int:pk>/delivery/stories/<int:story_pk>/drop/",
+        views_scope.story_drop_view,
+        name="delivery_story_drop",
+    ),
+    path("projects/<int:pk>/delivery/stories/<int:story_pk>/llm/", views_scope.story_llm, name="delivery_story_llm"),
+    path(
+        "projects/<int:pk>/delivery/stories/<int:story_pk>/correct/",
+        views_scope.story_correct_view,
+        name="delivery_story_correct",
+    ),
+    path(
+        "projects/<int:pk>/scope-changes/<int:change_pk>/consent/",
+        views_scope.scope_change_consent,
+        name="scope_change_consent",
     ),
     path("projects/<int:pk>/preview/", views_preview.preview_open, name="project_preview_open"),
     path("projects/<int:pk>/preview/start/", views_preview.preview_start, name="project_preview_start"),

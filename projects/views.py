@@ -28,6 +28,7 @@ from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.scoping.scope_snapshot import tier_changes
 from projects.scoping.uploads import upload_limit, upload_refusal
+from projects.views_scope import scope_context
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
 from tenants.reauth import recent_auth_required
@@ -69,6 +70,7 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
         "release": deliverable_release(project),
         "due_cents": sum(row.amount_cents for row in payments if row.status in {row.Status.DUE, row.Status.FAILED}),
     }
+    context.update(scope_context(project))
     context["preview"] = project_preview_state(project, context["workflow"])
     context["can_start_preview"] = ROLE_RANK[portal_role(request)] >= ROLE_RANK[Role.MEMBER]
     if context["is_staff"] and context["workflow"] is not None:

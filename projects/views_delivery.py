@@ -73,7 +73,7 @@ def task_control(request: HttpRequest, pk: int, task_pk: int, action: str) -> Ht
     project = get_project_for_member(request, pk)
     _staff_only(request)
     control = TASK_CONTROLS.get(action)
-    if control is None:
+    if control is None or action == "cancel":  # cancelling needs a reason: ``views_scope.task_drop``
         raise Http404("No such control")
     task = _task_of(project, task_pk)
     try:

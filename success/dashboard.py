@@ -41,6 +41,7 @@ from projects.delivery.progress import (
     project_timeline,
 )
 from projects.models import Event, Phase, Project, Run, Task, Workflow
+from success.delivery_status import ScopeFacts, duration_text, project_scope_facts, scope_facts, status_words
 from tenants.quality import COVERAGE_MIN, HIGH_FINDINGS_MAX, PAGE_LOAD_MAX, SECRET_FINDINGS_MAX, Measure, Threshold
 
 CARD_CAP = 30
@@ -510,15 +511,21 @@ class Adherence:
 
     planned: bool
     delay: timedelta | None
+    blocked_for: timedelta | None = None  # a task is blocked: never "on plan"
 
     @property
     def state(self) -> str:
+        if self.blocked_for is not None:
+            return "blocked"
         if not self.planned or self.delay is None:
             return "unplanned"
         return "late" if self.delay > timedelta(0) else "on_track"
 
     @property
     def text(self) -> str:
+        if self.blocked_for is not None:
+            behind = f"; behind plan by {duration_text(self.delay)}" if self.delay and self.delay > timedelta(0) else ""
+            return f"Blocked for {duration_text(self.blocked_for)}{behind}"
         if self.state == "unplanned":
             return "No planned timeline yet (it comes from the accepted quote)"
         assert self.delay is not None
@@ -527,17 +534,6 @@ class Adherence:
         if self.delay < -timedelta(hours=1):
             return f"On plan, {duration_text(-self.delay)} ahead"
         return "On plan"
-
-
-def duration_text(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 2 * 86400:
-        return f"{seconds // 86400} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds // 3600} hours"
-    if seconds >= 120:
-        return f"{seconds // 60} minutes"
-    return f"{seconds} seconds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,10 +551,15 @@ class Dashboard:
     quality: list[QualityReading]
     usage: Usage
     burnup: Burnup | None
+    scope: ScopeFacts = field(default_factory=ScopeFacts)
 
     @property
     def progress_percent(self) -> int:
         return int(self.progress * 100)
+
+    @property
+    def status_label(self) -> str:
+        return status_words(self.workflow, self.scope, now=self.now) or str(self.project.get_status_display())
 
     @property
     def phase_status(self) -> dict[int, str]:
@@ -578,15 +579,19 @@ def dashboard_read(
     now = now or timezone.now()
     workflow = Workflow.objects.filter(project=project).first()
     timeline = project_timeline(project, now=now, workflow=workflow) if workflow is not None else None
+    scope = project_scope_facts(project)
     return Dashboard(
         project=project,
         workflow=workflow,
         now=now,
-        progress=project_progress(project) if workflow is not None else 0.0,
+        progress=scope.progress(project_progress(project), workflow) if workflow is not None else 0.0,
         timeline=timeline,
         adherence=Adherence(
-            planned=bool(workflow and workflow.planned_end), delay=timeline.delay if timeline else None
+            planned=bool(workflow and workflow.planned_end),
+            delay=timeline.delay if timeline else None,
+            blocked_for=scope.blocked_for(now) if workflow is not None and workflow.is_active else None,
         ),
+        scope=scope,
         boards=boards_read(project, phase_ids) if workflow is not None else [],
         agents=agents_read(project) if workflow is not None else [],
         feed=feed_read(project, group) if with_feed else [],
@@ -607,6 +612,8 @@ class ProjectSummary:
     progress: float
     delay: timedelta | None
     blocked: int
+    scope: ScopeFacts = field(default_factory=ScopeFacts)
+    now: datetime = field(default_factory=timezone.now)
 
     @property
     def progress_percent(self) -> int:
@@ -616,7 +623,7 @@ class ProjectSummary:
     def status_label(self) -> str:
         if self.workflow is None:
             return str(self.project.get_status_display())
-        return str(self.workflow.get_status_display())
+        return status_words(self.workflow, self.scope, now=self.now)
 
     @property
     def health(self) -> tuple[str, str]:
@@ -624,11 +631,15 @@ class ProjectSummary:
         if self.workflow is None:
             return "info", "Not started"
         if self.workflow.status == Workflow.Status.COMPLETED:
-            return "ok", "Delivered"
+            if self.scope.unconsented or self.scope.open_gaps:
+                return "warn", "Delivered — paid scope missing, awaiting your decision"
+            return "ok", "Delivered" if not self.scope.consented else "Delivered with reduced scope"
         if self.workflow.status == Workflow.Status.CANCELLED:
             return "info", "Cancelled"
         if self.blocked:
-            return "bad", f"{self.blocked} blocked task{'s' if self.blocked != 1 else ''}"
+            since = self.scope.blocked_for(self.now)
+            plural = "s" if self.blocked != 1 else ""
+            return "bad", f"Blocked: {self.blocked} task{plural}" + (f" for {duration_text(since)}" if since else "")
         if self.delay is not None and self.delay > timedelta(0):
             return "warn", f"Behind plan by {duration_text(self.delay)}"
         if self.workflow.status == Workflow.Status.PAUSED:
@@ -653,6 +664,7 @@ def project_summaries(*, now: datetime | None = None) -> list[ProjectSummary]:
     phases: dict[int, list[Mapping[str, Any]]] = {}
     for phase in Phase.objects.order_by("project_id", "position").values("project_id", *PHASE_FIELDS):
         phases.setdefault(phase["project_id"], []).append(phase)
+    facts = scope_facts(project.pk for project in projects)
     summaries = []
     for project in projects:
         workflow = getattr(project, "workflow", None)
@@ -661,9 +673,11 @@ def project_summaries(*, now: datetime | None = None) -> list[ProjectSummary]:
             ProjectSummary(
                 project=project,
                 workflow=workflow,
-                progress=progress_from_rows(rows_of.get(project.pk, [])),
+                progress=facts[project.pk].progress(progress_from_rows(rows_of.get(project.pk, [])), workflow),
                 delay=phase_delays(planned, phases.get(project.pk, []), now)[1],
                 blocked=blocked.get(project.pk, 0),
+                scope=facts[project.pk],
+                now=now,
             )
         )
     return summaries

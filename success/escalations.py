@@ -1,6 +1,8 @@
 """Escalations: problems a person must handle, assigned to the customer's account manager.
 
-Raised for a task blocked longer than four hours (``projects.signals.task_escalated``), a milestone
+Raised for an exception in the platform's own code while it ran a task (at once, with the
+traceback: ``platform_fault_escalate``), a task blocked longer than
+``HIVE_BLOCKED_ESCALATION_SECONDS`` (30 minutes by default) (``projects.signals.task_escalated``), a milestone
 charge that failed after the start (``projects.signals.payment_overdue``), a quality
 gate that failed twice (``success.gates``), a satisfaction score below 8/10
 (``success.satisfaction``), a project late by more than ``HIVE_TIMELINE_SLIP_ESCALATION_HOURS``
@@ -25,7 +27,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from projects.delivery.progress import project_timeline
-from projects.models import Project, Task, Workflow
+from projects.models import Project, Run, Task, Workflow
+from success.delivery_status import duration_text
 from success.links import admin_url, portal_url
 from success.models import Escalation
 from tenants.emails import send_templated_email
@@ -117,13 +120,13 @@ def escalation_resolve(*, escalation: Escalation, user: User, resolution: str) -
 
 def blocked_task_escalate(*, task: Task, reason: str) -> Escalation | None:
     """A task has been blocked past the limit (``task_escalated``)."""
-    hours = settings.HIVE_BLOCKED_ESCALATION_SECONDS / 3600
+    limit = duration_text(timedelta(seconds=settings.HIVE_BLOCKED_ESCALATION_SECONDS))
     since = f" since {task.blocked_since:%Y-%m-%d %H:%M} UTC" if task.blocked_since else ""
     return escalation_raise(
         project=task.project,
         kind=Escalation.Kind.BLOCKED_TASK,
         subject=f"task:{task.pk}",
-        reason=f"“{task.title}” has been blocked for more than {hours:g} hours{since}: {reason or 'no reason given'}",
+        reason=f"“{task.title}” has been blocked for more than {limit}{since}: {reason or 'no reason given'}",
     )
 
 
@@ -172,3 +175,28 @@ def timeline_watch(*, now: datetime | None = None) -> list[Escalation]:
         if escalation is not None:
             raised.append(escalation)
     return raised
+
+
+def platform_fault_escalate(*, run: Run) -> Escalation | None:
+    """A run failed with an exception in the platform's code: staff get the traceback at once (the
+    customer's stream only says ``projects.faults.FAULT_SENTENCE``). One escalation per task while
+    it is open."""
+    task = run.task
+    return escalation_raise(
+        project=task.project,
+        kind=Escalation.Kind.PLATFORM_FAULT,
+        subject=f"fault:task:{task.pk}",
+        reason=(
+            f"Attempt {run.attempt} of “{task.title}” (run {run.pk}, provider {run.provider}, worker "
+            f"{run.worker or 'unknown'}) failed with an exception in the platform's code:\n\n{run.error}"
+        ),
+    )
+
+
+def on_platform_fault(*, schema_name: str, run_id: int) -> None:
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema_name):
+        run = Run.objects.select_related("task__project").filter(pk=run_id).first()
+        if run is not None:
+            platform_fault_escalate(run=run)

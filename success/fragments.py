@@ -60,7 +60,11 @@ def dashboard_context(dashboard: Dashboard, *, oob: bool = False) -> dict[str, A
         ),
         "burnup_chart": burnup_svg(dashboard.burnup) if dashboard.burnup is not None else None,
         "probability": success_probability(
-            dashboard.project, now=dashboard.now, workflow=dashboard.workflow, timeline=dashboard.timeline
+            dashboard.project,
+            now=dashboard.now,
+            workflow=dashboard.workflow,
+            timeline=dashboard.timeline,
+            scope=dashboard.scope,
         ),
     }
 

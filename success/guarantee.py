@@ -12,9 +12,15 @@ the service's own. Each is *met*, *not met* or *pending*, always with its eviden
   not "kept" (the waiver and its reason are the evidence); without gated phases, an account
   manager's judgement;
 * customer / stakeholder satisfaction ≥ 8/10 — the mean of the answered surveys;
-* acceptance criteria met (100 % of the stories accepted) and user acceptance (acceptance rate
-  ≥ 90 %) — the story decisions (``success.acceptance``); undecided stories keep them pending;
-* performance benchmarks met — the latest p95 page load of the preview under 2 s;
+* working product delivered within the timeline — the paid scope delivered and verified
+  (``success.delivery_status``: open capability gaps and drops without the owner's consent are not
+  delivered), then the timeline;
+* acceptance criteria met — the acceptance gate (``success.criteria``: every criterion verified;
+  unverified keeps it pending, a failure fails it) and 100 % of the stories accepted by the
+  customer; user acceptance (acceptance rate ≥ 90 %) — the story decisions
+  (``success.acceptance``); undecided stories keep them pending;
+* performance benchmarks met — the latest p95 page load of the preview under 2 s, only from a
+  measurement (none: pending);
 * functional parity, performance improvement (≥ 20 % better than legacy: the benchmark ratio
   − 100) — the agents' latest measurements;
 * security findings reduction (≥ 90 %) and velocity improvement (≥ 40 %) — the latest
@@ -48,10 +54,21 @@ from billing.services import BillingError, refund_full
 from projects.delivery.progress import project_timeline
 from projects.models import Phase, Project, Task, Workflow
 from success.acceptance import acceptance_summary
+from success.criteria import acceptance_gate
+from success.delivery_status import project_scope_facts
 from success.escalations import escalation_raise
 from success.measurements import reading_latest, records_read
 from success.metrics import latest_measurements, metrics_ensure, metrics_snapshot
-from success.models import Escalation, GateRun, GateWaiver, Guarantee, GuaranteeAssessment, Measurement, Survey
+from success.models import (
+    CriterionCheck,
+    Escalation,
+    GateRun,
+    GateWaiver,
+    Guarantee,
+    GuaranteeAssessment,
+    Measurement,
+    Survey,
+)
 from success.satisfaction import satisfaction_summary
 from tenants.models import User
 from tenants.quality import Measure
@@ -161,10 +178,25 @@ def _satisfaction(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
 
 
 def _acceptance_criteria(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
+    """Every criterion verified (the acceptance gate: unverified is unknown, never pass) and every
+    story accepted by the customer — never coverage alone."""
+    gate = acceptance_gate(facts.project)
     summary = acceptance_summary(facts.project)
-    evidence = f"{summary.accepted} of {summary.stories} stories accepted, {summary.rejected} rejected"
+    evidence = f"{gate.text}; {summary.accepted} of {summary.stories} stories accepted, {summary.rejected} rejected"
     if summary.stories == 0:
         return PENDING, "—", "the project has no stories in scope"
+    if gate.count("fail"):
+        return NOT_MET, f"{gate.passed}/{gate.total} criteria", evidence
+    if gate.state == "open":
+        return PENDING, f"{gate.passed}/{gate.total} criteria", evidence + " (unverified criteria are unknown, not met)"
+    if gate.count("waived"):
+        waived = "; ".join(
+            f"“{c.criterion}” waived by {c.decided_by_email}: {c.waived_reason}"
+            for c in CriterionCheck.objects.filter(project=facts.project, story__dropped=False).exclude(
+                waived_reason=""
+            )
+        )
+        evidence = f"{evidence}; {waived}"
     if summary.rejected == 0 and summary.decided < summary.stories:
         return (
             PENDING,
@@ -172,6 +204,22 @@ def _acceptance_criteria(facts: Facts, criterion: Criterion) -> tuple[str, str, 
             f"{evidence}, {summary.stories - summary.decided} not decided yet",
         )
     return _threshold(facts, criterion, summary.criteria_met, "%", evidence)
+
+
+def _working_product(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
+    """The paid scope delivered and verified (``success.delivery_status``), then the timeline."""
+    scope = project_scope_facts(facts.project)
+    finished = facts.workflow is not None and facts.workflow.finished_at is not None
+    missing = scope.open_gaps + scope.unconsented
+    if missing or scope.delivered < scope.paid:
+        evidence = f"{scope.delivered} of {scope.paid} paid stories delivered and verified"
+        if missing:
+            evidence += "; not delivered: " + ", ".join(missing)
+        return (NOT_MET if finished or missing else PENDING), f"{scope.delivered}/{scope.paid} stories", evidence
+    state, shown, evidence = _timeline(facts, criterion)
+    if scope.consented:
+        evidence += "; reduced scope agreed by the owner: " + ", ".join(scope.consented)
+    return state, shown, evidence
 
 
 def _user_acceptance(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
@@ -189,8 +237,8 @@ def _agent_value(facts: Facts, key: str) -> tuple[Decimal | None, str]:
 
 def _performance_benchmarks(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
     value, source = _agent_value(facts, "page_load_p95_ms")
-    if value is None:
-        return _judged(facts, criterion)
+    if value is None:  # only a measurement says a benchmark was achieved
+        return PENDING, "—", source
     facts.numbers[criterion.code] = (value, source)
     return (MET if value < 2000 else NOT_MET), f"{value.normalize():f} ms p95 (target < 2,000 ms)", source
 
@@ -274,7 +322,7 @@ JUDGES: dict[str, Judge] = {
     "quality_standards_kept": _quality,
     "timeline_adherence": _timeline,
     "customer_satisfaction": _satisfaction,
-    "delivered_in_timeline": _timeline,
+    "delivered_in_timeline": _working_product,
     "acceptance_criteria_met": _acceptance_criteria,
     "performance_benchmarks_met": _performance_benchmarks,
     "user_acceptance": _user_acceptance,

@@ -294,13 +294,17 @@ class Escalation(models.Model):
     """Something a person must look at, assigned to the customer's account manager until resolved."""
 
     class Kind(models.TextChoices):
-        BLOCKED_TASK = "blocked_task", "Task blocked for more than 4 hours"
+        BLOCKED_TASK = "blocked_task", "Task blocked past the escalation limit"
         GATE_FAILED_TWICE = "gate_failed_twice", "Quality gate failed twice"
         LOW_SATISFACTION = "low_satisfaction", "Satisfaction below 8/10"
         TIMELINE_SLIP = "timeline_slip", "Timeline slipped past the threshold"
         GUARANTEE_FAILED = "guarantee_failed", "Guarantee not met: refund to confirm"
         GUARANTEE_PENDING = "guarantee_pending", "Guarantee assessment lacks evidence"
         PAYMENT_OVERDUE = "payment_overdue", "A milestone charge failed"
+        PLATFORM_FAULT = "platform_fault", "Platform fault (exception in the platform's code)"
+        CAPABILITY_GAP = "capability_gap", "A story the built-in developers cannot build"
+        ACCEPTANCE_OPEN = "acceptance_open", "Acceptance criteria unverified or failed"
+        SCOPE_DROPPED = "scope_dropped", "Paid scope dropped: the owner's consent is needed"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -383,3 +387,55 @@ class WeeklyBriefing(models.Model):
 
     def __str__(self) -> str:
         return f"Briefing for the week of {self.week_start}"
+
+
+# --- acceptance criteria as checks --------------------------------------------------------------
+
+
+class CriterionCheck(models.Model):
+    """One acceptance criterion of a story as a check, with its latest result and evidence
+    (``success.criteria``). Unverified is unknown, never pass: it goes to a person, who waives it
+    with a reason the customer sees or attaches evidence."""
+
+    class Status(models.TextChoices):
+        PASS = "pass", "Verified: pass"
+        FAIL = "fail", "Verified: fail"
+        UNVERIFIED = "unverified", "Unverified"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="criterion_checks")
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="criterion_checks")
+    index = models.PositiveSmallIntegerField()
+    criterion = models.TextField()
+    derived = models.BooleanField(default=False, help_text="written by the agents: the story had no criteria")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNVERIFIED)
+    test = models.CharField(max_length=500, blank=True)
+    output = models.TextField(blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    checked_at = models.DateTimeField(default=timezone.now)
+    # Earlier results, oldest first: [{"status", "test", "commit", "checked_at", "task_id"}].
+    history = models.JSONField(default=list, blank=True)
+    # A person's decision on a check that is not a verified pass.
+    waived_reason = models.TextField(blank=True)
+    evidence = models.TextField(blank=True)
+    decided_by_email = models.EmailField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["story__position", "story_id", "index"]
+        constraints = [models.UniqueConstraint(fields=["story", "index"], name="one_check_per_criterion")]
+
+    def __str__(self) -> str:
+        return f"{self.story_id}#{self.index}: {self.get_status_display()}"
+
+    @property
+    def outcome(self) -> str:
+        """What the acceptance gate counts: pass, fail, unverified, waived or evidenced."""
+        if self.status == self.Status.PASS:
+            return "pass"
+        if self.evidence:
+            return "evidenced"
+        if self.waived_reason:
+            return "waived"
+        return str(self.status)

@@ -1,6 +1,6 @@
 """Success probability: how likely the project is to meet its guarantee, as a transparent score.
 
-The score is a weighted mean of four factors, each between 0 and 1, over the factors that have
+The score is a weighted mean of five factors, each between 0 and 1, over the factors that have
 data (a factor without data is left out and says so; with none at all there is no score):
 
 ==================  ======  ===========================================================================
@@ -11,7 +11,13 @@ quality gates       25      share of the gate runs that passed; 0.2 less while a
 acceptance          25      acceptance rate / 90 % (capped at 1); 0.1 less when the trend falls
 satisfaction        20      1 at a mean of 8/10 or more, 0 at 4 or less, linear between; 0.1 less when
                             the latest score is 2 or more below the earlier mean
+delivery            30      1 less: the paid scope that cannot be delivered as things stand (open
+                            capability gaps, drops without consent); failed and unverified criteria
+                            of built stories (half their share); blocked work (0.2 at once, up to
+                            0.5 after 8 hours blocked)
 ==================  ======  ===========================================================================
+
+A project with a blocked task never scores 100 % (the delivery factor is below 1 while it is).
 
 Trends: the acceptance trend compares the acceptance rate of the earlier half of the decisions
 with that of the later half (a fall of 10 points or more counts); the satisfaction trend compares
@@ -33,10 +39,11 @@ from django.utils import timezone
 from projects.delivery.progress import Timeline, project_timeline
 from projects.models import Phase, Project, Workflow
 from success.acceptance import TARGET_PERCENT
-from success.dashboard import duration_text
+from success.delivery_status import ScopeFacts, duration_text, project_scope_facts
 from success.models import GateRun, StoryDecision, Survey
 
-WEIGHTS = {"timeline": 30, "gates": 25, "acceptance": 25, "satisfaction": 20}
+WEIGHTS = {"timeline": 30, "gates": 25, "acceptance": 25, "satisfaction": 20, "delivery": 30}
+BLOCKED_AT_ZERO = timedelta(hours=8)  # blocked this long takes the blocking share of the delivery factor to 0
 LATE_AT_ZERO = 0.2  # share of the planned duration at which the timeline factor reaches 0
 
 
@@ -86,7 +93,7 @@ def timeline_factor(
     delay = (timeline or project_timeline(project, now=now)).delay or timedelta(0)
     planned = workflow.planned_end - workflow.started_at
     if delay <= timedelta(0):
-        return Factor("timeline", label, WEIGHTS["timeline"], 1.0, "Timeline: on plan.")
+        return Factor("timeline", label, WEIGHTS["timeline"], 1.0, "Timeline: not behind the planned dates.")
     share = delay / planned if planned > timedelta(0) else 1.0
     score = _clamp(1 - share / LATE_AT_ZERO)
     reason = f"Timeline: behind plan by {duration_text(delay)} ({share:.0%} of the planned duration)."
@@ -163,6 +170,40 @@ def satisfaction_factor(project: Project) -> Factor:
     return Factor("satisfaction", label, WEIGHTS["satisfaction"], score, reason + ".")
 
 
+def delivery_factor(
+    project: Project, workflow: Workflow | None, now: datetime, facts: ScopeFacts | None = None
+) -> Factor:
+    label = "Delivery"
+    if workflow is None:
+        return Factor("delivery", label, WEIGHTS["delivery"], None, "Delivery: not started.")
+    facts = facts or project_scope_facts(project)
+    score, reasons = 1.0, []
+    if facts.paid:
+        missing = len(facts.open_gaps) + len(facts.unconsented)
+        if missing:
+            score -= max(0.1, missing / facts.paid)
+            reasons.append(f"{missing} of {facts.paid} paid stories cannot be delivered as things stand")
+    if facts.criteria_total and (facts.criteria_failed or facts.criteria_unverified):
+        share = (facts.criteria_failed + facts.criteria_unverified) / facts.criteria_total
+        score -= share / 2
+        reasons.append(
+            f"acceptance criteria of built stories: {facts.criteria_failed} failed, "
+            f"{facts.criteria_unverified} unverified"
+        )
+    blocked_for = facts.blocked_for(now)
+    if blocked_for is not None and workflow.is_active:
+        score -= 0.2 + 0.3 * min(1.0, blocked_for / BLOCKED_AT_ZERO)
+        reasons.append(
+            f"{facts.blocked} task{'s' if facts.blocked != 1 else ''} blocked for {duration_text(blocked_for)}"
+        )
+    if not reasons and not facts.paid:
+        return Factor("delivery", label, WEIGHTS["delivery"], None, "Delivery: no stories to deliver, nothing blocked.")
+    if not reasons:
+        reason = "Delivery: nothing blocked, nothing dropped or unverified."
+        return Factor("delivery", label, WEIGHTS["delivery"], 1.0, reason)
+    return Factor("delivery", label, WEIGHTS["delivery"], _clamp(score), "Delivery: " + "; ".join(reasons) + ".")
+
+
 _UNREAD: Any = object()
 
 
@@ -172,6 +213,7 @@ def success_probability(
     now: datetime | None = None,
     workflow: Workflow | None = _UNREAD,
     timeline: Timeline | None = None,
+    scope: ScopeFacts | None = None,
 ) -> Probability:
     """The project's success probability with the reasons behind it (the dashboard passes the
     workflow and timeline it has already read)."""
@@ -183,6 +225,7 @@ def success_probability(
         gates_factor(project),
         acceptance_factor(project),
         satisfaction_factor(project),
+        delivery_factor(project, workflow, now, scope),
     )
     scored = [factor for factor in factors if factor.score is not None]
     if not scored:

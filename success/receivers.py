@@ -3,6 +3,9 @@
 * ``projects.signals.phase_ready_for_gates`` → ``success.gates.on_phase_ready_for_gates``;
 * ``projects.signals.task_escalated`` → ``success.escalations.on_task_escalated``;
 * ``projects.signals.payment_overdue`` → ``success.escalations.on_payment_overdue``;
+* a task's run failing with a platform fault (``task.failed`` with ``data["platform_fault"]``) →
+  ``success.escalations.on_platform_fault``, at once;
+* a task succeeding → ``success.outcomes.on_task_succeeded`` (capability gaps, criterion checks);
 * committed events of the project stream (``post_save`` of ``projects.Event``): a task finishing
   in a blocked phase moves its remediation on, a completed phase opens its satisfaction survey,
   a delivered project opens its delivery survey and its 30-day guarantee.
@@ -21,9 +24,10 @@ from django_tenants.utils import schema_context
 
 from projects.models import Event, Phase, Project
 from projects.signals import payment_overdue, phase_ready_for_gates, task_escalated
-from success.escalations import on_payment_overdue, on_task_escalated
+from success.escalations import on_payment_overdue, on_platform_fault, on_task_escalated
 from success.gates import FINISHING, on_phase_ready_for_gates, on_task_finished
 from success.guarantee import guarantee_open
+from success.outcomes import on_task_succeeded
 from success.satisfaction import survey_open
 
 
@@ -49,6 +53,10 @@ def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) 
     if not created:
         return
     schema: str = connection.schema_name  # type: ignore[attr-defined]
+    if instance.kind == Event.Kind.TASK_FAILED and instance.data.get("platform_fault") and instance.run_id:
+        transaction.on_commit(partial(on_platform_fault, schema_name=schema, run_id=instance.run_id))
+    if instance.kind == Event.Kind.TASK_SUCCEEDED and instance.task_id is not None:
+        transaction.on_commit(partial(on_task_succeeded, schema_name=schema, task_id=instance.task_id))
     if instance.kind in FINISHING and instance.phase_id is not None:
         transaction.on_commit(partial(on_task_finished, schema_name=schema, phase_id=instance.phase_id))
     elif instance.kind == Event.Kind.PHASE_COMPLETED and instance.phase_id is not None:

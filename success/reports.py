@@ -33,12 +33,21 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from projects.delivery.progress import project_progress, project_timeline
-from projects.models import Event, Project, Workflow
+from projects.faults import customer_text
+from projects.models import Event, Project, Task, Workflow
 from success.acceptance import acceptance_summaries
 from success.dashboard import Adherence, quality_read
+from success.delivery_status import (
+    ScopeFacts,
+    duration_text,
+    project_scope_facts,
+    scope_facts,
+    scope_lines,
+    status_words,
+)
 from success.escalations import current_customer
 from success.links import portal_url
-from success.models import DailySummary, GateRun, ReportPreference, StoryDecision, Survey, WeeklyBriefing
+from success.models import DailySummary, Escalation, GateRun, ReportPreference, StoryDecision, Survey, WeeklyBriefing
 from success.probability import success_probability
 from success.satisfaction import satisfaction_scores, satisfaction_summary
 from tenants.emails import send_templated_email
@@ -78,7 +87,13 @@ def daily_numbers(project: Project, day: date) -> dict[str, Any]:
     kinds = Counter(kind for kind, _, _ in events)
     workflow = Workflow.objects.filter(project=project).first()
     timeline = project_timeline(project, now=end) if workflow is not None else None
-    adherence = Adherence(planned=bool(workflow and workflow.planned_end), delay=timeline.delay if timeline else None)
+    facts = project_scope_facts(project)
+    now = min(timezone.now(), end)
+    adherence = Adherence(
+        planned=bool(workflow and workflow.planned_end),
+        delay=timeline.delay if timeline else None,
+        blocked_for=facts.blocked_for(now) if workflow is not None and workflow.is_active else None,
+    )
     gate_runs = list(
         GateRun.objects.filter(project=project, evaluated_at__gte=start, evaluated_at__lt=end).values_list(
             "phase__name", "number", "verdict"
@@ -99,7 +114,9 @@ def daily_numbers(project: Project, day: date) -> dict[str, Any]:
     quality = {reading.metric.key: reading.display for reading in quality_read(project) if reading.value is not None}
     return {
         "day": day.isoformat(),
-        "progress_percent": int(project_progress(project) * 100) if workflow is not None else 0,
+        "progress_percent": int(facts.progress(project_progress(project), workflow) * 100) if workflow else 0,
+        "status": status_words(workflow, facts, now=now),
+        **open_matters(project, facts, now=now),
         "tasks_done": _count(kinds, K.TASK_SUCCEEDED),
         "tasks_failed": _count(kinds, K.TASK_FAILED),
         "tasks_blocked": _count(kinds, K.TASK_BLOCKED),
@@ -115,13 +132,43 @@ def daily_numbers(project: Project, day: date) -> dict[str, Any]:
     }
 
 
+def open_matters(project: Project, facts: ScopeFacts, *, now: datetime) -> dict[str, list[str]]:
+    """Escalations still open, blocked work and dropped scope — every report lists them. Said in
+    plain words: an escalation's reason (which may hold a traceback) is for staff only."""
+    escalations = [
+        f"{escalation.get_kind_display()}, open since {escalation.created_at:%Y-%m-%d %H:%M} UTC"
+        for escalation in Escalation.objects.filter(project=project).exclude(status=Escalation.Status.RESOLVED)
+    ]
+    blocked = [
+        f"“{task.title}” blocked"
+        + (f" for {duration_text(now - task.blocked_since)}" if task.blocked_since else "")
+        + (f": {customer_text(task.blocked_reason)}" if task.blocked_reason else "")
+        for task in Task.objects.filter(project=project, status=Task.Status.BLOCKED).order_by("blocked_since")
+    ]
+    return {"escalations_open": escalations, "blocked_work": blocked, "scope_open": scope_lines(facts)}
+
+
+def _matters_lines(numbers: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, label in (
+        ("escalations_open", "Escalations open"),
+        ("blocked_work", "Blocked work"),
+        ("scope_open", "Scope not delivered or dropped"),
+    ):
+        items = numbers.get(key) or []
+        lines.append(f"{label}: {'; '.join(items) if items else 'none'}.")
+    return lines
+
+
 def daily_text(project: Project, numbers: dict[str, Any]) -> str:
     lines = [
         f"{project.name} — {numbers['day']}",
-        f"Progress: {numbers['progress_percent']} %. {numbers['timeline']}.",
+        f"Status: {numbers.get('status') or 'not started'}. Progress: {numbers['progress_percent']} % "
+        f"(delivered, verified scope). {numbers['timeline']}.",
         f"Tasks done: {numbers['tasks_done']}; failed attempts: {numbers['tasks_failed']}; "
         f"blocked: {numbers['tasks_blocked']}; escalated: {numbers['escalated']}.",
     ]
+    lines += _matters_lines(numbers)
     if numbers["phases_completed"]:
         lines.append(f"Phases completed: {', '.join(numbers['phases_completed'])}.")
     if numbers["gate_runs"]:
@@ -212,24 +259,27 @@ def weekly_numbers(week_start: date, *, now: datetime | None = None) -> dict[str
             project_id__in=ids, evaluated_at__gte=start, evaluated_at__lt=end
         ).values_list("project_id", "verdict")
     )
-    escalations = Counter(
-        Event.objects.filter(
-            project_id__in=ids, kind=K.TASK_ESCALATED, created_at__gte=start, created_at__lt=end
-        ).values_list("project_id", flat=True)
+    escalations = Counter(  # every escalation raised in the week, whatever its kind
+        Escalation.objects.filter(project_id__in=ids, created_at__gte=start, created_at__lt=end).values_list(
+            "project_id", flat=True
+        )
     )
+    facts_of = scope_facts(ids)
     rows: list[dict[str, Any]] = []
     for project in projects:
         workflow = project.workflow
         timeline = project_timeline(project, now=now)
         summary = acceptance.get(project.pk)
         satisfaction = satisfaction_summary(scores.get(project.pk, []))
-        probability = success_probability(project, now=now)
+        facts = facts_of[project.pk]
+        probability = success_probability(project, now=now, scope=facts)
         rows.append(
             {
                 "project_id": project.pk,
                 "name": project.name,
-                "status": str(workflow.get_status_display()),
-                "progress_percent": int(project_progress(project) * 100),
+                "status": status_words(workflow, facts, now=now),
+                "progress_percent": int(facts.progress(project_progress(project), workflow) * 100),
+                **open_matters(project, facts, now=now),
                 "tasks_done": sum(done_per_day[project.pk]),
                 "done_per_day": done_per_day[project.pk],
                 "gate_runs_passed": gate_runs.get((project.pk, True), 0),
@@ -237,7 +287,11 @@ def weekly_numbers(week_start: date, *, now: datetime | None = None) -> dict[str
                 "escalations": escalations.get(project.pk, 0),
                 "acceptance_rate": str(summary.rate) if summary and summary.rate is not None else None,
                 "satisfaction_mean": str(satisfaction.mean) if satisfaction.mean is not None else None,
-                "timeline": Adherence(planned=workflow.planned_end is not None, delay=timeline.delay).text,
+                "timeline": Adherence(
+                    planned=workflow.planned_end is not None,
+                    delay=timeline.delay,
+                    blocked_for=facts.blocked_for(now) if workflow.is_active else None,
+                ).text,
                 "success_probability": probability.percent,
             }
         )
@@ -341,6 +395,14 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
                 ["Satisfaction (mean)", _shown(row["satisfaction_mean"], " / 10")],
                 ["Timeline", row["timeline"]],
                 ["Success probability", _shown(row["success_probability"], " %")],
+                *[
+                    [label, _paragraph("; ".join(row.get(key) or []) or "none", styles["BodyText"])]
+                    for key, label in (
+                        ("escalations_open", "Escalations open"),
+                        ("blocked_work", "Blocked work"),
+                        ("scope_open", "Scope not delivered or dropped"),
+                    )
+                ],
             ],
             colWidths=[60 * mm, 110 * mm],
         )

@@ -1,12 +1,22 @@
 from django.urls import path
 
-from success import views
+from success import views, views_criteria
 
 urlpatterns = [
     path("projects/<int:pk>/dashboard/", views.project_dashboard, name="project_dashboard"),
     path("projects/<int:pk>/dashboard/state/", views.project_dashboard_state, name="project_dashboard_state"),
     path("projects/<int:pk>/success/", views.project_success, name="project_success"),
     path("projects/<int:pk>/success/stories/<int:story_pk>/", views.story_decide, name="story_decide"),
+    path(
+        "projects/<int:pk>/success/stories/<int:story_pk>/criteria/<int:index>/waive/",
+        views_criteria.criterion_waive,
+        name="criterion_waive",
+    ),
+    path(
+        "projects/<int:pk>/success/stories/<int:story_pk>/criteria/<int:index>/evidence/",
+        views_criteria.criterion_evidence,
+        name="criterion_evidence",
+    ),
     path("projects/<int:pk>/success/surveys/<int:survey_pk>/", views.survey_answer, name="survey_answer"),
     path("projects/<int:pk>/success/guarantee/claim/", views.guarantee_claim, name="guarantee_claim"),
     path("reports/", views.reports, name="reports"),

@@ -24,7 +24,9 @@ from success.access import (
     get_summary_for_member,
     get_survey_for_member,
 )
+from success.criteria import acceptance_gate, criteria_matrix
 from success.dashboard import feed_group, project_summaries
+from success.delivery_status import project_scope_facts, status_words
 from success.forms import GuaranteeClaimForm, ReportPreferenceForm, StoryDecisionForm, SurveyAnswerForm
 from success.fragments import live_html, polled_state_html
 from success.metrics import metrics_ensure
@@ -95,6 +97,12 @@ def _metrics(project: Project) -> list[dict[str, Any]]:
     return [{"metric": metric, "measurements": history.get(metric.pk, [])[:10]} for metric in metrics.values()]
 
 
+def _with_criteria(project: Project, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each story's criteria as checks with their results, next to the story."""
+    matrix = {entry.story.pk: entry for entry in criteria_matrix(project)}
+    return [{**row, "criteria": matrix.get(row["story"].pk)} for row in rows]
+
+
 def success_context(request: HttpRequest, project: Project) -> dict[str, Any]:
     workflow = Workflow.objects.filter(project=project).first()
     pledge = Guarantee.objects.filter(project=project).first()
@@ -103,7 +111,11 @@ def success_context(request: HttpRequest, project: Project) -> dict[str, Any]:
         "workflow": workflow,
         "probability": success_probability(project),
         "gates": gates.gate_rows(project),
-        "stories": acceptance.story_acceptance_rows(project),
+        "stories": _with_criteria(project, acceptance.story_acceptance_rows(project)),
+        "acceptance_gate": acceptance_gate(project),
+        "scope_facts": project_scope_facts(project),
+        "status_label": status_words(workflow, project_scope_facts(project)) if workflow else "",
+        "is_staff": request.user.is_staff,
         "acceptance": acceptance.acceptance_summary(project),
         "acceptance_target": acceptance.TARGET_PERCENT,
         "decisions_open": workflow is not None and workflow.is_active,

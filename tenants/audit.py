@@ -51,6 +51,11 @@ class Action:
     CHARGE_SUCCEEDED: Final = "charge.succeeded"
     CHARGE_FAILED: Final = "charge.failed"
     REFUND_ISSUED: Final = "refund.issued"
+    CRITERION_WAIVED: Final = "acceptance.criterion_waived"
+    CRITERION_EVIDENCED: Final = "acceptance.criterion_evidenced"
+    SCOPE_CONSENTED: Final = "scope.drop_consented"
+    PLAN_CORRECTED: Final = "scope.plan_corrected"
+    STORY_REASSIGNED: Final = "scope.story_reassigned"
 
     LABELS: Final[dict[str, str]] = {
         LOGIN_SUCCEEDED: "Login",
@@ -77,6 +82,11 @@ class Action:
         CHARGE_SUCCEEDED: "Charge",
         CHARGE_FAILED: "Failed charge",
         REFUND_ISSUED: "Refund",
+        CRITERION_WAIVED: "Acceptance criterion waived",
+        CRITERION_EVIDENCED: "Acceptance criterion evidence attached",
+        SCOPE_CONSENTED: "Consent to dropped scope",
+        PLAN_CORRECTED: "Plan item corrected",
+        STORY_REASSIGNED: "Story given to another developer",
     }
 
 

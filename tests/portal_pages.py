@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from api.keys import api_key_create
 from api.models import Scope
 from billing.models import Charge, PaymentMethod, StripeCustomer
-from projects.models import Engagement, Phase, Project, Quote, Service, Story, Task
+from projects.models import Engagement, Phase, Project, Quote, ScopeChange, Service, Story, Task
 from success.models import DailySummary, Survey, WeeklyBriefing
 from tenants.models import Invitation, Membership, Role
 from tests.world import World
@@ -47,6 +47,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
             kind=Task.Kind.APPROVAL,
             status=Task.Status.AWAITING_APPROVAL,
         )
+        change = ScopeChange.objects.create(project=mvp, story=story, title="Secret", reason="secret reason")
         owner = Membership.objects.get(customer=customer, role=Role.OWNER).user
         api_key, _ = api_key_create(name=f"{slug} secret key", scope=Scope.READ, user=owner, expires_at=None)
     stripe_customer, _ = StripeCustomer.objects.get_or_create(
@@ -89,7 +90,14 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "project_preview_start": [mvp.pk],
         "deliverable_zip": [mvp.pk],
         "task_approve": [mvp.pk, task.pk],
-        "task_control": [mvp.pk, task.pk, "cancel"],
+        "task_control": [mvp.pk, task.pk, "hold"],
+        "task_drop": [mvp.pk, task.pk],
+        "delivery_story_drop": [mvp.pk, story.pk],
+        "delivery_story_llm": [mvp.pk, story.pk],
+        "delivery_story_correct": [mvp.pk, story.pk],
+        "scope_change_consent": [mvp.pk, change.pk],
+        "criterion_waive": [mvp.pk, story.pk, 0],
+        "criterion_evidence": [mvp.pk, story.pk, 0],
         "project_control": [mvp.pk, "cancel"],
         "quote_create": [mvp.pk],
         "quote_detail": [mvp.pk, quote.number],

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +55,7 @@ from projects.delivery.dispatch import (
 from projects.delivery.events import event_append
 from projects.delivery.job_spec import Spent, job_spec, project_runs_sum
 from projects.delivery.orchestration import advance, workflow_lock
+from projects.faults import FAULT_SENTENCE, customer_text
 from projects.models import Event, Run, Task, Workflow
 from projects.storage import project_storage
 
@@ -128,7 +130,8 @@ def _claim(schema_name: str, task_id: int, worker: str) -> Claim | None:
             attempt=task.attempts,
             agent_id=task.agent_id,
             agent_name=agent_name,
-            provider=task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
+            # A story given to another provider (``projects.story_gaps.story_to_llm``) keeps it.
+            provider=task.inputs.get("provider") or task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
             worker=worker,
             started_at=now,
             heartbeat_at=now,
@@ -180,9 +183,11 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
         return "cancelled"
     except JobFailed as failure:
         return _finish_failed(task, run, str(failure), usage=getattr(failure, "usage", None))
-    except Exception as error:
+    except Exception:
         log.exception("task %s:%s failed", schema_name, task_id)
-        return _finish_failed(task, run, f"{type(error).__name__}: {error}")
+        # The platform's own fault: the run keeps the traceback for staff, the stream says one
+        # sentence and is escalated at once (``projects.faults``).
+        return _finish_failed(task, run, traceback.format_exc(), shown=FAULT_SENTENCE)
     finally:
         heartbeat.stop()
     return _finish_succeeded(task, run, outcome)
@@ -262,12 +267,14 @@ def _release(task: Task) -> bool:
     return pools.agent_release(agent_id=task.agent_id, schema_name=current_schema(), task_id=task.pk)
 
 
-def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None) -> str:
+def _finish_failed(task: Task, run: Run, reason: str, *, usage: Usage | None = None, shown: str = "") -> str:
+    """``reason`` is kept on the run; ``shown`` (when given, a platform fault) is what the stream
+    and the task say instead."""
     now = timezone.now()
-    return _finishing(partial(_failed_record, task, run, reason, usage, now), run=run)
+    return _finishing(partial(_failed_record, task, run, reason, usage, now, shown), run=run)
 
 
-def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: datetime) -> str:
+def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: datetime, shown: str = "") -> str:
     with transaction.atomic():
         jobs = jobs_on_commit()
         workflow = workflow_lock(task.project_id)
@@ -290,9 +297,10 @@ def _failed_record(task: Task, run: Run, reason: str, usage: Usage | None, now: 
             task=task,
             run=run,
             actor=run.agent_name or run.provider,
-            message=reason,
+            message=shown or reason,
+            data={"platform_fault": True} if shown else None,
         )
-        roles_dispatch_now(task_retry_or_block(locked, workflow, reason, now), jobs=jobs)
+        roles_dispatch_now(task_retry_or_block(locked, workflow, shown or reason, now), jobs=jobs)
     return "failed"
 
 
@@ -303,7 +311,9 @@ def task_retry_or_block(task: Task, workflow: Workflow, reason: str, now: dateti
         return set()
     roles = {task.role} if _release(task) else set()
     if task.attempts >= task.max_attempts:
-        task.status, task.blocked_since, task.blocked_reason, task.agent = Task.Status.BLOCKED, now, reason, None
+        # The run keeps the full reason; the task says what a customer may read.
+        blocked = Task.Status.BLOCKED
+        task.status, task.blocked_since, task.blocked_reason, task.agent = blocked, now, customer_text(reason), None
         task.save(update_fields=["status", "blocked_since", "blocked_reason", "agent"])
         event_append(
             project_id=task.project_id,

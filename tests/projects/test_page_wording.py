@@ -118,5 +118,7 @@ def test_cancelling_a_task_or_the_delivery_asks_first(world: World) -> None:
     project_cancel = forms[f"/projects/{project.pk}/control/cancel/"]
     assert 'hx-boost="true"' in project_cancel and 'hx-confirm="Cancel the delivery of Ask first?' in project_cancel
     assert "hx-confirm" not in forms[f"/projects/{project.pk}/control/pause/"]
-    task_cancel = forms[f"/projects/{project.pk}/tasks/{task.pk}/control/cancel/"]
+    # Cancelling a task drops scope: it asks first, and for the reason the customer reads.
+    task_cancel = forms[f"/projects/{project.pk}/tasks/{task.pk}/drop/"]
     assert 'hx-boost="true"' in task_cancel and f'hx-confirm="Cancel the task “{task.title}”?' in task_cancel
+    assert f'data-testid="task-{task.pk}-reason"' in page

@@ -31,9 +31,9 @@ def blocked_task(name: str, *, hours: float) -> Task:
     return task
 
 
-def test_a_task_blocked_more_than_4_hours_is_escalated_once_to_the_account_manager(managed: World, mailbox) -> None:
+def test_a_task_blocked_more_than_30_minutes_is_escalated_once_to_the_account_manager(managed: World, mailbox) -> None:
     with schema_context("alpha"):
-        fresh = blocked_task("Blocked 3h", hours=3)
+        fresh = blocked_task("Blocked 20m", hours=1 / 3)
         old = blocked_task("Blocked 5h", hours=5)
     with committed():
         tasks_escalate()
@@ -46,12 +46,12 @@ def test_a_task_blocked_more_than_4_hours_is_escalated_once_to_the_account_manag
             f"task:{old.pk}",
             old.project_id,
         )
-        assert "the test database is unreachable" in escalation.reason and "more than 4 hours" in escalation.reason
+        assert "the test database is unreachable" in escalation.reason and "more than 30 minutes" in escalation.reason
         assert escalation.assigned_to_email == "staff@hive.test" and escalation.emailed_to == ["staff@hive.test"]
         assert not Escalation.objects.filter(subject=f"task:{fresh.pk}").exists()
     sent = [m for m in mailbox.to("staff@hive.test") if "Blocked 5h" in m.subject]
     assert len(sent) == 1
-    assert sent[0].subject == "[Escalation] Alpha Industries · Blocked 5h: Task blocked for more than 4 hours"
+    assert sent[0].subject == "[Escalation] Alpha Industries · Blocked 5h: Task blocked past the escalation limit"
     assert "the test database is unreachable" in sent[0].text
     assert f"/admin/success/escalations/alpha/{escalation.pk}/" in sent[0].text
     assert f"alpha.hive.localhost:8000/projects/{old.project_id}/dashboard/" in sent[0].text

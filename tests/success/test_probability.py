@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from projects.models import Phase, Story
+from projects.models import Phase, Story, Task
 from success.models import GateRun, StoryDecision, Survey
 from success.probability import success_probability
 from tests.success.delivery import Delivery, delivery_make
@@ -55,16 +55,32 @@ PASSED, BLOCKED = GateRun.Verdict.PASSED, GateRun.Verdict.BLOCKED
 def test_a_project_on_plan_with_passing_gates_and_happy_customers_is_likely(world: World) -> None:
     with schema_context("alpha"):
         delivery = delivery_make("Healthy", tasks=6)
+        Task.objects.filter(project=delivery.project, status=Task.Status.BLOCKED).update(status=Task.Status.READY)
         history(delivery, gates=[PASSED], decisions=[A, A, A, A], scores=[9, 9])
         result = success_probability(delivery.project)
     assert result.percent == 100 and result.band == "likely"
-    assert [f.key for f in result.factors] == ["timeline", "gates", "acceptance", "satisfaction"]
+    assert [f.key for f in result.factors] == ["timeline", "gates", "acceptance", "satisfaction", "delivery"]
     assert result.reasons == [
-        "Timeline: on plan.",
+        "Timeline: not behind the planned dates.",
         "Quality gates: 1 of 1 gate run passed.",
         "Acceptance: 100% of the decided stories accepted (target 90%).",
         "Satisfaction: mean 9.0/10 over 2 answers.",
+        "Delivery: nothing blocked, nothing dropped or unverified.",
     ]
+
+
+def test_a_blocked_task_keeps_the_probability_below_100_and_says_for_how_long(world: World) -> None:
+    with schema_context("alpha"):
+        delivery = delivery_make("Stuck", tasks=6)
+        since = timezone.now() - timedelta(hours=4)
+        Task.objects.filter(project=delivery.project, status=Task.Status.BLOCKED).update(blocked_since=since)
+        history(delivery, gates=[PASSED], decisions=[A, A, A, A], scores=[9, 9])
+        result = success_probability(delivery.project)
+    by_key = {f.key: f for f in result.factors}
+    # 4 of 8 hours: 0.2 + 0.3 * 0.5 = 0.35 off.
+    assert by_key["delivery"].score == pytest.approx(0.65)
+    assert "1 task blocked for 4 hours" in by_key["delivery"].reason
+    assert result.percent == round((100 + 30 * 0.65) / 130 * 100) and result.percent < 100
 
 
 def test_a_late_project_with_blocked_gates_rejections_and_falling_satisfaction_is_unlikely(world: World) -> None:
@@ -85,15 +101,19 @@ def test_a_late_project_with_blocked_gates_rejections_and_falling_satisfaction_i
     assert "falling: 100% of the earlier decisions were acceptances, 0% of the later" in by_key["acceptance"].reason
     # mean 6.5 → (6.5 − 4) / 4 = 0.625, minus 0.1: the latest (4) is 5 below the earlier mean.
     assert by_key["satisfaction"].score == pytest.approx(0.525)
-    expected = (25 * (50 / 90 - 0.1) + 20 * 0.525) / 100
+    # One blocked task (no time recorded): 0.2 off the delivery factor.
+    assert by_key["delivery"].score == pytest.approx(0.8)
+    expected = (25 * (50 / 90 - 0.1) + 20 * 0.525 + 30 * 0.8) / 130
     assert result.percent == round(expected * 100) and result.band == "unlikely"
 
 
 def test_without_data_there_is_no_score_and_missing_factors_are_left_out(world: World) -> None:
     with schema_context("alpha"):
         bare = delivery_make("Bare", tasks=3, planned=False)
+        Task.objects.filter(project=bare.project, status=Task.Status.BLOCKED).update(status=Task.Status.READY)
         assert success_probability(bare.project).percent is None
         partial = delivery_make("Partial", tasks=3, planned=False)
+        Task.objects.filter(project=partial.project, status=Task.Status.BLOCKED).update(status=Task.Status.READY)
         history(partial, gates=[PASSED, BLOCKED], decisions=[], scores=[])
         result = success_probability(partial.project)
     assert result.percent == 50 and result.band == "at risk"

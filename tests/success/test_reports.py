@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from agents.models import UtilizationSample
 from agents.pools import pools_ensure
 from projects.models import Event, Project, Story
-from success.models import DailySummary, GateRun, StoryDecision, SuccessMetric, Survey
+from success.models import DailySummary, Escalation, GateRun, StoryDecision, SuccessMetric, Survey
 from success.operator import operator_view
 from success.reports import briefing_pdf, daily_summaries_make, weekly_briefing_make, weekly_numbers
 from tenants.models import Customer
@@ -89,7 +89,13 @@ def test_the_weekly_briefing_pdf_carries_the_weeks_numbers_and_charts(world: Wor
         events(shop, Event.Kind.TASK_SUCCEEDED, at(WEEK, 9), at(WEEK, 10), at(WEEK + timedelta(days=2), 9))
         events(shop, Event.Kind.TASK_SUCCEEDED, at(WEEK + timedelta(days=7), 9))  # next week: not counted
         events(crm, Event.Kind.TASK_SUCCEEDED, *(at(WEEK + timedelta(days=4), h) for h in (8, 9, 10, 11)))
-        events(crm, Event.Kind.TASK_ESCALATED, at(WEEK + timedelta(days=5), 8))
+        Escalation.objects.create(  # any escalation raised in the week counts, whatever its kind
+            project=crm,
+            kind=Escalation.Kind.PLATFORM_FAULT,
+            subject="fault:1",
+            reason="Traceback …",
+            created_at=at(WEEK + timedelta(days=5), 8),
+        )
         phase = shop.phases.get(position=2)
         GateRun.objects.create(
             project=shop, phase=phase, number=1, service="mvp", verdict="blocked", evaluated_at=at(WEEK, 15)
