@@ -221,7 +221,7 @@ def _record(occurrence: Occurrence, rule: Rule, *, user: User, link: str, delive
                 email=user.email,
                 kind=rule.kind,
                 project=occurrence.project,
-                title=occurrence.title[:300],
+                title=f"{rule.kind.label}: {occurrence.title}"[:300],
                 body=occurrence.body,
                 link=link,
                 action=rule.action,
@@ -273,12 +273,11 @@ def digests_send(*, now: Any = None) -> int:
 def event_occurrence(event: Event) -> Occurrence:
     phase = Phase.objects.filter(pk=event.phase_id).first() if event.phase_id is not None else None
     phase_key = phase.key if phase is not None else ""
-    rule = RULES[event.kind]
     return Occurrence(
         source=event.kind,
         key=f"event:{event.pk}",
         project=event.project,
-        title=f"{rule.kind.label}: {event.project.name}" + (f" — {event.message}" if event.message else ""),
+        title=event.project.name + (f" — {event.message}" if event.message else ""),
         body=event.message,
         task_id=event.task_id,
         phase_key=phase_key,
@@ -309,7 +308,7 @@ def _notify_on_commit(occurrence: Occurrence) -> None:
 
 def _survey_saved(sender: type[Survey], instance: Survey, created: bool, **_: Any) -> None:
     if created and instance.occasion != Survey.Occasion.PHASE:
-        title = f"How satisfied are you with {instance.subject}? {instance.project.name}"
+        title = f"{instance.project.name} — how satisfied are you with {instance.subject}?"
         _notify_on_commit(Occurrence("survey.opened", f"survey:{instance.pk}", instance.project, title))
 
 
@@ -321,10 +320,10 @@ def _guarantee_saved(
 ) -> None:
     project = instance.project
     if created:
-        title = f"The 30-day guarantee of {project.name} is open until {instance.closes_at:%b %-d, %Y}"
+        title = f"{project.name} — the 30-day window is open until {instance.closes_at:%b %-d, %Y}"
         _notify_on_commit(Occurrence("guarantee.opened", f"guarantee:{instance.pk}:open", project, title))
     elif instance.status in _DECIDED and (update_fields is None or "status" in update_fields):
-        title = f"The guarantee of {project.name}: {instance.get_status_display()}"
+        title = f"{project.name} — {instance.get_status_display()}"
         key = f"guarantee:{instance.pk}:{instance.status}"
         _notify_on_commit(Occurrence("guarantee.decided", key, project, title, body=instance.decision_note))
 
