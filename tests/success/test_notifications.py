@@ -161,7 +161,7 @@ def _payment(kind: str, project: Project, charge_id: int) -> None:
         template="payment_receipt" if kind == "receipt" else "payment_failed",
         context={**context, "receipt_url": PORTAL + path, "pay_url": PORTAL + path},
     )
-    assert any(result is True for _, result in answers)  # success takes it over from billing
+    assert any(bool(result) for _, result in answers)  # success takes it over from billing
 
 
 def test_payments_go_to_the_owners_by_their_preferences_with_billings_own_mail(world: World, mailbox: Mailbox) -> None:
