@@ -135,8 +135,9 @@ RULES: dict[str, Rule] = {
     "approval.requested": Rule(K.APPROVAL_NEEDED, OWNERS, approval_page, "Review and approve"),
     "task.blocked": Rule(K.TASK_BLOCKED, TEAM, dashboard_page, "Open the dashboard"),
     "task.escalated": Rule(K.TASK_BLOCKED, TEAM, dashboard_page, "Open the dashboard"),
-    "scope.changed": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope"),
-    "scope.dropped": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope"),
+    # scope.dropped / scope.consented: the kinds issue #14's scope-drop consent appends.
+    "scope.dropped": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope change"),
+    "scope.consented": Rule(K.SCOPE_CHANGE, TEAM, project_page, "See the scope"),
     "phase.completed": Rule(
         K.PREVIEW_READY, EVERYONE, project_page, "Open the preview", when=lambda o: o.phase_key == "preview"
     ),
