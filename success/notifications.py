@@ -37,8 +37,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -54,7 +58,6 @@ from success.models import (
     NotificationPreference,
     Survey,
 )
-from tenants.emails import send_templated_email
 from tenants.models import Customer, Membership, Role, User
 
 log = logging.getLogger(__name__)
@@ -210,7 +213,10 @@ def notify(occurrence: Occurrence) -> list[Notification]:
             continue
         made.append(row)
         if delivery == NotificationDelivery.IMMEDIATELY:
-            _mail_one(row, customer, occurrence)
+            try:
+                _mail_one(row, customer, occurrence)
+            except Exception:  # the others are still told; the row stays in the list, not e-mailed
+                log.exception("notification %s to %s could not be e-mailed", row.key, row.email)
     return made
 
 
@@ -242,8 +248,26 @@ def _mail_one(row: Notification, customer: Customer, occurrence: Occurrence) -> 
         "preferences_link": portal_url(customer.schema_name, _url("notification_preferences")),
     }
     template = str(occurrence.data.get("template") or "notification")
-    send_templated_email(template, [row.email], {**occurrence.data.get("context", {}), **context})
+    mail_now(template, row.email, {**occurrence.data.get("context", {}), **context})
     Notification.objects.filter(pk=row.pk).update(emailed_at=timezone.now())
+
+
+def mail_now(name: str, to: str, context: dict[str, Any]) -> None:
+    """Send ``emails/<name>_*`` now. ``tenants.emails.send_templated_email`` waits for a commit;
+    notifications are made after the commit already, and a failure must be seen here, per person,
+    so the row says it was not e-mailed. The text parts are rendered without HTML escaping, the
+    HTML part with it."""
+
+    def plain(part: str) -> str:
+        template = get_template(f"emails/{name}_{part}.txt").template  # type: ignore[attr-defined]
+        rendered: str = template.render(Context(context, autoescape=False))
+        return rendered
+
+    message = EmailMultiAlternatives(
+        " ".join(plain("subject").split()), plain("body"), settings.DEFAULT_FROM_EMAIL, [to]
+    )
+    message.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
+    message.send()
 
 
 def digests_send(*, now: Any = None) -> int:
@@ -261,11 +285,17 @@ def digests_send(*, now: Any = None) -> int:
     for row in waiting:
         per_person.setdefault(row.email, []).append(row)
     preferences = portal_url(customer.schema_name, _url("notification_preferences"))
+    sent = 0
     for email, rows in per_person.items():
         context = {"customer": customer, "notifications": rows, "count": len(rows), "preferences_link": preferences}
-        send_templated_email("notification_digest", [email], context)
+        try:
+            mail_now("notification_digest", email, context)
+        except Exception:  # tried again at the next digest
+            log.exception("the notification digest to %s could not be e-mailed", email)
+            continue
         Notification.objects.filter(pk__in=[row.pk for row in rows]).update(emailed_at=now)
-    return len(per_person)
+        sent += 1
+    return sent
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -304,7 +334,7 @@ def _notify_on_commit(occurrence: Occurrence) -> None:
         with schema_context(schema):
             notify(occurrence)
 
-    transaction.on_commit(run)
+    transaction.on_commit(run, robust=True)  # a mail server down never fails what happened
 
 
 def _survey_saved(sender: type[Survey], instance: Survey, created: bool, **_: Any) -> None:
@@ -357,7 +387,7 @@ def _payment_noticed(
             )
             notify(occurrence)
 
-    transaction.on_commit(run)
+    transaction.on_commit(run, robust=True)
     return True
 
 

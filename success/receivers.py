@@ -53,7 +53,9 @@ def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) 
         return
     schema: str = connection.schema_name  # type: ignore[attr-defined]
     if event_wants_notice(instance.kind):
-        transaction.on_commit(partial(event_notify, schema_name=schema, event_id=instance.pk))
+        # robust: a notification that cannot be sent (mail server down) is logged, and never
+        # fails the workflow step that appended the event.
+        transaction.on_commit(partial(event_notify, schema_name=schema, event_id=instance.pk), robust=True)
     if instance.kind in FINISHING and instance.phase_id is not None:
         transaction.on_commit(partial(on_task_finished, schema_name=schema, phase_id=instance.phase_id))
     elif instance.kind == Event.Kind.PHASE_COMPLETED and instance.phase_id is not None:

@@ -29,9 +29,11 @@ OWNER, MEMBER, VIEWER = "alpha-owner@example.test", "alpha-member@example.test",
 PORTAL = "http://alpha.hive.localhost:8000"
 
 
-def kinds_of(email: str) -> list[str]:
+def kinds_of(email: str, project: Project) -> list[str]:
+    """The kinds ``email`` was told about ``project`` (the schema may hold other tests' rows)."""
     with schema_context("alpha"):
-        return list(Notification.objects.filter(email=email).order_by("pk").values_list("kind", flat=True))
+        rows = Notification.objects.filter(email=email, project=project).order_by("pk")
+        return list(rows.values_list("kind", flat=True))
 
 
 def all_choices(**chosen: str) -> dict[str, str]:
@@ -54,11 +56,13 @@ def test_an_approval_waiting_mails_the_owner_a_link_to_the_decision_and_lists_it
     assert not [m for m in mailbox.to(MEMBER) + mailbox.to(VIEWER) if "Approval needed" in m.subject]
 
     owner = world.client("alpha_owner", on="alpha")
-    page = owner.get("/notifications/").content.decode()
-    assert "Customer approves the plan" in page and 'data-testid="unread-count">1<' in page
-    assert 'data-testid="unread-badge">1<' in owner.get("/reports/").content.decode()
     with schema_context("alpha"):
-        row = Notification.objects.get(email=OWNER, kind=NotificationKind.APPROVAL_NEEDED)
+        row = Notification.objects.get(email=OWNER, kind=NotificationKind.APPROVAL_NEEDED, project=project)
+        # Other tests' rows may be in the schema (a transactional test's flush keeps tenant tables).
+        unread = Notification.objects.filter(user=world.users["alpha_owner"], read_at__isnull=True).count()
+    page = owner.get("/notifications/").content.decode()
+    assert f'data-testid="notification-{row.pk}"' in page and f'data-testid="unread-count">{unread}<' in page
+    assert f'data-testid="unread-badge">{unread}<' in owner.get("/reports/").content.decode()
     opened = owner.post(f"/notifications/{row.pk}/open/")
     assert opened.status_code == 302 and opened["Location"] == f"/projects/{project.pk}/#task-{task.pk}"
     assert f'data-testid="approve-{task.pk}"' in owner.get(opened["Location"]).content.decode()
@@ -97,8 +101,8 @@ def test_blocked_and_escalated_tasks_scope_changes_and_the_preview_tell_the_team
             )
     # The preview phase's end is a milestone: its satisfaction survey opens too.
     team = ["task_blocked", "task_blocked", "scope_change", "preview_ready", "survey_open"]
-    assert kinds_of(OWNER) == kinds_of(MEMBER) == team
-    assert kinds_of(VIEWER) == ["preview_ready"]  # viewers decide nothing; they may open the preview
+    assert kinds_of(OWNER, project) == kinds_of(MEMBER, project) == team
+    assert kinds_of(VIEWER, project) == ["preview_ready"]  # viewers decide nothing; they may open the preview
     blocked = [m for m in mailbox.to(MEMBER) if "Task blocked" in m.subject]
     assert len(blocked) == 2 and f"{PORTAL}/projects/{project.pk}/dashboard/" in blocked[0].text
     scope = next(m for m in mailbox.to(OWNER) if "Scope change" in m.subject)
@@ -108,7 +112,7 @@ def test_blocked_and_escalated_tasks_scope_changes_and_the_preview_tell_the_team
         from success.notifications import event_notify
 
         event_notify(schema_name="alpha", event_id=Event.objects.filter(kind="scope.dropped").latest("pk").pk)
-    assert kinds_of(OWNER) == team
+    assert kinds_of(OWNER, project) == team
 
 
 def _delivered(project: Project) -> None:
@@ -131,9 +135,9 @@ def test_delivery_opens_its_survey_and_the_guarantee_and_the_decision_is_told(wo
                 user=world.users["staff"],
                 reason="The slow page is the customer's own hosting, measured twice.",
             )
-    assert kinds_of(OWNER) == ["delivery_done", "survey_open", "guarantee", "guarantee"]
-    assert kinds_of(MEMBER) == ["delivery_done", "survey_open"]
-    assert kinds_of(VIEWER) == ["delivery_done"]
+    assert kinds_of(OWNER, project) == ["delivery_done", "survey_open", "guarantee", "guarantee"]
+    assert kinds_of(MEMBER, project) == ["delivery_done", "survey_open"]
+    assert kinds_of(VIEWER, project) == ["delivery_done"]
     survey_mail = next(m for m in mailbox.to(MEMBER) if "survey" in m.subject.lower())
     assert f"{PORTAL}/projects/{project.pk}/success/#satisfaction" in survey_mail.text
     decided = [m for m in mailbox.to(OWNER) if "guarantee" in m.subject.lower()]
@@ -172,7 +176,7 @@ def test_payments_go_to_the_owners_by_their_preferences_with_billings_own_mail(w
         with committed():
             _payment("receipt", project, 901)
             _payment("failure", project, 902)
-    assert kinds_of(OWNER) == ["payment_receipt", "payment_failure"] and kinds_of(MEMBER) == []
+    assert kinds_of(OWNER, project) == ["payment_receipt", "payment_failure"] and kinds_of(MEMBER, project) == []
     receipts = [m for m in mailbox.to(OWNER) if m.subject.startswith("Receipt: $1,000.00")]
     assert len(receipts) == 1 and f"{PORTAL}/billing/receipts/901/" in receipts[0].text
     assert len(mailbox.to(OWNER)) == 1  # the failure is off: no e-mail
@@ -196,7 +200,7 @@ def test_off_sends_nothing_and_the_digest_sends_one_mail_a_day(world: World, mai
             event_append(project_id=project.pk, kind=Event.Kind.TASK_BLOCKED, task=task, message="second block")
     assert mailbox.to(OWNER) == []  # approval off, blocked waits for the digest
     assert len([m for m in mailbox.to(MEMBER) if "Task blocked" in m.subject]) == 2  # the member chose nothing
-    assert kinds_of(OWNER) == ["approval_needed", "task_blocked", "task_blocked"]
+    assert kinds_of(OWNER, project) == ["approval_needed", "task_blocked", "task_blocked"]
 
     with committed():
         notification_digests()
@@ -252,3 +256,18 @@ def test_the_list_pages_and_marks_all_read(world: World) -> None:
     assert "Preview number 34<" in viewer.get("/notifications/?page=2").content.decode()
     assert viewer.post("/notifications/read/").status_code == 302
     assert 'data-testid="unread-count">0<' in viewer.get("/notifications/").content.decode()
+
+
+def test_a_mail_server_that_is_down_loses_no_notification_and_stops_no_work(
+    world: World, settings: pytest.FixtureRequest
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # type: ignore[attr-defined]  # nothing listens
+    with schema_context("alpha"):
+        project = started_mvp("Offline", world.users["alpha_owner"], stories=1)
+        task = Task.objects.filter(project=project).order_by("pk").first()
+        assert task is not None
+        with committed():
+            event_append(project_id=project.pk, kind=Event.Kind.TASK_BLOCKED, task=task, message="no mail today")
+        rows = list(Notification.objects.filter(project=project).order_by("email"))
+    assert [row.email for row in rows] == [MEMBER, OWNER] and all(row.emailed_at is None for row in rows)
