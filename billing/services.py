@@ -523,6 +523,7 @@ def _notice_taken(kind: str, row: Charge, *, title: str, path: str, context: dic
         schema_name=row.schema_name,
         project_id=row.project_id,
         charge_id=row.pk,
+        attempt=row.attempts,
         title=title,
         path=path,
         template=f"payment_{'receipt' if kind == 'receipt' else 'failed'}",

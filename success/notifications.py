@@ -366,6 +366,7 @@ def _payment_noticed(
     schema_name: str,
     project_id: int | None,
     charge_id: int,
+    attempt: int,
     title: str,
     path: str,
     template: str,
@@ -379,7 +380,7 @@ def _payment_noticed(
             project = Project.objects.filter(pk=project_id).first() if project_id else None
             occurrence = Occurrence(
                 f"payment.{kind}",
-                f"charge:{charge_id}:{kind}",
+                f"charge:{charge_id}:{kind}:{attempt}",
                 project,
                 title,
                 path=path,

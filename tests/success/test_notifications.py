@@ -160,6 +160,7 @@ def _payment(kind: str, project: Project, charge_id: int) -> None:
         schema_name="alpha",
         project_id=project.pk,
         charge_id=charge_id,
+        attempt=1,
         title=f"Payment of $1,000.00 {kind}",
         path=path,
         template="payment_receipt" if kind == "receipt" else "payment_failed",
