@@ -272,3 +272,14 @@ def test_a_mail_server_that_is_down_loses_no_notification_and_stops_no_work(
             event_append(project_id=project.pk, kind=Event.Kind.TASK_BLOCKED, task=task, message="no mail today")
         rows = list(Notification.objects.filter(project=project).order_by("email"))
     assert [row.email for row in rows] == [MEMBER, OWNER] and all(row.emailed_at is None for row in rows)
+
+
+def test_beat_sends_the_digests_every_day_after_the_reports() -> None:
+    from celery.schedules import crontab
+    from django.conf import settings
+
+    from hive.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["success-notification-digests"]
+    assert entry["task"] == "success.notification_digests" and "success.notification_digests" in app.tasks
+    assert entry["schedule"] == crontab(minute=30, hour=settings.HIVE_REPORTS_HOUR)
