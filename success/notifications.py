@@ -108,6 +108,10 @@ def approval_page(o: Occurrence) -> str:
     return project_page(o) + (f"#task-{o.task_id}" if o.task_id else "")
 
 
+def preview_page(o: Occurrence) -> str:
+    return project_page(o) + "#preview"
+
+
 def dashboard_page(o: Occurrence) -> str:
     assert o.project is not None
     return _url("project_dashboard", o.project.pk)
@@ -142,7 +146,7 @@ RULES: dict[str, Rule] = {
     "scope.dropped": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope change"),
     "scope.consented": Rule(K.SCOPE_CHANGE, TEAM, project_page, "See the scope"),
     "phase.completed": Rule(
-        K.PREVIEW_READY, EVERYONE, project_page, "Open the preview", when=lambda o: o.phase_key == "preview"
+        K.PREVIEW_READY, EVERYONE, preview_page, "Open the preview", when=lambda o: o.phase_key == "preview"
     ),
     "project.completed": Rule(K.DELIVERY_DONE, EVERYONE, success_page("#acceptance"), "See the delivery"),
     "survey.opened": Rule(K.SURVEY_OPEN, TEAM, success_page("#satisfaction"), "Answer the survey"),

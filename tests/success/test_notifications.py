@@ -107,7 +107,8 @@ def test_blocked_and_escalated_tasks_scope_changes_and_the_preview_tell_the_team
     assert len(blocked) == 2 and f"{PORTAL}/projects/{project.pk}/dashboard/" in blocked[0].text
     scope = next(m for m in mailbox.to(OWNER) if "Scope change" in m.subject)
     assert "Story 1 dropped with consent" in scope.subject and f"{PORTAL}/projects/{project.pk}/" in scope.text
-    assert any("Preview ready" in m.subject for m in mailbox.to(VIEWER))
+    (preview,) = [m for m in mailbox.to(VIEWER) if "Preview ready" in m.subject]
+    assert f"{PORTAL}/projects/{project.pk}/#preview" in preview.text
     with committed(), schema_context("alpha"):  # the same event again tells nobody twice
         from success.notifications import event_notify
 
