@@ -13,6 +13,12 @@ keyword arguments only (``sender`` is the billing model class):
   subscription has ended in Stripe.
 - ``custom_quote_issued``: ``schema_name``, ``project_id``, ``custom_quote_id`` when an account
   manager saves a custom quote; projects makes it the project's next quote version to accept.
+- ``payment_notice`` (sent when the row is recorded, inside its transaction): ``kind``
+  ("receipt" or "failure"), ``schema_name``, ``project_id``, ``charge_id``, ``attempt`` (each
+  retry of a failed charge is told again), ``title``, ``path``
+  (the portal page to act on), ``template`` and ``context`` (billing's own e-mail). A receiver
+  that returns True takes the notice over and mails it after the commit by each person's
+  notification preferences (success); without one, billing mails the owners itself.
 """
 
 from __future__ import annotations
@@ -24,3 +30,4 @@ milestone_failed = Signal()
 subscription_renewal_failed = Signal()
 subscription_canceled = Signal()
 custom_quote_issued = Signal()
+payment_notice = Signal()

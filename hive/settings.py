@@ -425,8 +425,15 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute=15, hour=HIVE_REPORTS_HOUR, day_of_week="mon"),
         },
         "success-watch": {"task": "success.watch", "schedule": 600.0},
+        # Notifications a person chose to get as a daily digest (success.notifications).
+        "success-notification-digests": {
+            "task": "success.notification_digests",
+            "schedule": crontab(minute=30, hour=HIVE_REPORTS_HOUR),
+        },
     }
 )
+# Daily summaries and weekly briefings made on request ("as of now"), per person.
+HIVE_RATE_REPORT_NOW = env_str("HIVE_RATE_REPORT_NOW", "10/m")
 # --- end customer success ------------------------------------------------------------------------
 
 # --- Customer previews (agents.previews, projects.delivery.previews, projects.delivery.preview_gateway) ---------------

@@ -147,11 +147,15 @@ class StoryDecision(models.Model):
 
 
 class Survey(models.Model):
-    """A short satisfaction survey (0–10) at the end of a phase or at delivery."""
+    """A short satisfaction survey (0–10) at a milestone the customer lives through: the plan
+    they approved, the preview they opened, the delivery. Surveys of earlier releases were opened
+    at the end of every internal phase (``PHASE``); those rows are kept as they were answered."""
 
     class Occasion(models.TextChoices):
-        PHASE = "phase", "End of a phase"
+        PLAN = "plan", "The plan"
+        PREVIEW = "preview", "The preview"
         DELIVERY = "delivery", "Delivery"
+        PHASE = "phase", "End of a phase (earlier surveys)"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="surveys")
     phase = models.ForeignKey(Phase, null=True, blank=True, on_delete=models.CASCADE, related_name="surveys")
@@ -168,7 +172,9 @@ class Survey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "phase"], name="one_survey_per_phase"),
             models.UniqueConstraint(
-                fields=["project"], condition=Q(occasion="delivery"), name="one_delivery_survey_per_project"
+                fields=["project", "occasion"],
+                condition=Q(occasion__in=["plan", "preview", "delivery"]),
+                name="one_survey_per_milestone",
             ),
             models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=10), name="survey_score_0_to_10"),
         ]
@@ -178,7 +184,9 @@ class Survey(models.Model):
 
     @property
     def subject(self) -> str:
-        return "delivery" if self.phase is None else self.phase.name
+        if self.occasion == self.Occasion.PHASE and self.phase is not None:
+            return self.phase.name
+        return {"plan": "the plan", "preview": "the preview"}.get(self.occasion, "the delivery")
 
     @property
     def is_open(self) -> bool:
@@ -439,3 +447,78 @@ class CriterionCheck(models.Model):
         if self.waived_reason:
             return "waived"
         return str(self.status)
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    """What a person is told about; each member chooses per kind how (``NotificationPreference``)."""
+
+    APPROVAL_NEEDED = "approval_needed", "Approval needed"
+    TASK_BLOCKED = "task_blocked", "Task blocked or escalated"
+    SCOPE_CHANGE = "scope_change", "Scope change"
+    PREVIEW_READY = "preview_ready", "Preview ready"
+    DELIVERY_DONE = "delivery_done", "Delivery done"
+    SURVEY_OPEN = "survey_open", "Satisfaction survey open"
+    GUARANTEE = "guarantee", "Guarantee opened or decided"
+    PAYMENT_RECEIPT = "payment_receipt", "Payment receipt"
+    PAYMENT_FAILURE = "payment_failure", "Payment failure"
+
+
+class NotificationDelivery(models.TextChoices):
+    IMMEDIATELY = "immediately", "E-mail at once"
+    DIGEST = "digest", "In the daily digest"
+    OFF = "off", "No e-mail (portal list only)"
+
+
+class Notification(models.Model):
+    """One thing one person is told, with the page where they act; read or unread in the portal,
+    e-mailed at once, in the next daily digest, or not at all (the person's preference then)."""
+
+    user = _person()
+    email = models.EmailField()
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    # An absolute link on the tenant's own domain: the same one the e-mail carries.
+    link = models.URLField(max_length=500)
+    action = models.CharField(max_length=80)
+    # What it is about, so one occurrence tells each person once: "event:12", "survey:3".
+    key = models.CharField(max_length=100)
+    delivery = models.CharField(max_length=12, choices=NotificationDelivery.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_notification_per_user_and_key")]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["delivery", "emailed_at"], name="notification_digest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.title}"
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
+
+
+class NotificationPreference(models.Model):
+    """How one person wants one kind of notification; without a row, at once."""
+
+    user = _person()
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    delivery = models.CharField(
+        max_length=12, choices=NotificationDelivery.choices, default=NotificationDelivery.IMMEDIATELY
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_notification_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.delivery}"

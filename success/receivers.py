@@ -7,8 +7,12 @@
   ``success.escalations.on_platform_fault``, at once;
 * a task succeeding → ``success.outcomes.on_task_succeeded`` (capability gaps, criterion checks);
 * committed events of the project stream (``post_save`` of ``projects.Event``): a task finishing
-  in a blocked phase moves its remediation on, a completed phase opens its satisfaction survey,
-  a delivered project opens its delivery survey and its 30-day guarantee.
+  in a blocked phase moves its remediation on, a completed milestone phase (the plan, the
+  preview) opens its satisfaction survey, a delivered project opens its delivery survey and its
+  30-day guarantee; and every event whose kind is in ``success.notifications.RULES`` tells the
+  people it names;
+* ``billing.signals.payment_notice`` and the success records that notify (surveys, the
+  guarantee): ``success.notifications.sources_connect``.
 
 Each reaction runs after the event's commit, in the event's schema.
 """
@@ -27,18 +31,17 @@ from projects.signals import payment_overdue, phase_ready_for_gates, task_escala
 from success.escalations import on_payment_overdue, on_platform_fault, on_task_escalated
 from success.gates import FINISHING, on_phase_ready_for_gates, on_task_finished
 from success.guarantee import guarantee_open
+from success.notifications import event_notify, event_wants_notice, sources_connect, sources_disconnect
 from success.outcomes import on_task_succeeded
-from success.satisfaction import survey_open
+from success.satisfaction import milestone_of, survey_open
 
 
 def phase_completed(*, schema_name: str, phase_id: int) -> None:
     with schema_context(schema_name):
         phase = Phase.objects.select_related("project").filter(pk=phase_id).first()
-        if phase is None:
-            return
-        last = Phase.objects.filter(project_id=phase.project_id).order_by("-position").values_list("pk", flat=True)
-        if last.first() != phase.pk:  # the delivery survey covers the last phase
-            survey_open(project=phase.project, phase=phase)
+        milestone = milestone_of(phase) if phase is not None else None
+        if phase is not None and milestone is not None:
+            survey_open(project=phase.project, occasion=milestone, phase=phase)
 
 
 def project_delivered(*, schema_name: str, project_id: int) -> None:
@@ -57,6 +60,10 @@ def _event_saved(sender: type[Event], instance: Event, created: bool, **_: Any) 
         transaction.on_commit(partial(on_platform_fault, schema_name=schema, run_id=instance.run_id))
     if instance.kind == Event.Kind.TASK_SUCCEEDED and instance.task_id is not None:
         transaction.on_commit(partial(on_task_succeeded, schema_name=schema, task_id=instance.task_id))
+    if event_wants_notice(instance.kind):
+        # robust: a notification that cannot be sent (mail server down) is logged, and never
+        # fails the workflow step that appended the event.
+        transaction.on_commit(partial(event_notify, schema_name=schema, event_id=instance.pk), robust=True)
     if instance.kind in FINISHING and instance.phase_id is not None:
         transaction.on_commit(partial(on_task_finished, schema_name=schema, phase_id=instance.phase_id))
     elif instance.kind == Event.Kind.PHASE_COMPLETED and instance.phase_id is not None:
@@ -70,6 +77,7 @@ def connect_receivers() -> None:
     task_escalated.connect(on_task_escalated, dispatch_uid="success.escalations")
     payment_overdue.connect(on_payment_overdue, dispatch_uid="success.escalations.payment")
     post_save.connect(_event_saved, sender=Event, dispatch_uid="success.lifecycle")
+    sources_connect()
 
 
 def disconnect_receivers() -> None:
@@ -78,3 +86,4 @@ def disconnect_receivers() -> None:
     task_escalated.disconnect(dispatch_uid="success.escalations")
     payment_overdue.disconnect(dispatch_uid="success.escalations.payment")
     post_save.disconnect(sender=Event, dispatch_uid="success.lifecycle")
+    sources_disconnect()

@@ -6,6 +6,10 @@ progress is derived from, gate runs, story decisions, survey answers and the age
 was active during it; stored once per project and day, emailed to the members who opted in
 (``ReportPreference``) and shown in the portal.
 
+**As of now**: ``daily_summary_now`` and ``weekly_briefing_now`` make the same report up to the
+moment they are asked for (the portal's buttons, rate-limited), so a delivery that finishes before
+the next morning or Monday still has both; they are shown, not stored or mailed.
+
 **Weekly briefing** (beat on Mondays, ``success.weekly_briefings``): one PDF per customer for the
 seven days before the Monday it is made on, with a chart of the work done per day, a chart of
 each project's progress, and per project the numbers an executive asks for: progress, tasks done
@@ -76,9 +80,10 @@ def _count(kinds: Counter[str], kind: str) -> int:
     return kinds.get(kind, 0)
 
 
-def daily_numbers(project: Project, day: date) -> dict[str, Any]:
-    """The numbers of one project's day, from its records."""
+def daily_numbers(project: Project, day: date, *, now: datetime | None = None) -> dict[str, Any]:
+    """The numbers of one project's day, from its records (up to ``now`` for a day not over)."""
     start, end = _day_bounds(day)
+    end = min(end, now + timedelta(microseconds=1)) if now is not None else end
     events = list(
         Event.objects.filter(project=project, created_at__gte=start, created_at__lt=end).values_list(
             "kind", "message", "phase__name"
@@ -161,8 +166,9 @@ def _matters_lines(numbers: dict[str, Any]) -> list[str]:
 
 
 def daily_text(project: Project, numbers: dict[str, Any]) -> str:
+    as_of = f", as of {numbers['as_of']}" if numbers.get("as_of") else ""
     lines = [
-        f"{project.name} — {numbers['day']}",
+        f"{project.name} — {numbers['day']}{as_of}",
         f"Status: {numbers.get('status') or 'not started'}. Progress: {numbers['progress_percent']} % "
         f"(delivered, verified scope). {numbers['timeline']}.",
         f"Tasks done: {numbers['tasks_done']}; failed attempts: {numbers['tasks_failed']}; "
@@ -222,6 +228,15 @@ def daily_summary_make(*, project: Project, day: date) -> DailySummary:
     except IntegrityError:
         return DailySummary.objects.get(project=project, day=day)
     return summary
+
+
+def daily_summary_now(project: Project, *, now: datetime | None = None) -> tuple[dict[str, Any], str]:
+    """Today's summary of ``project`` up to this moment, made on request (not stored, not mailed:
+    the morning's summary of the whole day still comes)."""
+    now = now or timezone.now()
+    numbers = daily_numbers(project, now.date(), now=now)
+    numbers["as_of"] = f"{now:%H:%M} UTC"
+    return numbers, daily_text(project, numbers)
 
 
 def daily_summaries_make(*, day: date | None = None) -> list[DailySummary]:
@@ -366,7 +381,11 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
     )
     story: list[Any] = [
         _paragraph(f"Executive briefing — {customer.name}", styles["Title"]),
-        _paragraph(f"Week of {numbers['week_start']} to {numbers['week_end']}", styles["Heading2"]),
+        _paragraph(
+            f"Week of {numbers['week_start']} to {numbers['week_end']}"
+            + (f", as of {numbers['as_of']}" if numbers.get("as_of") else ""),
+            styles["Heading2"],
+        ),
         _paragraph(
             f"Active projects: {len(numbers['projects'])}. Tasks done: {numbers['tasks_done']}. "
             f"Quality gate runs passed: {numbers['gate_runs_passed']}, blocked: {numbers['gate_runs_blocked']}. "
@@ -427,6 +446,15 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
     )
     document.build(story)
     return buffer.getvalue()
+
+
+def weekly_briefing_now(*, now: datetime | None = None) -> tuple[dict[str, Any], bytes]:
+    """This week's briefing from Monday up to this moment, made on request (not stored: Monday's
+    briefing of the whole week still comes)."""
+    now = now or timezone.now()
+    numbers = weekly_numbers(week_of(now.date()), now=now)
+    numbers["as_of"] = f"{now:%Y-%m-%d %H:%M} UTC"
+    return numbers, briefing_pdf(current_customer(), numbers)
 
 
 def weekly_briefing_make(*, week_start: date, now: datetime | None = None) -> WeeklyBriefing:

@@ -1,10 +1,13 @@
-"""Customer satisfaction: a short survey (one score 0–10 and an optional comment) at the end of
-every phase and at delivery, and the NPS-style summary account managers read.
+"""Customer satisfaction: a short survey (one score 0–10 and an optional comment) at each
+milestone the customer lives through — the plan they approve, the preview they open, the
+delivery — and the NPS-style summary account managers read.
 
-A survey opens when the phase completes (``phase.completed``) or the project is delivered
-(``project.completed``); the delivery survey replaces the one of the last phase. Any member may
+A milestone's survey opens when its phase completes (``phase.completed`` of the phase holding
+the plan's approval, or of the preview phase) or the project is delivered
+(``project.completed``): at most one per milestone and project, none for the internal phases
+(analysis, sprint planning, quality gates, deployment) the customer never sees. Any member may
 answer it once. A score below 8 — the guarantee's satisfaction floor — is escalated to the
-account manager at once.
+account manager at once. Surveys opened per phase by earlier releases stay as they are.
 
 Summary: the mean score (CSAT), and the NPS-style split of the scores into promoters (9–10),
 passives (7–8) and detractors (0–6); NPS = % promoters − % detractors, from −100 to 100.
@@ -32,17 +35,29 @@ class SurveyError(Exception):
     """The answer cannot be recorded; the message says why."""
 
 
-def survey_open(*, project: Project, phase: Phase | None = None) -> Survey:
-    """Open the survey of a finished phase (or, without ``phase``, of the delivery), once."""
-    occasion = Survey.Occasion.PHASE if phase is not None else Survey.Occasion.DELIVERY
-    existing = Survey.objects.filter(project=project, phase=phase, occasion=occasion).first()
+PLAN_APPROVAL = "approve_plan"  # the workflow step where the customer approves the plan
+PREVIEW_PHASE = "preview"
+
+
+def milestone_of(phase: Phase) -> str | None:
+    """The milestone a completed phase closes for the customer, or None for an internal phase."""
+    if phase.key == PREVIEW_PHASE:
+        return Survey.Occasion.PREVIEW
+    if phase.tasks.filter(key=PLAN_APPROVAL).exists():
+        return Survey.Occasion.PLAN
+    return None
+
+
+def survey_open(*, project: Project, occasion: str = Survey.Occasion.DELIVERY, phase: Phase | None = None) -> Survey:
+    """Open the survey of a milestone (the delivery by default), once per project."""
+    existing = Survey.objects.filter(project=project, occasion=occasion).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
             return Survey.objects.create(project=project, phase=phase, occasion=occasion)
     except IntegrityError:
-        return Survey.objects.get(project=project, phase=phase, occasion=occasion)
+        return Survey.objects.get(project=project, occasion=occasion)
 
 
 @transaction.atomic

@@ -5,6 +5,8 @@ customer's failure is logged and the others still get theirs.
 
 * ``success.daily_summaries`` (daily): yesterday's summary of every active project.
 * ``success.weekly_briefings`` (Mondays): last week's executive briefing of every customer.
+* ``success.notification_digests`` (daily): each person's digest of the notifications they
+  chose to get that way (``success.notifications.digests_send``).
 * ``success.watch`` (every ten minutes): evaluate gates left gating and move finished
   remediation on (``success.gates.gates_sweep``), assess guarantees whose window closed, escalate
   projects late past the threshold.
@@ -23,6 +25,7 @@ from projects.delivery.sweeps import tenant_schemas
 from success.escalations import timeline_watch
 from success.gates import gates_sweep
 from success.guarantee import guarantees_due_assess
+from success.notifications import digests_send
 from success.reports import daily_summaries_make, last_week_start, weekly_briefing_make
 
 log = logging.getLogger(__name__)
@@ -62,3 +65,8 @@ def watch() -> int:
         return gates_sweep() + len(guarantees_due_assess()) + len(timeline_watch())
 
     return _each_schema(one_schema)
+
+
+@shared_task(name="success.notification_digests")
+def notification_digests() -> int:
+    return _each_schema(digests_send)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from success import views, views_criteria
+from success import notifications_views, views, views_criteria
 
 urlpatterns = [
     path("projects/<int:pk>/dashboard/", views.project_dashboard, name="project_dashboard"),
@@ -23,4 +23,10 @@ urlpatterns = [
     path("reports/preferences/", views.report_preferences, name="report_preferences"),
     path("reports/daily/<int:pk>/", views.daily_summary, name="daily_summary"),
     path("reports/weekly/<int:pk>/", views.weekly_briefing, name="weekly_briefing"),
+    path("reports/weekly/now/", views.weekly_briefing_now, name="weekly_briefing_now"),
+    path("projects/<int:pk>/reports/daily/now/", views.daily_summary_now, name="daily_summary_now"),
+    path("notifications/", notifications_views.notification_list, name="notification_list"),
+    path("notifications/<int:pk>/open/", notifications_views.notification_open, name="notification_open"),
+    path("notifications/read/", notifications_views.notification_read_all, name="notification_read_all"),
+    path("notifications/preferences/", notifications_views.notification_preferences, name="notification_preferences"),
 ]

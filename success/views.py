@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from projects.access import get_project_for_member
 from projects.models import Project, Workflow
 from success import acceptance, gates, guarantee, satisfaction
+from success import reports as report_making
 from success.access import (
     get_briefing_for_member,
     get_story_for_decision,
@@ -42,6 +44,7 @@ from success.models import (
 from success.probability import success_probability
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
+from tenants.throttling import rate_exceeded, too_many_requests
 
 
 @require_GET
@@ -222,6 +225,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         "summaries": list(DailySummary.objects.select_related("project").order_by("-day", "project__name")[:60]),
         "briefings": list(WeeklyBriefing.objects.defer("pdf").order_by("-week_start")[:26]),
         "daily_opt_in": bool(preference and preference.daily_summary),
+        "in_delivery": list(Project.objects.filter(workflow__isnull=False).order_by("name")),
     }
     return render(request, "success/reports.html", context)
 
@@ -243,6 +247,41 @@ def report_preferences(request: HttpRequest) -> HttpResponse:
 def daily_summary(request: HttpRequest, pk: int) -> HttpResponse:
     summary = get_summary_for_member(request, pk)
     return render(request, "success/daily_summary.html", {"summary": summary, "project": summary.project})
+
+
+def _report_rate_exceeded(request: HttpRequest) -> bool:
+    """Reports made on request cost a few database reads and, for the briefing, a PDF: a person
+    gets ``HIVE_RATE_REPORT_NOW`` of them."""
+    customer = current_customer(request)
+    who = f"{customer.schema_name}:{_user(request).pk}"
+    return rate_exceeded(request, group="report_now", value=who, rate=settings.HIVE_RATE_REPORT_NOW)
+
+
+@never_cache
+@require_GET
+def daily_summary_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Today's summary of a project in delivery (or delivered), as of this moment."""
+    project = get_project_for_member(request, pk)
+    if not Workflow.objects.filter(project=project).exists():
+        messages.error(request, "The daily summary starts with the delivery; this project is not in delivery yet.")
+        return redirect("reports")
+    if _report_rate_exceeded(request):
+        return too_many_requests(request, "reports made on request")
+    numbers, text = report_making.daily_summary_now(project)
+    return render(request, "success/daily_summary_now.html", {"project": project, "numbers": numbers, "text": text})
+
+
+@never_cache
+@require_GET
+def weekly_briefing_now(request: HttpRequest) -> HttpResponse:
+    """This week's executive briefing so far, as a PDF."""
+    require_role(request, Role.VIEWER)
+    if _report_rate_exceeded(request):
+        return too_many_requests(request, "reports made on request")
+    numbers, pdf = report_making.weekly_briefing_now()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="briefing-{numbers["week_start"]}-so-far.pdf"'
+    return response
 
 
 @require_GET

@@ -16,7 +16,7 @@ from api.keys import api_key_create
 from api.models import Scope
 from billing.models import Charge, PaymentMethod, StripeCustomer
 from projects.models import Engagement, Phase, Project, Quote, ScopeChange, Service, Story, Task
-from success.models import DailySummary, Survey, WeeklyBriefing
+from success.models import DailySummary, Notification, NotificationKind, Survey, WeeklyBriefing
 from tenants.models import Invitation, Membership, Role
 from tests.world import World
 
@@ -49,6 +49,17 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         )
         change = ScopeChange.objects.create(project=mvp, story=story, title="Secret", reason="secret reason")
         owner = Membership.objects.get(customer=customer, role=Role.OWNER).user
+        notification = Notification.objects.create(
+            user=owner,
+            email=owner.email,
+            kind=NotificationKind.APPROVAL_NEEDED,
+            project=mvp,
+            title=f"{slug} secret notification",
+            link=f"http://{slug}.example.test/projects/{mvp.pk}/",
+            action="Review",
+            key=f"pages:{uuid.uuid4().hex}",
+            delivery="immediately",
+        )
         api_key, _ = api_key_create(name=f"{slug} secret key", scope=Scope.READ, user=owner, expires_at=None)
     stripe_customer, _ = StripeCustomer.objects.get_or_create(
         customer=customer, defaults={"stripe_id": f"cus_pages_{slug}_{uuid.uuid4().hex[:8]}"}
@@ -120,6 +131,12 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "report_preferences": [],
         "daily_summary": [summary.pk],
         "weekly_briefing": [briefing.pk],
+        "weekly_briefing_now": [],
+        "daily_summary_now": [mvp.pk],
+        "notification_list": [],
+        "notification_open": [notification.pk],
+        "notification_read_all": [],
+        "notification_preferences": [],
         "api_keys": [],
         "api_key_revoke": [api_key.prefix],
     }

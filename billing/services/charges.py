@@ -36,7 +36,7 @@ from billing.milestones import Milestone
 from billing.models import Charge, StripeCustomer
 from billing.services.customers import stripe_customer_ensure
 from billing.services.notices import BillingError, announce, owner_emails
-from billing.signals import milestone_failed, milestone_paid
+from billing.signals import milestone_failed, milestone_paid, payment_notice
 from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
 from tenants.links import portal_link
@@ -285,16 +285,35 @@ def _charge_announce(row: Charge) -> None:
         "amount_cents": row.amount_cents,
     }
     owners = owner_emails(row.customer)
-    context = {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)}
+    context: dict[str, Any] = {"customer": row.customer, "charge": row, "amount": format_usd(row.amount_cents)}
     if row.status == Charge.Status.SUCCEEDED:
         announce(milestone_paid, Charge, **common)
         receipt_send(row)
         return
     failure = {"failure_code": row.failure_code, "failure_message": row.failure_message}
     announce(milestone_failed, Charge, **common, **failure)
-    if owners:
-        pay = portal_link(row.schema_name, reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}")
-        send_templated_email("payment_failed", owners, {**context, "pay_url": pay})
+    path = reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}"
+    context["pay_url"] = portal_link(row.schema_name, path)
+    title = f"Payment of {context['amount']} failed: {row.description}"
+    if owners and not _notice_taken("failure", row, title=title, path=path, context=context):
+        send_templated_email("payment_failed", owners, context)
+
+
+def _notice_taken(kind: str, row: Charge, *, title: str, path: str, context: dict[str, Any]) -> bool:
+    """True when a receiver of ``payment_notice`` mails this by the people's preferences."""
+    answers = payment_notice.send(
+        sender=Charge,
+        kind=kind,
+        schema_name=row.schema_name,
+        project_id=row.project_id,
+        charge_id=row.pk,
+        attempt=row.attempts,
+        title=title,
+        path=path,
+        template=f"payment_{'receipt' if kind == 'receipt' else 'failed'}",
+        context=context,
+    )
+    return any(bool(result) for _, result in answers)
 
 
 def receipt_send(charge: Charge) -> None:
@@ -303,13 +322,15 @@ def receipt_send(charge: Charge) -> None:
     if not owners:
         return
     path = reverse("billing_receipt", args=[charge.pk], urlconf=settings.ROOT_URLCONF)
-    context = {
+    context: dict[str, Any] = {
         "customer": charge.customer,
         "charge": charge,
         "amount": format_usd(charge.amount_cents),
         "receipt_url": portal_link(charge.schema_name, path),
     }
-    send_templated_email("payment_receipt", owners, context)
+    title = f"Payment of {context['amount']} received: {charge.description}"
+    if not _notice_taken("receipt", charge, title=title, path=path, context=context):
+        send_templated_email("payment_receipt", owners, context)
 
 
 def charge_pay_now(*, charge: Charge) -> Charge:

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django_tenants.utils import schema_context
 
-from projects.models import Phase, Story, Task
+from projects.delivery.events import event_append
+from projects.models import Event, Phase, Story, Task
 from success.acceptance import FIX_KEY, acceptance_summary
 from success.models import Escalation, StoryDecision, Survey
 from success.satisfaction import satisfaction_summary
@@ -87,14 +88,23 @@ def test_viewers_cannot_decide_and_unimplemented_stories_wait(world: World) -> N
         assert not StoryDecision.objects.filter(story=story).exists()
 
 
-def test_phase_ends_open_surveys_a_low_score_escalates_and_nps_is_summarised(managed: World, mailbox) -> None:
+def test_milestones_open_one_survey_each_a_low_score_escalates_and_nps_is_summarised(managed: World, mailbox) -> None:
+    """Surveys open at the milestones the customer lives through (the plan, the preview), not at
+    the internal phases before them; a score under 8 escalates."""
     world = managed
     with schema_context("alpha"):
         project = started_mvp("Surveyed", world.users["alpha_owner"], stories=1)
-        run_until(project, "review", world.users["alpha_owner"])
+        run_until(project, "sprint_planning", world.users["alpha_owner"])
         done = list(Phase.objects.filter(project=project, status=Phase.Status.DONE).order_by("position"))
+        assert [p.key for p in done] == ["requirements", "architecture", "review"]
         surveys = list(Survey.objects.filter(project=project).order_by("pk"))
-        assert [s.phase_id for s in surveys] == [p.pk for p in done] and len(done) == 2
+        assert [(s.occasion, s.phase_id, s.subject) for s in surveys] == [("plan", done[-1].pk, "the plan")]
+        run_until(project, "quality", world.users["alpha_owner"])  # sprint planning, development: no survey
+        preview = Phase.objects.get(project=project, key="preview")
+        with committed():  # the preview phase closes (its gates are tests/success/test_gates.py's)
+            event_append(project_id=project.pk, kind=Event.Kind.PHASE_COMPLETED, phase=preview)
+        surveys = list(Survey.objects.filter(project=project).order_by("pk"))
+        assert [s.occasion for s in surveys] == ["plan", "preview"]
     url = f"/projects/{project.pk}/success/surveys/{surveys[0].pk}/"
     with committed():
         assert world.client("alpha_member", on="alpha").post(url, {"score": 6, "comment": "slow"}).status_code == 302
