@@ -3,7 +3,7 @@
 Every approval step of a workflow (``Task.Kind.APPROVAL`` waiting in ``AWAITING_APPROVAL``) is a
 decision: approving the plan (read the plan: the repository's ``docs/`` rendered by
 ``success.plan_docs``), reviewing a preview, accepting the delivery (read the acceptance matrix of
-``success.acceptance``). ``decisions_read`` gives them with what each one needs beside it, for the
+``success.acceptance``) and open the preview. ``decisions_read`` gives them with what each one needs beside it, for the
 dashboard (a live fragment, ``success/_decisions.html``), the project page and the decision page.
 
 An approval that *closes* something says so before it is given: accepting the delivery ends the
@@ -15,10 +15,11 @@ decision page, with the consequences listed and confirmed (``CLOSING_KEYS``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from billing.catalog import GUARANTEE_DAYS
-from projects.models import Project, ScheduledPayment, Task
+from projects.models import Project, ScheduledPayment, Task, Workflow
+from projects.previews import project_preview_state
 from success.acceptance import acceptance_summary
 
 PLAN_KEYS = frozenset({"approve_plan"})
@@ -33,6 +34,11 @@ class Decision:
     title: str
     phase: str
     consequences: tuple[str, ...] = field(default=())
+    preview: str = ""  # "running", "stopped", or "" when the project has no preview to look at
+
+    @property
+    def about_preview(self) -> bool:
+        return "preview" in self.key
 
     @property
     def about_plan(self) -> bool:
@@ -67,10 +73,15 @@ def decisions_read(project: Project) -> list[Decision]:
         .order_by("phase__position", "position", "pk")
         .values_list("pk", "key", "title", "phase__name")
     )
-    return [
+    decisions = [
         Decision(pk, key, title, phase, _closing_consequences(project) if key in CLOSING_KEYS else ())
         for pk, key, title, phase in waiting
     ]
+    if any(decision.closes or decision.about_preview for decision in decisions):
+        state = project_preview_state(project, Workflow.objects.filter(project=project).first())
+        preview = "" if state is None else "running" if state["running"] else "stopped"
+        decisions = [replace(decision, preview=preview) for decision in decisions]
+    return decisions
 
 
 def decision_find(project: Project, task_id: int) -> Decision | None:

@@ -20,8 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from projects import orchestration
 from projects.access import get_project_for_member
 from projects.deliverables import project_workspace
-from projects.models import Project, Task, Workflow
-from projects.previews import project_preview_state
+from projects.models import Project, Task
 from success import acceptance, plan_docs
 from success.decisions import Decision, decision_find
 from tenants.access import portal_role
@@ -78,7 +77,6 @@ def decision_page(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     if decision is not None and decision.closes:
         context["stories"] = acceptance.story_acceptance_rows(project)
         context["acceptance"] = acceptance.acceptance_summary(project)
-        context["preview"] = project_preview_state(project, Workflow.objects.filter(project=project).first())
     return render(request, "success/decision.html", context)
 
 

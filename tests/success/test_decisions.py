@@ -5,6 +5,7 @@ decisions only after its consequences were confirmed."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,13 @@ import pytest
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
+from agents.previews import DEPLOYED
 from agents.workspace import PLATFORM, Workspace, tree_write
 from projects.deliverables import project_workspace
+from projects.events import event_append
 from projects.models import Event, Project, ScheduledPayment, Service, Story, Task, Workflow
 from projects.orchestration import project_start
+from projects.previews import project_preview_home
 from success import plan_docs
 from success.fragments import update_html
 from tests.world import World
@@ -220,3 +224,20 @@ def test_another_tenants_user_gets_nothing(world: World, name: str) -> None:
         assert task.status == Task.Status.AWAITING_APPROVAL
         assert not Event.objects.filter(project=project, kind=Event.Kind.APPROVAL_GRANTED).exists()
         assert Workflow.objects.get(project=project).is_active
+
+
+def test_the_delivery_decision_points_at_the_preview(world: World, tmp_path: Path) -> None:
+    project, task = _waiting("accept")
+    owner = world.client("alpha_owner", on="alpha")
+    assert "The preview is stopped" not in owner.get(_url("decision_page", project.pk, task.pk)).content.decode()
+    with schema_context("alpha"):
+        code = tmp_path / "code"
+        (code / "app").mkdir(parents=True)
+        (code / "app" / "serve.py").write_text("")
+        home = project_preview_home(project)
+        home.mkdir(parents=True, exist_ok=True)
+        (home / DEPLOYED).write_text(json.dumps({"directory": str(code), "revision": "abc"}))
+        event_append(project_id=project.pk, kind=Event.Kind.TASK_REPORT, message="deployed")
+    for url in (_url("decision_page", project.pk, task.pk), _url("project_detail", project.pk)):
+        page = owner.get(url).content.decode()
+        assert "The preview is stopped" in page and f"{_url('project_detail', project.pk)}#preview" in page
