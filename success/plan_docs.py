@@ -39,7 +39,7 @@ _TAGS = {
     *("ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a"),
 }
 _ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"}}
-_LINE = re.compile(r"^(?P<mode>\d{6}) blob [0-9a-f]{40,64} +(?P<size>\d+|-)\t(?P<path>.+)$")
+_LINE = re.compile(r"^(?P<mode>\d{6}) blob (?P<blob>[0-9a-f]{40,64}) +(?P<size>\d+|-)\t(?P<path>.+)$")
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
 
 
@@ -47,6 +47,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 class Document:
     path: str
     size: int
+    blob: str  # the object listed: what is read is what was listed, even if main moved since
 
     @property
     def too_big(self) -> bool:
@@ -89,18 +90,13 @@ def documents_list(workspace: Workspace) -> list[Document]:
             continue
         path = match["path"]
         if path.startswith(DOCS_DIR) and path.endswith(".md") and ".." not in path.split("/"):
-            documents.append(Document(path, int(match["size"])))
+            documents.append(Document(path, int(match["size"]), match["blob"]))
     return sorted(documents, key=_order)[:MAX_DOCUMENTS]
-
-
-def document_find(workspace: Workspace, path: str) -> Document | None:
-    """The listed document at ``path``: only what ``documents_list`` lists can be read."""
-    return next((document for document in documents_list(workspace) if document.path == path), None)
 
 
 def document_html(workspace: Workspace, document: Document) -> str:
     """The document rendered; a document over the cap is not read at all."""
     if document.too_big:
         return ""
-    text = git_run("cat-file", "blob", f"{_REF}:{document.path}", git_dir=workspace.git_dir, timeout=20)
+    text = git_run("cat-file", "blob", document.blob, git_dir=workspace.git_dir, timeout=20)
     return markdown_html(text[:MAX_BYTES])
