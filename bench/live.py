@@ -96,6 +96,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hive.settings")
 
 from bench.portal_server import admin_execute, percentile, serve  # noqa: E402
 
+# Other processes using more CPU than this (in cores) make a run "busy": not comparable to a quiet one.
+QUIET_CORES = 0.25
+
 
 class Machine:
     """What the rest of the machine does while a round runs: the CPU (in cores) its other
@@ -554,6 +557,12 @@ def report(result: dict[str, Any]) -> None:
         f"dashboard/bare ratio {s['ratio_median']:.3f} (median; rounds {s['ratio_min']:.3f}–{s['ratio_max']:.3f})"
         f"  target ≥ 0.25; other processes used {s['other_cores']:.2f} cores (median of rounds)"
     )
+    if s["other_cores"] > QUIET_CORES:
+        print(
+            f"the machine was busy (other processes used more than {QUIET_CORES} cores): these numbers measure"
+            " the machine's queue as much as the code; compare them only with runs made alternately with them"
+            " (--compare), never with a run on a quiet machine"
+        )
 
 
 def compare(args: argparse.Namespace, passthrough: list[str]) -> None:

@@ -84,7 +84,7 @@ def _outcome(run: Run) -> str:
     if run.error:
         return run.error
     summary = run.outcome.get("summary") if isinstance(run.outcome, dict) else None
-    return str(summary or run.get_status_display())
+    return str(summary or "")
 
 
 def runs_read(task: Task, *, staff: bool) -> list[TaskRun]:
