@@ -96,6 +96,47 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hive.settings")
 
 from bench.portal_server import admin_execute, percentile, serve  # noqa: E402
 
+_TICK = os.sysconf("SC_CLK_TCK")
+_REDIS_PORT = ENV["REDIS_URL"].rsplit(":", 1)[1].split("/", 1)[0]
+
+
+def _serves_bench(pid: int) -> bool:
+    """A PostgreSQL backend of the scratch database, or the benchmark's Redis server."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            text = cmdline.read().replace(b"\0", b" ") + b" "
+    except OSError:
+        return False
+    return (text.startswith(b"postgres:") and f" {BENCH_DB} ".encode() in text) or (
+        b"redis-server" in text and f":{_REDIS_PORT}".encode() in text
+    )
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time of ``root`` and its descendants (the ended ones included, through cutime), plus the
+    database backends and Redis server that serve the benchmark (``_serves_bench``)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended between the listing and the reading
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    counted = {pid for pid in parents if _serves_bench(pid)} | {root}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in counted]
+        counted.update(children)
+        frontier += children
+    return sum(times.get(pid, 0) for pid in counted) / _TICK
+
+
 # Other processes using more CPU than this (in cores) make a run "busy": not comparable to a quiet one.
 QUIET_CORES = 0.25
 
@@ -110,8 +151,6 @@ class Machine:
     def __init__(self) -> None:
         self._started: tuple[float, float, float] | None = None
         self._tick = os.sysconf("SC_CLK_TCK")
-        redis_port = ENV["REDIS_URL"].rsplit(":", 1)[1].split("/", 1)[0]
-        self._servers = (f" {BENCH_DB} ".encode(), f":{redis_port}".encode())
 
     def _busy_seconds(self) -> float:
         with open("/proc/stat", encoding="ascii") as stat:
@@ -120,37 +159,7 @@ class Machine:
         return (sum(fields[:8]) - idle) / self._tick
 
     def _own_seconds(self) -> float:
-        """CPU time of this process and its descendants, the ones that ended included (cutime)."""
-        parents: dict[int, int] = {}
-        times: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # ended between the listing and the reading
-            parents[int(entry)] = int(fields[1])
-            times[int(entry)] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-        mine = {pid for pid in parents if self._serves_us(pid)} | {os.getpid()}
-        frontier = [os.getpid()]
-        while frontier:
-            parent = frontier.pop()
-            children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in mine]
-            mine.update(children)
-            frontier += children
-        return sum(times.get(pid, 0) for pid in mine) / self._tick
-
-    def _serves_us(self, pid: int) -> bool:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                text = cmdline.read().replace(b"\0", b" ") + b" "
-        except OSError:
-            return False
-        return (text.startswith(b"postgres:") and self._servers[0] in text) or (
-            b"redis-server" in text and self._servers[1] in text
-        )
+        return cpu_seconds(os.getpid())
 
     def start(self) -> None:
         self._started = (time.monotonic(), self._busy_seconds(), self._own_seconds())
@@ -319,7 +328,9 @@ def _append_and_wait(page: Any, project_id: int, task: Any, n: int) -> float:
     return float(page.evaluate(f"() => window.__seen['{key}']")) - committed
 
 
-def event_latency(port: int, project_id: int, session: str, events: int, rounds: int) -> tuple[list[Any], int]:
+def event_latency(
+    port: int, server_pid: int, project_id: int, session: str, events: int, rounds: int
+) -> tuple[list[Any], int]:
     """Commit → DOM latencies of ``events`` events (after the warm-up) in ``rounds`` rounds, each
     with what the rest of the machine did meanwhile; and how many times the page opened its
     websocket."""
@@ -359,11 +370,13 @@ def event_latency(port: int, project_id: int, session: str, events: int, rounds:
             per_round = max(events // rounds, 1)
             for _ in range(rounds):
                 machine.start()
+                before = cpu_seconds(server_pid)
                 latencies = []
                 for n in range(per_round):
                     latencies.append(_append_and_wait(page, project_id, tasks[n % len(tasks)], n))
                     time.sleep(0.02)
-                results.append({"latencies": latencies, **machine.stop()})
+                cost = (cpu_seconds(server_pid) - before) * 1000 / per_round
+                results.append({"latencies": latencies, "server_cpu_ms": cost, **machine.stop()})
         browser.close()
     connection.close()
     return results, len(sockets)
@@ -429,15 +442,17 @@ def throughput(port: int, host: str, path: str, cookie: str, clients: int, secon
 
 
 def interleaved_throughput(
-    port: int, targets: list[tuple[str, str, str]], clients: int, seconds: float, rounds: int
-) -> tuple[list[list[float]], list[dict[str, float]]]:
+    port: int, server_pid: int, targets: list[tuple[str, str, str]], clients: int, seconds: float, rounds: int
+) -> tuple[list[list[float]], list[list[float]], list[dict[str, float]]]:
     """Requests per second of each (host, path, cookie) target, measured in ``rounds`` short
-    rounds that alternate the targets (order flipped every round), after a warm-up of each; and
-    what the rest of the machine did in each round."""
+    rounds that alternate the targets (order flipped every round), after a warm-up of each; the
+    CPU milliseconds the server (its workers, database backends and Redis) spent per request of
+    each; and what the rest of the machine did in each round."""
     for host, path, cookie in targets:
         throughput(port, host, path, cookie, clients, 1.0)  # warm every worker
     per_round = seconds / rounds
-    results: list[list[float]] = [[] for _ in targets]
+    rates: list[list[float]] = [[] for _ in targets]
+    costs: list[list[float]] = [[] for _ in targets]
     machine, moments = Machine(), []
     for number in range(rounds):
         order = list(range(len(targets)))
@@ -446,9 +461,12 @@ def interleaved_throughput(
         machine.start()
         for index in order:
             host, path, cookie = targets[index]
-            results[index].append(throughput(port, host, path, cookie, clients, per_round))
+            before = cpu_seconds(server_pid)
+            rate = throughput(port, host, path, cookie, clients, per_round)
+            rates[index].append(rate)
+            costs[index].append((cpu_seconds(server_pid) - before) * 1000 / max(rate * per_round, 1))
         moments.append(machine.stop())
-    return results, moments
+    return rates, costs, moments
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -472,12 +490,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     try:
         wait_for_port(port, server)
-        event_rounds, connects = event_latency(port, project_id, session, args.events, args.event_rounds)
+        event_rounds, connects = event_latency(port, server.pid, project_id, session, args.events, args.event_rounds)
         latency = dashboard_latency(port, project_id, session, args.requests, fresh=False)
         rendered = dashboard_latency(port, project_id, session, args.requests, fresh=True)
         cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
-        (dashboard_rounds, bare_rounds), moments = interleaved_throughput(
+        (dashboard_rounds, bare_rounds), (dashboard_cpu, bare_cpu), moments = interleaved_throughput(
             port,
+            server.pid,
             [(HOST, f"/projects/{project_id}/dashboard/", cookie), ("hive.localhost", "/bench/bare/", "")],
             args.clients,
             args.seconds,
@@ -500,7 +519,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "connects": connects,
         "page": latency,
         "page_rendered": rendered,
-        "throughput": {"dashboard": dashboard_rounds, "bare": bare_rounds, "machine": moments},
+        "throughput": {
+            "dashboard": dashboard_rounds,
+            "bare": bare_rounds,
+            "dashboard_cpu_ms": dashboard_cpu,
+            "bare_cpu_ms": bare_cpu,
+            "machine": moments,
+        },
     }
 
 
@@ -511,7 +536,14 @@ def summary(result: dict[str, Any]) -> dict[str, float]:
     t = result["throughput"]
     ratios = [d / b for d, b in zip(t["dashboard"], t["bare"], strict=True)]
     others = [r["other_cores"] for r in result["event_rounds"]] + [m["other_cores"] for m in t["machine"]]
+    cpu_ratios = [b / d for d, b in zip(t["dashboard_cpu_ms"], t["bare_cpu_ms"], strict=True) if d > 0]
     return {
+        "event_server_cpu_ms": statistics.median(r["server_cpu_ms"] for r in result["event_rounds"]),
+        "dashboard_cpu_ms": statistics.median(t["dashboard_cpu_ms"]),
+        "bare_cpu_ms": statistics.median(t["bare_cpu_ms"]),
+        "cpu_ratio_median": statistics.median(cpu_ratios),
+        "cpu_ratio_min": min(cpu_ratios),
+        "cpu_ratio_max": max(cpu_ratios),
         "event_p95_median": statistics.median(p95s),
         "event_p95_min": min(p95s),
         "event_p95_max": max(p95s),
@@ -534,12 +566,15 @@ def report(result: dict[str, Any]) -> None:
     print(f"\nlive dashboard at {result['commit']} ({result['tree']}), {settings['tasks']}-task project,")
     print(f"uvicorn ×{settings['workers']}, DB pool; machine: {os.cpu_count()} CPUs")
     print(f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after")
-    print(f"{'round':>5} {'events':>6} {'median ms':>10} {'p95 ms':>8} {'other cores':>12} {'load':>5}")
+    print(
+        f"{'round':>5} {'events':>6} {'median ms':>10} {'p95 ms':>8} {'server CPU ms':>14}"
+        f" {'other cores':>12} {'load':>5}"
+    )
     for number, r in enumerate(result["event_rounds"], 1):
         values = r["latencies"]
         print(
             f"{number:>5} {len(values):>6} {statistics.median(values):>10.1f} {percentile(values, 95):>8.1f}"
-            f" {r['other_cores']:>12.2f} {r['load1']:>5.1f}"
+            f" {r['server_cpu_ms']:>14.1f} {r['other_cores']:>12.2f} {r['load1']:>5.1f}"
         )
     print(
         f"event commit → DOM p95: {s['event_p95_median']:.1f} ms (median of rounds; rounds"
@@ -549,13 +584,26 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"dashboard page, 1 client: p95 {s['page_p95']:.1f} ms (target < 50); re-rendered {s['page_rendered_p95']:.1f}"
     )
-    print(f"{'round':>5} {'dashboard/s':>12} {'bare/s':>8} {'ratio':>6} {'other cores':>12} {'load':>5}")
+    print(
+        f"{'round':>5} {'dashboard/s':>12} {'bare/s':>8} {'ratio':>6} {'CPU ms/req dash':>16} {'bare':>6}"
+        f" {'CPU ratio':>9} {'other cores':>12} {'load':>5}"
+    )
     t = result["throughput"]
-    for number, (d, b, m) in enumerate(zip(t["dashboard"], t["bare"], t["machine"], strict=True), 1):
-        print(f"{number:>5} {d:>12.0f} {b:>8.0f} {d / b:>6.3f} {m['other_cores']:>12.2f} {m['load1']:>5.1f}")
+    rows = zip(t["dashboard"], t["bare"], t["dashboard_cpu_ms"], t["bare_cpu_ms"], t["machine"], strict=True)
+    for number, (d, b, dc, bc, m) in enumerate(rows, 1):
+        print(
+            f"{number:>5} {d:>12.0f} {b:>8.0f} {d / b:>6.3f} {dc:>16.2f} {bc:>6.2f} {bc / dc:>9.3f}"
+            f" {m['other_cores']:>12.2f} {m['load1']:>5.1f}"
+        )
     print(
         f"dashboard/bare ratio {s['ratio_median']:.3f} (median; rounds {s['ratio_min']:.3f}–{s['ratio_max']:.3f})"
         f"  target ≥ 0.25; other processes used {s['other_cores']:.2f} cores (median of rounds)"
+    )
+    print(
+        f"server CPU per request: dashboard {s['dashboard_cpu_ms']:.2f} ms, bare {s['bare_cpu_ms']:.2f} ms; CPU ratio"
+        f" {s['cpu_ratio_median']:.3f} (median; rounds {s['cpu_ratio_min']:.3f}–{s['cpu_ratio_max']:.3f}): the"
+        " throughput ratio a machine with nothing else to do would approach; server CPU per live event"
+        f" {s['event_server_cpu_ms']:.1f} ms"
     )
     if s["other_cores"] > QUIET_CORES:
         print(
@@ -580,6 +628,9 @@ def compare(args: argparse.Namespace, passthrough: list[str]) -> None:
         ("event_median", "event commit → DOM median ms"),
         ("page_p95", "dashboard page p95 ms"),
         ("ratio_median", "dashboard/bare throughput ratio"),
+        ("cpu_ratio_median", "dashboard/bare CPU-per-request ratio"),
+        ("dashboard_cpu_ms", "server CPU ms per dashboard request"),
+        ("event_server_cpu_ms", "server CPU ms per live event"),
         ("other_cores", "other processes' CPU, cores"),
         ("load", "load average"),
     ]
@@ -589,7 +640,7 @@ def compare(args: argparse.Namespace, passthrough: list[str]) -> None:
         cells = []
         for tree in trees:
             values = [summary(result)[key] for result in results[tree]]
-            cells.append(" / ".join(f"{value:.3f}" if key == "ratio_median" else f"{value:.1f}" for value in values))
+            cells.append(" / ".join(f"{value:.3f}" if "ratio" in key else f"{value:.1f}" for value in values))
         print(f"{label:48}" + "".join(f"{cell:>24}" for cell in cells))
     print("(one value per run, runs in the order made; runs alternate between the trees)")
 
