@@ -1,7 +1,8 @@
 """The dashboard's HTML fragments, as the websocket and the polling endpoint send them.
 
 Every fragment's root element has a stable id (``dash-summary``, ``dash-agents``,
-``dash-timeline``, ``dash-burnup``, ``dash-quality``, ``dash-probability``, ``phase-<id>``, ``event-feed``) and
+``dash-timeline``, ``dash-burnup``, ``dash-quality``, ``dash-probability``, ``dash-decisions``,
+``phase-<id>``, ``event-feed``) and
 ``hx-swap-oob="true"``, so the htmx ws extension — and htmx for a polled response with
 ``hx-swap="none"`` — replaces each element by id. A new feed row comes wrapped in
 ``<div hx-swap-oob="afterbegin:#event-feed">`` and lands at the top of the feed.
@@ -39,6 +40,7 @@ from success.dashboard import (
     feed_cursor_read,
     feed_events_after,
 )
+from success.decisions import decisions_read
 from success.probability import success_probability
 from success.state_cache import cached_html
 
@@ -53,6 +55,7 @@ def dashboard_context(dashboard: Dashboard, *, oob: bool = False) -> dict[str, A
         "oob": oob,
         "project": dashboard.project,
         "feed_groups": FEED_GROUPS.values(),
+        "decisions": decisions_read(dashboard.project),
         "timeline_chart": (
             timeline_svg(dashboard.timeline, dashboard.phase_status, dashboard.now)
             if dashboard.timeline is not None and dashboard.timeline.phases
@@ -72,7 +75,7 @@ def dashboard_context(dashboard: Dashboard, *, oob: bool = False) -> dict[str, A
 def _numbers_html(context: dict[str, Any]) -> str:
     return "".join(
         render_to_string(f"success/_{name}.html", context)
-        for name in ("summary", "probability", "agents", "timeline", "burnup", "quality")
+        for name in ("decisions", "summary", "probability", "agents", "timeline", "burnup", "quality")
     )
 
 

@@ -68,6 +68,7 @@ def project_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "live_html": live_html(project, group),
         "ws_path": f"/ws/projects/{project.pk}/{query}",
         "state_url": reverse("project_dashboard_state", args=[project.pk]) + query,
+        "can_approve": portal_role(request) == Role.OWNER,
     }
     return render(request, "success/dashboard.html", context)
 

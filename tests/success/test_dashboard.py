@@ -104,9 +104,10 @@ def test_the_state_endpoint_sends_fragments_swapped_by_id(world: World) -> None:
         "dash-board",
         "event-feed",
         "dash-cursor",
+        "dash-decisions",
     ):
         assert f'id="{fragment}"' in body
-    assert body.count('hx-swap-oob="true"') == 9
+    assert body.count('hx-swap-oob="true"') == 10
     assert "<html" not in body
 
 
