@@ -8,10 +8,10 @@ from typing import Dict, List, Optional, Text
 log = logging.getLogger(__name__)
 
 
-def to_text(value: Optional[bytes], encoding: Text = "utf-8") -> Text:
+def to_text(value: Optional[bytes]) -> Text:
     if value is None:
         return u""
-    return value.decode(encoding, "replace")
+    return value.decode("utf-8", "replace")
 
 
 def dedupe(items: List[Text]) -> List[Text]:

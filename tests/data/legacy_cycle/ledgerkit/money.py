@@ -3,6 +3,7 @@
 from typing import List, Text, Tuple
 
 CURRENCIES = {"USD": 2, "EUR": 2, "JPY": 0}
+MAX_PARTS = 10000
 
 
 class Money(object):
@@ -56,7 +57,7 @@ def total_cents(amounts: List[int]) -> int:
 
 
 def split_evenly(cents: int, parts: int) -> List[int]:
-    if parts <= 0:
+    if parts <= 0 or parts > MAX_PARTS:
         return []
     base, remainder = divmod(cents, parts)
     return [base + (1 if index < remainder else 0) for index in range(parts)]

@@ -3,13 +3,18 @@
 from typing import List, Text
 
 
+MAX_WIDTH = 200
+
+
 def pad(text: Text, width: int) -> Text:
+    width = min(width, MAX_WIDTH)
     if width <= len(text):
         return text
     return text + " " * (width - len(text))
 
 
 def rjust(text: Text, width: int) -> Text:
+    width = min(width, MAX_WIDTH)
     if width <= len(text):
         return text
     return " " * (width - len(text)) + text
