@@ -396,6 +396,8 @@ HIVE_LLM_MAX_TOKENS = env_int("HIVE_LLM_MAX_TOKENS", 8192)  # per reply
 HIVE_LLM_MAX_TURNS = env_int("HIVE_LLM_MAX_TURNS", 60)
 HIVE_LLM_TIMEOUT_SECONDS = float(env_str("HIVE_LLM_TIMEOUT_SECONDS", "300"))
 HIVE_LLM_MAX_RETRIES = env_int("HIVE_LLM_MAX_RETRIES", 2)
+# Automatic re-runs of a phase's quality gates after the first run (success.gates); then a person decides.
+HIVE_GATE_AUTO_RERUNS = env_int("HIVE_GATE_AUTO_RERUNS", 2)
 HIVE_LLM_BUDGET_TOKENS = env_int("HIVE_LLM_BUDGET_TOKENS", 5_000_000)
 HIVE_LLM_BUDGET_COST = env_decimal("HIVE_LLM_BUDGET_COST", "50")
 HIVE_LLM_PRICE_INPUT_PER_1K = env_decimal("HIVE_LLM_PRICE_INPUT_PER_1K", "0.003")

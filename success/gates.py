@@ -25,9 +25,11 @@ failure: a gate passes only on a number.
 
 **Remediation.** A blocked phase gets a fix task per failed gate (a developer of the service) and,
 once the fixes are done, a re-check task (the phase's own measuring step, run again); when that is
-done the gates are requested again (``projects.delivery.orchestration.phase_gates_retry``). With only
-unknown gates the re-check comes at once. A gate that did not pass in two runs of a phase is
-escalated to the account manager.
+done the gates are requested again (``projects.delivery.gates.phase_gates_retry``). With only
+unknown gates the re-check comes at once. A gate that failed in two runs of a phase is escalated
+to the account manager. A gate still unknown after its re-check cannot be measured: it opens one
+escalation for a person's decision; automatic re-runs are capped (``HIVE_GATE_AUTO_RERUNS``, default 2,
+so at most 3 runs per phase without a person) and then the phase waits for that decision.
 
 **Waivers.** An account manager may waive one gate of a blocked phase with a written reason; the
 waiver is recorded, the gates are evaluated again at once (a waived gate that still fails counts
@@ -43,6 +45,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -303,9 +306,55 @@ def gates_evaluate(*, phase: Phase, actor: str = "system") -> GateRun | None:
     reason = f"gate run #{number}: {_summary(checks)}"
     if phase.status == Phase.Status.GATING:
         phase_gates_block(phase=phase, actor=actor, reason=reason)
-        _remediation_plan(phase, run, checks, results, actor)
+        if _reruns_left(run):
+            _remediation_plan(phase, run, checks, results, actor)
+    if _unknown_again(phase, run, checks) or not _reruns_left(run):
+        _decision_escalate(phase, run, checks)
     _repeated_failures_escalate(phase, run, checks)
     return run
+
+
+def _reruns_left(run: GateRun) -> bool:
+    """Whether the platform may run this phase's gates again by itself: run #1 plus at most
+    ``HIVE_GATE_AUTO_RERUNS`` automatic re-runs (default 2); after that only a person's decision
+    (a waiver, or a retry someone asks for) runs them again — the gates never loop."""
+    return run.number <= int(settings.HIVE_GATE_AUTO_RERUNS)
+
+
+def _unknown_again(phase: Phase, run: GateRun, checks: list[Check]) -> bool:
+    """A gate unknown in this run and in an earlier one: its measurement cannot be taken."""
+    unknown = [c.gate.code for c in checks if c.state == GateState.UNKNOWN]
+    return bool(unknown) and (
+        GateResult.objects.filter(run__phase=phase, code__in=unknown, state=GateState.UNKNOWN).exclude(run=run).exists()
+    )
+
+
+def _decision_escalate(phase: Phase, run: GateRun, checks: list[Check]) -> None:
+    """One escalation per phase for a person's decision: a gate that cannot be measured (unknown)
+    or the automatic re-runs used up. Opened once; the same open escalation is not raised again."""
+    blocked = [c for c in checks if c.state in {GateState.FAILED, GateState.UNKNOWN}]
+    unknown = [c.gate.criterion.description for c in blocked if c.state == GateState.UNKNOWN]
+    failed = [f"{c.gate.criterion.description} {_value_text(c)}" for c in blocked if c.state == GateState.FAILED]
+    why = []
+    if unknown:
+        why.append(f"could not be measured (unknown): {', '.join(unknown)}")
+    if failed:
+        why.append(f"failed: {', '.join(failed)}")
+    stop = (
+        f"automatic re-runs stop after run #{run.number} (at most {settings.HIVE_GATE_AUTO_RERUNS})"
+        if not _reruns_left(run)
+        else f"at most {settings.HIVE_GATE_AUTO_RERUNS} automatic re-runs follow"
+    )
+    escalation_raise(
+        project=phase.project,
+        kind=Escalation.Kind.GATE_FAILED_TWICE,
+        subject=f"gate-decision:{phase.pk}",
+        reason=(
+            f"“{phase.name}” is blocked at gate run #{run.number}: {'; '.join(why) or 'not passed'}. {stop}. "
+            "A person decides: waive the gate with a written reason, or have the measurement fixed and run the "
+            "gates again."
+        ),
+    )
 
 
 def _remediation_cancel(phase: Phase, actor: str) -> None:
@@ -374,9 +423,10 @@ def _recheck_add(phase: Phase, run: GateRun, actor: str) -> Task:
 
 
 def _repeated_failures_escalate(phase: Phase, run: GateRun, checks: list[Check]) -> None:
+    # Unknown gates have their one escalation already (``_decision_escalate``).
     blocked = {GateState.FAILED, GateState.UNKNOWN}
     for check in checks:
-        if check.state not in blocked:
+        if check.state != GateState.FAILED:
             continue
         misses = GateResult.objects.filter(run__phase=phase, code=check.gate.code, state__in=blocked).count()
         if misses >= 2:
@@ -407,6 +457,8 @@ def remediation_advance(*, phase: Phase, actor: str = "system") -> str:
     if Task.objects.filter(phase=phase).exclude(status__in=Task.FINISHED).exists():
         return "waiting"
     run = GateRun.objects.filter(phase=phase).order_by("-number").first()
+    if run is not None and not run.passed and not _reruns_left(run):
+        return "waiting"  # a person decides (the escalation is open): no automatic re-run
     if run is not None and not run.passed and run.recheck_task_id is None:
         _recheck_add(phase, run, actor)
         return "recheck"

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from projects import orchestration
 from projects.access import get_project_for_member
+from projects.delivery import controls, orchestration
 from projects.delivery.deliverables import project_workspace
 from projects.models import Project, Task
 from success import acceptance, plan_docs
@@ -103,7 +103,7 @@ def decision_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpRespons
     task = Task.objects.get(pk=task_pk, project=project)
     assert isinstance(request.user, User)
     try:
-        orchestration.task_approve(task=task, user=request.user)
+        controls.task_approve(task=task, user=request.user)
     except orchestration.WorkflowError as error:
         messages.error(request, str(error))
         return _done(request, page)

@@ -31,9 +31,10 @@ from agents.legacy.dependencies import (
     Hotspot,
     build_dependency_graph,
     cycles,
+    imported_top_level,
     rank_hotspots,
 )
-from agents.legacy.effort import CocomoEstimate, estimate_effort
+from agents.legacy.effort import CocomoEstimate, Timeline, estimate_effort, reconcile_timeline
 from agents.legacy.loc import LanguageLoc, LineCounts, loc_by_language, scan_file
 from agents.legacy.plan import TARGET_PHASES, MigrationPlan, plan_migration
 from agents.legacy.sources import SkippedFile, collect_sources
@@ -47,6 +48,27 @@ COMPLEXITY_METHODS: dict[str, str] = {
     ),
     NOT_APPLICABLE: "markup and style sheets: size only",
 }
+HOTSPOT_UNIT = "complexity points × code lines × (1 + fan-in)"
+HOTSPOT_EXPLAINED = (
+    "score = the module's total cyclomatic complexity × its code lines × (1 + the number of modules that "
+    "import it); a complex, large module many others rely on is both the riskiest to change and the one "
+    "whose change ripples furthest. The score ranks modules against each other; it has no absolute scale."
+)
+# Imports that mean the code keeps data of its own (rollback must restore it) ...
+DATA_STORE_IMPORTS = frozenset(
+    {
+        "sqlite3", "dbm", "shelve", "sqlalchemy", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql",
+        "pymongo", "motor", "redis", "peewee", "pony", "tortoise", "cassandra", "elasticsearch", "boto3",
+        "django", "asyncpg", "aiosqlite", "couchdb", "influxdb", "neo4j", "h5py", "tables", "zodb", "ZODB",
+    }
+)  # fmt: skip
+# ... and imports that mean it serves requests (rollback by its routing flag).
+SERVICE_IMPORTS = frozenset(
+    {
+        "flask", "django", "fastapi", "starlette", "aiohttp", "tornado", "bottle", "pyramid", "falcon",
+        "sanic", "cherrypy", "web", "quart", "litestar", "socketserver", "wsgiref",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,9 @@ class Assessment:
     debt: DebtEstimate
     effort: CocomoEstimate
     size_class: SizeClassReport
+    timeline: Timeline
+    hotspot_unit: str
+    hotspot_explained: str
     assessment_price_cents: int
     plan: MigrationPlan
     skipped: tuple[SkippedFile, ...]
@@ -123,7 +148,14 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
     totals = LineCounts()
     for _, scanned in scans:
         totals = totals + scanned.counts
-    plan = plan_migration(graph, code_lines, phases=phases)
+    imported = imported_top_level(tree.files)
+    plan = plan_migration(
+        graph,
+        code_lines,
+        phases=phases,
+        service=bool(imported & SERVICE_IMPORTS),
+        data_stores=sorted(imported & DATA_STORE_IMPORTS),
+    )
     phase_of = plan.phase_of()
     fan_in = graph.fan_in()
     fan_out = graph.fan_out()
@@ -156,6 +188,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
         limit=hotspot_limit,
     )
     size_class = modernization_size_class(totals.code)
+    effort = estimate_effort(totals.code)
     return Assessment(
         files=len(tree.files),
         totals=totals,
@@ -173,7 +206,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
         external_packages=graph.external,
         hotspots=tuple(hotspots),
         debt=estimate_debt(measured, code_lines=totals.code),
-        effort=estimate_effort(totals.code),
+        effort=effort,
         size_class=SizeClassReport(
             code=str(size_class.code),
             name=size_class.name,
@@ -182,6 +215,14 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
             timeline_unit=size_class.timeline.unit,
             timeline=size_class.timeline.label,
         ),
+        timeline=reconcile_timeline(
+            band_low=size_class.timeline.low,
+            band_high=size_class.timeline.high,
+            band_name=size_class.name,
+            schedule_months=effort.schedule_months,
+        ),
+        hotspot_unit=HOTSPOT_UNIT,
+        hotspot_explained=HOTSPOT_EXPLAINED,
         assessment_price_cents=assessment_price_cents(code_loc=totals.code, mean_complexity=mean_complexity),
         plan=plan,
         skipped=tuple(tree.skipped),

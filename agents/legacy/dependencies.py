@@ -40,9 +40,9 @@ import ast
 import posixpath
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from agents.legacy.languages import CPP, JAVA, JAVASCRIPT, PYTHON, TYPESCRIPT, C
@@ -56,6 +56,12 @@ class DependencyGraph:
     modules: tuple[str, ...]
     edges: Mapping[str, frozenset[str]]
     external: tuple[str, ...]
+    # (importer, imported) → how many imported names refer to it (Python); other languages 1.
+    references: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def weight(self, source: str, target: str) -> int:
+        """How strongly ``source`` depends on ``target``: its import references (at least 1)."""
+        return max(1, self.references.get((source, target), 1))
 
     def dependencies(self, module: str) -> frozenset[str]:
         return self.edges.get(module, frozenset())
@@ -106,9 +112,12 @@ def build_dependency_graph(files: Sequence[SourceFile]) -> DependencyGraph:
     resolver = _Resolver(files)
     edges: dict[str, frozenset[str]] = {}
     external: set[str] = set()
+    references: dict[tuple[str, str], int] = {}
     for source in files:
         if source.language is PYTHON:
-            targets = resolver.python(source, external)
+            counted = resolver.python(source, external)
+            references.update(((source.path, target), count) for target, count in counted.items())
+            targets = set(counted)
         elif source.language in (JAVASCRIPT, TYPESCRIPT):
             targets = resolver.javascript(source, external)
         elif source.language is JAVA:
@@ -123,6 +132,7 @@ def build_dependency_graph(files: Sequence[SourceFile]) -> DependencyGraph:
         modules=tuple(sorted(source.path for source in files)),
         edges=edges,
         external=tuple(sorted(external)),
+        references=references,
     )
 
 
@@ -295,18 +305,20 @@ class _Resolver:
     def _python_exact(self, dotted: str) -> str | None:
         return self.python_by_name.get(dotted) or self.python_by_location.get(dotted)
 
-    def python(self, source: SourceFile, external: set[str]) -> set[str]:
-        targets: set[str] = set()
+    def python(self, source: SourceFile, external: set[str]) -> Counter[str]:
+        """The in-tree modules ``source`` imports, each with its number of import references
+        (one per imported name, one for a bare ``import x``)."""
+        targets: Counter[str] = Counter()
         for level, module, names in _python_imports(source):
             if level == 0:
-                submodules = {self._python_exact(f"{module}.{name}") for name in names if name != "*"}
-                submodules.discard(None)
-                if submodules:
-                    targets.update(found for found in submodules if found is not None)
+                submodules = [self._python_exact(f"{module}.{name}") for name in names if name != "*"]
+                hits = [found for found in submodules if found is not None]
+                if hits:
+                    targets.update(hits)
                     continue
                 resolved = self._python_lookup(module, source.path)
                 if resolved is not None:
-                    targets.add(resolved)
+                    targets[resolved] += max(1, len(names))
                 elif module.split(".")[0] not in _STDLIB:
                     external.add(module.split(".")[0])
                 continue
@@ -319,13 +331,13 @@ class _Resolver:
             for name in names:
                 found = self._python_exact(f"{target}.{name}" if target else name)
                 if found is not None:
-                    targets.add(found)
+                    targets[found] += 1
                     hit = True
             if not hit and target:
                 found = self._python_exact(target)
                 if found is not None:
-                    targets.add(found)
-        targets.discard(source.path)
+                    targets[found] += max(1, len(names))
+        del targets[source.path]
         return targets
 
     # JavaScript / TypeScript --------------------------------------------------------------
@@ -414,3 +426,12 @@ def _python_imports(source: SourceFile) -> list[tuple[int, str, list[str]]]:
         names = [n.strip().split(" ")[0] for n in match.group(3).split(",") if n.strip()]
         found.append((len(match.group(1)), match.group(2), names))
     return found
+
+
+def imported_top_level(files: Iterable[SourceFile]) -> set[str]:
+    """Every top-level name the Python files import absolutely (standard library included)."""
+    names: set[str] = set()
+    for source in files:
+        if source.language is PYTHON:
+            names.update(module.split(".")[0] for level, module, _ in _python_imports(source) if level == 0 and module)
+    return names

@@ -119,3 +119,57 @@ def _override(nominal: Mapping[str, float], given: Mapping[str, float] | None, k
             raise ValueError(f"unknown COCOMO II {kind}: {name}")
         values[name] = float(value)
     return values
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The one timeline the quote commits to, and why (size class band or COCOMO II schedule)."""
+
+    low: int
+    high: int
+    unit: str
+    label: str
+    basis: str  # "size class" or "COCOMO II"
+    reason: str
+    band: str
+    cocomo_months: float
+
+
+def reconcile_timeline(*, band_low: int, band_high: int, band_name: str, schedule_months: float) -> Timeline:
+    """The size class band and the COCOMO II schedule made into one commitment.
+
+    The band (the catalog's commitment for a system of this size) is kept when the COCOMO II
+    schedule of *this* code lies within it or below it (a gated, phased migration is not planned
+    shorter than the band's low end). When COCOMO II says the work takes longer than the band's
+    high end, the band would be a promise the estimate itself contradicts: the quote commits to
+    the COCOMO II schedule, rounded up to whole months.
+    """
+    band = f"{band_low}–{band_high} months"
+    if schedule_months <= band_high:
+        where = "inside" if schedule_months >= band_low else "below"
+        return Timeline(
+            band_low,
+            band_high,
+            "months",
+            band,
+            "size class",
+            f"the COCOMO II schedule of this code ({schedule_months:g} months) lies {where} the {band_name} size "
+            f"class band, so the quote commits to the band ({band}); a phased, gated migration is not planned "
+            f"shorter than {band_low} months",
+            band,
+            schedule_months,
+        )
+    high = math.ceil(schedule_months)
+    low = max(band_low, math.floor(schedule_months * 0.85))
+    label = f"{low}–{high} months"
+    return Timeline(
+        low,
+        high,
+        "months",
+        label,
+        "COCOMO II",
+        f"the COCOMO II schedule of this code ({schedule_months:g} months) is longer than the {band_name} size class "
+        f"band ({band}), so the quote commits to the COCOMO II schedule rounded up ({label}) instead of the band",
+        band,
+        schedule_months,
+    )

@@ -1,42 +1,68 @@
 """The phased migration plan of a legacy code base.
 
-This module owns the cut of a code base into migration phases. The seed's rule is 20 % of the
-system per phase, each phase gated, each phase reversible within 4 hours. The plan:
+This module owns the cut of a code base into migration phases. The seed's rule is about 20 % of
+the system per phase, each phase gated, each phase reversible within 4 hours. The plan:
 
-1. collapses import cycles (strongly connected components), since modules that import each
-   other must move together;
-2. orders the collapsed graph leaf first (Kahn's algorithm over "depends on" edges, ties broken
-   by path so a package's modules stay adjacent): a module comes after every module it depends
-   on, so modules that depend on nothing in the code base come first;
-3. cuts that order into contiguous slices whose code lines are as close as possible to 1/N of
-   the total (N = 5). Because every dependency precedes its dependant in the order, each phase
-   depends only on modules of its own or earlier phases.
+1. finds import cycles (strongly connected components), since modules that import each other
+   move together — unless a cycle is bigger than a phase may be (``MAX_SHARE`` of the code): then
+   the cycle is split along its **weakest edges**, the imports with the fewest import references
+   (imported names), removed one at a time until no remaining cycle is too big, and then every
+   removed edge that can be put back without re-forming a too-big cycle is put back. The edges
+   that stay cut are listed on the plan with the reason: the importing module moves before the
+   module it imports, and calls it through the legacy path until that module's phase;
+2. orders the modules leaf first (Kahn's algorithm over "depends on" edges, ties broken by path
+   so a package's modules stay adjacent): a module comes after every module it depends on
+   (except across a cut edge);
+3. cuts that order into contiguous phases, each within ``MIN_SHARE``–``MAX_SHARE`` of the code
+   lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6; a single module (or
+   cycle that cannot be split) larger than ``MAX_SHARE`` is a phase of its own. The cut is the
+   one whose shares are closest to equal (a dynamic programme over the order). When no cut in
+   the order keeps the balance (too few or too uneven modules), the plan says so in ``note`` and
+   falls back to slices as close as possible to equal.
 
-Fewer phases are planned when there are fewer than N units to move (modules with code, after
-collapsing cycles); the plan says so in ``note``. A cycle bigger than a fifth of the code makes
-its phase bigger than 20 %; the phase names the cycle.
+Each phase's price is ``billing.milestones.phase_price_cents`` of its code lines, the rule the
+quote and the charge use.
 
-Rollback is by strangler routing: each phase's new implementation sits behind its own flag in
-the routing layer, so switching the flag off sends traffic back to the phase's legacy modules —
-a configuration change plus re-syncing the phase's writes, well within the 4-hour commitment.
+Rollback steps fit what the code is: a service (it imports a web framework) is rolled back by
+switching the phase's strangler-routing flag off; a library by reverting the phase's merge and
+publishing the previous release. Data-store steps (replaying writes to the legacy store) appear
+only when the code uses a data store (``data_stores``, found from its imports).
 """
 
 from __future__ import annotations
 
 import heapq
+import random
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agents.legacy.dependencies import DependencyGraph, condense
+from agents.legacy.dependencies import DependencyGraph, strongly_connected_components
+from billing.milestones import phase_price_cents
 
 TARGET_PHASES = 5
+MIN_SHARE = 0.15
+MAX_SHARE = 0.25
 ROLLBACK_HOURS = 4
 ORDERING = (
-    "leaf-first topological order of the import graph with cycles collapsed, cut into "
-    "contiguous slices of about equal code lines"
+    "leaf-first topological order of the import graph (cycles kept together unless larger than a "
+    "phase), cut into contiguous phases of 15–25 % of the code lines each"
 )
 _LISTED_MODULES = 5
+_PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1)
+_RANDOM_ORDERS = 40
+_SEARCH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CutEdge:
+    """An import of a too-big cycle that the plan breaks: ``importer`` moves before ``imported``."""
+
+    importer: str
+    imported: str
+    references: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -51,11 +77,13 @@ class Phase:
     needed_by_phases: tuple[int, ...]
     cycles: tuple[tuple[str, ...], ...]
     rollback: str
+    price_cents: int
+    cut_edges: tuple[CutEdge, ...]
 
 
 @dataclass(frozen=True)
 class MigrationPlan:
-    """The ordered phases, with the reason when there are fewer than the target."""
+    """The ordered phases, with the reason when the balance rule could not be kept."""
 
     target_phases: int
     phases: tuple[Phase, ...]
@@ -63,6 +91,12 @@ class MigrationPlan:
     ordering: str
     rollback_within_hours: int
     note: str | None
+    min_share: float
+    max_share: float
+    balanced: bool
+    cut_edges: tuple[CutEdge, ...]
+    kind: str  # "service" or "library": which rollback applies
+    data_stores: tuple[str, ...]
 
     def phase_of(self) -> dict[str, int]:
         return {module: phase.number for phase in self.phases for module in phase.modules}
@@ -73,32 +107,118 @@ def plan_migration(
     code_lines: Mapping[str, int],
     *,
     phases: int = TARGET_PHASES,
+    service: bool = False,
+    data_stores: Sequence[str] = (),
 ) -> MigrationPlan:
-    """Plan the migration of every module of ``graph`` in at most ``phases`` phases."""
-    condensation = condense(graph)
-    components = condensation.components
-    weights = [sum(code_lines.get(m, 0) for m in members) for members in components]
-    order = _leaf_first(condensation.edges, components)
-    total = sum(weights)
-    units = sum(1 for number in order if weights[number] > 0)
-    note: str | None = None
-    count = min(phases, units)
-    if units == 0:
-        note = "no code lines to migrate"
-        return MigrationPlan(phases, (), total, ORDERING, ROLLBACK_HOURS, note)
-    if count < phases:
-        note = (
-            f"only {units} module{'s' if units != 1 else ''} with code "
-            "(after grouping modules that import each other), so "
-            f"{count} phase{'s' if count != 1 else ''} of one module each instead of {phases}"
+    """Plan the migration of every module of ``graph`` in about ``phases`` phases."""
+    total = sum(code_lines.get(m, 0) for m in graph.modules)
+    limit = total * MAX_SHARE
+    kept, cut = split_large_cycles(graph, code_lines, limit)
+    components = tuple(strongly_connected_components(graph.modules, kept))
+    component_of = {member: number for number, members in enumerate(components) for member in members}
+    edges = {
+        number: frozenset(
+            component_of[t] for m in members for t in kept.get(m, ()) if t in component_of and component_of[t] != number
         )
-    slices = _cut(order, weights, count, total)
+        for number, members in enumerate(components)
+    }
+    weights = [sum(code_lines.get(m, 0) for m in members) for members in components]
+    # Several leaf-first orders: by path (a package's modules together), smaller or larger modules
+    # first, then seeded random tie-breaks; the first order in which a balanced cut exists is used.
+    shuffled = random.Random(len(components))  # noqa: S311 - tie-breaks of a plan, reproducible, not secret
+    tie_breaks = [[shuffled.random() for _ in components] for _ in range(_RANDOM_ORDERS)]
+    orders = [
+        _leaf_first(edges, components),
+        _leaf_first(edges, components, lambda n: (weights[n], components[n][0])),
+        _leaf_first(edges, components, lambda n: (-weights[n], components[n][0])),
+        *(_leaf_first(edges, components, _by(keys)) for keys in tie_breaks),
+    ]
+    units = sum(1 for number in orders[0] if weights[number] > 0)
+    kind = "service" if service else "library"
+    stores = tuple(sorted(set(data_stores)))
+    if units == 0:
+        return MigrationPlan(
+            phases, (), total, ORDERING, ROLLBACK_HOURS, "no code lines to migrate", MIN_SHARE, MAX_SHARE, True,
+            tuple(cut), kind, stores,
+        )  # fmt: skip
+    slices, note = _balanced_cut(orders, weights, total, phases, units)
+    shares = [sum(weights[c] for c in chunk) / total for chunk in slices]
+    balanced = all(
+        MIN_SHARE - 1e-9 <= share <= MAX_SHARE + 1e-9
+        or (share > MAX_SHARE and len([c for c in chunk if weights[c] > 0]) == 1)
+        for share, chunk in zip(shares, slices, strict=True)
+    )
+    built = _phases(slices, components, weights, edges, graph, cut, total, kind, stores)
+    return MigrationPlan(
+        phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, note, MIN_SHARE, MAX_SHARE, balanced, tuple(cut),
+        kind, stores,
+    )  # fmt: skip
+
+
+def split_large_cycles(
+    graph: DependencyGraph, code_lines: Mapping[str, int], limit: float
+) -> tuple[dict[str, set[str]], list[CutEdge]]:
+    """The import edges with too-big cycles broken along their weakest edges, and the cut edges."""
+    kept: dict[str, set[str]] = {m: set(graph.dependencies(m)) - {m} for m in graph.modules}
+
+    def oversize() -> list[tuple[str, ...]]:
+        return [
+            c
+            for c in strongly_connected_components(graph.modules, kept)
+            if len(c) > 1 and sum(code_lines.get(m, 0) for m in c) > limit
+        ]
+
+    removed: list[tuple[str, str]] = []
+    big = oversize()
+    while big:
+        for component in big:
+            members = set(component)
+            inside = [(s, t) for s in component for t in kept[s] if t in members]
+            source, target = min(inside, key=lambda e: (graph.weight(*e), code_lines.get(e[1], 0), e))
+            kept[source].discard(target)
+            removed.append((source, target))
+        big = oversize()
+    # Put back what can go back, strongest first: only the edges that must go stay cut.
+    for source, target in sorted(removed, key=lambda e: (-graph.weight(*e), e)):
+        kept[source].add(target)
+        if oversize():
+            kept[source].discard(target)
+    cut = [
+        CutEdge(
+            importer=source,
+            imported=target,
+            references=graph.weight(source, target),
+            reason=(
+                f"the import cycle holding {source} and {target} is larger than {round(MAX_SHARE * 100)} % of "
+                f"the code, more than one phase may be; this is one of its weakest imports "
+                f"({graph.weight(source, target)} reference{'s' if graph.weight(source, target) != 1 else ''}), "
+                f"so {source} may move before {target} and calls it through the legacy path until then"
+            ),
+        )
+        for source, target in sorted(removed)
+        if target not in kept[source]
+    ]
+    return kept, cut
+
+
+def _phases(
+    slices: list[list[int]],
+    components: tuple[tuple[str, ...], ...],
+    weights: list[int],
+    edges: Mapping[int, frozenset[int]],
+    graph: DependencyGraph,
+    cut: list[CutEdge],
+    total: int,
+    kind: str,
+    stores: tuple[str, ...],
+) -> list[Phase]:
     phase_of_component = {number: index + 1 for index, chunk in enumerate(slices) for number in chunk}
+    phase_of_module = {m: phase_of_component[c] for c, members in enumerate(components) for m in members}
     depends: dict[int, set[int]] = defaultdict(set)
-    for number, targets in condensation.edges.items():
-        for target in targets:
-            here, there = phase_of_component[number], phase_of_component[target]
-            if there != here:
+    for source in graph.modules:
+        for target in graph.dependencies(source):
+            here, there = phase_of_module.get(source), phase_of_module.get(target)
+            if here is not None and there is not None and there < here:
                 depends[here].add(there)
     needed_by: dict[int, set[int]] = defaultdict(set)
     for here, theirs in depends.items():
@@ -109,6 +229,7 @@ def plan_migration(
         number = index + 1
         modules = tuple(module for component in chunk for module in components[component])
         lines = sum(weights[component] for component in chunk)
+        members = set(modules)
         built.append(
             Phase(
                 number=number,
@@ -118,20 +239,28 @@ def plan_migration(
                 depends_on_phases=tuple(sorted(depends[number])),
                 needed_by_phases=tuple(sorted(needed_by[number])),
                 cycles=tuple(components[c] for c in chunk if len(components[c]) > 1),
-                rollback=_rollback(number, modules, sorted(needed_by[number])),
+                rollback=_rollback(number, modules, sorted(needed_by[number]), kind, stores),
+                price_cents=phase_price_cents(lines),
+                cut_edges=tuple(e for e in cut if e.importer in members or e.imported in members),
             )
         )
-    return MigrationPlan(phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, note)
+    return built
 
 
-def _leaf_first(edges: Mapping[int, frozenset[int]], components: tuple[tuple[str, ...], ...]) -> list[int]:
-    """Kahn's algorithm: a component is ready once everything it depends on is placed."""
+def _leaf_first(
+    edges: Mapping[int, frozenset[int]],
+    components: tuple[tuple[str, ...], ...],
+    key: Callable[[int], tuple[object, ...]] | None = None,
+) -> list[int]:
+    """Kahn's algorithm: a component is ready once everything it depends on is placed; ties go
+    to the smallest ``key`` (by default the component's first path)."""
+    rank = key or (lambda n: (components[n][0],))
     waiting = {number: len(edges.get(number, ())) for number in range(len(components))}
     dependants: dict[int, list[int]] = defaultdict(list)
     for number, targets in edges.items():
         for target in targets:
             dependants[target].append(number)
-    ready = [(components[n][0], n) for n, count in waiting.items() if count == 0]
+    ready = [(rank(n), n) for n, count in waiting.items() if count == 0]
     heapq.heapify(ready)
     order: list[int] = []
     while ready:
@@ -140,8 +269,86 @@ def _leaf_first(edges: Mapping[int, frozenset[int]], components: tuple[tuple[str
         for dependant in dependants[number]:
             waiting[dependant] -= 1
             if waiting[dependant] == 0:
-                heapq.heappush(ready, (components[dependant][0], dependant))
+                heapq.heappush(ready, (rank(dependant), dependant))
     return order
+
+
+def _by(keys: list[float]) -> Callable[[int], tuple[object, ...]]:
+    return lambda number: (keys[number],)
+
+
+def _balanced_cut(
+    orders: list[list[int]], weights: list[int], total: int, phases: int, units: int
+) -> tuple[list[list[int]], str | None]:
+    """A contiguous cut of one of ``orders`` with every phase within the shares, or the fallback."""
+    order = orders[0]
+    if units < round(1 / MAX_SHARE):
+        count = min(phases, units)
+        note = (
+            f"only {units} module{'s' if units != 1 else ''} with code (after grouping modules that import "
+            f"each other), so {count} phase{'s' if count != 1 else ''} of one module each instead of {phases}"
+        )
+        return _cut(order, weights, count, total), note
+    counts = (phases,) if phases != TARGET_PHASES else _PHASE_COUNTS
+    deadline = time.monotonic() + _SEARCH_SECONDS
+    for candidate in orders:
+        for count in counts:
+            found = _balanced(candidate, weights, total, count)
+            if found is not None:
+                return found, None
+        if time.monotonic() > deadline:
+            break
+    count = min(phases, units)
+    note = (
+        f"no cut of the dependency order keeps every phase within {round(MIN_SHARE * 100)}–"
+        f"{round(MAX_SHARE * 100)} % of the code (the modules are too few or too uneven), so the "
+        f"{count} phases are as close to equal as the order allows"
+    )
+    return _cut(order, weights, count, total), note
+
+
+def _balanced(order: list[int], weights: list[int], total: int, count: int) -> list[list[int]] | None:
+    """Dynamic programme: ``count`` slices, each within the shares or one oversize unit alone,
+    minimising the squared distance of the shares from 1/count. None when there is no such cut."""
+    # Units without code lines join the slice of the unit before them (or the first slice).
+    groups: list[list[int]] = []
+    for number in order:
+        if weights[number] > 0 or not groups:
+            groups.append([number])
+        else:
+            groups[-1].append(number)
+    sizes = [sum(weights[n] for n in group) for group in groups]
+    prefix = [0]
+    for size in sizes:
+        prefix.append(prefix[-1] + size)
+    low, high, ideal = total * MIN_SHARE, total * MAX_SHARE, total / count
+    n = len(groups)
+    infinity = float("inf")
+    best = [[infinity] * (n + 1) for _ in range(count + 1)]
+    back = [[-1] * (n + 1) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for k in range(1, count + 1):
+        for end in range(1, n + 1):
+            start = end - 1
+            while start >= 0:
+                weight = prefix[end] - prefix[start]
+                if weight > high and end - start > 1:
+                    break
+                fits = low - 1e-9 <= weight <= high + 1e-9 or (end - start == 1 and weight > high)
+                if fits and best[k - 1][start] < infinity:
+                    cost = best[k - 1][start] + ((weight - ideal) / total) ** 2
+                    if cost < best[k][end]:
+                        best[k][end], back[k][end] = cost, start
+                start -= 1
+    if best[count][n] == infinity:
+        return None
+    slices: list[list[int]] = []
+    end = n
+    for k in range(count, 0, -1):
+        start = back[k][end]
+        slices.append([number for group in groups[start:end] for number in group])
+        end = start
+    return slices[::-1]
 
 
 def _cut(order: list[int], weights: list[int], count: int, total: int) -> list[list[int]]:
@@ -152,7 +359,6 @@ def _cut(order: list[int], weights: list[int], count: int, total: int) -> list[l
     for number in order:
         running += weights[number]
         cumulative.append(running)
-    # A slice ends right after a unit with code; slice k must leave count-k units for the rest.
     ends: list[int] = []
     previous = -1
     for k in range(1, count):
@@ -169,21 +375,36 @@ def _cut(order: list[int], weights: list[int], count: int, total: int) -> list[l
     return slices
 
 
-def _rollback(number: int, modules: tuple[str, ...], needed_by: list[int]) -> str:
+def _rollback(number: int, modules: tuple[str, ...], needed_by: list[int], kind: str, stores: tuple[str, ...]) -> str:
     listed = ", ".join(modules[:_LISTED_MODULES])
     if len(modules) > _LISTED_MODULES:
         listed += f" and {len(modules) - _LISTED_MODULES} more"
     later = ""
     if needed_by:
         phases = ", ".join(str(n) for n in needed_by)
+        several = len(needed_by) > 1
         later = (
-            f" If phase{'s' if len(needed_by) > 1 else ''} {phases}, which depend on this one, "
-            "are already live, roll them back first, newest first."
+            f" If phase{'s' if several else ''} {phases}, which depend{'' if several else 's'} on this one, "
+            f"{'are' if several else 'is'} already live, roll {'them' if several else 'it'} back first"
+            f"{', newest first' if several else ''}."
         )
+    if kind == "service":
+        steps = (
+            f"Switch the strangler-router flag 'migration-phase-{number}' off so requests for this phase go back "
+            f"to the legacy modules ({listed}), which run in parallel until the phase is accepted"
+        )
+    else:
+        steps = (
+            f"Revert the merge of phase {number} on the main branch (git revert of its merge commit) and publish "
+            f"the previous release of its modules ({listed}); code that pinned the previous release is unaffected"
+        )
+    data = (
+        f"; replay the writes made through the new code to the legacy data store ({', '.join(stores)}) "
+        "from the change log"
+        if stores
+        else ""
+    )
     return (
-        f"Switch the strangler-router flag 'migration-phase-{number}' off so requests for this "
-        f"phase go back to the legacy modules ({listed}), which run in parallel until the phase "
-        "is accepted; replay the writes made through the new code to the legacy data store "
-        "from the change log, then confirm with the phase's parity tests on the legacy path."
+        f"{steps}{data}; then confirm with the phase's characterization and parity tests on the legacy code."
         f"{later} Target: complete within {ROLLBACK_HOURS} hours."
     )

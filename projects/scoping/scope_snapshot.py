@@ -175,11 +175,15 @@ def modernization_snapshot(project: Project, result: dict[str, Any], *, price_ce
         "assessment_price": format_usd(result["assessment_price_cents"]),
         "code_loc": result["totals"]["code"],
         "size_class": result["size_class"]["name"],
-        "timeline": result["size_class"]["timeline"],
+        # The one timeline of the assessment (size class band or COCOMO II, with the reason).
+        "timeline": (result.get("timeline") or {}).get("label") or result["size_class"]["timeline"],
+        "timeline_basis": (result.get("timeline") or {}).get("basis", "size class"),
+        "timeline_reason": (result.get("timeline") or {}).get("reason", ""),
         "phases": [
             {
                 "number": p["number"],
                 "share_percent": round(p["share"] * 100, 1),
+                "code_lines": p["code_lines"],
                 "modules": len(p["modules"]),
                 "depends_on_phases": p["depends_on_phases"],
                 "rollback": p["rollback"],
