@@ -8,5 +8,7 @@ class ProjectsConfig(AppConfig):
 
     def ready(self) -> None:
         from projects.payments import connect_billing_signals
+        from projects.repository import connect_repository_signals
 
         connect_billing_signals()
+        connect_repository_signals()

@@ -60,6 +60,7 @@ from projects.orchestration import (
     roles_dispatch_now,
     workflow_lock,
 )
+from projects.repository import repository_job_inputs
 from projects.services import project_storage
 from projects.signals import task_escalated
 
@@ -150,6 +151,10 @@ def job_spec(task: Task, *, agent: str = "", spent: Spent | None = None) -> JobS
         inputs["expect"] = sorted({path for output in outputs for path in output.get("artifacts", [])})
     if task.project.service == Service.MODERNIZATION:
         inputs["legacy_dir"] = str(project_storage(task.project) / "legacy")
+    if task.project.service == Service.AUGMENTATION:
+        repository = repository_job_inputs(task.project_id)  # the credential stays encrypted
+        if repository is not None:
+            inputs["repository"] = repository
     if task.key in EVENT_LOG_STEPS:
         rows = Event.objects.filter(project_id=task.project_id).values_list(
             "created_at", "actor", "kind", "message", "data"

@@ -64,10 +64,10 @@ from django_tenants.utils import schema_context
 from agents import pools
 from agents.previews import preview_stop
 from projects.events import event_append
-from projects.models import Engagement, Event, Phase, Project, Quote, Run, Service, Task, Workflow
+from projects.models import Engagement, Event, Phase, Project, Quote, RepositoryConnection, Run, Service, Task, Workflow
 from projects.services import project_storage
 from projects.signals import phase_ready_for_gates
-from projects.workflow import Step, WorkflowTemplate, workflow_template
+from projects.workflow import CONNECT_STEP, Step, WorkflowTemplate, workflow_template
 from tenants.audit import Action, audit_record
 from tenants.models import User
 
@@ -509,6 +509,8 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
     workflow, task = _locked_task(task)
     if task.status != Task.Status.AWAITING_APPROVAL:
         raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
+    if task.key == CONNECT_STEP and not RepositoryConnection.objects.filter(project_id=task.project_id).exists():
+        raise WorkflowError("This step waits for the team's repository: connect it on the project's Repository page.")
     now = timezone.now()
     task.status, task.finished_at = Task.Status.DONE, now
     task.output = {"approved_by": who, "approved_at": now.isoformat()}
