@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.work.common import slug
@@ -26,51 +24,15 @@ from projects.orchestration import project_start, task_approve
 from success.guarantee import conditions_check
 from success.models import Guarantee
 from tests.projects.progress import wait_while_progressing
+from tests.team_remote import PER_WEEK, WEEKS, plain_git, team_remote
 from tests.workers import thread_worker
 from tests.world import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URLCONF = "hive.urls_tenant"
-WEEKS, PER_WEEK = 8, 2  # the team's history: two changes a week for eight weeks
 ITEMS = ["Track invoices with an amount and a due date", "Manage suppliers with an address and a phone"]
 PAGES = ("project_detail", "project_dashboard", "project_dashboard_state", "project_success", "project_repository")
-
-
-def _git(*args: str, cwd: Path, when: str = "") -> str:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": "/dev/null",
-        "GIT_AUTHOR_NAME": "Team Dev",
-        "GIT_AUTHOR_EMAIL": "dev@team.example",
-        "GIT_COMMITTER_NAME": "Team Dev",
-        "GIT_COMMITTER_EMAIL": "dev@team.example",
-    }
-    if when:
-        env |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def team_remote(tmp_path: Path) -> Path:
-    """A bare repository whose main branch has PER_WEEK commits a week for WEEKS weeks."""
-    work, bare = tmp_path / "team-work", tmp_path / "team.git"
-    work.mkdir()
-    _git("init", "-q", "-b", "main", cwd=work)
-    start = timezone.now() - timedelta(weeks=WEEKS)
-    for number in range(WEEKS * PER_WEEK):
-        when = start + timedelta(days=number * 7 / PER_WEEK)
-        (work / "teamlib").mkdir(exist_ok=True)
-        (work / "teamlib" / "__init__.py").write_text(f"VERSION = {number}\n")
-        (work / "README.md").write_text(f"# Team library\n\nChange {number}.\n")
-        _git("add", "-A", cwd=work)
-        _git("commit", "-q", "-m", f"Change {number}", cwd=work, when=when.isoformat())
-    _git("init", "-q", "--bare", "-b", "main", str(bare), cwd=tmp_path)
-    _git("push", "-q", str(bare), "main:main", cwd=work)
-    return bare
 
 
 def pages_answer(world: World, project: Project) -> None:
@@ -153,14 +115,14 @@ def _remote_holds_tested_branches(bare: Path, pushed: dict[str, str], tmp_path: 
     """The branches are on the remote at the pushed commits, grown from the team's main, with their
     tests (which pass when this test runs them) and their review note."""
     heads = dict(
-        reversed(line.split("\t")) for line in _git("ls-remote", "--heads", str(bare), cwd=tmp_path).splitlines()
+        reversed(line.split("\t")) for line in plain_git("ls-remote", "--heads", str(bare), cwd=tmp_path).splitlines()
     )
     main = heads.pop("refs/heads/main")
     assert {name.removeprefix("refs/heads/"): commit for name, commit in heads.items()} == pushed
     for branch in pushed:
         clone = tmp_path / branch.replace("/", "-")
-        _git("clone", "-q", "--branch", branch, str(bare), str(clone), cwd=tmp_path)
-        assert _git("merge-base", "--is-ancestor", main, "HEAD", cwd=clone) == ""
+        plain_git("clone", "-q", "--branch", branch, str(bare), str(clone), cwd=tmp_path)
+        assert plain_git("merge-base", "--is-ancestor", main, "HEAD", cwd=clone) == ""
         assert sorted(p.name for p in (clone / "reviews").iterdir()) == [f"{slug(branch)}.md"]
         assert list((clone / "tests").glob("test_story_*.py"))
         assert (clone / "teamlib" / "__init__.py").is_file()  # the team's code is still there
