@@ -149,13 +149,19 @@ def repository_job_inputs(project_id: int) -> dict[str, str] | None:
     return {"url": repo.url, "secret": repo.credential, "connected_at": repo.connected_at.isoformat()}
 
 
-def secrets_rotate() -> int:
-    """Re-encrypt every tenant's stored credentials with the first key; returns how many."""
-    rotated = 0
+def secrets_rotate() -> tuple[int, list[str]]:
+    """Re-encrypt every tenant's stored credentials with the first key; returns how many were
+    re-encrypted and the rows no key opens (``schema/project``: that customer must connect again),
+    which are left as they are."""
+    rotated, unreadable = 0, []
     for customer in Customer.objects.exclude(schema_name="public").only("schema_name"):
         with schema_context(customer.schema_name), transaction.atomic():
             for repo in RepositoryConnection.objects.select_for_update().exclude(credential=""):
-                repo.credential = secret_rotate(repo.credential)
+                try:
+                    repo.credential = secret_rotate(repo.credential)
+                except SecretStoreError:
+                    unreadable.append(f"{customer.schema_name}/{repo.project_id}")
+                    continue
                 repo.save(update_fields=["credential"])
                 rotated += 1
-    return rotated
+    return rotated, unreadable

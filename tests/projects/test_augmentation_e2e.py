@@ -114,9 +114,10 @@ def test_an_augmentation_sprint_works_in_the_team_repository_end_to_end(hive: Wo
 def _remote_holds_tested_branches(bare: Path, pushed: dict[str, str], tmp_path: Path) -> None:
     """The branches are on the remote at the pushed commits, grown from the team's main, with their
     tests (which pass when this test runs them) and their review note."""
-    heads = dict(
-        reversed(line.split("\t")) for line in plain_git("ls-remote", "--heads", str(bare), cwd=tmp_path).splitlines()
-    )
+    heads: dict[str, str] = {}
+    for line in plain_git("ls-remote", "--heads", str(bare), cwd=tmp_path).splitlines():
+        commit, name = line.split("\t")
+        heads[name] = commit
     main = heads.pop("refs/heads/main")
     assert {name.removeprefix("refs/heads/"): commit for name, commit in heads.items()} == pushed
     for branch in pushed:
