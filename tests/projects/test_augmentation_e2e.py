@@ -66,6 +66,8 @@ def test_an_augmentation_sprint_works_in_the_team_repository_end_to_end(hive: Wo
         assert Task.objects.get(pk=connect.pk).status == Task.Status.AWAITING_APPROVAL
         page = member.get(repository_url).content.decode()
         assert 'data-testid="repository-waiting"' in page
+        detail = member.get(reverse("project_detail", urlconf=URLCONF, args=[project.pk])).content.decode()
+        assert 'data-testid="connect-repository"' in detail
         pages_answer(hive, project)
 
         response = member.post(repository_url, {"url": f"file://{bare}", "credential": ""})
