@@ -149,3 +149,51 @@ def git_dir_trusted_view(foreign_git_dir: Path) -> Iterator[Path]:
         (view / "objects" / "info").mkdir(parents=True, exist_ok=True)
         (view / "objects" / "info" / "alternates").write_text(f"{objects}\n", encoding="utf-8")
         yield view
+
+
+TRANSPORTS = frozenset({"https", "ssh", "file"})
+# What a command that talks to a customer's remote adds: its one transport (below), no redirects to
+# another host or scheme, no credential helper or prompt of anybody's.
+_REMOTE_SETTINGS = ("http.followRedirects=false", "credential.helper=", "core.askPass=")
+_REMOTE_ENVIRONMENT = frozenset({"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_SSH_COMMAND"})
+
+
+def git_remote_run(
+    *args: str,
+    git_dir: Path,
+    scheme: str,
+    environment: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> str:
+    """git that talks to a remote over exactly one transport, ``scheme`` (``https``, ``ssh`` or
+    ``file``); every other transport stays forbidden by ``protocol.allow=never``. ``environment``
+    carries the credential (``agents.remotes``: an HTTP header through ``GIT_CONFIG_*``, or
+    ``GIT_SSH_COMMAND`` naming a key file), so it is never in an argument a process list shows.
+    The caller checked the URL (``agents.remotes.remote_parse``)."""
+    if scheme not in TRANSPORTS:
+        raise ValueError(f"no transport {scheme!r}")
+    unknown = set(environment or {}) - _REMOTE_ENVIRONMENT
+    if unknown:
+        raise ValueError(f"not a transport setting: {sorted(unknown)}")
+    command = git_command([], git_dir=git_dir)
+    # After the hardening: ``-c`` settings later on the line win, and these allow one transport only.
+    for setting in (f"protocol.{scheme}.allow=always", *_REMOTE_SETTINGS):
+        command += ["-c", setting]
+    process = subprocess.Popen(
+        [*command, *args],
+        cwd=git_dir,
+        env={**git_environment(), **(environment or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise GitError(f"git {args[0] if args else ''} did not finish in {timeout:g} s") from None
+    if process.returncode != 0:
+        detail = (err or out).decode("utf-8", "replace").strip()[:500]
+        raise GitError(f"git {args[0] if args else ''} failed: {detail}")
+    return out.decode("utf-8", "replace")

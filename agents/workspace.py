@@ -282,6 +282,20 @@ class Workspace:
             self._git("commit", "-q", "-m", f"Start the repository of {project}", author=PLATFORM)
             return True
 
+    def adopt(self, fetch: Callable[[Path], str]) -> bool:
+        """Create the repository from a customer's history instead of a first commit: ``fetch``
+        brings their default branch into ``refs/heads/main`` of the git directory it is given (see
+        ``agents.remotes``), and ``main``'s tree is checked out. False when the repository was there."""
+        self._migrate()
+        with self.lock():
+            if (self.git_dir / "HEAD").is_file():
+                return False
+            self._init()
+            fetch(self.git_dir)
+            self._git("reset", "-q", "--hard", MAIN)
+            tree_scrub(self.root)
+            return True
+
     def commit_main(self, message: str, *, author: Author) -> tuple[str, int]:
         """Commit whatever changed in ``main``'s tree (a model working on it directly), creating
         the repository first when there is none; returns the commit and the number of files it

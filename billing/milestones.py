@@ -4,7 +4,8 @@
   delivery (``mvp-acceptance``); an odd cent goes to the second half.
 - Legacy modernization: the assessment up front (``assessment``), then each implementation phase
   when it passes its gates (``phase-<n>``, success-based).
-- Team augmentation: each sprint up front (``sprint-<n>``); continuous augmentation is a monthly
+- Team augmentation: each sprint up front (``sprint-<n>``), the first when the customer connects
+  the repository (its work cannot start before); continuous augmentation is a monthly
   subscription, not milestones; project-based work follows its custom quote (``custom-deposit`` on
   acceptance, ``custom-completion`` at the end).
 
@@ -122,6 +123,8 @@ class Trigger(StrEnum):
     DELIVERY_ACCEPTED = "delivery_accepted"  # the customer accepts the delivered MVP
     PHASE_PASSED = "phase_passed"  # migration phase ``number`` passes its quality gates
     SPRINT_START = "sprint_start"  # sprint ``number`` starts
+    # The customer connected the repository the sprint works in: before that no work can start.
+    REPOSITORY_CONNECTED = "repository_connected"
     COMPLETION = "completion"  # the engagement's last step is done
     MONTHLY = "monthly"  # a monthly subscription, the first month on acceptance
 
@@ -183,10 +186,12 @@ def modernization_schedule(*, assessment_cents: int, phase_lines: Sequence[int])
 
 
 def sprint_schedule(*, sprints: int, sprint_weeks: int) -> tuple[ScheduledMilestone, ...]:
-    """Each sprint at its start: the first on acceptance, sprint n after (n - 1) sprints."""
+    """Each sprint at its start: the first when the customer connects the repository the agents
+    work in (no sprint is charged before its work can start), sprint n (n - 1) sprints after that."""
     if sprints < 1:
         raise MilestoneError("an engagement has at least one sprint")
-    rows = [ScheduledMilestone(sprint_milestone(1), Trigger.ACCEPTANCE, 1, when="when you accept (sprint 1 starts)")]
+    first = "when you connect your repository (sprint 1 starts then)"
+    rows = [ScheduledMilestone(sprint_milestone(1), Trigger.REPOSITORY_CONNECTED, 1, when=first)]
     for number in range(2, sprints + 1):
         week = (number - 1) * sprint_weeks
         rows.append(
@@ -194,7 +199,7 @@ def sprint_schedule(*, sprints: int, sprint_weeks: int) -> tuple[ScheduledMilest
                 sprint_milestone(number),
                 Trigger.SPRINT_START,
                 number,
-                when=f"when sprint {number} starts ({week} weeks after the start)",
+                when=f"when sprint {number} starts ({week} weeks after the repository is connected)",
             )
         )
     return tuple(rows)

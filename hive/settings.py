@@ -558,3 +558,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The secret store (tenants.secrets): Fernet keys, comma-separated; the first encrypts, every one
+# decrypts (rotation: put the new key first, run ``secrets_rotate``, then drop the old one). Tests
+# get a fixed key of their own; anywhere else the store refuses to work without keys.
+_TEST_SECRET_KEY = "aGl2ZS10ZXN0LW9ubHktc2VjcmV0LXN0b3JlLWtleSE="  # noqa: S105  (tests only)
+HIVE_SECRET_KEYS = env_list("HIVE_SECRET_KEYS", [_TEST_SECRET_KEY] if TESTING else [])
+# Customer repositories (projects.delivery.repository): file:// remotes are for tests and local installs.
+HIVE_GIT_ALLOW_FILE_REMOTES = env_bool("HIVE_GIT_ALLOW_FILE_REMOTES", TESTING)
+HIVE_GIT_REMOTE_TIMEOUT_SECONDS = env_int("HIVE_GIT_REMOTE_TIMEOUT_SECONDS", 120)

@@ -8,5 +8,7 @@ class ProjectsConfig(AppConfig):
 
     def ready(self) -> None:
         from projects.delivery.payments import connect_billing_signals
+        from projects.delivery.repository import connect_repository_signals
 
         connect_billing_signals()
+        connect_repository_signals()

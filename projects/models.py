@@ -143,6 +143,24 @@ class Engagement(models.Model):
         return f"{self.get_kind_display()} for {self.project}"
 
 
+class RepositoryConnection(models.Model):
+    """The customer's git repository an augmentation works in (``projects.delivery.repository``): its
+    checked URL and the credential they gave, encrypted by ``tenants.secrets`` — never stored,
+    shown or logged in the clear after the request that received it."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="repository")
+    url = models.CharField(max_length=500)
+    scheme = models.CharField(max_length=10)
+    credential = models.TextField(blank=True, help_text="Fernet token of the deploy key or access token")
+    credential_hint = models.CharField(max_length=80, blank=True)
+    connected_by_email = models.CharField(max_length=254)
+    connected_at = models.DateTimeField(default=timezone.now)
+    credential_changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.url
+
+
 class QuoteLockedError(Exception):
     """An accepted quote was about to change."""
 
@@ -434,6 +452,7 @@ class Event(models.Model):
         SCOPE_DROPPED = "scope.dropped", "Scope dropped"
         SCOPE_CONSENTED = "scope.consented", "Owner consented to dropped scope"
         PLAN_CORRECTED = "plan.corrected", "Plan item corrected"
+        REPOSITORY_CONNECTED = "repository.connected", "Repository connected"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
     phase = models.ForeignKey(Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views, views_delivery, views_preview, views_scope
+from projects import views, views_delivery, views_preview, views_repository, views_scope
 
 urlpatterns = [
     path("projects/new/", views.project_new, name="project_new"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/<int:pk>/legacy/", views.legacy_submit, name="legacy_submit"),
     path("projects/<int:pk>/engagement/", views.engagement_submit, name="engagement_submit"),
     path("projects/<int:pk>/pay/", views.project_pay, name="project_pay"),
+    path("projects/<int:pk>/repository/", views_repository.repository_page, name="project_repository"),
     path("projects/<int:pk>/deliverable.bundle", views.deliverable_bundle_download, name="deliverable_bundle"),
     path("projects/<int:pk>/deliverable.zip", views.deliverable_zip_download, name="deliverable_zip"),
     path("projects/<int:pk>/tasks/<int:task_pk>/approve/", views_delivery.task_approve, name="task_approve"),

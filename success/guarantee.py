@@ -52,7 +52,7 @@ from django.utils import timezone
 from billing.catalog import GUARANTEE_DAYS, Criterion, guarantee_conditions
 from billing.services import BillingError, refund_full
 from projects.delivery.progress import project_timeline
-from projects.models import Phase, Project, Task, Workflow
+from projects.models import Event, Phase, Project, Task, Workflow
 from success.acceptance import acceptance_summary
 from success.criteria import acceptance_gate
 from success.delivery_status import project_scope_facts
@@ -67,6 +67,7 @@ from success.models import (
     Guarantee,
     GuaranteeAssessment,
     Measurement,
+    SuccessMetric,
     Survey,
 )
 from success.satisfaction import satisfaction_summary
@@ -287,20 +288,42 @@ def _security_reduction(facts: Facts, criterion: Criterion) -> tuple[str, str, s
     return _reduction_from_baseline(facts, criterion, current, source)
 
 
+def _velocity_baseline(facts: Facts, metric: SuccessMetric) -> tuple[Decimal | None, str]:
+    """The velocity before the engagement: an account manager's recorded baseline, else the one
+    the team assessment measured from the customer repository's history (with its method)."""
+    if metric.baseline is not None:
+        return metric.baseline, metric.baseline_source
+    rows = records_read(facts.project, {"velocity_baseline_per_week"})
+    reading = reading_latest(rows, ("velocity_baseline_per_week",))
+    if reading is None:
+        return None, ""
+    method = (
+        Event.objects.filter(
+            project=facts.project, kind=Event.Kind.TASK_REPORT, data__has_key="velocity_baseline_method"
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("data__velocity_baseline_method", flat=True)
+        .first()
+    )
+    return reading.values["velocity_baseline_per_week"], f"{method or 'measured'} — {reading.source}"
+
+
 def _velocity(facts: Facts, criterion: Criterion) -> tuple[str, str, str]:
     metric = metrics_ensure(facts.project)[criterion.code]
+    baseline, baseline_source = _velocity_baseline(facts, metric)
     execution = Phase.objects.filter(project=facts.project, key="execution").first()
-    if metric.baseline is None or metric.baseline <= 0:
-        return PENDING, "—", "no baseline velocity recorded yet"
+    if baseline is None or baseline <= 0:
+        return PENDING, "—", "no baseline velocity measured or recorded yet"
     if execution is None or execution.started_at is None:
-        return PENDING, "—", "the backlog work has not started"
+        return PENDING, "—", f"the backlog work has not started; baseline {baseline}/week ({baseline_source})"
     end = execution.finished_at or facts.now
     weeks = Decimal(max((end - execution.started_at).total_seconds(), 86400) / (7 * 86400))
     done = Task.objects.filter(phase=execution, status=Task.Status.DONE).count()
     velocity = (Decimal(done) / weeks).quantize(Decimal("0.01"))
-    improvement = ((velocity - metric.baseline) * 100 / metric.baseline).quantize(Decimal("0.1"))
+    improvement = ((velocity - baseline) * 100 / baseline).quantize(Decimal("0.1"))
     source = (
-        f"{done} backlog items done in {weeks:.1f} weeks = {velocity}/week against a baseline of {metric.baseline}/week"
+        f"{done} backlog items delivered in {weeks:.1f} weeks = {velocity}/week against a baseline of "
+        f"{baseline}/week ({baseline_source})"
     )
     return _threshold(facts, criterion, improvement, "%", source)
 

@@ -95,6 +95,7 @@ def portal_paths(world: World, slug: str) -> dict[str, str]:
         "story_drop": [mvp.pk, story.pk],
         "legacy_submit": [modernization.pk],
         "engagement_submit": [augmentation.pk],
+        "project_repository": [augmentation.pk],
         "project_pay": [mvp.pk],
         "deliverable_bundle": [mvp.pk],
         "project_preview_open": [mvp.pk],

@@ -1,23 +1,43 @@
-"""The augmentation team's work: fit into the customer team's process, turn backlog items into
-branches with a change and a review summary each, and hand them over.
+"""The augmentation team's work in the customer's own repository: read its history, check the
+platform may push to it, turn backlog items into branches with a change, its tests and a review
+note each, push them to the customer's remote and hand them over.
+
+Nothing here runs without the repository the customer connected (``inputs["repository"]``: the
+checked URL and the encrypted credential, opened only for the git command that needs it — see
+``agents.remotes`` and ``tenants.secrets``). The team assessment starts the project's workspace
+from the remote's default branch and measures the team's velocity before the engagement from its
+history; integrating tools is a real push check; each item is built on ``backlog/<n>-<title>``
+from the team's default branch, tested in the sandbox, pushed, and confirmed on the remote;
+the handoff lists only what the remote holds.
 
 A backlog item that asks for something the application generator can build (an object to add,
 track, list or manage) gets that code — module, pages, API and tests — on its branch, and its
 tests run there; any other item gets a task brief with its acceptance checklist, marked as such.
-Branches are not merged by the agents: they wait for the team's review (the handoff lists them
-with their commits, diff statistics and test results).
+Branches are never merged or forced by the agents: they wait for the team's review.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from agents.appgen import design_story, generate, spec_write
 from agents.appgen.design import VERBS, DesignError, StoryDesign
 from agents.providers.base import JobFailed
 from agents.quoting import md_block, md_inline
+from agents.remotes import (
+    Remote,
+    RemoteError,
+    history_velocity,
+    remote_branches,
+    remote_fetch_default,
+    remote_parse,
+    remote_push,
+)
 from agents.tools import unittest_run
 from agents.work.common import Job, Result, slug, table
+from agents.workspace import MAIN
+from tenants.secrets import Revealed, SecretStoreError, secret_decrypt
 
 BUILDABLE_VERBS = frozenset({"add", "create", "manage", "track", "list", "record", "store", "keep", "book", "edit"})
 
@@ -30,42 +50,84 @@ def _branch_name(item: dict[str, Any]) -> str:
     return f"backlog/{int(item.get('number', 0)):03d}-{slug(str(item.get('title', '')))}"
 
 
+def _repository(job: Job) -> tuple[Remote, Revealed | None]:
+    """The connected repository, checked again here (the URL rules may have tightened since)."""
+    connection = dict(job.inputs.get("repository") or {})
+    if not connection.get("url"):
+        raise JobFailed("no repository is connected: the customer connects one on the project's Repository page")
+    try:
+        remote = remote_parse(str(connection["url"]))
+        token = str(connection.get("secret") or "")
+        return remote, secret_decrypt(token) if token else None
+    except (RemoteError, SecretStoreError) as error:
+        raise JobFailed(f"the connected repository cannot be used: {error}") from error
+
+
+def _engagement_start(job: Job) -> datetime:
+    raw = str(dict(job.inputs.get("repository") or {}).get("connected_at") or "")
+    try:
+        return datetime.fromisoformat(raw) if raw else datetime.now(UTC)
+    except ValueError:
+        return datetime.now(UTC)
+
+
 def team_assessment(job: Job) -> Result:
+    """Start the workspace from the team's default branch and measure their velocity before us."""
+    remote, secret = _repository(job)
     items = _items(job)
+    try:
+        job.workspace.adopt(
+            lambda git_dir: remote_fetch_default(remote, secret, git_dir=git_dir, ref=f"refs/heads/{MAIN}")
+        )
+    except RemoteError as error:
+        raise JobFailed(f"could not read {remote.url}: {error}") from error
+    head = job.workspace.head()
+    job.report("repository", f"read the team's repository {remote.url} at {head[:10]}", commit=head)
+    velocity = history_velocity(git_dir=job.workspace.git_dir, ref=MAIN, before=_engagement_start(job))
+    measured: dict[str, Any] = {
+        "velocity_baseline_method": velocity.method,
+        "velocity_baseline_weeks": str(velocity.weeks),
+        "velocity_baseline_changes": velocity.changes,
+    }
+    if velocity.per_week is not None:
+        measured["velocity_baseline_per_week"] = str(velocity.per_week)
+    job.report("velocity", f"velocity before the engagement: {velocity.per_week or 'unknown'} per week", **measured)
     rows = [[i.get("number"), i.get("title"), _branch_name(i)] for i in items]
-    text = (
-        f"# Team assessment for {md_inline(job.project)}\n\nBacklog received: {len(items)} items. Baseline velocity: "
-        "0 items delivered by agents so far (measured from here on, per item merged by the team).\n\n"
-        + table(["#", "item", "branch"], rows)
+    summary = (
+        f"{len(items)} backlog items; the team landed {velocity.per_week or 'an unknown number of'} changes per week "
+        f"before the engagement ({velocity.method})"
     )
-    written, _ = job.deliver(
-        "team/assessment", "Team assessment and backlog baseline", {"docs/team/assessment.md": text}
-    )
-    return Result(f"{len(items)} backlog items assessed", written, {"backlog_items": len(items)})
+    return Result(summary, [], {"backlog_items": len(items), "board": rows, "head": head, **measured})
 
 
 def process(job: Job) -> Result:
-    files = {
-        "CONTRIBUTING.md": (
-            f"# Working on {md_inline(job.project)} with Agent Hive\n\n"
-            "- Agents work on `backlog/<number>-<title>` branches, one "
-            "item per branch, committing as `<role>@agents.hive`.\n- Each branch carries `reviews/<branch>.md`: what "
-            "changed, the commits, the test results.\n- Only the team merges agent branches.\n"
-        ),
-        ".github/pull_request_template.md": "## What changed\n\n## How it was tested\n\n## Backlog item\n",
-    }
-    written, _ = job.deliver("team/process", "Contribution rules and review template", files)
-    return Result("branch, commit and review conventions in CONTRIBUTING.md", written, {})
+    """Integrate with the team's tools: the platform may read and push (a dry-run push says so)."""
+    remote, secret = _repository(job)
+    job.ensure_repository()
+    try:
+        remote_push(remote, secret, git_dir=job.workspace.git_dir, branch=MAIN, dry_run=True)
+    except RemoteError as error:
+        raise JobFailed(f"the platform may not push to {remote.url}: {error}") from error
+    job.report("integration", f"write access to {remote.url} checked with a dry-run push", remote=remote.url)
+    return Result(
+        f"read and write access to {remote.url} verified; agents push one backlog/<number>-<title> branch per item,"
+        " never to the default branch and never forced",
+        [],
+        {"remote": remote.url, "write_access": True},
+    )
 
 
 def pickup(job: Job) -> Result:
     items = _items(job)
-    text = "# Backlog board\n\n" + table(
-        ["#", "item", "branch", "state"],
-        [[i.get("number"), i.get("title"), _branch_name(i), "picked up"] for i in items],
+    for item in items:
+        job.report(
+            "pickup", f"picked up item {item.get('number')}: {str(item.get('title'))[:200]}", branch=_branch_name(item)
+        )
+    return Result(
+        f"{len(items)} backlog items picked up",
+        [],
+        {"picked_up": len(items), "board": [[i.get("number"), i.get("title"), _branch_name(i)] for i in items]},
     )
-    written, _ = job.deliver("team/pickup", f"Pick up {len(items)} backlog items", {"docs/backlog.md": text})
-    return Result(f"{len(items)} backlog items picked up", written, {"picked_up": len(items)})
 
 
 def _buildable(title: str) -> bool:
@@ -81,7 +143,20 @@ def _design(item: dict[str, Any]) -> StoryDesign | None:
         return None
 
 
+def _push(job: Job, remote: Remote, secret: Revealed | None, name: str, commit: str) -> None:
+    """Push the branch and confirm the remote holds it at ``commit``."""
+    try:
+        remote_push(remote, secret, git_dir=job.workspace.git_dir, branch=name)
+        held = remote_branches(remote, secret, git_dir=job.workspace.git_dir, prefix=name).get(name)
+    except RemoteError as error:
+        raise JobFailed(f"pushing {name} to {remote.url} failed: {error}") from error
+    if held != commit:
+        raise JobFailed(f"{remote.url} holds {name} at {held or 'nothing'}, not at the pushed {commit[:10]}")
+    job.report("push", f"pushed {name} to {remote.url} at {commit[:10]}", branch=name, commit=commit)
+
+
 def backlog_item(job: Job) -> Result:
+    remote, secret = _repository(job)
     item = dict(job.inputs.get("item") or {})
     name = _branch_name(item)
     number = int(item.get("number", 0))
@@ -119,27 +194,39 @@ def backlog_item(job: Job) -> Result:
         )
         summary_path = branch.write(f"reviews/{slug(name)}.md", review)
         data["commit"] = job.commit(branch, f"Review summary for {name}")
+        _push(job, remote, secret, name, data["commit"])
+        data["pushed"] = True
         job.report("review_request", f"{name} waits for the team's review ({len(files)} files)", branch=name)
-    return Result(f"{name}: {tests_line}; waiting for the team's review", [brief, summary_path], data)
+    return Result(f"{name}: {tests_line}; pushed, waiting for the team's review", [brief, summary_path], data)
 
 
 def handoff(job: Job) -> Result:
+    """Hand over what the team's repository holds: every delivered branch, at its pushed commit."""
+    remote, secret = _repository(job)
     job.ensure_repository()
     expected = [str(p) for p in job.inputs.get("expect", [])]
     missing = [p for p in expected if not job.workspace.exists_anywhere(p)]
     if missing:
         raise JobFailed(f"{len(missing)} of {len(expected)} expected artifacts are missing: {', '.join(missing[:5])}")
-    rows = []
+    try:
+        pushed = remote_branches(remote, secret, git_dir=job.workspace.git_dir, prefix="backlog/")
+    except RemoteError as error:
+        raise JobFailed(f"could not list the branches of {remote.url}: {error}") from error
+    rows, absent = [], []
     for branch in job.workspace.branches("backlog/"):
+        if pushed.get(branch) != job.workspace.head(branch):
+            absent.append(branch)
+            continue
         commits, stat = job.workspace.branch_stat(branch)
-        rows.append([branch, commits, stat or "no changes"])
-    text = f"# Handoff of {md_inline(job.project)}\n\nBranches waiting for the team's review:\n\n" + table(
-        ["branch", "commits", "changes"], rows
+        rows.append([branch, commits, stat or "no changes", f"reviews/{slug(branch)}.md"])
+    if absent:
+        raise JobFailed(f"{len(absent)} delivered branches are not on {remote.url} as pushed: {', '.join(absent[:5])}")
+    text = f"Branches on {remote.url} waiting for the team's review:\n\n" + table(
+        ["branch", "commits", "changes", "review note"], rows
     )
-    written, _ = job.deliver("team/handoff", "Handoff: branches for review", {"docs/handoff.md": text})
-    job.report("handoff", f"{len(rows)} branches handed over for review", branches=len(rows))
+    job.report("handoff", f"{len(rows)} branches handed over for review on {remote.url}", branches=len(rows))
     return Result(
         f"{len(rows)} branches handed over for the team's review",
-        written,
-        {"branches": len(rows), "checked": len(expected), "items_delivered": len(rows)},
+        [],
+        {"branches": len(rows), "checked": len(expected), "items_delivered": len(rows), "handoff": md_block(text)},
     )

@@ -27,8 +27,8 @@ from projects.delivery.orchestration import (
     preview_stop_on_commit,
     workflow_lock,
 )
-from projects.delivery.workflow import ACCEPT, APPROVE_PLAN
-from projects.models import Event, Phase, Project, Run, Task, Workflow
+from projects.delivery.workflow import ACCEPT, APPROVE_PLAN, CONNECT_STEP
+from projects.models import Event, Phase, Project, RepositoryConnection, Run, Task, Workflow
 from tenants.audit import Action, audit_record
 from tenants.models import User
 
@@ -141,6 +141,8 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
     workflow, task = _locked_task(task)
     if task.status != Task.Status.AWAITING_APPROVAL:
         raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
+    if task.key == CONNECT_STEP and not RepositoryConnection.objects.filter(project_id=task.project_id).exists():
+        raise WorkflowError("This step waits for the team's repository: connect it on the project's Repository page.")
     now = timezone.now()
     task.status, task.finished_at = Task.Status.DONE, now
     task.output = {"approved_by": who, "approved_at": now.isoformat()}

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import OuterRef, Subquery, Sum
 
 from agents.providers import JobSpec
+from projects.delivery.repository import repository_job_inputs
 from projects.delivery.workflow import EVENT_LOG_STEPS
 from projects.models import Event, Run, Service, Task
 from projects.storage import project_storage
@@ -51,6 +52,10 @@ def job_spec(task: Task, *, agent: str = "", spent: Spent | None = None) -> JobS
         inputs["expect"] = sorted({path for output in outputs for path in output.get("artifacts", [])})
     if task.project.service == Service.MODERNIZATION:
         inputs["legacy_dir"] = str(project_storage(task.project) / "legacy")
+    if task.project.service == Service.AUGMENTATION:
+        repository = repository_job_inputs(task.project_id)  # the credential stays encrypted
+        if repository is not None:
+            inputs["repository"] = repository
     if task.key in EVENT_LOG_STEPS:
         rows = Event.objects.filter(project_id=task.project_id).values_list(
             "created_at", "actor", "kind", "message", "data"

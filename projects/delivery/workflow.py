@@ -11,8 +11,8 @@ which steps fan out to one task per item (user story, migration segment, backlog
   customer approves the migration plan) → incremental development (one task per migration
   segment of the assessment's plan, each after the segments it depends on) → parallel testing
   (parity per segment, gated) → gradual rollout → validation.
-* Augmentation: team assessment → process integration → task pickup → execution (one task per
-  backlog item) → handoff → review (the team approves).
+* Augmentation: the customer connects the repository → team assessment → process integration →
+  task pickup → execution (one task per backlog item) → handoff → review (the team approves).
 
 The seed's side loops (progress reporting, success measurement) are not steps: progress is
 derived from tasks, success is measured by the success app.
@@ -71,6 +71,9 @@ FEATURES_STEPS = frozenset({"architecture"})  # get the project's context featur
 EVENT_LOG_STEPS = frozenset({"validation", "handoff"})  # read the project's event log
 
 R = Role
+# The approval an augmentation waits on until the customer connects its repository
+# (``projects.delivery.repository`` approves it; nobody can approve it by hand without a connection).
+CONNECT_STEP = "connect_repository"
 MVP_PHASES = (
     PhaseTemplate(
         "requirements",
@@ -160,27 +163,35 @@ MODERNIZATION_PHASES = (
     ),
 )
 
+# Sprint progress counts delivered items, not phases: only the execution phase (one task per
+# backlog item, done when its branch is on the customer's remote) carries weight.
 AUGMENTATION_PHASES = (
     PhaseTemplate(
-        "assessment", "Team assessment", 1, (Step("team_assessment", "Assess the team's workflow", R.TEAM_INTEGRATION),)
+        "assessment",
+        "Team assessment",
+        0,
+        (
+            Step(CONNECT_STEP, "Customer connects the team's repository", None),
+            Step("team_assessment", "Assess the team's history and velocity", R.TEAM_INTEGRATION, (CONNECT_STEP,)),
+        ),
     ),
     PhaseTemplate(
-        "integration", "Process integration", 1, (Step("process", "Integrate tools and process", R.TEAM_INTEGRATION),)
+        "integration", "Process integration", 0, (Step("process", "Integrate tools and process", R.TEAM_INTEGRATION),)
     ),
-    PhaseTemplate("pickup", "Task pickup", 1, (Step("pickup", "Pick up the backlog", R.TASK_EXECUTION),)),
+    PhaseTemplate("pickup", "Task pickup", 0, (Step("pickup", "Pick up the backlog", R.TASK_EXECUTION),)),
     PhaseTemplate(
         "execution",
         "Autonomous execution",
-        6,
+        1,
         (Step("backlog_item", "Deliver backlog item", R.TASK_EXECUTION, fan_out="items"),),
     ),
     PhaseTemplate(
         "handoff",
         "Human handoff",
-        1,
+        0,
         (Step("handoff", "Hand the work over for review", R.HANDOFF_COORDINATOR, (), None, True),),
     ),
-    PhaseTemplate("review", "Quality review", 1, (Step(ACCEPT, "The team reviews and accepts", None),)),
+    PhaseTemplate("review", "Quality review", 0, (Step(ACCEPT, "The team reviews and accepts", None),)),
 )
 
 _PHASES = {

@@ -44,7 +44,7 @@ from billing.milestones import (
     sprint_schedule,
 )
 from billing.models import PaymentMethod, StripeCustomer
-from projects.models import Engagement, Project, Quote, ScheduledPayment, Service
+from projects.models import Engagement, Project, Quote, RepositoryConnection, ScheduledPayment, Service
 from tenants.models import Customer
 
 _CONSENT_SALT = "projects.quote-consent"
@@ -260,7 +260,12 @@ def payments_trigger(*, project_id: int, trigger: Trigger, numbers: list[int] | 
 
 
 def sprint_start_due(*, project: Project, started_at: datetime, now: datetime) -> list[int]:
-    """The sprints of the project whose start (``started_at`` + the sprints before) has come."""
+    """The sprints of the project whose start (the repository's connection — or ``started_at``
+    when later — plus the sprints before) has come; none before the repository is connected."""
+    connection = RepositoryConnection.objects.filter(project=project).only("connected_at").first()
+    if connection is None:
+        return []
+    started_at = max(started_at, connection.connected_at)
     engagement = Engagement.objects.filter(project=project).first()
     weeks = engagement.sprint_weeks if engagement is not None else 2
     numbers = ScheduledPayment.objects.filter(

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from agents.previews import preview_get, preview_request, preview_stop
 from agents.providers import JobContext, JobFailed, JobSpec, Outcome
 from agents.providers.builtin import BuiltinProvider
+from tests.team_remote import PER_WEEK, plain_git, team_remote
 
 UNITTEST = ["-m", "unittest", "discover", "-s", "tests", "-t", "."]
 STORIES = [
@@ -280,24 +282,44 @@ def test_the_audit_trail_reports_merges_without_reviews(agent: Agent) -> None:
     assert "merge without a review event" in (agent.workspace / "docs" / "compliance" / "audit-trail.md").read_text()
 
 
-def test_augmentation_leaves_each_backlog_item_on_a_branch_for_review(agent: Agent) -> None:
+def test_augmentation_pushes_each_backlog_item_on_a_branch_for_review(agent: Agent, tmp_path: Path) -> None:
+    bare = team_remote(tmp_path / "team")
+    repository = {"url": f"file://{bare}", "secret": "", "connected_at": timezone.now().isoformat()}
     items = [
         {"number": 1, "title": "Add invoices with an amount and a due date", "sentence": "Add invoices"},
         {"number": 2, "title": "Improve the onboarding guide", "sentence": "Improve the onboarding guide"},
     ]
-    agent.run("team_integration", "team_assessment", items=items)
-    agent.run("team_integration", "process")
-    agent.run("task_execution", "pickup", items=items)
-    code = agent.run("task_execution", "backlog_item", item=items[0])
-    brief = agent.run("task_execution", "backlog_item", item=items[1])
+    assessed = agent.run("team_integration", "team_assessment", items=items, repository=repository)
+    assert assessed.data["velocity_baseline_per_week"] == f"{PER_WEEK:.2f}"
+    assert (agent.workspace / "teamlib" / "__init__.py").is_file()  # the workspace is the team's main
+    agent.run("team_integration", "process", repository=repository)
+    agent.run("task_execution", "pickup", items=items, repository=repository)
+    assert len(agent.reported("pickup")) == 2
+    code = agent.run("task_execution", "backlog_item", item=items[0], repository=repository)
+    brief = agent.run("task_execution", "backlog_item", item=items[1], repository=repository)
     assert code.data["kind"] == "code" and code.data["entity"] == "invoice" and code.data["tests_passed"] > 20
-    assert brief.data["kind"] == "brief"
-    handoff = agent.run("handoff_coordinator", "handoff", expect=[*code.artifacts, *brief.artifacts])
+    assert brief.data["kind"] == "brief" and code.data["pushed"] and brief.data["pushed"]
+    handoff = agent.run(
+        "handoff_coordinator", "handoff", expect=[*code.artifacts, *brief.artifacts], repository=repository
+    )
     assert handoff.data["branches"] == 2
     assert not (agent.workspace / "app").exists()  # nothing merged without the team's review
-    shown = git("show", f"{code.data['branch']}:app/entities/invoice.py", cwd=agent.workspace)
+    shown = plain_git("show", f"{code.data['branch']}:app/entities/invoice.py", cwd=bare)
     assert "Field('amount', 'decimal')" in shown
-    assert "backlog/002-improve-the-onboarding-guide" in (agent.workspace / "docs" / "handoff.md").read_text()
+    assert "backlog/002-improve-the-onboarding-guide" in handoff.data["handoff"]
+
+
+def test_augmentation_does_nothing_without_a_connected_repository(agent: Agent) -> None:
+    item = {"number": 1, "title": "Add invoices with an amount", "sentence": "Add invoices"}
+    for role, key, inputs in (
+        ("team_integration", "team_assessment", {"items": [item]}),
+        ("team_integration", "process", {}),
+        ("task_execution", "backlog_item", {"item": item}),
+        ("handoff_coordinator", "handoff", {}),
+    ):
+        with pytest.raises(JobFailed, match="no repository is connected"):
+            agent.run(role, key, **inputs)
+    assert not (agent.home / "repository.git").exists()
 
 
 def test_a_step_without_builtin_work_fails_plainly(agent: Agent) -> None:

@@ -37,12 +37,14 @@ from hive.celery import app
 from projects.delivery.controls import task_approve
 from projects.delivery.orchestration import open_phase
 from projects.delivery.payments import connect_billing_signals, payments_sweep
+from projects.delivery.repository import repository_connect
 from projects.models import (
     Assessment,
     Engagement,
     Event,
     Project,
     Quote,
+    RepositoryConnection,
     ScheduledPayment,
     Service,
     Story,
@@ -115,6 +117,20 @@ def _consent(world: World, project: Project, number: int) -> str:
     response = owner.post(url("quote_accept", project.pk, number), {"consent": match.group(1), "authorise": "yes"})
     assert response.status_code == 302, response.content.decode()[:2000]
     return content
+
+
+def _connect(world: World, project: Project, *, weeks_ago: float = 0) -> None:
+    """The customer connects the team's repository (sprint 1 is charged then); ``weeks_ago`` moves
+    the connection — and the workflow's start — back in time, as the calendar would."""
+    with schema_context("alpha"):
+        if not RepositoryConnection.objects.filter(project=project).exists():
+            repository_connect(
+                project=project, url="file:///srv/team/app.git", credential="", user=world.users["alpha_owner"]
+            )
+        if weeks_ago:
+            moved = timezone.now() - timedelta(weeks=weeks_ago)
+            RepositoryConnection.objects.filter(project=project).update(connected_at=moved)
+            Workflow.objects.filter(project=project).update(started_at=moved)
 
 
 def _rows(project: Project) -> list[ScheduledPayment]:
@@ -225,7 +241,7 @@ def test_a_modernization_charges_the_assessment_then_each_phase_when_its_gates_p
     _assert_charged_once_in_order(project, quote)
 
 
-def test_sprints_are_charged_each_at_its_start(world: World) -> None:
+def test_sprints_are_charged_each_at_its_start_and_none_before_the_repository_is_connected(world: World) -> None:
     card_add(world.customers["alpha"])
     with schema_context("alpha"):
         project = Project.objects.create(name="Team sprints", service=Service.AUGMENTATION)
@@ -235,19 +251,34 @@ def test_sprints_are_charged_each_at_its_start(world: World) -> None:
         quote = quotes.quote_create(project=project)
     assert quote.price_cents == 7_500_000
 
-    _consent(world, project, quote.number)
+    page = _consent(world, project, quote.number)
+    assert "when you connect your repository" in page
 
+    # Accepted, nothing charged: the work waits for the repository, and so does the money.
+    def waiting() -> bool:
+        with schema_context("alpha"):
+            return Task.objects.filter(project=project, key="connect_repository", status="awaiting_approval").exists()
+
+    wait_for(waiting, what="the workflow waiting for the repository")
+    with schema_context("alpha"):
+        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=5))
+    payments_sweep()  # however long ago the acceptance was: no sprint before the connection
+    time.sleep(0.5)
+    assert [row.status for row in _rows(project)] == ["scheduled", "scheduled", "scheduled"]
+    assert not [c for c in stripe_charges() if c.paid]
+
+    _connect(world, project)
     rows = _paid(project, 1)
     assert [row.status for row in rows] == ["paid", "scheduled", "scheduled"]
+    with schema_context("alpha"):
+        assert Task.objects.get(project=project, key="connect_repository").status == "done"
     payments_sweep()  # sprint 2 has not started yet
     assert [row.status for row in _rows(project)] == ["paid", "scheduled", "scheduled"]
-    with schema_context("alpha"):
-        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=2, minutes=1))
+    _connect(world, project, weeks_ago=2.001)
     payments_sweep()
     rows = _paid(project, 2)
     assert rows[2].status == "scheduled"
-    with schema_context("alpha"):
-        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=4, minutes=1))
+    _connect(world, project, weeks_ago=4.001)
     payments_sweep()
     _paid(project, 3)
     _assert_charged_once_in_order(project, quote)
@@ -314,6 +345,7 @@ def test_project_based_work_follows_the_milestones_the_account_manager_sets(worl
     assert CustomQuote.objects.get(pk=custom.pk).amount_cents == 12_000_000  # what the customer accepted stays
     held = _owner(world).get(url("deliverable_bundle", project.pk))
     assert held.status_code == 302  # the code is delivered against the completion payment, not the deposit
+    _connect(world, project)  # the agents' work in the team's repository waits for it
     _drive(project, owner)
     _paid(project, 2)
     _assert_charged_once_in_order(project, quote)
@@ -439,6 +471,7 @@ def test_a_declined_later_milestone_is_retried_escalated_then_pauses_the_deliver
         Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
         quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
+    _connect(world, project)
     _paid(project, 1)
     bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
     billing_services.payment_method_set_default(payment_method=bad)
@@ -453,8 +486,7 @@ def test_a_declined_later_milestone_is_retried_escalated_then_pauses_the_deliver
         with schema_context("alpha"):
             return Workflow.objects.get(project=project)
 
-    with schema_context("alpha"):
-        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=2, minutes=1))
+    _connect(world, project, weeks_ago=2.001)
     payments_sweep()  # sprint 2 starts: its charge is declined
 
     wait_for(lambda: row().failures == 1, what="the first failure")
@@ -569,11 +601,11 @@ def test_the_customers_own_pay_now_does_not_use_up_the_dunning_schedule(world: W
         Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
         quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
+    _connect(world, project)
     _paid(project, 1)
     bad = card_add(world.customers["alpha"], DECLINES_CHARGES)
     billing_services.payment_method_set_default(payment_method=bad)
-    with schema_context("alpha"):
-        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=2, minutes=1))
+    _connect(world, project, weeks_ago=2.001)
     payments_sweep()
     wait_for(lambda: _rows(project)[1].failures == 1, what="sprint 2 declined")
     retry_at = _rows(project)[1].next_attempt_at
@@ -595,10 +627,10 @@ def test_a_sprint_whose_engagement_has_completed_is_not_charged(world: World) ->
         Engagement.objects.create(project=project, kind=Engagement.Kind.SPRINT, sprints=2, sprint_weeks=2, notes="- A")
         quote = quotes.quote_create(project=project)
     _consent(world, project, quote.number)
+    _connect(world, project)
     _paid(project, 1)
     _drive(project, world.users["alpha_owner"])
-    with schema_context("alpha"):
-        Workflow.objects.filter(project=project).update(started_at=timezone.now() - timedelta(weeks=3))
+    _connect(world, project, weeks_ago=3)
 
     payments_sweep()
     time.sleep(1)
