@@ -26,7 +26,7 @@ from projects.payment_schedule import deliverable_release, payment_offer, quote_
 from projects.payments import payments_charge
 from projects.previews import project_preview_state
 from projects.requirements import RequirementsError
-from projects.scope_snapshot import tier_changes
+from projects.scope_snapshot import tier_change_of_edit, tier_changes
 from projects.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
 from tenants.models import ROLE_RANK, Role, User
@@ -151,7 +151,14 @@ def story_edit(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     story = get_story_for_member(request, project, story_pk)
     form = StoryForm(request.POST or None, instance=story)
+    tier_change = ""
     if request.method == "POST" and form.is_valid():
+        # An edit that moves the price is shown first and saved when submitted again as shown.
+        tier_change = tier_change_of_edit(project, story)
+        if tier_change and request.POST.get("confirmed_change") != tier_change:
+            return render(
+                request, "projects/story_edit.html", {"project": project, "form": form, "tier_change": tier_change}
+            )
         try:
             services.story_update(story=story, data=form.cleaned_data)
         except services.ScopingError as exc:
