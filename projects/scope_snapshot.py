@@ -84,22 +84,24 @@ def tier_changes(project: Project, stories: list[Story], scope: Scope) -> dict[i
 
 
 def tier_change_of_edit(project: Project, edited: Story) -> str:
-    """What saving the edited (unsaved) `edited` would do to the tier and price; "" when nothing."""
+    """What saving the edited (or added, unsaved) `edited` would do to the tier and price; ""
+    when nothing."""
     rows = list(project.stories.all())
     context = features_from_json(project.context_features)
     try:
         now = scope_mvp([story_of(s) for s in rows if not s.dropped], context_features=context)
         # The edit's points are worked out on saving; they do not decide the tier.
         edited_story = replace(story_of(edited), points=edited.points or 1)
-        after = scope_mvp(
-            [edited_story if s.pk == edited.pk else story_of(s) for s in rows if not s.dropped],
-            context_features=context,
-        )
+        after_stories = [edited_story if s.pk == edited.pk else story_of(s) for s in rows if not s.dropped]
+        if edited.pk is None:  # a story being added
+            after_stories.append(edited_story)
+        after = scope_mvp(after_stories, context_features=context)
     except RequirementsError:
         return ""
     if after.price_cents == now.price_cents:
         return ""
-    return f"This edit changes the quote to {_scope_label(after)} (now {_scope_label(now)})."
+    change = "This edit" if edited.pk is not None else "Adding this story"
+    return f"{change} changes the quote to {_scope_label(after)} (now {_scope_label(now)})."
 
 
 def _scope_label(scope: Scope) -> str:

@@ -137,6 +137,9 @@ def story_add(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     form = StoryForm(request.POST)
     if form.is_valid():
+        change = tier_change_of_edit(project, form.instance)
+        if change and request.POST.get("confirmed_change") != change:
+            return _render_detail(request, project, story_form=form, add_tier_change=change)
         try:
             services.story_add(project=project, data=form.cleaned_data)
         except services.ScopingError as exc:
