@@ -25,7 +25,7 @@ from projects.models import Assessment, Engagement, Project, Service, Task, Work
 from projects.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.payments import payments_charge
 from projects.previews import project_preview_state
-from projects.requirements import RequirementsError
+from projects.requirements import COLUMN_CHOICES, RequirementsError, UnrecognisedColumns
 from projects.scope_snapshot import tier_change_of_edit, tier_changes
 from projects.uploads import upload_limit, upload_refusal
 from tenants.access import current_customer, portal_role, require_role
@@ -117,19 +117,47 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
     # An upload stopped for its size is refused on the form; the other fields stay as typed.
     refusal = upload_refusal(request)
     form = RequirementsForm(request.POST, request.FILES, upload_refusal=refusal)
+    header: tuple[str, ...] = ()
     if form.is_valid():
         try:
             stories = services.requirements_submit(
-                project=project, text=form.cleaned_data["text"], upload=form.cleaned_data["document"]
+                project=project,
+                text=form.cleaned_data["text"],
+                upload=form.cleaned_data["document"],
+                columns=_columns_chosen(request),
             )
         except services.ScopingError as exc:
             return _refuse(request, project, exc, requirements_form=form)
+        except UnrecognisedColumns as exc:
+            form.add_error(None, str(exc))
+            header = exc.header
         except RequirementsError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"We found {len(stories)} user stories. Review them below.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=413 if refusal else 400, requirements_form=form)
+    columns = [(index, cell) for index, cell in enumerate(header)]
+    return _render_detail(
+        request,
+        project,
+        status=413 if refusal else 400,
+        requirements_form=form,
+        column_header=columns,
+        column_choices=COLUMN_CHOICES,
+    )
+
+
+def _columns_chosen(request: HttpRequest) -> dict[str, str]:
+    """The customer's answer to "which column is which": header text → column (hidden
+    `column_name_<n>` fields carry the header cells, `column_<n>` the choices)."""
+    chosen: dict[str, str] = {}
+    for index in range(40):
+        name, choice = request.POST.get(f"column_name_{index}"), request.POST.get(f"column_{index}")
+        if name is None:
+            break
+        if choice in COLUMN_CHOICES:
+            chosen[name[:200]] = choice
+    return chosen
 
 
 @require_POST
