@@ -23,10 +23,10 @@ from projects.delivery.payments import payments_charge
 from projects.delivery.previews import project_preview_state
 from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, RequirementsForm, StoryForm
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
-from projects.requirements import RequirementsError
+from projects.requirements import COLUMN_CHOICES, RequirementsError, UnrecognisedColumns
 from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
-from projects.scoping.scope_snapshot import tier_changes
+from projects.scoping.scope_snapshot import tier_change_of_edit, tier_changes
 from projects.scoping.uploads import upload_limit, upload_refusal
 from projects.views_scope import scope_context
 from tenants.access import current_customer, portal_role, require_role
@@ -119,19 +119,47 @@ def requirements_submit(request: HttpRequest, pk: int) -> HttpResponse:
     # An upload stopped for its size is refused on the form; the other fields stay as typed.
     refusal = upload_refusal(request)
     form = RequirementsForm(request.POST, request.FILES, upload_refusal=refusal)
+    header: tuple[str, ...] = ()
     if form.is_valid():
         try:
             stories = intake.requirements_submit(
-                project=project, text=form.cleaned_data["text"], upload=form.cleaned_data["document"]
+                project=project,
+                text=form.cleaned_data["text"],
+                upload=form.cleaned_data["document"],
+                columns=_columns_chosen(request),
             )
         except intake.ScopingError as exc:
             return _refuse(request, project, exc, requirements_form=form)
+        except UnrecognisedColumns as exc:
+            form.add_error(None, str(exc))
+            header = exc.header
         except RequirementsError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"We found {len(stories)} user stories. Review them below.")
             return redirect("project_detail", pk=project.pk)
-    return _render_detail(request, project, status=413 if refusal else 400, requirements_form=form)
+    columns = [(index, cell) for index, cell in enumerate(header)]
+    return _render_detail(
+        request,
+        project,
+        status=413 if refusal else 400,
+        requirements_form=form,
+        column_header=columns,
+        column_choices=COLUMN_CHOICES,
+    )
+
+
+def _columns_chosen(request: HttpRequest) -> dict[str, str]:
+    """The customer's answer to "which column is which": header text → column (hidden
+    `column_name_<n>` fields carry the header cells, `column_<n>` the choices)."""
+    chosen: dict[str, str] = {}
+    for index in range(40):
+        name, choice = request.POST.get(f"column_name_{index}"), request.POST.get(f"column_{index}")
+        if name is None:
+            break
+        if choice in COLUMN_CHOICES:
+            chosen[name[:200]] = choice
+    return chosen
 
 
 @require_POST
@@ -139,6 +167,9 @@ def story_add(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     form = StoryForm(request.POST)
     if form.is_valid():
+        change = tier_change_of_edit(project, form.instance)
+        if change and request.POST.get("confirmed_change") != change:
+            return _render_detail(request, project, story_form=form, add_tier_change=change)
         try:
             intake.story_add(project=project, data=form.cleaned_data)
         except intake.ScopingError as exc:
@@ -153,7 +184,14 @@ def story_edit(request: HttpRequest, pk: int, story_pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.MEMBER, service=Service.MVP)
     story = get_story_for_member(request, project, story_pk)
     form = StoryForm(request.POST or None, instance=story)
+    tier_change = ""
     if request.method == "POST" and form.is_valid():
+        # An edit that moves the price is shown first and saved when submitted again as shown.
+        tier_change = tier_change_of_edit(project, story)
+        if tier_change and request.POST.get("confirmed_change") != tier_change:
+            return render(
+                request, "projects/story_edit.html", {"project": project, "form": form, "tier_change": tier_change}
+            )
         try:
             intake.story_update(story=story, data=form.cleaned_data)
         except intake.ScopingError as exc:

@@ -185,8 +185,14 @@ def _project_gates(project: Project, gates: tuple[Gate, ...]) -> tuple[Gate, ...
     """The gates with the project's own targets: a stricter page load the customer's
     requirements ask for (``projects.scope_snapshot.project_quality_standards``)."""
     own = {criterion.code: criterion for criterion in project_quality_standards(project)}
-    return tuple(
+    gates = tuple(
         replace(gate, criterion=own[gate.code]) if gate.code in own and own[gate.code].threshold else gate
+        for gate in gates
+    )
+    return tuple(
+        replace(gate, fix=f"Bring the 95th-percentile page load of the preview's pages to {gate.target}.")
+        if gate.code == PAGE_LOAD.code and gate.criterion is not PAGE_LOAD.criterion
+        else gate
         for gate in gates
     )
 

@@ -116,7 +116,10 @@ def _nonfunctional_section(items: object) -> str:
     rows = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
     if not rows:
         return ""
-    lines = "".join(f"- {md_inline(str(r.get('kind', '')))}: {md_inline(str(r.get('text', '')))}\n" for r in rows)
+    lines = "".join(
+        f"- {md_inline(str(r.get('kind', '')).replace('_', ' ').capitalize())}: {md_inline(str(r.get('text', '')))}\n"
+        for r in rows
+    )
     return f"\n## Non-functional requirements\n\n{lines}"
 
 

@@ -35,12 +35,15 @@ from projects.requirements.model import (
     IntegrationKind,
     Priority,
     RequirementsError,
+    UnrecognisedColumns,
     UserStory,
 )
 from projects.requirements.nfr import NfrKind, NonFunctional, requested_page_load_seconds
 from projects.requirements.parser import analyse_requirements
+from projects.requirements.tables import COLUMN_CHOICES
 
 __all__ = [
+    "COLUMN_CHOICES",
     "DEFAULT_EPIC",
     "DEFAULT_ROLE",
     "FIBONACCI_POINTS",
@@ -54,6 +57,7 @@ __all__ = [
     "Priority",
     "RequirementsAnalysis",
     "RequirementsError",
+    "UnrecognisedColumns",
     "UserStory",
     "analyse_requirements",
     "complexity_categories",

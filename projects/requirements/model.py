@@ -20,6 +20,15 @@ class RequirementsError(ValueError):
     """Requirements that cannot be analysed; the message is written for the customer."""
 
 
+class UnrecognisedColumns(RequirementsError):
+    """No story was found and a table's columns could not be recognised: `header` is the row
+    found, so that the page can ask which column is which."""
+
+    def __init__(self, message: str, header: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.header = header
+
+
 class Priority(StrEnum):
     MUST = "must"
     SHOULD = "should"

@@ -35,11 +35,18 @@ How text becomes stories (line by line, after re-joining soft-wrapped lines):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from projects.requirements.drafts import SENTENCE_END, Draft, draft_from_item, draft_from_prose, drafts_from_sentences
 from projects.requirements.estimate import PRIORITY_TAG
 from projects.requirements.features import RequirementsAnalysis, detect_features
-from projects.requirements.model import DEFAULT_EPIC, MAX_REQUIREMENTS_CHARS, Priority, RequirementsError
+from projects.requirements.model import (
+    DEFAULT_EPIC,
+    MAX_REQUIREMENTS_CHARS,
+    Priority,
+    RequirementsError,
+    UnrecognisedColumns,
+)
 from projects.requirements.nfr import NonFunctional, nonfunctional
 from projects.requirements.syntax import (
     ATX_HEADING,
@@ -140,8 +147,9 @@ class _Parser:
     the header of the table being read.
     """
 
-    def __init__(self, lines: list[str], *, max_stories: int | None) -> None:
+    def __init__(self, lines: list[str], *, max_stories: int | None, columns: Mapping[str, str]) -> None:
         self.lines = lines
+        self.columns = columns
         self.max_stories = max_stories
         self.drafts: list[Draft] = []
         self.context: list[str] = []
@@ -269,7 +277,7 @@ class _Parser:
             return
         cells = [clean(cell) for cell in line.strip().strip("|").split("|")]
         if self.table is None:
-            self.table = TableHeader.read(cells)
+            self.table = TableHeader.read(cells, self.columns)
             self.context.append(" | ".join(cells))
             if self.table.unrecognised and not any(STORY.search(cell) for cell in cells):
                 self.unrecognised_tables.append(cells)
@@ -370,34 +378,38 @@ class _Parser:
         return taken
 
 
-def _no_stories_message(unrecognised_tables: list[list[str]]) -> str:
+def _no_stories(unrecognised_tables: list[list[str]]) -> RequirementsError:
     if unrecognised_tables:
-        header = " | ".join(unrecognised_tables[0])
-        return (
-            f"No user stories were found. The table with the columns “{header}” was read, but none of its "
-            "columns could be recognised as the story. Name the columns, for example: “As a” (or Who, Role), "
-            "“I want” (or What, Story, Goal), “So that” (or Why, Benefit), Priority (or MoSCoW), Points, "
-            "Acceptance criteria, Epic — then upload it again."
+        header = unrecognised_tables[0]
+        return UnrecognisedColumns(
+            f"No user stories were found. The table with the columns “{' | '.join(header)}” was read, but none "
+            "of its columns could be recognised as the story. Say below which column is which, or name the "
+            "columns, for example: “As a” (or Who, Role), “I want” (or What, Story, Goal), “So that” (or Why, "
+            "Benefit), Priority (or MoSCoW), Points, Acceptance criteria, Epic — then submit it again.",
+            tuple(header),
         )
-    return (
+    return RequirementsError(
         "No user stories were found. Write each requirement as “As a <role>, I want <goal> "
         "so that <benefit>”, as a bullet or numbered list item, as a table with columns such as "
         "Who / What / Why, or as sentences such as “Buyers must be able to …”."
     )
 
 
-def analyse_requirements(text: str, *, max_stories: int | None = None) -> RequirementsAnalysis:
+def analyse_requirements(
+    text: str, *, max_stories: int | None = None, columns: Mapping[str, str] | None = None
+) -> RequirementsAnalysis:
     """Turn requirements text into user stories, non-functional requirements and features.
 
     Raises `RequirementsError` (with a message for the customer) for empty, non-text or
     oversized input, text in which no user story can be found, or (when `max_stories` is given)
     more stories than that — refused as soon as the next one is found, not after the whole text.
+    `columns` says which table column is which (header text → `tables.COLUMN_CHOICES` key).
     """
     text = _validated_text(text).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    parser = _Parser(_unwrap(text.split("\n")), max_stories=max_stories)
+    parser = _Parser(_unwrap(text.split("\n")), max_stories=max_stories, columns=columns or {})
     drafts = parser.run()
     if not drafts:
-        raise RequirementsError(_no_stories_message(parser.unrecognised_tables))
+        raise _no_stories(parser.unrecognised_tables)
     return RequirementsAnalysis(
         stories=tuple(draft.build() for draft in drafts),
         context_features=detect_features("\n".join(parser.context)),

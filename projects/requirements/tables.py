@@ -17,12 +17,15 @@ A table with a goal column is a backlog: each row is a story — unless it is bl
 the header, or marked out of scope (in its status or priority column: "out of scope", "won't",
 "descoped", "excluded", "later", "no" in an "in scope" column). A goal cell that is itself a
 story sentence ("As a …, I want …") is read as one. A table without a goal column is kept as
-written (`TableHeader.unrecognised`), so that the page can show the header row it found.
+written (`TableHeader.unrecognised`): when no story is found, `UnrecognisedColumns` carries the
+header row to the page, which asks which column is which; the answer comes back as `columns`
+(header text → one of `COLUMN_CHOICES`) and is used before the names.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from projects.requirements.drafts import Draft, draft_from_item, drafts_from_sentences
@@ -54,6 +57,18 @@ _COLUMNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("epic", re.compile(r"^(?:epics?|areas?|modules?|themes?|components?|categor(?:y|ies)|sections?)$", _I)),
     ("status", re.compile(r"^(?:status|scope|in\s+scope\??|state|release|phase)$", _I)),
 )
+# What a column can be, as the page asks it ("which column is which").
+COLUMN_CHOICES: dict[str, str] = {
+    "ignore": "not part of the story",
+    "role": "As a (who)",
+    "goal": "I want (what)",
+    "benefit": "So that (why)",
+    "priority": "Priority (MoSCoW)",
+    "points": "Points",
+    "criteria": "Acceptance criteria",
+    "epic": "Epic (area)",
+    "status": "Status (in or out of scope)",
+}
 _OUT_OF_SCOPE = re.compile(
     r"\b(?:out\s+of\s+scope|not\s+in\s+scope|won'?t(?:\s+have)?|wont|descoped|de-scoped|excluded|dropped"
     r"|cancell?ed|rejected|later|future|post[- ]mvp|phase\s+(?:2|two))\b",
@@ -70,8 +85,17 @@ class TableHeader:
     columns: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, cells: list[str]) -> TableHeader:
+    def read(cls, cells: list[str], chosen: Mapping[str, str] | None = None) -> TableHeader:
+        """The columns by their names; `chosen` (header text → column, from the customer's
+        answer to "which column is which") wins over the names."""
         header = cls(cells=cells)
+        picked = {key.strip().casefold(): value for key, value in (chosen or {}).items()}
+        for index, cell in enumerate(cells):
+            choice = picked.get(cell.strip().casefold())
+            if choice in COLUMN_CHOICES and choice not in header.columns and choice != "ignore":
+                header.columns[choice] = index
+        if picked and any(cell.strip().casefold() in picked for cell in cells):
+            return header
         for index, cell in enumerate(cells):
             name = cell.strip().strip("*:?").strip()
             for column, pattern in _COLUMNS:

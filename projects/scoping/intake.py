@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,12 @@ def project_create(*, name: str, service: Service, user: User) -> Project:
     return Project.objects.create(name=name.strip(), service=service, created_by=user)
 
 
-def _requirements_parse(text: str, upload: UploadedFile[bytes] | None) -> tuple[ParsedRequirements, str]:
+def _requirements_parse(
+    text: str, upload: UploadedFile[bytes] | None, columns: Mapping[str, str] | None = None
+) -> tuple[ParsedRequirements, str]:
     limits = IntakeLimits.from_settings()
     if upload is None:
-        return requirements_parse(limits=limits, text=text), "pasted"
+        return requirements_parse(limits=limits, text=text, columns=columns), "pasted"
     name = upload.name or "upload"
     cap = limits.document.max_bytes
     if upload.size is not None and upload.size > cap:
@@ -56,10 +59,16 @@ def _requirements_parse(text: str, upload: UploadedFile[bytes] | None) -> tuple[
             "Upload a smaller file or paste the requirements as text."
         )
     data = upload.read(cap + 1)
-    return requirements_parse(limits=limits, filename=name, data=data), name
+    return requirements_parse(limits=limits, filename=name, data=data, columns=columns), name
 
 
-def requirements_submit(*, project: Project, text: str = "", upload: UploadedFile[bytes] | None = None) -> list[Story]:
+def requirements_submit(
+    *,
+    project: Project,
+    text: str = "",
+    upload: UploadedFile[bytes] | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> list[Story]:
     """Analyse pasted text or an uploaded document into stories, replacing the previous ones.
 
     The parsing runs in a bounded child process (`projects.scoping.intake_limits`) before any row is
@@ -67,7 +76,7 @@ def requirements_submit(*, project: Project, text: str = "", upload: UploadedFil
     stories when the input cannot be read, is over a cap, or holds no story.
     """
     ensure_scope_open(project)
-    parsed, source = _requirements_parse(text, upload)
+    parsed, source = _requirements_parse(text, upload, columns)
     with transaction.atomic():
         project.stories.all().delete()
         stories = Story.objects.bulk_create(

@@ -36,6 +36,7 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -48,6 +49,7 @@ from projects.requirements import (
     Priority,
     RequirementsAnalysis,
     RequirementsError,
+    UnrecognisedColumns,
     UserStory,
     analyse_requirements,
 )
@@ -127,10 +129,16 @@ class _Job:
     text: str = ""
     filename: str | None = None
     data: bytes | None = None
+    columns: tuple[tuple[str, str], ...] = ()  # which table column is which (header text, column)
 
 
 def requirements_parse(
-    *, limits: IntakeLimits, text: str = "", filename: str | None = None, data: bytes | None = None
+    *,
+    limits: IntakeLimits,
+    text: str = "",
+    filename: str | None = None,
+    data: bytes | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ParsedRequirements:
     """Parse pasted `text`, or the document `data` named `filename`, under `limits`.
 
@@ -150,7 +158,8 @@ def requirements_parse(
             f"{name} is too large ({len(data):,} bytes); the limit is {limits.document.max_bytes:,} bytes. "
             "Upload a smaller file or paste the requirements as text."
         )
-    answer = _run_in_child(_Job(limits=limits, text=text, filename=filename, data=data), name)
+    chosen = tuple((str(key)[:200], str(value)[:20]) for key, value in list((columns or {}).items())[:40])
+    answer = _run_in_child(_Job(limits=limits, text=text, filename=filename, data=data, columns=chosen), name)
     return ParsedRequirements(text=answer["text"], analysis=_analysis_from_json(answer))
 
 
@@ -219,6 +228,8 @@ def _run_child(job: _Job, name: str) -> dict[str, Any]:
     except ValueError:
         logger.error("intake: unreadable answer for %s (%d bytes)", name, len(raw))
         answer = {"error": "unreadable answer"}
+    if "refused" in answer and isinstance(answer.get("header"), list):
+        raise UnrecognisedColumns(str(answer["refused"]), tuple(str(cell)[:200] for cell in answer["header"][:40]))
     if "refused" in answer:
         raise RequirementsError(str(answer["refused"]))
     if "error" in answer:
@@ -242,6 +253,8 @@ def _child_main(connection: Connection, job: _Job) -> None:
     out_of_memory = False
     try:
         answer = _parse(job)
+    except UnrecognisedColumns as exc:
+        answer = {"refused": str(exc), "header": list(exc.header)}
     except RequirementsError as exc:
         answer = {"refused": str(exc)}
     except MemoryError:
@@ -270,7 +283,7 @@ def _parse(job: _Job) -> dict[str, Any]:
             f"{job.filename or 'The requirements'} has a line of {longest:,} characters; the limit is "
             f"{limits.max_line_chars:,}. Put each requirement on its own line."
         )
-    analysis = analyse_requirements(text, max_stories=limits.max_stories)
+    analysis = analyse_requirements(text, max_stories=limits.max_stories, columns=dict(job.columns))
     return {
         "text": text,
         "stories": [_story_to_json(story) for story in analysis.stories],

@@ -4,6 +4,7 @@ the frozen snapshot a quote keeps of its scope, terms, quality standards and gua
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from billing.catalog import (
@@ -24,6 +25,7 @@ from projects.requirements import (
     Integration,
     IntegrationKind,
     Priority,
+    RequirementsError,
     UserStory,
     requested_page_load_seconds,
 )
@@ -79,6 +81,27 @@ def tier_changes(project: Project, stories: list[Story], scope: Scope) -> dict[i
         if restored.price_cents != scope.price_cents:
             changes[row.pk] = f"Restoring it changes the quote to {_scope_label(restored)} (now {_scope_label(scope)})."
     return changes
+
+
+def tier_change_of_edit(project: Project, edited: Story) -> str:
+    """What saving the edited (or added, unsaved) `edited` would do to the tier and price; ""
+    when nothing."""
+    rows = list(project.stories.all())
+    context = features_from_json(project.context_features)
+    try:
+        now = scope_mvp([story_of(s) for s in rows if not s.dropped], context_features=context)
+        # The edit's points are worked out on saving; they do not decide the tier.
+        edited_story = replace(story_of(edited), points=edited.points or 1)
+        after_stories = [edited_story if s.pk == edited.pk else story_of(s) for s in rows if not s.dropped]
+        if edited.pk is None:  # a story being added
+            after_stories.append(edited_story)
+        after = scope_mvp(after_stories, context_features=context)
+    except RequirementsError:
+        return ""
+    if after.price_cents == now.price_cents:
+        return ""
+    change = "This edit" if edited.pk is not None else "Adding this story"
+    return f"{change} changes the quote to {_scope_label(after)} (now {_scope_label(now)})."
 
 
 def _scope_label(scope: Scope) -> str:

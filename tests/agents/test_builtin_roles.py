@@ -152,6 +152,17 @@ def test_the_architect_applies_the_decision_table_and_writes_adrs(agent: Agent) 
     assert all(f"adr/{adr.name}" in text for adr in adrs)
 
 
+def test_the_architecture_carries_the_customers_non_functional_requirements(agent: Agent) -> None:
+    wanted = [
+        {"kind": "performance", "text": "Pages must load in under 1.5 seconds on mobile"},
+        {"kind": "data_location", "text": "Data stays in the EU"},
+    ]
+    agent.run("solution_architect", "architecture", stories=STORIES, features={}, non_functional=wanted)
+    text = (agent.workspace / "docs" / "architecture.md").read_text()
+    assert "## Non-functional requirements\n\n- Performance: Pages must load in under 1.5 seconds on mobile\n" in text
+    assert "- Data location: Data stays in the EU\n" in text
+
+
 def test_validation_fails_on_a_missing_artifact_and_passes_when_all_are_there(agent: Agent) -> None:
     agent.run("requirements_analyst", "requirements", stories=STORIES)
     with pytest.raises(JobFailed, match=r"1 of 2 expected artifacts are missing: docs/nothing\.md"):

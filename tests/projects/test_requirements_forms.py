@@ -18,6 +18,7 @@ from projects.requirements import (
     Priority,
     RequirementsAnalysis,
     RequirementsError,
+    UnrecognisedColumns,
     analyse_requirements,
     make_story,
     story_sentence,
@@ -83,6 +84,19 @@ def test_a_table_whose_columns_cannot_be_recognised_names_its_header_row_and_the
     message = str(refused.value)
     assert "“Ref | Text | Owner”" in message
     assert "“I want” (or What, Story, Goal)" in message and "“As a” (or Who, Role)" in message
+
+
+def test_the_customers_answer_to_which_column_is_which_reads_the_table() -> None:
+    text = "| Ref | Text | Group |\n|---|---|---|\n| 1 | pay by card | buyers |\n| 2 | ship orders | sellers |\n"
+    with pytest.raises(UnrecognisedColumns) as refused:
+        requirements_parse(limits=LIMITS, text=text)  # the header comes back from the child
+    assert refused.value.header == ("Ref", "Text", "Group")
+    columns = {"ref": "ignore", "TEXT": "goal", "Group": "role"}
+    stories = requirements_parse(limits=LIMITS, text=text, columns=columns).analysis.stories
+    assert [s.sentence for s in stories] == [
+        "As a buyer, I want to pay by card.",
+        "As a seller, I want to ship orders.",
+    ]
 
 
 def test_story_sentences_in_a_table_without_a_header_are_still_read() -> None:

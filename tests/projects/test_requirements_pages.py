@@ -75,17 +75,34 @@ def test_a_csv_backlog_uploaded_through_the_form_is_scoped(world: World) -> None
     assert "Current stories come from: backlog.csv" in text_of(page)
 
 
-def test_an_unrecognised_spreadsheet_shows_its_header_row_and_keeps_the_previous_stories(world: World) -> None:
+def test_an_unrecognised_spreadsheet_asks_which_column_is_which_and_keeps_the_previous_stories(
+    world: World,
+) -> None:
     client = world.client("alpha_member", on="alpha")
     project = new_project(client, Service.MVP)
     submit_requirements(client, project, "pawwalk_10_stories.md")
-    upload = SimpleUploadedFile("export.csv", b"Ref,Text,Owner\n1,buyers pay,Ann\n2,sellers ship,Bob\n")
+    export = b"Ref,Text,Group\n1,pay by card,buyer\n2,ship the order,seller\n"
 
+    upload = SimpleUploadedFile("export.csv", export)
     response = client.post(url("requirements_submit", project.pk), {"document": upload})
 
     assert response.status_code == 400
-    assert "The table with the columns “Ref | Text | Owner” was read" in text_of(response)
+    assert "The table with the columns “Ref | Text | Group” was read" in text_of(response)
+    choices = by_testid(response, "column-choices")
+    assert choices.startswith("Which column is which? Ref") and "Text" in choices and "Group" in choices
     assert len(stories_of(project)) == 10
+
+    answer = {"column_name_0": "Ref", "column_0": "ignore", "column_name_1": "Text", "column_1": "goal"}
+    answer |= {"column_name_2": "Group", "column_2": "role", "column_name_3": "Evil", "column_3": "<script>"}
+    response = client.post(
+        url("requirements_submit", project.pk), {"document": SimpleUploadedFile("export.csv", export), **answer}
+    )
+
+    assert response.status_code == 302, text_of(response)[:2000]
+    assert sorted(s.sentence for s in stories_of(project)) == [
+        "As a buyer, I want to pay by card.",
+        "As a seller, I want to ship the order.",
+    ]
 
 
 def test_the_stories_that_decide_the_tier_are_named_with_the_price_their_drop_would_give(world: World) -> None:

@@ -329,17 +329,21 @@ def test_it_recomputes_the_scope_when_a_story_is_edited(world: World) -> None:
     story = stories_of(project)[-1]
     assert client.get(url("story_edit", project.pk, story.pk)).status_code == 200
 
-    response = client.post(
-        url("story_edit", project.pk, story.pk),
-        _story_data(
-            story,
-            title="Live tracking",
-            as_a="dog owner",
-            i_want="follow the walk on a live tracking map",
-            points="",
-            acceptance_criteria="The map updates every few seconds\nThe walker's route is drawn",
-        ),
+    edit = _story_data(
+        story,
+        title="Live tracking",
+        as_a="dog owner",
+        i_want="follow the walk on a live tracking map",
+        points="",
+        acceptance_criteria="The map updates every few seconds\nThe walker's route is drawn",
     )
+    response = client.post(url("story_edit", project.pk, story.pk), edit)
+
+    # The edit moves the price: it is shown first, nothing is saved yet.
+    change = "This edit changes the quote to Complex MVP, $300,000 (now Simple MVP, $75,000)."
+    assert response.status_code == 200 and by_testid(response, "edit-tier-change").startswith(change)
+    assert _scope(client.get(url("project_detail", project.pk)))[1] == "$75,000"
+    response = client.post(url("story_edit", project.pk, story.pk), edit | {"confirmed_change": change})
 
     assert response.status_code == 302
     page = client.get(url("project_detail", project.pk))
@@ -373,7 +377,13 @@ def test_it_recomputes_the_scope_when_stories_are_added(world: World) -> None:
 
     for n in range(6):
         data = {"title": f"Dog photo {n}", "as_a": "walker", "i_want": f"see a photo of dog number {n}"}
-        response = client.post(url("story_add", project.pk), data | {"priority": "should", "points": ""})
+        data |= {"priority": "should", "points": ""}
+        response = client.post(url("story_add", project.pk), data)
+        if n == 5:  # the 16th story moves the price: shown first, added when sent again as shown
+            change = "Adding this story changes the quote to Standard MVP, $150,000 (now Simple MVP, $75,000)."
+            assert response.status_code == 200 and by_testid(response, "add-tier-change").startswith(change)
+            assert len(stories_of(project)) == 15
+            response = client.post(url("story_add", project.pk), data | {"confirmed_change": change})
         assert response.status_code == 302, text_of(response)[:1000]
         if n == 4:
             page = client.get(url("project_detail", project.pk))

@@ -10,6 +10,7 @@ from projects.delivery.planning import project_start
 from projects.models import Phase, Task
 from projects.requirements import analyse_requirements
 from projects.scoping.scope_snapshot import project_quality_standards
+from success.gates import FIX_KEY
 from success.models import GateResult
 from tests.success.success_world import committed, finish, mvp_project, run_until
 from tests.world import World
@@ -41,3 +42,5 @@ def test_the_page_load_the_customer_asked_for_is_the_preview_gate(world: World) 
         assert phase.status == Phase.Status.BLOCKED
         result = GateResult.objects.get(run__phase=phase, code="page_load")
         assert result.state == "failed" and result.target == "< 1.5 s"
+        fix = Task.objects.get(phase=phase, key=FIX_KEY)
+        assert fix.inputs["gate"] == "page_load" and "to < 1.5 s" in str(fix.inputs)
