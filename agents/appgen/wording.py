@@ -62,7 +62,7 @@ ADJECTIVES = frozenset(
         "assigned unassigned paid unpaid outstanding overdue urgent important favourite favorite latest "
         "earliest future previous today tomorrow yesterday late early booked cancelled canceled empty vacant "
         "remaining existing additional extra same main important standard regular special local nearby "
-        "approved preferred verified trusted registered selected logged withdrawn rejected archived"
+        "approved preferred verified trusted registered selected logged withdrawn rejected archived shared listed"
     )
 )
 # Words that say "a list of", "the details of": skipped when "of" follows.
