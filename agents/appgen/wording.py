@@ -36,7 +36,7 @@ VERBS = frozenset(
         "categorise categorize reserve rent return cancel close open mark move reschedule confirm accept "
         "decline request claim swap join leave enter note set show look browse withdraw discontinue retire "
         "deactivate sign enrol enroll apply fill offer publish hide pick choose select upload raise file "
-        "place maintain keep define configure describe correct fix answer reply comment"
+        "place maintain keep define configure describe correct fix answer reply comment do use have need"
     )
 )
 DETERMINERS = frozenset(
@@ -62,7 +62,7 @@ ADJECTIVES = frozenset(
         "assigned unassigned paid unpaid outstanding overdue urgent important favourite favorite latest "
         "earliest future previous today tomorrow yesterday late early booked cancelled canceled empty vacant "
         "remaining existing additional extra same main important standard regular special local nearby "
-        "approved preferred verified trusted registered selected logged withdrawn rejected archived"
+        "approved preferred verified trusted registered selected logged withdrawn rejected archived shared listed"
     )
 )
 # Words that say "a list of", "the details of": skipped when "of" follows.
@@ -207,7 +207,8 @@ def noun_phrase(words: list[str]) -> list[str]:
             if evidence and _is_noun(word, following, previous) and not (start is None and word in VERBS):
                 phrase.append(word)
             continue
-        if word.isalpha() and len(word) > 2 and _is_noun(word, following, previous):
+        participle = word.endswith("ed") and len(word) > 4  # "my orders listed": no compound
+        if word.isalpha() and len(word) > 2 and not participle and _is_noun(word, following, previous):
             phrase.append(word)
             continue
         break
