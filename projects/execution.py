@@ -51,7 +51,7 @@ from agents import pools
 from agents.models import Agent, LeaseRequest
 from agents.providers import JobCancelled, JobContext, JobFailed, JobSpec, Outcome, Usage, provider_get
 from projects.events import event_append
-from projects.faults import FAULT_SENTENCE, customer_text
+from projects.faults import FAULT_SENTENCE, customer_text, skipped_words
 from projects.models import Event, Run, Service, Task, Workflow
 from projects.orchestration import (
     _advance,
@@ -333,14 +333,15 @@ def _succeeded_record(task: Task, run: Run, outcome: Outcome, now: datetime) -> 
         if not recorded:  # the run changed without the workflow's lock: no outcome for the task either
             transaction.set_rollback(True)
             return "discarded"
+        skipped = skipped_words(outcome.data)
         event_append(
             project_id=task.project_id,
             kind=Event.Kind.TASK_SUCCEEDED,
             task=task,
             run=run,
             actor=run.agent_name or run.provider,
-            message=outcome.summary,
-            data={"artifacts": list(outcome.artifacts)},
+            message=skipped or outcome.summary,
+            data={"artifacts": list(outcome.artifacts), **({"skipped": True} if skipped else {})},
         )
         roles = {task.role} if _release(task) else set()
         roles_dispatch_now(roles | _advance(task.project_id, now=now, workflow=workflow), jobs=jobs)

@@ -12,3 +12,13 @@ def test_customer_text_hides_tracebacks_and_server_paths() -> None:
     shown = customer_text(f"cannot open {settings.BASE_DIR}/projects/models.py: denied")
     assert str(settings.BASE_DIR) not in shown and "…/models.py: denied" in shown
     assert customer_text("3 tests failed in tests/test_story_001.py") == "3 tests failed in tests/test_story_001.py"
+
+
+def test_a_step_that_did_nothing_says_skipped_and_what_it_leaves_open() -> None:
+    from projects.faults import skipped_words
+
+    data = {"skipped": {"reason": "no production cluster is configured", "leaves_open": "production hosting"}}
+    assert skipped_words(data) == (
+        "Skipped — not applicable: no production cluster is configured; still open: production hosting"
+    )
+    assert skipped_words({"release": "release-1"}) == "" and skipped_words(None) == ""

@@ -326,3 +326,22 @@ def test_staff_correct_a_story_and_give_another_to_the_language_model(world: Wor
         other = Task.objects.get(project=project, key="story", inputs__item__story_id=second.pk)
         assert other.inputs["provider"] == "llm" and Story.objects.get(pk=second.pk).gap["assignee"] == "llm"
         assert Event.objects.filter(project=project, kind=Event.Kind.PLAN_CORRECTED).count() == 1
+
+
+def test_a_skipped_deploy_stays_visibly_open_on_the_dashboard_and_the_success_page(world: World) -> None:
+    with schema_context("alpha"):
+        delivery = delivery_make("Undeployed", tasks=6)
+        Task.objects.filter(project=delivery.project, status=Task.Status.BLOCKED).update(status=Task.Status.READY)
+        deploy = Task.objects.get(project=delivery.project, key="deploy")
+        skipped = {
+            "reason": "no production cluster is configured for this project",
+            "leaves_open": "production hosting",
+        }
+        Task.objects.filter(pk=deploy.pk).update(
+            status=Task.Status.DONE, output={"summary": "tagged", "data": {"skipped": skipped}}
+        )
+    client = world.client("alpha_viewer", on="alpha")
+    for url in (f"/projects/{delivery.project.pk}/dashboard/", f"/projects/{delivery.project.pk}/success/"):
+        page = client.get(url).content.decode()
+        assert "Skipped — not applicable: no production cluster is configured for this project" in page, url
+        assert "still open: production hosting" in page, url
