@@ -9,11 +9,13 @@ import io
 import re
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.cache import caches
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from pypdf import PdfReader
@@ -81,7 +83,7 @@ def test_a_platform_exception_escalates_at_once_and_customers_never_see_the_trac
     started = timezone.now()
     sweep = [time.monotonic()]
 
-    def swept(query):  # type: ignore[no-untyped-def]
+    def swept(query: QuerySet[Any]) -> Any:
         """``query``'s first row; meanwhile what the beat's sweep does for a message lost or late."""
         if time.monotonic() - sweep[0] > 2:
             sweep[0] = time.monotonic()
