@@ -55,7 +55,8 @@ def _host_roots() -> list[str]:
 
 def _path_pattern() -> re.Pattern[str]:
     alternatives = "|".join(re.escape(root) for root in _host_roots())
-    return re.compile(rf"(?:{alternatives})(?:/[^\s\"',:;)]*)?")
+    # A root alone ("the /home page") is a word, not a path: a segment must follow it.
+    return re.compile(rf"(?:{alternatives})(?:/[^\s\"',:;)]+)+")
 
 
 def _shorten(match: re.Match[str]) -> str:

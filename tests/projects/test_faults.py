@@ -12,6 +12,8 @@ def test_customer_text_hides_tracebacks_and_server_paths() -> None:
     shown = customer_text(f"cannot open {settings.BASE_DIR}/projects/models.py: denied")
     assert str(settings.BASE_DIR) not in shown and "…/models.py: denied" in shown
     assert customer_text("3 tests failed in tests/test_story_001.py") == "3 tests failed in tests/test_story_001.py"
+    assert customer_text("Show the /home page") == "Show the /home page"  # a word, not a server path
+    assert customer_text("wrote /tmp/hive-x/app/models.py") == "wrote …/models.py"
 
 
 def test_a_step_that_did_nothing_says_skipped_and_what_it_leaves_open() -> None:
