@@ -8,11 +8,30 @@ from typing import Any
 
 from projects.models import Project
 from success.acceptance import TARGET_PERCENT, acceptance_summary, story_acceptance_rows
+from success.criteria import CriterionRow, criteria_matrix, gate_of
 from success.gates import gate_rows
 from success.models import StoryDecision
 
 
+def _check(row: CriterionRow) -> dict[str, Any]:
+    check = row.check
+    return {
+        "index": row.index,
+        "criterion": row.criterion,
+        "derived": row.derived,
+        "result": row.outcome,
+        "test": check.test if check else "",
+        "commit": check.commit if check else "",
+        "checked_at": check.checked_at if check else None,
+        "waived_reason": check.waived_reason if check else "",
+        "evidence": check.evidence if check else "",
+    }
+
+
 def acceptance_matrix(project: Project) -> dict[str, Any]:
+    matrix = criteria_matrix(project)
+    checks = {entry.story.pk: [_check(row) for row in entry.rows] for entry in matrix}
+    gate = gate_of(matrix)
     rows = []
     for row in story_acceptance_rows(project):
         story, latest = row["story"], row["latest"]
@@ -28,6 +47,7 @@ def acceptance_matrix(project: Project) -> dict[str, Any]:
                 if latest is not None and latest.decision == StoryDecision.Decision.REJECTED
                 else [],
                 "decisions": row["history"],
+                "checks": checks.get(story.pk, []),
             }
         )
     summary = acceptance_summary(project)
@@ -43,6 +63,14 @@ def acceptance_matrix(project: Project) -> dict[str, Any]:
             "criteria_met": summary.criteria_met,
             "on_target": summary.on_target,
             "target": TARGET_PERCENT,
+        },
+        "gate": {
+            "state": gate.state,
+            "total": gate.total,
+            "passed": gate.passed,
+            "failed": gate.count("fail"),
+            "unverified": gate.count("unverified"),
+            "waived": gate.count("waived"),
         },
         "stories": rows,
     }

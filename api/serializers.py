@@ -200,6 +200,29 @@ class RejectionSerializer(serializers.Serializer[Any]):
     )
 
 
+class CriterionCheckSerializer(serializers.Serializer[Any]):
+    """An acceptance criterion as a check: unverified is unknown, never pass."""
+
+    index = serializers.IntegerField()
+    criterion = serializers.CharField()
+    derived = serializers.BooleanField(help_text="written by the agents: the story had no criteria")
+    result = serializers.ChoiceField(choices=["pass", "fail", "unverified", "waived", "evidenced"])
+    test = serializers.CharField(help_text="the test that checks it (empty: no executable check)")
+    commit = serializers.CharField()
+    checked_at = serializers.DateTimeField(allow_null=True)
+    waived_reason = serializers.CharField(help_text="the account manager's reason, when waived")
+    evidence = serializers.CharField(help_text="evidence the account manager attached")
+
+
+class AcceptanceGateSerializer(serializers.Serializer[Any]):
+    state = serializers.ChoiceField(choices=["passed", "passed_with_waivers", "open"])
+    total = serializers.IntegerField()
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    unverified = serializers.IntegerField()
+    waived = serializers.IntegerField()
+
+
 class StoryAcceptanceSerializer(serializers.Serializer[Any]):
     """A story of the scope and where its acceptance stands (as the project's success page shows)."""
 
@@ -211,6 +234,7 @@ class StoryAcceptanceSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["undecided", *StoryDecision.Decision.values])
     unmet_criteria = serializers.ListField(child=serializers.CharField(), help_text="of the latest rejection")
     decisions = DecisionSerializer(many=True)
+    checks = CriterionCheckSerializer(many=True)
 
 
 class AcceptanceSummarySerializer(serializers.Serializer[Any]):
@@ -228,6 +252,7 @@ class AcceptanceSummarySerializer(serializers.Serializer[Any]):
 
 class AcceptanceMatrixSerializer(serializers.Serializer[Any]):
     summary = AcceptanceSummarySerializer()
+    gate = AcceptanceGateSerializer(help_text="every criterion of the scope as a check")
     stories = StoryAcceptanceSerializer(many=True)
 
 

@@ -7,6 +7,8 @@ failing (a red test, a budget stop). A fault is staff business: the run keeps th
 ``data["platform_fault"]`` so that the success app escalates it at once, with the traceback, to
 the account manager.
 
+``skipped_words`` says what a step that did nothing leaves open ("skipped — not applicable").
+
 ``customer_text`` is the last wall for the rest: every event message goes through it before it is
 stored and published (``projects.events.event_append``), so a traceback or a server path that some
 step put into a message reaches no page, websocket frame, e-mail or PDF built from the stream. No
@@ -53,7 +55,8 @@ def _host_roots() -> list[str]:
 
 def _path_pattern() -> re.Pattern[str]:
     alternatives = "|".join(re.escape(root) for root in _host_roots())
-    return re.compile(rf"(?:{alternatives})(?:/[^\s\"',:;)]*)?")
+    # A root alone ("the /home page") is a word, not a path: a segment must follow it.
+    return re.compile(rf"(?:{alternatives})(?:/[^\s\"',:;)]+)+")
 
 
 def _shorten(match: re.Match[str]) -> str:
@@ -72,3 +75,15 @@ def customer_text(text: str) -> str:
     if looks_like_traceback(text):
         return FAULT_SENTENCE
     return _path_pattern().sub(_shorten, text)
+
+
+def skipped_words(data: object) -> str:
+    """A step that did nothing says so (an outcome's ``data["skipped"]``: ``{"reason",
+    "leaves_open"}``): "Skipped — not applicable: <reason>; still open: <what>", else ""."""
+    skipped = data.get("skipped") if isinstance(data, dict) else None
+    if not isinstance(skipped, dict):
+        return ""
+    words = f"Skipped — not applicable: {skipped.get('reason') or 'nothing to do'}"
+    if skipped.get("leaves_open"):
+        words += f"; still open: {skipped['leaves_open']}"
+    return words

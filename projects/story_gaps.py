@@ -37,11 +37,18 @@ class PlanItemError(Exception):
     """The plan item cannot be changed so; the message says why."""
 
 
-def _numbers(task: Task) -> dict[int, int]:
+def story_numbers(task: Task) -> dict[int, int]:
+    """The workflow's story numbers (``story_items``) → story ids, from the items ``task`` was given,
+    else from the planning task of its project (a QA step reports by number without the list)."""
     items: list[Mapping[str, Any]] = list(task.inputs.get("stories") or task.inputs.get("items") or [])
     if isinstance(task.inputs.get("item"), Mapping):
         items.append(task.inputs["item"])
-    return {int(i["number"]): int(i["story_id"]) for i in items if "number" in i and "story_id" in i}
+    numbers = {int(i["number"]): int(i["story_id"]) for i in items if "number" in i and "story_id" in i}
+    if numbers:
+        return numbers
+    planning = Task.objects.filter(project_id=task.project_id, key="requirements").only("inputs").first()
+    listed = planning.inputs.get("stories") or [] if planning is not None else []
+    return {int(i["number"]): int(i["story_id"]) for i in listed if "number" in i and "story_id" in i}
 
 
 def _story_id(entry: Mapping[str, Any], numbers: Mapping[int, int]) -> int | None:
@@ -54,7 +61,7 @@ def _story_id(entry: Mapping[str, Any], numbers: Mapping[int, int]) -> int | Non
 @transaction.atomic
 def gaps_record(*, task: Task, gaps: Iterable[Mapping[str, Any]]) -> list[Story]:
     """Mark the stories ``task`` found it cannot build (once each) and say so on the stream."""
-    numbers, flagged = _numbers(task), []
+    numbers, flagged = story_numbers(task), []
     item = task.inputs.get("item") if isinstance(task.inputs.get("item"), Mapping) else {}
     for entry in gaps:
         if not isinstance(entry, Mapping):

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from projects.models import Project, Story, Task
+from projects.story_gaps import story_numbers
 from success.models import CriterionCheck
 from tenants.audit import Action, audit_record
 from tenants.models import User
@@ -36,14 +37,6 @@ STATUSES = {str(s) for s in CriterionCheck.Status}
 
 class CriterionError(Exception):
     """The decision on a check is not possible; the message says why."""
-
-
-def _story_numbers(task: Task) -> dict[int, int]:
-    """number → story id, from the items the task was given (its own or the stories list)."""
-    items: list[Mapping[str, Any]] = list(task.inputs.get("stories") or [])
-    if isinstance(task.inputs.get("item"), Mapping):
-        items.append(task.inputs["item"])
-    return {int(i["number"]): int(i["story_id"]) for i in items if "number" in i and "story_id" in i}
 
 
 def _story_of(entry: Mapping[str, Any], numbers: Mapping[int, int], stories: Mapping[int, Story]) -> Story | None:
@@ -77,7 +70,7 @@ def _check_fields(entry: Mapping[str, Any]) -> dict[str, Any] | None:
 def checks_record(*, task: Task, entries: Iterable[Mapping[str, Any]]) -> list[CriterionCheck]:
     """Store the latest result of each criterion ``task`` reported (malformed entries are skipped:
     the criterion then stays unverified). A new result clears a person's earlier decision."""
-    numbers = _story_numbers(task)
+    numbers = story_numbers(task)
     stories = {s.pk: s for s in Story.objects.filter(project_id=task.project_id)}
     now, recorded = timezone.now(), []
     for entry in entries:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from projects.faults import skipped_words
 from projects.models import Project, ScopeChange, Story, Task, Workflow
 from success.models import CriterionCheck, StoryDecision
 
@@ -46,6 +47,7 @@ class ScopeFacts:
     criteria_unverified: int = 0  # of implemented stories
     blocked: int = 0
     blocked_since: datetime | None = None
+    skipped: list[str] = field(default_factory=list)  # steps that did nothing, with what they leave open
 
     def blocked_for(self, now: datetime) -> timedelta | None:
         if not self.blocked:
@@ -113,6 +115,10 @@ def scope_facts(project_ids: Iterable[int]) -> dict[int, ScopeFacts]:
         accepted[story_id] = decision == StoryDecision.Decision.ACCEPTED
     for story in _story_rows(ids):
         _story_count(facts[story.project_id], story, changes.get(story.pk), story.pk in done, checks, accepted)
+    for project_id, title, data in Task.objects.filter(
+        project_id__in=ids, status=Task.Status.DONE, output__data__has_key="skipped"
+    ).values_list("project_id", "title", "output__data"):
+        facts[project_id].skipped.append(f"{title}: {skipped_words(data)}")
     for row in (
         Task.objects.filter(project_id__in=ids, status=Task.Status.BLOCKED)
         .values("project_id")
@@ -198,4 +204,4 @@ def scope_lines(facts: ScopeFacts) -> list[str]:
     lines = [f"Needs the model provider or a developer: {title}" for title in facts.open_gaps]
     lines += [f"Dropped, awaiting the owner's consent: {title}" for title in facts.unconsented]
     lines += [f"Dropped with the owner's consent: {title}" for title in facts.consented]
-    return lines
+    return lines + facts.skipped

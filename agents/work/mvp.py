@@ -680,5 +680,13 @@ def deploy(job: Job) -> Result:
         f"release-1 tagged at {commit[:10]} with a Containerfile and Kubernetes manifests; no production "
         "cluster is configured for this project, so nothing was applied",
         written,
-        {"release": "release-1", "commit": commit},
+        {
+            "release": "release-1",
+            "commit": commit,
+            # Nothing was deployed: the step says so, and the tier's hosting stays visibly open.
+            "skipped": {
+                "reason": "no production cluster is configured for this project, so nothing was deployed",
+                "leaves_open": "production hosting of the tier",
+            },
+        },
     )

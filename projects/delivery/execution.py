@@ -55,7 +55,7 @@ from projects.delivery.dispatch import (
 from projects.delivery.events import event_append
 from projects.delivery.job_spec import Spent, job_spec, project_runs_sum
 from projects.delivery.orchestration import advance, workflow_lock
-from projects.faults import FAULT_SENTENCE, customer_text
+from projects.faults import FAULT_SENTENCE, customer_text, skipped_words
 from projects.models import Event, Run, Task, Workflow
 from projects.storage import project_storage
 
@@ -247,14 +247,15 @@ def _succeeded_record(task: Task, run: Run, outcome: Outcome, now: datetime) -> 
         if not recorded:  # the run changed without the workflow's lock: no outcome for the task either
             transaction.set_rollback(True)
             return "discarded"
+        skipped = skipped_words(outcome.data)
         event_append(
             project_id=task.project_id,
             kind=Event.Kind.TASK_SUCCEEDED,
             task=task,
             run=run,
             actor=run.agent_name or run.provider,
-            message=outcome.summary,
-            data={"artifacts": list(outcome.artifacts)},
+            message=skipped or outcome.summary,
+            data={"artifacts": list(outcome.artifacts), **({"skipped": True} if skipped else {})},
         )
         roles = {task.role} if _release(task) else set()
         roles_dispatch_now(roles | advance(task.project_id, now=now, workflow=workflow), jobs=jobs)

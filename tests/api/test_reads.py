@@ -154,6 +154,12 @@ def test_the_acceptance_matrix(delivered: Delivered) -> None:
     assert (second["status"], second["fixing"], second["unmet_criteria"]) == ("rejected", True, ["thing 2 is fast"])
     assert second["decisions"][0]["comment"] == "Too slow" and second["decisions"][0]["fix_task_id"]
     assert (third["status"], third["decisions"]) == ("undecided", [])
+    # No check was reported: every criterion is unverified, and the gate is open — never passed.
+    assert matrix["gate"] == {"state": "open", "total": 6, "passed": 0, "failed": 0, "unverified": 6, "waived": 0}
+    assert [(c["index"], c["criterion"], c["result"]) for c in first["checks"]] == [
+        (0, "thing 1 works", "unverified"),
+        (1, "thing 1 is fast", "unverified"),
+    ]
 
 
 def test_tasks_approvals_runs_and_events(delivered: Delivered) -> None:

@@ -63,7 +63,9 @@ def test_cancelling_a_task_and_the_project_is_recorded_with_the_account_manager(
         assert task is not None
     staff = world.client("staff", on="alpha")
 
-    assert staff.post(f"/projects/{project.pk}/tasks/{task.pk}/control/cancel/", REMOTE_ADDR=ADDRESS).status_code == 302
+    # Cancelling a task drops scope: it takes a reason (projects.views_scope.task_drop).
+    reason = {"reason": "The customer no longer needs it."}
+    assert staff.post(f"/projects/{project.pk}/tasks/{task.pk}/drop/", reason, REMOTE_ADDR=ADDRESS).status_code == 302
     assert staff.post(f"/projects/{project.pk}/control/cancel/", REMOTE_ADDR=ADDRESS).status_code == 302
 
     cancelled = _only(Action.TASK_CANCELLED)

@@ -20,14 +20,15 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
-from projects.delivery.controls import task_approve
+from projects.models import Event, Project, Quote, ScheduledPayment, ScopeChange, Story, Task, Workflow
 from projects.delivery.planning import project_start
-from projects.models import Event, Project, ScheduledPayment, ScopeChange, Story, Task, Workflow
+from projects.delivery.controls import task_approve
 from projects.signals import phase_ready_for_gates
 from success.guarantee import conditions_check
-from success.models import CriterionCheck, Escalation
+from success.models import CriterionCheck, Escalation, WeeklyBriefing
 from success.reports import daily_summary_make, week_of, weekly_briefing_make
-from tests.success.success_world import committed, finish, mvp_project, open_tasks, started_mvp
+from tests.success.delivery import delivery_make
+from tests.success.success_world import committed, finish, mvp_project, open_tasks, run_until, started_mvp
 from tests.world import World
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_free_agents")]
@@ -42,6 +43,13 @@ def no_gates() -> Iterator[None]:
     from success.gates import on_phase_ready_for_gates
 
     phase_ready_for_gates.connect(on_phase_ready_for_gates, dispatch_uid="success.gates")
+
+
+def row_of(page: str, project_id: int) -> str:
+    """The overview's table row of one project (other tests' projects share the schema)."""
+    start = page.index(f'href="/projects/{project_id}/dashboard/"')
+    begin = page.rfind("<tr", 0, start)
+    return page[begin : page.index("</tr>", start)]
 
 
 def checks_of(task: Task, status: str = "pass") -> list[dict[str, object]]:
@@ -135,11 +143,12 @@ def test_a_story_needing_payments_is_flagged_escalated_undelivered_until_the_own
         assert conditions["acceptance_criteria_met"].state != "met"  # the payment criterion is unverified
 
     client = managed.client("alpha_owner", on="alpha")
-    for url in (f"/projects/{project.pk}/dashboard/", f"/projects/{project.pk}/success/", "/"):
+    for url in (f"/projects/{project.pk}/dashboard/", f"/projects/{project.pk}/success/"):
         page = client.get(url).content.decode()
-        assert "100 %" not in page, url
-        assert "paid scope missing" in page, url
-        assert ">Completed<" not in page, url
+        assert 'data-testid="progress">100 %' not in page and 'data-testid="probability">100 %' not in page, url
+        assert "paid scope missing" in page and ">Completed<" not in page, url
+    row = row_of(client.get("/").content.decode(), project.pk)
+    assert "100 %" not in row and "paid scope missing" in row
 
     # The account manager drops the story with a reason; the owners are told and asked.
     staff = managed.client("staff", on="alpha")
@@ -172,6 +181,7 @@ def test_a_story_needing_payments_is_flagged_escalated_undelivered_until_the_own
         assert change.consented_by_email == "alpha-owner@example.test" and change.consented_at is not None
         assert not ScheduledPayment.objects.filter(project=project).exists()  # no quote here: nothing to credit
         summary = daily_summary_make(project=project, day=timezone.now().date())
+        WeeklyBriefing.objects.filter(week_start=week_of(timezone.now().date())).delete()  # made fresh
         briefing = weekly_briefing_make(week_start=week_of(timezone.now().date()))
     for url in (f"/projects/{project.pk}/dashboard/", f"/projects/{project.pk}/success/"):
         page = client.get(url).content.decode()
@@ -210,3 +220,129 @@ def test_the_scope_pages_and_actions_of_one_tenant_are_404_to_another(world: Wor
     assert outsider.post(f"/projects/{project.pk}/scope-changes/{change.pk}/consent/").status_code in (302, 403, 404)
     with schema_context("alpha"):
         assert ScopeChange.objects.get(pk=change.pk).consented_at is None
+
+
+def test_cancelling_a_story_task_needs_a_reason_drops_the_story_and_the_consent_credits_the_unpaid_milestone(
+    world: World, mailbox
+) -> None:
+    owner = world.users["alpha_owner"]
+    with schema_context("alpha"):
+        project = started_mvp("Credit", owner, stories=2)
+        Project.objects.filter(pk=project.pk).update(status=Project.Status.IN_DELIVERY)
+        quote = Quote.objects.create(
+            project=project,
+            number=1,
+            snapshot={"total_points": 6},
+            price_cents=7_500_000,
+            accepted_at=timezone.now(),
+        )
+        ScheduledPayment.objects.create(
+            project=project,
+            quote=quote,
+            position=2,
+            key="delivery",
+            label="On delivery acceptance",
+            amount_cents=3_750_000,
+            trigger="delivery_accepted",
+        )
+        run_until(project, "development", owner)
+        story = Story.objects.get(project=project, position=2)
+        task = Task.objects.get(project=project, key="story", inputs__item__story_id=story.pk)
+    staff = world.client("staff", on="alpha")
+    assert staff.post(f"/projects/{project.pk}/tasks/{task.pk}/control/cancel/").status_code == 404  # needs a reason
+    assert staff.post(f"/projects/{project.pk}/tasks/{task.pk}/drop/", {"reason": ""}).status_code == 302
+    with schema_context("alpha"):
+        assert Task.objects.get(pk=task.pk).status != Task.Status.CANCELLED
+    with committed():
+        staff.post(f"/projects/{project.pk}/tasks/{task.pk}/drop/", {"reason": "The customer asked to pause exports."})
+    with schema_context("alpha"):
+        assert Task.objects.get(pk=task.pk).status == Task.Status.CANCELLED and Story.objects.get(pk=story.pk).dropped
+        change = ScopeChange.objects.get(project=project)
+        assert change.credit_cents == 3_750_000 and change.story_id == story.pk
+    assert [m for m in mailbox.to("alpha-owner@example.test") if "Scope dropped" in m.subject]
+    page = world.client("alpha_viewer", on="alpha").get(f"/projects/{project.pk}/dashboard/").content.decode()
+    assert "Dropped, awaiting the owner" in page
+    with committed():
+        world.client("alpha_owner", on="alpha").post(f"/projects/{project.pk}/scope-changes/{change.pk}/consent/")
+    with schema_context("alpha"):
+        change.refresh_from_db()
+        assert change.credit_applied_cents == 3_750_000
+        assert ScheduledPayment.objects.get(project=project, key="delivery").amount_cents == 0
+        assert Event.objects.filter(project=project, kind=Event.Kind.SCOPE_CONSENTED).count() == 1
+
+
+def test_a_blocked_project_never_reads_on_plan_or_100_percent(world: World) -> None:
+    with schema_context("alpha"):
+        delivery = delivery_make("Stuck", tasks=6)
+        since = timezone.now() - timedelta(hours=3)
+        Task.objects.filter(project=delivery.project, status=Task.Status.BLOCKED).update(
+            blocked_since=since, blocked_reason="the tests of story 4 do not import"
+        )
+        summary = daily_summary_make(project=delivery.project, day=timezone.now().date())
+        WeeklyBriefing.objects.filter(week_start=week_of(timezone.now().date())).delete()  # made fresh
+        briefing = weekly_briefing_make(week_start=week_of(timezone.now().date()))
+    client = world.client("alpha_viewer", on="alpha")
+    for url in (f"/projects/{delivery.project.pk}/dashboard/", f"/projects/{delivery.project.pk}/success/"):
+        page = client.get(url).content.decode()
+        assert "On plan" not in page and 'data-testid="probability">100 %' not in page, url
+        assert 'data-testid="progress">100 %' not in page and "Blocked for 3 hours" in page, url
+    row = row_of(client.get("/").content.decode(), delivery.project.pk)
+    assert "On plan" not in row and "100 %" not in row and "Blocked: 1 task for 3 hours" in row
+    assert "On plan" not in summary.text and "Blocked for 3 hours" in summary.text
+    assert "Blocked work: “Story 4” blocked for 3 hours: the tests of story 4 do not import" in summary.text
+    pdf = client.get(f"/reports/weekly/{briefing.pk}/")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split())
+    part = text[text.index("Stuck Status") :]
+    assert "On plan" not in part and "Blocked for 3 hours" in part and "Success probability 100 %" not in part
+
+
+def test_staff_correct_a_story_and_give_another_to_the_language_model(world: World) -> None:
+    owner = world.users["alpha_owner"]
+    with schema_context("alpha"):
+        project = started_mvp("Corrected", owner, stories=2)
+        Project.objects.filter(pk=project.pk).update(status=Project.Status.IN_DELIVERY)
+        run_until(project, "development", owner)
+        first, second = Story.objects.filter(project=project).order_by("position")
+        task = Task.objects.get(project=project, key="story", inputs__item__story_id=first.pk)
+        Task.objects.filter(pk=task.pk).update(status=Task.Status.BLOCKED, blocked_since=timezone.now())
+    staff = world.client("staff", on="alpha")
+    assert (
+        world.client("alpha_owner", on="alpha")
+        .post(f"/projects/{project.pk}/delivery/stories/{first.pk}/correct/", {"title": "x", "i_want": "y"})
+        .status_code
+        == 403
+    )
+    with committed():
+        staff.post(
+            f"/projects/{project.pk}/delivery/stories/{first.pk}/correct/",
+            {"title": "Register a pet", "i_want": "to register my pets", "criteria": "a pet has a name\nbirth date"},
+        )
+        staff.post(f"/projects/{project.pk}/delivery/stories/{second.pk}/llm/")
+    with schema_context("alpha"):
+        task.refresh_from_db()
+        assert task.status == Task.Status.READY  # re-run on the corrected text
+        assert task.inputs["item"]["title"] == "Register a pet"
+        assert task.inputs["item"]["acceptance_criteria"] == ["a pet has a name", "birth date"]
+        assert Story.objects.get(pk=first.pk).acceptance_criteria == ["a pet has a name", "birth date"]
+        other = Task.objects.get(project=project, key="story", inputs__item__story_id=second.pk)
+        assert other.inputs["provider"] == "llm" and Story.objects.get(pk=second.pk).gap["assignee"] == "llm"
+        assert Event.objects.filter(project=project, kind=Event.Kind.PLAN_CORRECTED).count() == 1
+
+
+def test_a_skipped_deploy_stays_visibly_open_on_the_dashboard_and_the_success_page(world: World) -> None:
+    with schema_context("alpha"):
+        delivery = delivery_make("Undeployed", tasks=6)
+        Task.objects.filter(project=delivery.project, status=Task.Status.BLOCKED).update(status=Task.Status.READY)
+        deploy = Task.objects.get(project=delivery.project, key="deploy")
+        skipped = {
+            "reason": "no production cluster is configured for this project",
+            "leaves_open": "production hosting",
+        }
+        Task.objects.filter(pk=deploy.pk).update(
+            status=Task.Status.DONE, output={"summary": "tagged", "data": {"skipped": skipped}}
+        )
+    client = world.client("alpha_viewer", on="alpha")
+    for url in (f"/projects/{delivery.project.pk}/dashboard/", f"/projects/{delivery.project.pk}/success/"):
+        page = client.get(url).content.decode()
+        assert "Skipped — not applicable: no production cluster is configured for this project" in page, url
+        assert "still open: production hosting" in page, url

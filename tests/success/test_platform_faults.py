@@ -8,21 +8,26 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import timedelta
+from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.core.cache import caches
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
 from agents.providers import JobContext, JobSpec, Outcome, provider_register
 from agents.roles import Role
+from projects.delivery.sweeps import tasks_redispatch
+from projects.faults import FAULT_SENTENCE
+from projects.models import Event, Project, Run, Service, Task
 from projects.delivery.planning import project_start
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
-from projects.faults import FAULT_SENTENCE, customer_text
-from projects.models import Event, Project, Run, Service, Task
-from success.models import Escalation
+from success.models import Escalation, WeeklyBriefing
 from success.reports import daily_summary_make, week_of, weekly_briefing_make
 from tests.projects.conftest import hive  # noqa: F401  (real workers: fast timings, flushed broker, pools)
 from tests.success.test_consumer import TIMEOUT, socket
@@ -49,19 +54,14 @@ def assert_clean(text: str, where: str) -> None:
     assert leak is None, f"{where} shows {leak.group(0)!r}: …{text[max(0, leak.start() - 80) : leak.end() + 80]}…"
 
 
-def test_customer_text_hides_tracebacks_and_server_paths() -> None:
-    assert customer_text('Traceback (most recent call last):\n  File "/x.py", line 1\nValueError: x') == FAULT_SENTENCE
-    shown = customer_text(f"cannot open {settings.BASE_DIR}/projects/models.py: denied")
-    assert str(settings.BASE_DIR) not in shown and "…/models.py: denied" in shown
-    assert customer_text("3 tests failed in tests/test_story_001.py") == "3 tests failed in tests/test_story_001.py"
-
-
 def test_a_platform_exception_escalates_at_once_and_customers_never_see_the_traceback(
     hive: World,  # noqa: F811
     managed: World,
     mailbox,
 ) -> None:
     provider_register("broken", BrokenProvider)
+    for cache in caches.all():  # the success tests' in-process cache outlives each test
+        cache.clear()
     member = hive.client("alpha_member", on="alpha")
     assert member.post("/reports/preferences/", {"daily_summary": "on"}).status_code == 302
     template = WorkflowTemplate(
@@ -72,37 +72,33 @@ def test_a_platform_exception_escalates_at_once_and_customers_never_see_the_trac
     with schema_context("alpha"):
         project = Project.objects.create(name="Faulty", service=Service.MVP, status=Project.Status.IN_DELIVERY)
     frames: list[str] = []
-    communicator = socket(hive, project.pk, user="alpha_owner")
-
-    @sync_to_async
-    def begin() -> None:
-        with schema_context("alpha"):
-            project_start(project=project, template=template, provider="broken")
 
     async def scenario() -> None:
+        """What a customer's socket receives on connect: the state, its feed with the failures."""
         connected, _ = await communicator.connect(timeout=TIMEOUT)
         assert connected
         frames.append(await communicator.receive_from(timeout=TIMEOUT))
-        await begin()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any("blocked after" in f for f in frames):
-            frames.append(await communicator.receive_from(timeout=30))
         await communicator.disconnect()
 
     started = timezone.now()
-    with thread_worker():
-        async_to_sync(scenario)()
-        with schema_context("alpha"):
-            escalation = wait_for(
-                lambda: Escalation.objects.filter(project=project, kind=Escalation.Kind.PLATFORM_FAULT).first(),
-                timeout=60,
-                what="the platform-fault escalation",
-            )
-            task = wait_for(
-                lambda: Task.objects.filter(project=project, status=Task.Status.BLOCKED).first(),
-                what="the task blocked",
-            )
-    assert any("blocked after" in f for f in frames), "the blocked event reached the socket"
+    sweep = [time.monotonic()]
+
+    def swept(query: QuerySet[Any]) -> Any:
+        """``query``'s first row; meanwhile what the beat's sweep does for a message lost or late."""
+        if time.monotonic() - sweep[0] > 2:
+            sweep[0] = time.monotonic()
+            tasks_redispatch(queued_for=timedelta(seconds=1))
+        return query.first()
+
+    with thread_worker(), schema_context("alpha"):
+        project_start(project=project, template=template, provider="broken")
+        faults = Escalation.objects.filter(project=project, kind=Escalation.Kind.PLATFORM_FAULT)
+        escalation = wait_for(lambda: swept(faults), timeout=60, what="the platform-fault escalation")
+        blocked = Task.objects.filter(project=project, status=Task.Status.BLOCKED)
+        task = wait_for(lambda: swept(blocked), timeout=60, what="the task blocked")
+    communicator = socket(hive, project.pk, user="alpha_owner", query="?feed=problems")
+    async_to_sync(scenario)()
+    assert "blocked after 3 attempts" in frames[0]
 
     # Staff: at once, with the traceback, by e-mail to the account manager; one escalation per task.
     assert (escalation.created_at - started).total_seconds() < 60
@@ -118,6 +114,7 @@ def test_a_platform_exception_escalates_at_once_and_customers_never_see_the_trac
         for message in Event.objects.filter(project=project).values_list("message", flat=True):
             assert_clean(message, "an event")
         summary = daily_summary_make(project=project, day=timezone.now().date())
+        WeeklyBriefing.objects.filter(week_start=week_of(timezone.now().date())).delete()  # made fresh
         briefing = weekly_briefing_make(week_start=week_of(timezone.now().date()))
 
     # Customers: one plain sentence everywhere.
