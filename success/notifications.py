@@ -286,7 +286,7 @@ def digests_send(*, now: Any = None) -> int:
         return 0
     customer = _customer()
     per_person: dict[str, list[Notification]] = {}
-    for row in waiting:
+    for row in _still_wanted(customer, waiting):
         per_person.setdefault(row.email, []).append(row)
     preferences = portal_url(customer.schema_name, _url("notification_preferences"))
     sent = 0
@@ -300,6 +300,20 @@ def digests_send(*, now: Any = None) -> int:
         Notification.objects.filter(pk__in=[row.pk for row in rows]).update(emailed_at=now)
         sent += 1
     return sent
+
+
+def _still_wanted(customer: Customer, rows: list[Notification]) -> list[Notification]:
+    """The rows whose person still belongs here (a member, or the account manager) and has not
+    turned the kind's e-mail off since; the others leave the digest for good."""
+    people = set(Membership.objects.filter(customer=customer, user__is_active=True).values_list("user_id", flat=True))
+    if customer.account_manager_id is not None:
+        people.add(customer.account_manager_id)
+    off = set(NotificationPreference.objects.filter(delivery=NotificationDelivery.OFF).values_list("user_id", "kind"))
+    wanted = [row for row in rows if row.user_id in people and (row.user_id, row.kind) not in off]
+    dropped = [row.pk for row in rows if row not in wanted]
+    if dropped:
+        Notification.objects.filter(pk__in=dropped).update(delivery=NotificationDelivery.OFF)
+    return wanted
 
 
 # --- sources ------------------------------------------------------------------------------------
