@@ -511,25 +511,29 @@ def _charge_announce(row: Charge) -> None:
     path = reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}"
     context["pay_url"] = portal_link(row.schema_name, path)
     title = f"Payment of {context['amount']} failed: {row.description}"
-    if owners and not _notice_taken("failure", row, title=title, path=path, context=context):
+    if owners and not _charge_notice_taken("failure", row, title=title, path=path, context=context):
         send_templated_email("payment_failed", owners, context)
 
 
-def _notice_taken(kind: str, row: Charge, *, title: str, path: str, context: dict[str, Any]) -> bool:
+def _notice_taken(kind: str, *, schema_name: str, project_id: int | None, key: str, **notice: Any) -> bool:
     """True when a receiver of ``payment_notice`` mails this by the people's preferences."""
     answers = payment_notice.send(
-        sender=Charge,
-        kind=kind,
+        sender=Charge, kind=kind, schema_name=schema_name, project_id=project_id, key=key, **notice
+    )
+    return any(bool(result) for _, result in answers)
+
+
+def _charge_notice_taken(kind: str, row: Charge, *, title: str, path: str, context: dict[str, Any]) -> bool:
+    return _notice_taken(
+        kind,
         schema_name=row.schema_name,
         project_id=row.project_id,
-        charge_id=row.pk,
-        attempt=row.attempts,
+        key=f"charge:{row.pk}:{kind}:{row.attempts}",  # each retry of a failed charge is told again
         title=title,
         path=path,
         template=f"payment_{'receipt' if kind == 'receipt' else 'failed'}",
         context=context,
     )
-    return any(bool(result) for _, result in answers)
 
 
 def _receipt_send(charge: Charge) -> None:
@@ -545,7 +549,7 @@ def _receipt_send(charge: Charge) -> None:
         "receipt_url": portal_link(charge.schema_name, path),
     }
     title = f"Payment of {context['amount']} received: {charge.description}"
-    if not _notice_taken("receipt", charge, title=title, path=path, context=context):
+    if not _charge_notice_taken("receipt", charge, title=title, path=path, context=context):
         send_templated_email("payment_receipt", owners, context)
 
 
@@ -803,12 +807,19 @@ def invoice_payment_failed(*, invoice_id: str) -> Subscription | None:
         }
         _announce(subscription_renewal_failed, Subscription, **details)
         owners = _owner_emails(row.customer)
-        if owners:
-            send_templated_email(
-                "subscription_renewal_failed",
-                owners,
-                {"customer": row.customer, "subscription": row, "message": message},
-            )
+        context = {"customer": row.customer, "subscription": row, "message": message}
+        taken_over = _notice_taken(
+            "failure",
+            schema_name=row.schema_name,
+            project_id=row.project_id,
+            key=f"subscription:{row.pk}:{invoice_id}",
+            title=f"{message} {row.project_name} is paused until the payment succeeds.",
+            path=reverse("billing_home", urlconf=settings.ROOT_URLCONF),
+            template="subscription_renewal_failed",
+            context=context,
+        )
+        if owners and not taken_over:
+            send_templated_email("subscription_renewal_failed", owners, context)
     return row
 
 

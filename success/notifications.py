@@ -383,8 +383,7 @@ def _payment_noticed(
     kind: str,
     schema_name: str,
     project_id: int | None,
-    charge_id: int,
-    attempt: int,
+    key: str,
     title: str,
     path: str,
     template: str,
@@ -398,7 +397,7 @@ def _payment_noticed(
             project = Project.objects.filter(pk=project_id).first() if project_id else None
             occurrence = Occurrence(
                 f"payment.{kind}",
-                f"charge:{charge_id}:{kind}:{attempt}",
+                key,
                 project,
                 title,
                 path=path,
