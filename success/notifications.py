@@ -58,6 +58,7 @@ from success.models import (
     NotificationPreference,
     Survey,
 )
+from success.satisfaction import PREVIEW_PHASE
 from tenants.models import Customer, Membership, Role, User
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ RULES: dict[str, Rule] = {
     "scope.dropped": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope change"),
     "scope.consented": Rule(K.SCOPE_CHANGE, TEAM, project_page, "See the scope"),
     "phase.completed": Rule(
-        K.PREVIEW_READY, EVERYONE, preview_page, "Open the preview", when=lambda o: o.phase_key == "preview"
+        K.PREVIEW_READY, EVERYONE, preview_page, "Open the preview", when=lambda o: o.phase_key == PREVIEW_PHASE
     ),
     "project.completed": Rule(K.DELIVERY_DONE, EVERYONE, success_page("#acceptance"), "See the delivery"),
     "survey.opened": Rule(K.SURVEY_OPEN, TEAM, success_page("#satisfaction"), "Answer the survey"),
