@@ -14,11 +14,11 @@ keyword arguments only (``sender`` is the billing model class):
 - ``custom_quote_issued``: ``schema_name``, ``project_id``, ``custom_quote_id`` when an account
   manager saves a custom quote; projects makes it the project's next quote version to accept.
 - ``payment_notice`` (sent when the row is recorded, inside its transaction): ``kind``
-  ("receipt" or "failure"), ``schema_name``, ``project_id``, ``charge_id``, ``attempt`` (each
-  retry of a failed charge is told again), ``title``, ``path``
-  (the portal page to act on), ``template`` and ``context`` (billing's own e-mail). A receiver
-  that returns True takes the notice over and mails it after the commit by each person's
-  notification preferences (success); without one, billing mails the owners itself.
+  ("receipt" or "failure": a milestone, an invoice or a subscription's renewal), ``schema_name``,
+  ``project_id``, ``key`` (one per notice: each retry of a failed charge is a new one),
+  ``title``, ``path`` (the portal page to act on), ``template`` and ``context`` (billing's own
+  e-mail). A receiver that returns True takes the notice over and mails it after the commit by
+  each person's notification preferences (success); without one, billing mails the owners itself.
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ from success.models import (
     NotificationPreference,
     Survey,
 )
+from success.satisfaction import PREVIEW_PHASE
 from tenants.models import Customer, Membership, Role, User
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ RULES: dict[str, Rule] = {
     "scope.dropped": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope change"),
     "scope.consented": Rule(K.SCOPE_CHANGE, TEAM, project_page, "See the scope"),
     "phase.completed": Rule(
-        K.PREVIEW_READY, EVERYONE, preview_page, "Open the preview", when=lambda o: o.phase_key == "preview"
+        K.PREVIEW_READY, EVERYONE, preview_page, "Open the preview", when=lambda o: o.phase_key == PREVIEW_PHASE
     ),
     "project.completed": Rule(K.DELIVERY_DONE, EVERYONE, success_page("#acceptance"), "See the delivery"),
     "survey.opened": Rule(K.SURVEY_OPEN, TEAM, success_page("#satisfaction"), "Answer the survey"),
@@ -286,7 +287,7 @@ def digests_send(*, now: Any = None) -> int:
         return 0
     customer = _customer()
     per_person: dict[str, list[Notification]] = {}
-    for row in waiting:
+    for row in _still_wanted(customer, waiting):
         per_person.setdefault(row.email, []).append(row)
     preferences = portal_url(customer.schema_name, _url("notification_preferences"))
     sent = 0
@@ -300,6 +301,20 @@ def digests_send(*, now: Any = None) -> int:
         Notification.objects.filter(pk__in=[row.pk for row in rows]).update(emailed_at=now)
         sent += 1
     return sent
+
+
+def _still_wanted(customer: Customer, rows: list[Notification]) -> list[Notification]:
+    """The rows whose person still belongs here (a member, or the account manager) and has not
+    turned the kind's e-mail off since; the others leave the digest for good."""
+    people = set(Membership.objects.filter(customer=customer, user__is_active=True).values_list("user_id", flat=True))
+    if customer.account_manager_id is not None:
+        people.add(customer.account_manager_id)
+    off = set(NotificationPreference.objects.filter(delivery=NotificationDelivery.OFF).values_list("user_id", "kind"))
+    wanted = [row for row in rows if row.user_id in people and (row.user_id, row.kind) not in off]
+    dropped = [row.pk for row in rows if row not in wanted]
+    if dropped:
+        Notification.objects.filter(pk__in=dropped).update(delivery=NotificationDelivery.OFF)
+    return wanted
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -369,8 +384,7 @@ def _payment_noticed(
     kind: str,
     schema_name: str,
     project_id: int | None,
-    charge_id: int,
-    attempt: int,
+    key: str,
     title: str,
     path: str,
     template: str,
@@ -384,7 +398,7 @@ def _payment_noticed(
             project = Project.objects.filter(pk=project_id).first() if project_id else None
             occurrence = Occurrence(
                 f"payment.{kind}",
-                f"charge:{charge_id}:{kind}:{attempt}",
+                key,
                 project,
                 title,
                 path=path,

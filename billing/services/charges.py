@@ -35,8 +35,8 @@ from billing.catalog import ServiceCode, format_usd
 from billing.milestones import Milestone
 from billing.models import Charge, StripeCustomer
 from billing.services.customers import stripe_customer_ensure
-from billing.services.notices import BillingError, announce, owner_emails
-from billing.signals import milestone_failed, milestone_paid, payment_notice
+from billing.services.notices import BillingError, announce, notice_taken, owner_emails
+from billing.signals import milestone_failed, milestone_paid
 from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
 from tenants.links import portal_link
@@ -295,25 +295,21 @@ def _charge_announce(row: Charge) -> None:
     path = reverse("billing_home", urlconf=settings.ROOT_URLCONF) + f"#charge-{row.pk}"
     context["pay_url"] = portal_link(row.schema_name, path)
     title = f"Payment of {context['amount']} failed: {row.description}"
-    if owners and not _notice_taken("failure", row, title=title, path=path, context=context):
+    if owners and not _charge_notice_taken("failure", row, title=title, path=path, context=context):
         send_templated_email("payment_failed", owners, context)
 
 
-def _notice_taken(kind: str, row: Charge, *, title: str, path: str, context: dict[str, Any]) -> bool:
-    """True when a receiver of ``payment_notice`` mails this by the people's preferences."""
-    answers = payment_notice.send(
-        sender=Charge,
-        kind=kind,
+def _charge_notice_taken(kind: str, row: Charge, *, title: str, path: str, context: dict[str, Any]) -> bool:
+    return notice_taken(
+        kind,
         schema_name=row.schema_name,
         project_id=row.project_id,
-        charge_id=row.pk,
-        attempt=row.attempts,
+        key=f"charge:{row.pk}:{kind}:{row.attempts}",  # each retry of a failed charge is told again
         title=title,
         path=path,
         template=f"payment_{'receipt' if kind == 'receipt' else 'failed'}",
         context=context,
     )
-    return any(bool(result) for _, result in answers)
 
 
 def receipt_send(charge: Charge) -> None:
@@ -329,7 +325,7 @@ def receipt_send(charge: Charge) -> None:
         "receipt_url": portal_link(charge.schema_name, path),
     }
     title = f"Payment of {context['amount']} received: {charge.description}"
-    if not _notice_taken("receipt", charge, title=title, path=path, context=context):
+    if not _charge_notice_taken("receipt", charge, title=title, path=path, context=context):
         send_templated_email("payment_receipt", owners, context)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import Signal
 
+from billing.models import Charge
+from billing.signals import payment_notice
 from tenants.models import Customer, Membership, Role
 
 logger = logging.getLogger(__name__)
@@ -37,3 +39,11 @@ def announce(signal: Signal, sender: type[Any], **details: Any) -> None:
                 logger.error("receiver %r of a billing signal failed", receiver, exc_info=result)
 
     transaction.on_commit(send)
+
+
+def notice_taken(kind: str, *, schema_name: str, project_id: int | None, key: str, **notice: Any) -> bool:
+    """True when a receiver of ``payment_notice`` mails this by the people's preferences."""
+    answers = payment_notice.send(
+        sender=Charge, kind=kind, schema_name=schema_name, project_id=project_id, key=key, **notice
+    )
+    return any(bool(result) for _, result in answers)

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import gateway
@@ -14,7 +16,7 @@ from billing.catalog import CONTINUOUS_AUGMENTATION, ServiceCode
 from billing.models import Charge, Subscription
 from billing.services.charges import charge_audit_detail, receipt_send
 from billing.services.customers import stripe_customer_ensure
-from billing.services.notices import BillingError, announce, owner_emails
+from billing.services.notices import BillingError, announce, notice_taken, owner_emails
 from billing.signals import subscription_canceled, subscription_renewal_failed
 from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
@@ -237,10 +239,17 @@ def invoice_payment_failed(*, invoice_id: str) -> Subscription | None:
         }
         announce(subscription_renewal_failed, Subscription, **details)
         owners = owner_emails(row.customer)
-        if owners:
-            send_templated_email(
-                "subscription_renewal_failed",
-                owners,
-                {"customer": row.customer, "subscription": row, "message": message},
-            )
+        context = {"customer": row.customer, "subscription": row, "message": message}
+        taken_over = notice_taken(
+            "failure",
+            schema_name=row.schema_name,
+            project_id=row.project_id,
+            key=f"subscription:{row.pk}:{invoice_id}",
+            title=f"{message} {row.project_name} is paused until the payment succeeds.",
+            path=reverse("billing_home", urlconf=settings.ROOT_URLCONF),
+            template="subscription_renewal_failed",
+            context=context,
+        )
+        if owners and not taken_over:
+            send_templated_email("subscription_renewal_failed", owners, context)
     return row

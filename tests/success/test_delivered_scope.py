@@ -20,9 +20,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
-from projects.models import Event, Project, Quote, ScheduledPayment, ScopeChange, Story, Task, Workflow
-from projects.delivery.planning import project_start
 from projects.delivery.controls import task_approve
+from projects.delivery.planning import project_start
+from projects.models import Event, Project, Quote, ScheduledPayment, ScopeChange, Story, Task, Workflow
 from projects.signals import phase_ready_for_gates
 from success.guarantee import conditions_check
 from success.models import CriterionCheck, Escalation, WeeklyBriefing

@@ -20,6 +20,7 @@ from projects.models import Event, Phase, Project, Task, Workflow
 from success.guarantee import guarantee_refund_decline
 from success.models import Guarantee, Notification, NotificationKind, Survey
 from success.tasks import notification_digests
+from tenants.models import Membership
 from tests.success.success_world import Mailbox, committed, run_until, started_mvp
 from tests.world import World
 
@@ -160,8 +161,7 @@ def _payment(kind: str, project: Project, charge_id: int) -> None:
         kind=kind,
         schema_name="alpha",
         project_id=project.pk,
-        charge_id=charge_id,
-        attempt=1,
+        key=f"charge:{charge_id}:{kind}:1",
         title=f"Payment of $1,000.00 {kind}",
         path=path,
         template="payment_receipt" if kind == "receipt" else "payment_failed",
@@ -213,6 +213,25 @@ def test_off_sends_nothing_and_the_digest_sends_one_mail_a_day(world: World, mai
     with committed():
         notification_digests()
     assert len(mailbox.to(OWNER)) == 1  # each notification is in one digest
+
+
+def test_the_digest_leaves_out_who_left_and_what_was_turned_off_since(world: World, mailbox: Mailbox) -> None:
+    for who in ("alpha_owner", "alpha_member"):
+        assert (
+            world.client(who, on="alpha").post("/notifications/preferences/", all_choices(task_blocked="digest"))
+        ).status_code == 302
+    with schema_context("alpha"):
+        project = started_mvp("Later", world.users["alpha_owner"], stories=1)
+        task = Task.objects.filter(project=project).order_by("pk").first()
+        assert task is not None
+        with committed():
+            event_append(project_id=project.pk, kind=Event.Kind.TASK_BLOCKED, task=task, message="waits")
+    assert kinds_of(OWNER, project) == kinds_of(MEMBER, project) == ["task_blocked"]
+    world.client("alpha_owner", on="alpha").post("/notifications/preferences/", all_choices(task_blocked="off"))
+    Membership.objects.filter(user=world.users["alpha_member"], customer=world.customers["alpha"]).delete()
+    with committed():
+        assert notification_digests() == 0
+    assert mailbox.to(OWNER) == [] and mailbox.to(MEMBER) == []
 
 
 def test_preferences_are_the_persons_own_and_bad_input_changes_nothing(world: World) -> None:

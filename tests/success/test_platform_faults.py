@@ -22,11 +22,11 @@ from pypdf import PdfReader
 
 from agents.providers import JobContext, JobSpec, Outcome, provider_register
 from agents.roles import Role
+from projects.delivery.planning import project_start
 from projects.delivery.sweeps import tasks_redispatch
+from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from projects.faults import FAULT_SENTENCE
 from projects.models import Event, Project, Run, Service, Task
-from projects.delivery.planning import project_start
-from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
 from success.models import Escalation, WeeklyBriefing
 from success.reports import daily_summary_make, week_of, weekly_briefing_make
 from tests.projects.conftest import hive  # noqa: F401  (real workers: fast timings, flushed broker, pools)
