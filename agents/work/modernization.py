@@ -453,6 +453,12 @@ def performance(job: Job) -> Result:
     job.ensure_repository()
     with tempfile.TemporaryDirectory(prefix="modern-") as scratch:
         modern = job.workspace.export(MAIN, Path(scratch) / "main")
+        if not has_tests(legacy) and (modern / TESTS_DIR).is_dir():
+            # The legacy code has no tests of its own: time the characterization tests on both.
+            copy = Path(scratch) / "legacy"
+            shutil.copytree(legacy, copy, ignore=_IGNORED)
+            shutil.copytree(modern / TESTS_DIR, copy / TESTS_DIR, ignore=_IGNORED)
+            legacy = copy
         before, after = _median_seconds(legacy), _median_seconds(modern)
     percent = round(100.0 * before / after, 1) if before and after else None
     job.report(

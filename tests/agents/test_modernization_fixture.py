@@ -10,13 +10,17 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from agents.legacy.upgrade import rewrite_deprecated
 from tests.agents.test_builtin_roles import Agent
 
 FIXTURE = Path(__file__).parents[1] / "data" / "legacy_cycle"
 
 
-def test_a_code_base_without_tests_gets_a_characterization_baseline_and_measured_parity(tmp_path: Path) -> None:
+def test_a_code_base_without_tests_gets_a_characterization_baseline_and_measured_parity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     legacy = tmp_path / "project" / "legacy"
     shutil.copytree(FIXTURE, legacy)
     assert not list(legacy.rglob("test_*.py"))
@@ -50,6 +54,10 @@ def test_a_code_base_without_tests_gets_a_characterization_baseline_and_measured
     assert "class Registry:" in compat and "log.warning(" in compat and "-> None" in compat
     parity = agent.run("testing_specialist", "parity", expect=["docs/modernization/assessment.md"])
     assert parity.data["parity_percent"] == 100.0
+    # Performance is timed on the characterization tests too (the legacy code has none of its own).
+    monkeypatch.setattr("agents.work.modernization.TIMING_ROUNDS", 1)
+    performance = agent.run("testing_specialist", "performance", legacy_dir=str(legacy))
+    assert performance.data["legacy_seconds"] > 0 and performance.data["performance_percent"] > 0
 
 
 def test_deprecated_calls_are_renamed_only_where_mechanical() -> None:
