@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import heapq
 import random
-import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ ORDERING = (
 _LISTED_MODULES = 5
 _PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1)
 _RANDOM_ORDERS = 40
-_SEARCH_SECONDS = 5.0
+_RANDOM_ORDERS_UP_TO = 2000  # modules (after grouping cycles): beyond, the three fixed orders only
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,9 @@ def plan_migration(
     # Several leaf-first orders: by path (a package's modules together), smaller or larger modules
     # first, then seeded random tie-breaks; the first order in which a balanced cut exists is used.
     shuffled = random.Random(len(components))  # noqa: S311 - tie-breaks of a plan, reproducible, not secret
-    tie_breaks = [[shuffled.random() for _ in components] for _ in range(_RANDOM_ORDERS)]
+    # Bounded by work, not time, so the same code always gets the same plan.
+    tries = _RANDOM_ORDERS if len(components) <= _RANDOM_ORDERS_UP_TO else 0
+    tie_breaks = [[shuffled.random() for _ in components] for _ in range(tries)]
     orders = [
         _leaf_first(edges, components),
         _leaf_first(edges, components, lambda n: (weights[n], components[n][0])),
@@ -290,14 +291,11 @@ def _balanced_cut(
         )
         return _cut(order, weights, count, total), note
     counts = (phases,) if phases != TARGET_PHASES else _PHASE_COUNTS
-    deadline = time.monotonic() + _SEARCH_SECONDS
     for candidate in orders:
         for count in counts:
             found = _balanced(candidate, weights, total, count)
             if found is not None:
                 return found, None
-        if time.monotonic() > deadline:
-            break
     count = min(phases, units)
     note = (
         f"no cut of the dependency order keeps every phase within {round(MIN_SHARE * 100)}–"
