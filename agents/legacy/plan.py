@@ -49,7 +49,8 @@ ORDERING = (
     "phase), cut into contiguous phases of 15–25 % of the code lines each"
 )
 _LISTED_MODULES = 5
-_PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1)
+# 5, then 4 or 6; fewer only when a module larger than a phase leaves too little for the rest.
+_PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1, TARGET_PHASES - 2, TARGET_PHASES - 3)
 _RANDOM_ORDERS = 40
 _RANDOM_ORDERS_UP_TO = 2000  # modules (after grouping cycles): beyond, the three fixed orders only
 
@@ -111,8 +112,43 @@ def plan_migration(
 ) -> MigrationPlan:
     """Plan the migration of every module of ``graph`` in about ``phases`` phases."""
     total = sum(code_lines.get(m, 0) for m in graph.modules)
-    limit = total * MAX_SHARE
-    kept, cut = split_large_cycles(graph, code_lines, limit)
+    kind = "service" if service else "library"
+    stores = tuple(sorted(set(data_stores)))
+    attempt = _attempt(graph, code_lines, total, MAX_SHARE, phases)
+    if not attempt.balanced and attempt.units >= round(1 / MAX_SHARE):
+        # Cycles within a phase's size can still make every cut unbalanced: split those larger
+        # than the smallest phase too, and keep that plan if it balances.
+        tighter = _attempt(graph, code_lines, total, MIN_SHARE, phases)
+        attempt = tighter if tighter.balanced else attempt
+    if attempt.units == 0:
+        return MigrationPlan(
+            phases, (), total, ORDERING, ROLLBACK_HOURS, "no code lines to migrate", MIN_SHARE, MAX_SHARE, True,
+            tuple(attempt.cut), kind, stores,
+        )  # fmt: skip
+    built = _phases(
+        attempt.slices, attempt.components, attempt.weights, attempt.edges, graph, attempt.cut, total, kind, stores
+    )
+    return MigrationPlan(
+        phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, attempt.note, MIN_SHARE, MAX_SHARE, attempt.balanced,
+        tuple(attempt.cut), kind, stores,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    components: tuple[tuple[str, ...], ...]
+    edges: dict[int, frozenset[int]]
+    weights: list[int]
+    cut: list[CutEdge]
+    units: int
+    slices: list[list[int]]
+    note: str | None
+    balanced: bool
+
+
+def _attempt(graph: DependencyGraph, code_lines: Mapping[str, int], total: int, share: float, phases: int) -> _Attempt:
+    """Split cycles larger than ``share`` of the code, order, and cut into phases."""
+    kept, cut = split_large_cycles(graph, code_lines, total * share)
     components = tuple(strongly_connected_components(graph.modules, kept))
     component_of = {member: number for number, members in enumerate(components) for member in members}
     edges = {
@@ -135,31 +171,25 @@ def plan_migration(
         *(_leaf_first(edges, components, _by(keys)) for keys in tie_breaks),
     ]
     units = sum(1 for number in orders[0] if weights[number] > 0)
-    kind = "service" if service else "library"
-    stores = tuple(sorted(set(data_stores)))
     if units == 0:
-        return MigrationPlan(
-            phases, (), total, ORDERING, ROLLBACK_HOURS, "no code lines to migrate", MIN_SHARE, MAX_SHARE, True,
-            tuple(cut), kind, stores,
-        )  # fmt: skip
+        return _Attempt(components, edges, weights, cut, 0, [], None, True)
     slices, note = _balanced_cut(orders, weights, total, phases, units)
     shares = [sum(weights[c] for c in chunk) / total for chunk in slices]
     balanced = all(
-        MIN_SHARE - 1e-9 <= share <= MAX_SHARE + 1e-9
-        or (share > MAX_SHARE and len([c for c in chunk if weights[c] > 0]) == 1)
-        for share, chunk in zip(shares, slices, strict=True)
+        MIN_SHARE - 1e-9 <= part <= MAX_SHARE + 1e-9
+        or (part > MAX_SHARE and len([c for c in chunk if weights[c] > 0]) == 1)
+        for part, chunk in zip(shares, slices, strict=True)
     )
-    built = _phases(slices, components, weights, edges, graph, cut, total, kind, stores)
-    return MigrationPlan(
-        phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, note, MIN_SHARE, MAX_SHARE, balanced, tuple(cut),
-        kind, stores,
-    )  # fmt: skip
+    return _Attempt(components, edges, weights, cut, units, slices, note, balanced)
 
 
 def split_large_cycles(
     graph: DependencyGraph, code_lines: Mapping[str, int], limit: float
 ) -> tuple[dict[str, set[str]], list[CutEdge]]:
     """The import edges with too-big cycles broken along their weakest edges, and the cut edges."""
+    total = sum(code_lines.get(m, 0) for m in graph.modules) or 1
+    percent = round(100 * limit / total)
+    why = "more than one phase may be" if percent >= round(MAX_SHARE * 100) else "too big to balance the phases"
     kept: dict[str, set[str]] = {m: set(graph.dependencies(m)) - {m} for m in graph.modules}
 
     def oversize() -> list[tuple[str, ...]]:
@@ -190,8 +220,8 @@ def split_large_cycles(
             imported=target,
             references=graph.weight(source, target),
             reason=(
-                f"the import cycle holding {source} and {target} is larger than {round(MAX_SHARE * 100)} % of "
-                f"the code, more than one phase may be; this is one of its weakest imports "
+                f"the import cycle holding {source} and {target} is larger than {percent} % of the code "
+                f"({why}); this is one of its weakest imports "
                 f"({graph.weight(source, target)} reference{'s' if graph.weight(source, target) != 1 else ''}), "
                 f"so {source} may move before {target} and calls it through the legacy path until then"
             ),
