@@ -9,13 +9,17 @@ the system per phase, each phase gated, each phase reversible within 4 hours. Th
    (imported names), removed one at a time until no remaining cycle is too big, and then every
    removed edge that can be put back without re-forming a too-big cycle is put back. The edges
    that stay cut are listed on the plan with the reason: the importing module moves before the
-   module it imports, and calls it through the legacy path until that module's phase;
+   module it imports, and calls it through the legacy path until that module's phase. When no
+   balanced cut exists that way, cycles larger than ``MIN_SHARE`` are split too (a cycle of 20 %
+   can still leave no phase boundary that keeps the others within the rule), and that plan is
+   used if it balances;
 2. orders the modules leaf first (Kahn's algorithm over "depends on" edges, ties broken by path
    so a package's modules stay adjacent): a module comes after every module it depends on
    (except across a cut edge);
 3. cuts that order into contiguous phases, each within ``MIN_SHARE``–``MAX_SHARE`` of the code
-   lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6; a single module (or
-   cycle that cannot be split) larger than ``MAX_SHARE`` is a phase of its own. The cut is the
+   lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6 (3 or 2 only when a
+   module larger than a phase leaves too little for more); a single module larger than
+   ``MAX_SHARE`` is a phase of its own. The cut is the
    one whose shares are closest to equal (a dynamic programme over the order). When no cut in
    the order keeps the balance (too few or too uneven modules), the plan says so in ``note`` and
    falls back to slices as close as possible to equal.
