@@ -170,9 +170,12 @@ def main() -> None:
         ("mean complexity per function", f"{result.mean_function_complexity:.2f}"),
         ("import edges / cycles", f"{len(result.dependency_edges)} / {len(result.cycles)}"),
         ("phases (code lines)", " ".join(str(p.code_lines) for p in result.plan.phases)),
+        ("phase shares (15–25 % each)", " ".join(f"{p.share:.1%}" for p in result.plan.phases)),
+        ("balanced / cut imports", f"{result.plan.balanced} / {len(result.plan.cut_edges)}"),
         ("debt hours / rating", f"{result.debt.remediation_hours} / {result.debt.rating}"),
         ("COCOMO II PM / months", f"{result.effort.person_months} / {result.effort.schedule_months}"),
         ("size class", f"{result.size_class.name} ({result.size_class.timeline})"),
+        ("timeline commitment", f"{result.timeline.label} ({result.timeline.basis})"),
         ("assessment price", f"${result.assessment_price_cents / 100:,.0f}"),
         ("assess() seconds", f"{total:.2f} (target < {TARGET_SECONDS:g})"),
     ]

@@ -35,7 +35,7 @@ from agents.tools.process import PYTHON
 from agents.tools.sandbox import Limits, sandbox_run
 
 TESTS_DIR = "tests/characterization"
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 25
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_]+")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GENERATE = """

@@ -9,13 +9,17 @@ the system per phase, each phase gated, each phase reversible within 4 hours. Th
    (imported names), removed one at a time until no remaining cycle is too big, and then every
    removed edge that can be put back without re-forming a too-big cycle is put back. The edges
    that stay cut are listed on the plan with the reason: the importing module moves before the
-   module it imports, and calls it through the legacy path until that module's phase;
+   module it imports, and calls it through the legacy path until that module's phase. When no
+   balanced cut exists that way, cycles larger than ``MIN_SHARE`` are split too (a cycle of 20 %
+   can still leave no phase boundary that keeps the others within the rule), and that plan is
+   used if it balances;
 2. orders the modules leaf first (Kahn's algorithm over "depends on" edges, ties broken by path
    so a package's modules stay adjacent): a module comes after every module it depends on
    (except across a cut edge);
 3. cuts that order into contiguous phases, each within ``MIN_SHARE``–``MAX_SHARE`` of the code
-   lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6; a single module (or
-   cycle that cannot be split) larger than ``MAX_SHARE`` is a phase of its own. The cut is the
+   lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6 (3 or 2 only when a
+   module larger than a phase leaves too little for more); a single module larger than
+   ``MAX_SHARE`` is a phase of its own. The cut is the
    one whose shares are closest to equal (a dynamic programme over the order). When no cut in
    the order keeps the balance (too few or too uneven modules), the plan says so in ``note`` and
    falls back to slices as close as possible to equal.
@@ -33,7 +37,6 @@ from __future__ import annotations
 
 import heapq
 import random
-import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,9 +53,10 @@ ORDERING = (
     "phase), cut into contiguous phases of 15–25 % of the code lines each"
 )
 _LISTED_MODULES = 5
-_PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1)
+# 5, then 4 or 6; fewer only when a module larger than a phase leaves too little for the rest.
+_PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1, TARGET_PHASES - 2, TARGET_PHASES - 3)
 _RANDOM_ORDERS = 40
-_SEARCH_SECONDS = 5.0
+_RANDOM_ORDERS_UP_TO = 2000  # modules (after grouping cycles): beyond, the three fixed orders only
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,43 @@ def plan_migration(
 ) -> MigrationPlan:
     """Plan the migration of every module of ``graph`` in about ``phases`` phases."""
     total = sum(code_lines.get(m, 0) for m in graph.modules)
-    limit = total * MAX_SHARE
-    kept, cut = split_large_cycles(graph, code_lines, limit)
+    kind = "service" if service else "library"
+    stores = tuple(sorted(set(data_stores)))
+    attempt = _attempt(graph, code_lines, total, MAX_SHARE, phases)
+    if not attempt.balanced and attempt.units >= round(1 / MAX_SHARE):
+        # Cycles within a phase's size can still make every cut unbalanced: split those larger
+        # than the smallest phase too, and keep that plan if it balances.
+        tighter = _attempt(graph, code_lines, total, MIN_SHARE, phases)
+        attempt = tighter if tighter.balanced else attempt
+    if attempt.units == 0:
+        return MigrationPlan(
+            phases, (), total, ORDERING, ROLLBACK_HOURS, "no code lines to migrate", MIN_SHARE, MAX_SHARE, True,
+            tuple(attempt.cut), kind, stores,
+        )  # fmt: skip
+    built = _phases(
+        attempt.slices, attempt.components, attempt.weights, attempt.edges, graph, attempt.cut, total, kind, stores
+    )
+    return MigrationPlan(
+        phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, attempt.note, MIN_SHARE, MAX_SHARE, attempt.balanced,
+        tuple(attempt.cut), kind, stores,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    components: tuple[tuple[str, ...], ...]
+    edges: dict[int, frozenset[int]]
+    weights: list[int]
+    cut: list[CutEdge]
+    units: int
+    slices: list[list[int]]
+    note: str | None
+    balanced: bool
+
+
+def _attempt(graph: DependencyGraph, code_lines: Mapping[str, int], total: int, share: float, phases: int) -> _Attempt:
+    """Split cycles larger than ``share`` of the code, order, and cut into phases."""
+    kept, cut = split_large_cycles(graph, code_lines, total * share)
     components = tuple(strongly_connected_components(graph.modules, kept))
     component_of = {member: number for number, members in enumerate(components) for member in members}
     edges = {
@@ -126,7 +165,9 @@ def plan_migration(
     # Several leaf-first orders: by path (a package's modules together), smaller or larger modules
     # first, then seeded random tie-breaks; the first order in which a balanced cut exists is used.
     shuffled = random.Random(len(components))  # noqa: S311 - tie-breaks of a plan, reproducible, not secret
-    tie_breaks = [[shuffled.random() for _ in components] for _ in range(_RANDOM_ORDERS)]
+    # Bounded by work, not time, so the same code always gets the same plan.
+    tries = _RANDOM_ORDERS if len(components) <= _RANDOM_ORDERS_UP_TO else 0
+    tie_breaks = [[shuffled.random() for _ in components] for _ in range(tries)]
     orders = [
         _leaf_first(edges, components),
         _leaf_first(edges, components, lambda n: (weights[n], components[n][0])),
@@ -134,31 +175,25 @@ def plan_migration(
         *(_leaf_first(edges, components, _by(keys)) for keys in tie_breaks),
     ]
     units = sum(1 for number in orders[0] if weights[number] > 0)
-    kind = "service" if service else "library"
-    stores = tuple(sorted(set(data_stores)))
     if units == 0:
-        return MigrationPlan(
-            phases, (), total, ORDERING, ROLLBACK_HOURS, "no code lines to migrate", MIN_SHARE, MAX_SHARE, True,
-            tuple(cut), kind, stores,
-        )  # fmt: skip
+        return _Attempt(components, edges, weights, cut, 0, [], None, True)
     slices, note = _balanced_cut(orders, weights, total, phases, units)
     shares = [sum(weights[c] for c in chunk) / total for chunk in slices]
     balanced = all(
-        MIN_SHARE - 1e-9 <= share <= MAX_SHARE + 1e-9
-        or (share > MAX_SHARE and len([c for c in chunk if weights[c] > 0]) == 1)
-        for share, chunk in zip(shares, slices, strict=True)
+        MIN_SHARE - 1e-9 <= part <= MAX_SHARE + 1e-9
+        or (part > MAX_SHARE and len([c for c in chunk if weights[c] > 0]) == 1)
+        for part, chunk in zip(shares, slices, strict=True)
     )
-    built = _phases(slices, components, weights, edges, graph, cut, total, kind, stores)
-    return MigrationPlan(
-        phases, tuple(built), total, ORDERING, ROLLBACK_HOURS, note, MIN_SHARE, MAX_SHARE, balanced, tuple(cut),
-        kind, stores,
-    )  # fmt: skip
+    return _Attempt(components, edges, weights, cut, units, slices, note, balanced)
 
 
 def split_large_cycles(
     graph: DependencyGraph, code_lines: Mapping[str, int], limit: float
 ) -> tuple[dict[str, set[str]], list[CutEdge]]:
     """The import edges with too-big cycles broken along their weakest edges, and the cut edges."""
+    total = sum(code_lines.get(m, 0) for m in graph.modules) or 1
+    percent = round(100 * limit / total)
+    why = "more than one phase may be" if percent >= round(MAX_SHARE * 100) else "too big to balance the phases"
     kept: dict[str, set[str]] = {m: set(graph.dependencies(m)) - {m} for m in graph.modules}
 
     def oversize() -> list[tuple[str, ...]]:
@@ -189,8 +224,8 @@ def split_large_cycles(
             imported=target,
             references=graph.weight(source, target),
             reason=(
-                f"the import cycle holding {source} and {target} is larger than {round(MAX_SHARE * 100)} % of "
-                f"the code, more than one phase may be; this is one of its weakest imports "
+                f"the import cycle holding {source} and {target} is larger than {percent} % of the code "
+                f"({why}); this is one of its weakest imports "
                 f"({graph.weight(source, target)} reference{'s' if graph.weight(source, target) != 1 else ''}), "
                 f"so {source} may move before {target} and calls it through the legacy path until then"
             ),
@@ -290,14 +325,11 @@ def _balanced_cut(
         )
         return _cut(order, weights, count, total), note
     counts = (phases,) if phases != TARGET_PHASES else _PHASE_COUNTS
-    deadline = time.monotonic() + _SEARCH_SECONDS
     for candidate in orders:
         for count in counts:
             found = _balanced(candidate, weights, total, count)
             if found is not None:
                 return found, None
-        if time.monotonic() > deadline:
-            break
     count = min(phases, units)
     note = (
         f"no cut of the dependency order keeps every phase within {round(MIN_SHARE * 100)}–"

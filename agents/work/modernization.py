@@ -1,13 +1,18 @@
 """The modernization team's work on a customer's legacy code base.
 
 * Legacy analyst: imports the code as delivered into the repository (the first commit after the
-  repository's start), assesses it with ``agents.legacy.assess`` (the analyser scoping used) and
-  runs its own tests to record the baseline every later step is compared with; then the debt.
+  repository's start), assesses it with ``agents.legacy.assess`` (the analyser scoping used). When
+  the code has no tests of its own, the testing side writes characterization tests for its public
+  API with Hypothesis' ghostwriter in the sandbox (``agents.legacy.characterize``); every test's
+  outcome on the legacy code, under coverage, is the baseline every later step is compared with.
 * Migration architect: the phased plan with a routing flag and a rollback per segment; the rollout.
-* Modernization developers: one segment each. Python modules of the segment get ruff's safe
-  pyupgrade and import-order fixes and its formatter; the legacy tests run before and after, in a
-  scratch copy of the tree. A change that makes any previously passing test fail is reverted,
-  not committed (parity first); the review re-runs the tests on the merged tree.
+* Modernization developers: one segment each. Python modules of the segment are upgraded to the
+  target Python (pyupgrade's full rule set), deprecated standard-library calls renamed where that
+  is mechanical, and inferred type hints added (``agents.legacy.upgrade``); the tests (the code's
+  own and the characterization tests) run before and after, in a scratch copy of the tree. A change
+  that makes any previously passing test fail is reverted, not committed (parity first); the review
+  re-runs the tests on the merged tree. The segment's page lists each module's changes, what could
+  not be modernized, and before/after complexity, maintainability, HIGH findings and test time.
 * Testing specialist: the whole legacy suite on main against the baseline (parity, test by test)
   and the suite's wall time on the original code against the modernized one (performance).
 * Compliance validator: the audit trail of the project from its event log, checked against the
@@ -24,10 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from agents.legacy import assess
+from agents.legacy.characterize import TESTS_DIR, Baseline, Generated, generate, run_baseline
+from agents.legacy.complexity import measure_complexity
+from agents.legacy.languages import language_for
+from agents.legacy.loc import scan_file
+from agents.legacy.sources import SourceFile
+from agents.legacy.upgrade import DEFAULT_TARGET, TARGETS, Upgrade, modernize
 from agents.providers.base import JobFailed
 from agents.quoting import md_inline
 from agents.tools import TestReport, pytest_run, secret_scan, security_scan
-from agents.tools.process import PYTHON, run
 from agents.work.common import Job, Result, slug, table
 from agents.workspace import MAIN, Verdict
 
@@ -73,6 +83,12 @@ def _baseline(job: Job) -> dict[str, str]:
     return dict(json.loads(path.read_text("utf-8"))) if path.exists() else {}
 
 
+def characterize(tree: Path) -> tuple[Generated | None, Baseline]:
+    """Characterization tests when the code has none of its own, then the baseline on the legacy code."""
+    written = None if has_tests(tree) else generate(tree)
+    return written, run_baseline(tree)
+
+
 def legacy_analysis(job: Job) -> Result:
     legacy = _legacy_dir(job)
     with job.branch("legacy/import") as branch:
@@ -87,45 +103,86 @@ def legacy_analysis(job: Job) -> Result:
             code_lines=result.totals.code,
             files=result.files,
         )
-        tests = legacy_tests(branch.path)
-        baseline = tests.outcomes if tests else {}
-        if tests:
+        written, baseline = characterize(branch.path)
+        if written is not None:
             job.report(
-                "tests",
-                f"legacy baseline: {tests.passed} of {tests.total} tests pass",
-                tests_passed=tests.passed,
-                tests_failed=tests.failed,
+                "characterization",
+                f"wrote {written.tests} characterization tests for {len(written.files)} modules with Hypothesis' "
+                f"ghostwriter; {len(written.dropped)} functions without inferable argument types not covered",
+                tests_generated=written.tests,
             )
-        languages = [[lang["language"], lang["files"], lang["code"]] for lang in data["languages"]]
-        hotspots = [[h["path"], h["complexity"], h["code_lines"], h["fan_in"]] for h in data["hotspots"]]
-        text = (
-            f"# Assessment of {md_inline(job.project)}\n\n"
-            f"- files: {result.files}\n- code lines: {result.totals.code:,}\n"
-            f"- functions: {result.function_count} (mean complexity {result.mean_function_complexity})\n"
-            f"- size class: {result.size_class.name} ({result.size_class.timeline})\n"
-            f"- import cycles: {len(result.cycles)}\n"
-            f"- external packages: {', '.join(result.external_packages) or 'none'}\n"
-            f"- legacy tests: {f'{tests.passed} of {tests.total} pass' if tests else 'none found'}\n\n"
-            f"## Languages\n\n{table(['language', 'files', 'code lines'], languages)}\n"
-            f"## Hotspots\n\n{table(['module', 'complexity', 'code lines', 'fan-in'], hotspots)}"
+        outcomes = baseline.outcomes
+        job.report(
+            "tests",
+            f"legacy baseline: {baseline.passed} of {len(outcomes)} tests pass, "
+            f"coverage {baseline.coverage_percent if baseline.coverage_percent is not None else 'unknown'} %",
+            tests_passed=baseline.passed,
+            tests_failed=baseline.failed,
+            coverage_percent=baseline.coverage_percent,
         )
-        branch.write(f"{DOCS}/assessment.md", text)
+        branch.write(f"{DOCS}/assessment.md", _assessment_text(job, result, data, written, baseline))
         branch.write(f"{DOCS}/assessment.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
-        branch.write(f"{DOCS}/baseline-tests.json", json.dumps(baseline, indent=2, sort_keys=True) + "\n")
-        job.commit(branch, "Legacy assessment and test baseline")
-        merged = job.merge(branch, "Merge legacy/import: the code as delivered and its assessment")
+        branch.write(f"{DOCS}/baseline-tests.json", json.dumps(outcomes, indent=2, sort_keys=True) + "\n")
+        branch.write(f"{DOCS}/baseline.json", json.dumps(_baseline_summary(written, baseline), indent=2) + "\n")
+        job.commit(branch, "Legacy assessment, characterization tests and the test baseline")
+        merged = job.merge(branch, "Merge legacy/import: the code as delivered, its assessment and baseline")
     return Result(
         f"imported and assessed {result.totals.code:,} lines ({result.files} files); "
-        f"{len(result.plan.phases)} segments planned; baseline {len(baseline)} tests",
-        [f"{DOCS}/assessment.md", f"{DOCS}/assessment.json", f"{DOCS}/baseline-tests.json"],
+        f"{len(result.plan.phases)} segments planned; baseline {baseline.passed}/{len(outcomes)} tests pass, "
+        f"coverage {baseline.coverage_percent} %",
+        [f"{DOCS}/assessment.md", f"{DOCS}/assessment.json", f"{DOCS}/baseline-tests.json", f"{DOCS}/baseline.json"],
         {
             "code_lines": result.totals.code,
             "files": result.files,
             "segments": len(result.plan.phases),
-            "baseline_tests": len(baseline),
+            "baseline_tests": len(outcomes),
+            "baseline_passed": baseline.passed,
+            "coverage_percent": baseline.coverage_percent,
+            "tests_generated": written.tests if written else 0,
             "import_commit": imported,
             "commit": merged.commit,
         },
+    )
+
+
+def _baseline_summary(written: Generated | None, baseline: Baseline) -> dict[str, Any]:
+    return {
+        "generator": "hypothesis.extra.ghostwriter (in the sandbox)" if written else None,
+        "tests_dir": TESTS_DIR if written else None,
+        "generated_tests": written.tests if written else 0,
+        "not_characterized": list(written.dropped) if written else [],
+        "modules_failed": list(written.failed_modules) if written else [],
+        "tests": len(baseline.outcomes),
+        "passed": baseline.passed,
+        "failed": baseline.failed,
+        "seconds": baseline.seconds,
+        "coverage_percent": baseline.coverage_percent,
+        "statements": baseline.statements,
+        "covered": baseline.covered,
+        "coverage_by_module": baseline.files,
+    }
+
+
+def _assessment_text(job: Job, result: Any, data: dict[str, Any], written: Generated | None, baseline: Baseline) -> str:
+    languages = [[lang["language"], lang["files"], lang["code"]] for lang in data["languages"]]
+    hotspots = [[h["path"], h["complexity"], h["code_lines"], h["fan_in"], h["score"]] for h in data["hotspots"]]
+    tests = (
+        f"{written.tests} characterization tests written by Hypothesis' ghostwriter"
+        if written
+        else "the code's own tests"
+    )
+    return (
+        f"# Assessment of {md_inline(job.project)}\n\n"
+        f"- files: {result.files}\n- code lines: {result.totals.code:,}\n"
+        f"- functions: {result.function_count} (mean complexity {result.mean_function_complexity})\n"
+        f"- timeline: {result.timeline.label} ({result.timeline.basis}: {md_inline(result.timeline.reason)})\n"
+        f"- import cycles: {len(result.cycles)}\n"
+        f"- external packages: {md_inline(', '.join(result.external_packages)) or 'none'}\n"
+        f"- baseline: {tests}; {baseline.passed} of {len(baseline.outcomes)} pass on the legacy code; "
+        f"statement coverage {baseline.coverage_percent} %\n\n"
+        f"## Languages\n\n{table(['language', 'files', 'code lines'], languages)}\n"
+        f"## Hotspots\n\nScore: {result.hotspot_explained}\n\n"
+        f"{table(['module', 'complexity', 'code lines', 'fan-in', 'score'], hotspots)}"
     )
 
 
@@ -185,79 +242,143 @@ def _parity(before: TestReport | None, after: TestReport | None) -> tuple[bool, 
     return not broken, broken
 
 
+def _metrics(tree: Path, modules: list[str]) -> dict[str, Any]:
+    """Complexity and maintainability of ``modules`` (radon), HIGH findings of the tree (bandit)."""
+    total, indexes = 0, []
+    for path in modules:
+        language = language_for(path)
+        if language is None or not (tree / path).is_file():
+            continue
+        source = SourceFile(path, language, (tree / path).read_text("utf-8", errors="replace"))
+        measured = measure_complexity(source, scan_file(source))
+        total += measured.total_complexity
+        if measured.maintainability_index is not None:
+            indexes.append(measured.maintainability_index)
+    return {
+        "complexity": total,
+        "maintainability": round(statistics.mean(indexes), 1) if indexes else None,
+        "high_findings": security_scan(tree).high,
+    }
+
+
 def segment(job: Job) -> Result:
     item = dict(job.inputs.get("item") or {})
     number = int(item.get("number", 0))
     modules = [str(m) for m in item.get("modules", [])]
+    target = str(job.inputs.get("target_python") or DEFAULT_TARGET)
+    target = target if target in TARGETS else DEFAULT_TARGET
     name = f"segment/{number:02d}"
     with job.branch(name) as branch:
         python = [m for m in modules if m.endswith(".py") and (branch.path / m).is_file()]
         before = legacy_tests(branch.path)
-        changed: list[str] = []
-        if python:
-            run(
-                [
-                    PYTHON,
-                    "-m",
-                    "ruff",
-                    "check",
-                    "--isolated",
-                    "--target-version",
-                    "py311",
-                    "--select",
-                    "UP,I",
-                    "--fix",
-                    "--exit-zero",
-                    "-q",
-                    *python,
-                ],
-                cwd=branch.path,
-            )
-            run([PYTHON, "-m", "ruff", "format", "--isolated", "-q", *python], cwd=branch.path)
-            changed = [p for p in python if p in set(branch.unstaged_files())]
-        compiled = run([PYTHON, "-m", "py_compile", *python], cwd=branch.path) if python else None
+        metrics_before = _metrics(branch.path, python)
+        upgrade = modernize(branch.path, python, target=target) if python else Upgrade(target, (), (), {})
+        changed = [c.path for c in upgrade.changed]
         after = legacy_tests(branch.path) if changed else before
         kept, broken = _parity(before, after)
-        if compiled is not None and compiled.returncode != 0:
-            kept, broken = False, [compiled.stderr.strip()[:300]]
         if not kept:
             branch.restore()
             job.report(
-                "parity", f"segment {number}: refactoring reverted, it broke {len(broken)} tests", broken=broken[:20]
+                "parity", f"segment {number}: modernization reverted, it broke {len(broken)} tests", broken=broken[:20]
             )
             changed = []
-        tests = f"{after.passed} of {after.total} legacy tests pass" if after else "no legacy tests exist"
+        metrics_after = _metrics(branch.path, python) if changed else metrics_before
+        percent = _parity_percent(before, after if kept else before)
+        tests = f"{after.passed} of {after.total} tests pass" if after else "no tests exist"
         job.report(
             "parity",
-            f"segment {number}: {len(changed)} of {len(python)} Python modules modernized; {tests}",
+            f"segment {number}: {len(changed)} of {len(python)} Python modules modernized for Python {target}; "
+            f"{tests}; parity {percent if percent is not None else 'unknown'} %",
             changed=len(changed),
             tests_passed=after.passed if after else 0,
+            parity_percent=percent,
         )
-        note = (
-            f"# Segment {number}\n\nModules: {len(modules)} ({len(python)} Python).\n\n"
-            f"Refactoring: ruff's safe pyupgrade (UP) and import-order (I) fixes for Python 3.11, then ruff format.\n\n"
-            f"Changed: {md_inline(', '.join(changed)) or 'nothing'}.\n\nParity: {tests} "
-            f"({'kept' if kept else 'the refactoring broke tests and was reverted'}).\n"
-        )
+        note = _segment_note(number, modules, python, upgrade if changed else None, kept, broken, tests, percent)
+        note += _metrics_table(metrics_before, metrics_after, before, after if kept else before)
+        note += "".join(f"- cannot modernize: {md_inline(item)}\n" for item in upgrade.cannot)
         branch.write(f"{DOCS}/segments/{number:02d}.md", note)
         branch.write(
             f"deploy/flags/segment-{number}.json",
             json.dumps({"segment": number, "modules": modules, "enabled": True}, indent=2) + "\n",
         )
-        job.commit(branch, f"Segment {number}: modernize {len(changed)} modules, parity kept")
+        job.commit(branch, f"Segment {number}: modernize {len(changed)} modules for Python {target}, parity kept")
 
         def verify(tree: Path) -> Verdict:
             merged = legacy_tests(tree)
             same, lost = _parity(before, merged)
-            count = f"{merged.passed}/{merged.total} legacy tests pass" if merged else "no legacy tests"
+            count = f"{merged.passed}/{merged.total} tests pass" if merged else "no tests"
             return Verdict(same, f"{count} on the merged tree" + (f"; broken: {', '.join(lost[:3])}" if lost else ""))
 
         merged = job.merge(branch, f"Merge {name}", verify=verify)
     return Result(
-        f"segment {number}: {len(changed)} modules modernized; {tests}",
+        f"segment {number}: {len(changed)} modules modernized for Python {target}; {tests}; "
+        f"parity {percent if percent is not None else 'unknown'} %",
         [f"{DOCS}/segments/{number:02d}.md", f"deploy/flags/segment-{number}.json"],
-        {"segment": number, "modules_changed": len(changed), "parity_kept": kept, "merge": merged.commit},
+        {
+            "segment": number,
+            "modules_changed": len(changed),
+            "parity_kept": kept,
+            "parity_percent": percent,
+            "changes": [
+                {"module": c.path, "tools": list(c.tools), "rewrites": list(c.rewrites)}
+                for c in upgrade.changed
+                if c.path in changed
+            ],
+            "cannot": list(upgrade.cannot),
+            "before": {**metrics_before, "test_seconds": before.seconds if before else None},
+            "after": {**metrics_after, "test_seconds": after.seconds if kept and after else None},
+            "merge": merged.commit,
+        },
     )
+
+
+def _parity_percent(before: TestReport | None, after: TestReport | None) -> float | None:
+    """Share of the tests passing before that still pass; None when nothing passed to compare."""
+    if before is None or after is None:
+        return None
+    passing = [name for name, outcome in before.outcomes.items() if outcome == "passed"]
+    if not passing:
+        return None
+    kept = [name for name in passing if after.outcomes.get(name) == "passed"]
+    return round(100.0 * len(kept) / len(passing), 2)
+
+
+def _segment_note(
+    number: int,
+    modules: list[str],
+    python: list[str],
+    upgrade: Upgrade | None,
+    kept: bool,
+    broken: list[str],
+    tests: str,
+    percent: float | None,
+) -> str:
+    rows = [[c.path, ", ".join(c.tools), "; ".join(c.rewrites) or "-"] for c in (upgrade.changed if upgrade else ())]
+    verdict = "kept" if kept else f"the changes broke {len(broken)} tests and were reverted"
+    target = upgrade.target if upgrade else DEFAULT_TARGET
+    return (
+        f"# Segment {number}\n\nModules: {len(modules)} ({len(python)} Python). Target: Python {target}.\n\n"
+        "Passes: pyupgrade's full rule set for the target, deprecated standard-library calls renamed where the "
+        "rename is mechanical, inferred type hints (autotyping --safe).\n\n"
+        f"## Changes\n\n{table(['module', 'passes', 'deprecated calls replaced'], rows) if rows else 'none'}\n\n"
+        f"## Parity\n\n{tests}; parity {percent if percent is not None else 'unknown'} % ({verdict}).\n\n"
+    )
+
+
+def _metrics_table(
+    before: dict[str, Any], after: dict[str, Any], tests_before: TestReport | None, tests_after: TestReport | None
+) -> str:
+    rows = [
+        ["cyclomatic complexity (segment)", before["complexity"], after["complexity"]],
+        ["maintainability index (mean)", before["maintainability"], after["maintainability"]],
+        ["HIGH security findings (tree)", before["high_findings"], after["high_findings"]],
+        [
+            "test time (s)",
+            tests_before.seconds if tests_before else "-",
+            tests_after.seconds if tests_after else "-",
+        ],
+    ]
+    return f"## Before and after\n\n{table(['measure', 'before', 'after'], rows)}\n## What was not modernized\n\n"
 
 
 def parity(job: Job) -> Result:
@@ -332,6 +453,12 @@ def performance(job: Job) -> Result:
     job.ensure_repository()
     with tempfile.TemporaryDirectory(prefix="modern-") as scratch:
         modern = job.workspace.export(MAIN, Path(scratch) / "main")
+        if not has_tests(legacy) and (modern / TESTS_DIR).is_dir():
+            # The legacy code has no tests of its own: time the characterization tests on both.
+            copy = Path(scratch) / "legacy"
+            shutil.copytree(legacy, copy, ignore=_IGNORED)
+            shutil.copytree(modern / TESTS_DIR, copy / TESTS_DIR, ignore=_IGNORED)
+            legacy = copy
         before, after = _median_seconds(legacy), _median_seconds(modern)
     percent = round(100.0 * before / after, 1) if before and after else None
     job.report(

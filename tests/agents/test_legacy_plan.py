@@ -18,8 +18,8 @@ from billing.milestones import phase_price_cents
 CYCLE_FIXTURE = Path(__file__).parents[1] / "data" / "legacy_cycle"
 SITE_PACKAGES = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
 # Real code bases of different shapes: h11 and httpx have import cycles (httpx's is larger than a
-# phase and gets split), markdown_it has 66 small modules.
-REAL_PACKAGES = ("h11", "httpx", "markdown_it")
+# phase and gets split), markdown_it has 66 small modules, click a 14-module cycle around its core.
+REAL_PACKAGES = ("h11", "httpx", "markdown_it", "click")
 
 
 def _assert_balanced(plan: MigrationPlan, code_lines: dict[str, int]) -> None:
@@ -96,13 +96,22 @@ def test_a_service_with_a_data_store_gets_router_and_replay_steps(tmp_path: Path
 
 
 def test_an_unsplittable_order_says_why_and_is_not_called_balanced() -> None:
-    # One module of 70 % and four small ones depending on it: no 15–25 % cut exists.
+    # One module of 88 % and four small ones (12 % together) depending on it: no cut exists.
     modules = ("a.py", "b.py", "c.py", "d.py", "e.py")
     graph = DependencyGraph(modules, {m: frozenset({"a.py"}) for m in modules[1:]}, ())
-    plan = plan_migration(graph, {"a.py": 70, "b.py": 10, "c.py": 10, "d.py": 5, "e.py": 5})
+    plan = plan_migration(graph, {"a.py": 88, "b.py": 3, "c.py": 3, "d.py": 3, "e.py": 3})
     assert plan.phases[0].modules == ("a.py",)  # an oversize module is a phase of its own
     assert not plan.balanced
     assert plan.note is not None and "15–25 %" in plan.note
+
+
+def test_a_module_larger_than_a_phase_leaves_fewer_balanced_phases() -> None:
+    # 70 % in one module: the other 30 % make two phases of 15 %, each within the rule.
+    modules = ("a.py", "b.py", "c.py", "d.py", "e.py")
+    graph = DependencyGraph(modules, {m: frozenset({"a.py"}) for m in modules[1:]}, ())
+    plan = plan_migration(graph, {"a.py": 70, "b.py": 10, "c.py": 10, "d.py": 5, "e.py": 5})
+    assert plan.balanced and plan.note is None
+    assert [p.share for p in plan.phases] == [0.7, 0.15, 0.15] and plan.phases[0].modules == ("a.py",)
 
 
 def test_the_timeline_is_one_commitment_with_its_reason() -> None:

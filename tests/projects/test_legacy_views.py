@@ -133,18 +133,25 @@ def _assert_assessed(client: Client, project: Project, source: str) -> None:
     assert by_testid(page, "assessment").startswith(f"Assessment of {source}")
     text = text_of(page)
     assert f"{LEGACY_CODE_LINES} lines of code" in text
-    assert "Small system" in text and "timeline commitment 3–6 months" in text
+    # One timeline: the size class band, because COCOMO II's 3.9 months lies inside it (said why).
+    assert "3–6 months timeline commitment, from the size class: the COCOMO II schedule of this code (3.9 months)" in (
+        text
+    )
     assert "Python 19 382 42 122" in text  # language, files, code, comment and blank lines
     assert "Java 2 " in text and "JavaScript 2 " in text
     assert "0.3 h technical debt (SQALE-style" in text
-    assert "1.2 PM COCOMO II effort, 3.9 months schedule" in text
-    assert re.search(r"Hotspots Module Score \S*shop/services/pricing\.py 2784\.0 ", text)  # the top one
+    assert "1.2 PM COCOMO II effort (Small system)" in text and "months schedule" not in text
+    assert "Unit: complexity points × code lines × (1 + fan-in)." in text
+    assert re.search(r"Score \S*shop/services/pricing\.py 29 48 1 2784 = 29 × 48 × \(1 \+ 1\)", text)  # the top one
+    html = page.content.decode()
+    assert 'data-testid="dependency-graph"' in html and "<svg" in html
     assert [by_testid(page, f"phase-{n}").split()[0] for n in range(1, 6)] == ["1", "2", "3", "4", "5"]
     assert 'data-testid="phase-6"' not in page.content.decode()
     with schema_context("alpha"):
         assessment = Assessment.objects.get(project=project)
     assert assessment.source == source
     assert assessment.result["totals"]["code"] == LEGACY_CODE_LINES
+    assert html.count('data-testid="module-row"') == len(assessment.result["modules"]) == assessment.result["files"]
     phases = assessment.result["plan"]["phases"]
     assert all(all(dep < p["number"] for dep in p["depends_on_phases"]) for p in phases)
 
