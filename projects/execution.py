@@ -151,10 +151,8 @@ def job_spec(task: Task, *, agent: str = "", spent: Spent | None = None) -> JobS
         inputs["expect"] = sorted({path for output in outputs for path in output.get("artifacts", [])})
     if task.project.service == Service.MODERNIZATION:
         inputs["legacy_dir"] = str(project_storage(task.project) / "legacy")
-    if task.project.service == Service.AUGMENTATION:
-        repository = repository_job_inputs(task.project_id)  # the credential stays encrypted
-        if repository is not None:
-            inputs["repository"] = repository
+    if task.project.service == Service.AUGMENTATION and (repository := repository_job_inputs(task.project_id)):
+        inputs["repository"] = repository  # the credential stays encrypted
     if task.key in EVENT_LOG_STEPS:
         rows = Event.objects.filter(project_id=task.project_id).values_list(
             "created_at", "actor", "kind", "message", "data"
