@@ -110,6 +110,8 @@ def test_an_augmentation_sprint_works_in_the_team_repository_end_to_end(hive: Wo
         velocity = next(c for c in conditions_check(project) if c.code == "velocity_improvement")
         assert velocity.state == "met", velocity
         assert "first-parent" in velocity.evidence
+        success = member.get(reverse("project_success", urlconf=URLCONF, args=[project.pk])).content.decode()
+        assert "first-parent" in success  # the baseline's method and weeks, on the guarantee's evidence
 
     _remote_holds_tested_branches(bare, pushed, tmp_path)
 
