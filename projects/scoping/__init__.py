@@ -1,0 +1,2 @@
+"""Scoping: intake, requirements and quotes — everything before the customer accepts a quote
+(see docs/architecture.md)."""
