@@ -483,7 +483,7 @@ class Event(models.Model):
 
 class ScopeChange(models.Model):
     """Paid scope taken out of a delivery (a story or a task), with the reason, and the owner's
-    recorded consent and its price consequence (``projects.scope_changes``)."""
+    recorded consent and its price consequence (``projects.delivery.scope_changes``)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scope_changes")
     story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

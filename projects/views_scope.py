@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 
 from projects.access import get_project_for_member
 from projects.delivery import orchestration
+from projects.delivery.scope_changes import ScopeChangeError, scope_consent, scope_drop, story_drop
+from projects.delivery.story_gaps import PlanItemError, story_correct, story_to_llm
 from projects.models import Project, ScopeChange, Story, Task, Workflow
-from projects.scope_changes import ScopeChangeError, scope_consent, scope_drop, story_drop
-from projects.story_gaps import PlanItemError, story_correct, story_to_llm
 from tenants.models import Role, User
 
 ACTION_ERRORS = (ScopeChangeError, PlanItemError, orchestration.WorkflowError)

@@ -25,8 +25,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from projects.delivery.story_gaps import story_numbers
 from projects.models import Project, Story, Task
-from projects.story_gaps import story_numbers
 from success.models import CriterionCheck
 from tenants.audit import Action, audit_record
 from tenants.models import User

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from projects.faults import skipped_words
+from projects.delivery.faults import skipped_words
 from projects.models import Project, ScopeChange, Story, Task, Workflow
 from success.models import CriterionCheck, StoryDecision
 

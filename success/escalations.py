@@ -179,7 +179,7 @@ def timeline_watch(*, now: datetime | None = None) -> list[Escalation]:
 
 def platform_fault_escalate(*, run: Run) -> Escalation | None:
     """A run failed with an exception in the platform's code: staff get the traceback at once (the
-    customer's stream only says ``projects.faults.FAULT_SENTENCE``). One escalation per task while
+    customer's stream only says ``projects.delivery.faults.FAULT_SENTENCE``). One escalation per task while
     it is open."""
     task = run.task
     return escalation_raise(

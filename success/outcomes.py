@@ -1,7 +1,7 @@
 """What the success app reads from a finished task's outcome (``Task.output["data"]``):
 
 * ``gaps`` (planning, architecture) and ``gap`` (a story's development that built nothing): the
-  stories are marked (``projects.story_gaps.gaps_record``) and each is escalated to the account
+  stories are marked (``projects.delivery.story_gaps.gaps_record``) and each is escalated to the account
   manager at once — counted as not delivered until built and verified;
 * ``acceptance_checks`` (QA, a story's development): stored as criterion checks
   (``success.criteria.checks_record``); once the QA step reported, an acceptance gate with failed
@@ -15,8 +15,8 @@ from typing import Any
 
 from django_tenants.utils import schema_context
 
+from projects.delivery.story_gaps import GAP_WORDS, gaps_record
 from projects.models import Project, Story, Task
-from projects.story_gaps import GAP_WORDS, gaps_record
 from success.criteria import acceptance_gate, checks_record
 from success.escalations import escalation_raise
 from success.models import Escalation

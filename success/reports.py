@@ -36,8 +36,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from projects.delivery.faults import customer_text
 from projects.delivery.progress import project_progress, project_timeline
-from projects.faults import customer_text
 from projects.models import Event, Project, Task, Workflow
 from success.acceptance import acceptance_summaries
 from success.dashboard import Adherence, quality_read

@@ -17,7 +17,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
-from projects.faults import customer_text
+from projects.delivery.faults import customer_text
 from projects.models import Event, Phase, Run, Task
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def event_append(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Append an event to the project's stream and publish it once the transaction commits (its
-    message as a customer may read it: ``projects.faults.customer_text``)."""
+    message as a customer may read it: ``projects.delivery.faults.customer_text``)."""
     message = customer_text(message)
     event = Event.objects.create(
         project_id=project_id,

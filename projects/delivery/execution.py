@@ -53,9 +53,9 @@ from projects.delivery.dispatch import (
     roles_dispatch_now,
 )
 from projects.delivery.events import event_append
+from projects.delivery.faults import FAULT_SENTENCE, customer_text, skipped_words
 from projects.delivery.job_spec import Spent, job_spec, project_runs_sum
 from projects.delivery.orchestration import advance, workflow_lock
-from projects.faults import FAULT_SENTENCE, customer_text, skipped_words
 from projects.models import Event, Run, Task, Workflow
 from projects.storage import project_storage
 
@@ -130,7 +130,7 @@ def _claim(schema_name: str, task_id: int, worker: str) -> Claim | None:
             attempt=task.attempts,
             agent_id=task.agent_id,
             agent_name=agent_name,
-            # A story given to another provider (``projects.story_gaps.story_to_llm``) keeps it.
+            # A story given to another provider (``projects.delivery.story_gaps.story_to_llm``) keeps it.
             provider=task.inputs.get("provider") or task.project.workflow.provider or settings.HIVE_AGENT_PROVIDER,
             worker=worker,
             started_at=now,
@@ -186,7 +186,7 @@ def task_execute(*, schema_name: str, task_id: int, worker: str = "") -> str:
     except Exception:
         log.exception("task %s:%s failed", schema_name, task_id)
         # The platform's own fault: the run keeps the traceback for staff, the stream says one
-        # sentence and is escalated at once (``projects.faults``).
+        # sentence and is escalated at once (``projects.delivery.faults``).
         return _finish_failed(task, run, traceback.format_exc(), shown=FAULT_SENTENCE)
     finally:
         heartbeat.stop()

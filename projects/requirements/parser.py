@@ -37,7 +37,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from projects.requirements.drafts import SENTENCE_END, Draft, draft_from_item, draft_from_prose, drafts_from_sentences
+from projects.requirements.drafts import (
+    SENTENCE_END,
+    Draft,
+    draft_from_item,
+    draft_from_prose,
+    drafts_from_sentences,
+)
 from projects.requirements.estimate import PRIORITY_TAG
 from projects.requirements.features import RequirementsAnalysis, detect_features
 from projects.requirements.model import (

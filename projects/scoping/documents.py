@@ -8,7 +8,7 @@ This module owns what uploads are accepted and how each format is read:
   numbered items (indented by level), tables become Markdown table rows, so the analyser sees
   the document's structure. The zip container is checked first (entry count, total expanded
   size and compression ratio) so that a small upload cannot expand into gigabytes.
-- `.csv`, `.xlsx`: backlog spreadsheets, read into Markdown table rows by `projects.spreadsheets`.
+- `.csv`, `.xlsx`: backlog spreadsheets, read into Markdown table rows by `projects.scoping.spreadsheets`.
 - `.pdf`: pypdf text extraction page by page; encrypted PDFs that need a password and PDFs
   without extractable text (scans) are refused.
 
@@ -33,7 +33,7 @@ from pathlib import PurePath
 from typing import Any
 
 from projects.requirements import MAX_REQUIREMENTS_CHARS, RequirementsError
-from projects.spreadsheets import read_csv, read_xlsx
+from projects.scoping.spreadsheets import read_csv, read_xlsx
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_PDF_PAGES = 200

@@ -1,10 +1,10 @@
-"""What a customer may read of the platform's text (projects.faults): no traceback, no server path."""
+"""What a customer may read of the platform's text (projects.delivery.faults): no traceback, no server path."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from projects.faults import FAULT_SENTENCE, customer_text
+from projects.delivery.faults import FAULT_SENTENCE, customer_text
 
 
 def test_customer_text_hides_tracebacks_and_server_paths() -> None:
@@ -17,7 +17,7 @@ def test_customer_text_hides_tracebacks_and_server_paths() -> None:
 
 
 def test_a_step_that_did_nothing_says_skipped_and_what_it_leaves_open() -> None:
-    from projects.faults import skipped_words
+    from projects.delivery.faults import skipped_words
 
     data = {"skipped": {"reason": "no production cluster is configured", "leaves_open": "production hosting"}}
     assert skipped_words(data) == (

@@ -1,5 +1,5 @@
 """Status that cannot lie, end to end through the portal (success.delivery_status, success.outcomes,
-projects.story_gaps, projects.scope_changes): a story the built-in developers cannot build is on
+projects.delivery.story_gaps, projects.delivery.scope_changes): a story the built-in developers cannot build is on
 the plan before approval, escalated at once, never delivered; progress stays below 100 %, the
 probability below 100 %, the guarantee's "working product delivered" unmet — until the owner
 consents to dropping it, after which "Completed" shows the reduced scope on the dashboard, the

@@ -1,4 +1,4 @@
-"""A platform fault on a real worker (projects.execution, projects.faults, success.escalations): an
+"""A platform fault on a real worker (projects.execution, projects.delivery.faults, success.escalations): an
 exception in the platform's own code is escalated to the account manager at once, by e-mail, with
 the traceback — and no traceback or server path reaches any customer page, websocket frame, e-mail
 or PDF."""
@@ -22,10 +22,10 @@ from pypdf import PdfReader
 
 from agents.providers import JobContext, JobSpec, Outcome, provider_register
 from agents.roles import Role
+from projects.delivery.faults import FAULT_SENTENCE
 from projects.delivery.planning import project_start
 from projects.delivery.sweeps import tasks_redispatch
 from projects.delivery.workflow import PhaseTemplate, Step, WorkflowTemplate
-from projects.faults import FAULT_SENTENCE
 from projects.models import Event, Project, Run, Service, Task
 from success.models import Escalation, WeeklyBriefing
 from success.reports import daily_summary_make, week_of, weekly_briefing_make

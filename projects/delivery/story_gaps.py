@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from projects.delivery import controls
 from projects.delivery.events import event_append
+from projects.delivery.scope_changes import story_task_of
 from projects.models import Event, Story, Task
 from projects.requirements import story_sentence
-from projects.scope_changes import story_task_of
 from tenants.audit import Action, audit_record
 from tenants.models import User
 
