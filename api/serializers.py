@@ -92,6 +92,18 @@ class QuoteAcceptSerializer(serializers.Serializer[Any]):
     authorise = serializers.BooleanField(help_text="true: authorise the payments the consent step shows")
 
 
+class TaskApproveSerializer(serializers.Serializer[Any]):
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "true: you read what this approval closes. Required to accept the delivery (task key "
+            '"accept"): it ends the delivery, opens the 30-day guarantee window, stops the preview and '
+            "charges the milestone due on acceptance (GET /approvals/ and the portal's decision page "
+            "list these). Without it that approval is refused with 400."
+        ),
+    )
+
+
 class TaskSerializer(serializers.ModelSerializer[Task]):
     phase_key = serializers.CharField(source="phase.key", read_only=True)
     depends_on = serializers.SerializerMethodField()

@@ -37,6 +37,7 @@ from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import payment_offer
 from success import acceptance
 from success.access import get_story_for_decision
+from success.decisions import CLOSING_KEYS
 from success.models import DailySummary, WeeklyBriefing
 
 # How long a consent reference of the API lives; the service's own token expires after an hour too.
@@ -268,9 +269,15 @@ class ApprovalList(TaskList):
 class TaskApprove(ProjectScoped, APIView):
     permission_classes = [OwnerKey]
 
-    @extend_schema(request=None, responses={200: serializers.TaskSerializer})
+    @extend_schema(request=serializers.TaskApproveSerializer, responses={200: serializers.TaskSerializer})
     def post(self, request: Request, pk: int, task_pk: int) -> Response:
         task = get_task_for_key(self.project, task_pk)
+        data = serializers.TaskApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if task.key in CLOSING_KEYS and not data.validated_data["confirm"]:
+            raise ValidationError(
+                {"confirm": ["Accepting the delivery closes it and charges its last milestone: send confirm: true."]}
+            )
         try:
             task = controls.task_approve(task=task, user=_client(request).creator)
         except orchestration.WorkflowError as exc:

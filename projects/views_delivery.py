@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from projects.access import get_project_for_member
 from projects.delivery import controls, orchestration
 from projects.delivery.controls import PROJECT_CONTROLS, TASK_CONTROLS
+from projects.delivery.workflow import ACCEPT
 from projects.models import Project, Task
 from tenants.models import Role, User
 from tenants.reauth import recent_auth_required
@@ -43,6 +44,11 @@ def _staff_only(request: HttpRequest) -> None:
 def task_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     project = get_project_for_member(request, pk, role=Role.OWNER)
     task = _task_of(project, task_pk)
+    if task.key == ACCEPT and request.POST.get("confirm") != "yes":
+        # Accepting closes the delivery and charges its last milestone: only with what it closes
+        # read and confirmed (the decision page lists it and sends confirm=yes).
+        messages.error(request, "Read what accepting the delivery closes and confirm it before approving.")
+        return redirect("project_detail", pk=project.pk)
     try:
         controls.task_approve(task=task, user=_user(request))
     except orchestration.WorkflowError as exc:

@@ -3,7 +3,9 @@
 The contract of a story is its acceptance criteria. The built-in developers (and the QA step)
 report one result per criterion in their outcome, ``data["acceptance_checks"]``:
 ``{"story", "index", "criterion", "derived", "status": pass|fail|unverified, "test", "output",
-"commit", "reason"}`` (``story`` is the story's number in the workflow's items, or ``story_id``).
+"commit", "reason"}`` (``story`` is the story's number in the workflow's items, or ``story_id``;
+``index`` is the criterion's 1-based number, as in the generated test's name and
+``docs/acceptance.md`` — stored as its 0-based position, ``CriterionCheck.index``).
 ``checks_record`` keeps the latest result of each criterion as a ``CriterionCheck`` and the
 earlier ones in its history.
 
@@ -50,12 +52,13 @@ def _story_of(entry: Mapping[str, Any], numbers: Mapping[int, int], stories: Map
 def _check_fields(entry: Mapping[str, Any]) -> dict[str, Any] | None:
     status = str(entry.get("status", ""))
     try:
-        index = int(entry.get("index", -1))
+        number = int(entry.get("index", 0))
     except (TypeError, ValueError):
         return None
-    if status not in STATUSES or index < 0:
+    if status not in STATUSES or number < 1:
         return None
     return {
+        "index": number - 1,
         "criterion": str(entry.get("criterion", ""))[:2000],
         "derived": bool(entry.get("derived", False)),
         "status": status,
@@ -78,9 +81,10 @@ def checks_record(*, task: Task, entries: Iterable[Mapping[str, Any]]) -> list[C
         fields = _check_fields(entry) if story is not None else None
         if story is None or fields is None:
             continue
-        check = CriterionCheck.objects.select_for_update().filter(story=story, index=int(entry["index"])).first()
+        index = fields.pop("index")
+        check = CriterionCheck.objects.select_for_update().filter(story=story, index=index).first()
         if check is None:
-            check = CriterionCheck(project_id=task.project_id, story=story, index=int(entry["index"]))
+            check = CriterionCheck(project_id=task.project_id, story=story, index=index)
         else:
             check.history = [
                 *check.history,

@@ -48,7 +48,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from billing.signals import payment_notice
-from projects.models import Event, Phase, Project
+from projects.models import Event, Phase, Project, ScopeChange
 from success.links import portal_url
 from success.models import (
     Guarantee,
@@ -144,7 +144,8 @@ RULES: dict[str, Rule] = {
     "task.blocked": Rule(K.TASK_BLOCKED, TEAM, dashboard_page, "Open the dashboard"),
     "task.escalated": Rule(K.TASK_BLOCKED, TEAM, dashboard_page, "Open the dashboard"),
     # scope.dropped / scope.consented: the kinds issue #14's scope-drop consent appends.
-    "scope.dropped": Rule(K.SCOPE_CHANGE, TEAM, project_page, "Review the scope change"),
+    # The owners decide on a drop (their consent): they get its own e-mail (emails/scope_dropped_*).
+    "scope.dropped": Rule(K.SCOPE_CHANGE, OWNERS, project_page, "Review the scope change and decide"),
     "scope.consented": Rule(K.SCOPE_CHANGE, TEAM, project_page, "See the scope"),
     "phase.completed": Rule(
         K.PREVIEW_READY, EVERYONE, preview_page, "Open the preview", when=lambda o: o.phase_key == PREVIEW_PHASE
@@ -320,6 +321,14 @@ def _still_wanted(customer: Customer, rows: list[Notification]) -> list[Notifica
 # --- sources ------------------------------------------------------------------------------------
 
 
+def _event_mail(event: Event) -> dict[str, Any]:
+    """The e-mail of an event kind that has its own template (a scope drop: what, why, the credit)."""
+    if event.kind != Event.Kind.SCOPE_DROPPED:
+        return {}
+    change = ScopeChange.objects.select_related("project").filter(pk=event.data.get("scope_change_id")).first()
+    return {"template": "scope_dropped", "context": {"change": change}} if change is not None else {}
+
+
 def event_occurrence(event: Event) -> Occurrence:
     phase = Phase.objects.filter(pk=event.phase_id).first() if event.phase_id is not None else None
     phase_key = phase.key if phase is not None else ""
@@ -331,6 +340,7 @@ def event_occurrence(event: Event) -> Occurrence:
         body=event.message,
         task_id=event.task_id,
         phase_key=phase_key,
+        data=_event_mail(event),
     )
 
 

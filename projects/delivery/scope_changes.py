@@ -2,8 +2,9 @@
 
 Staff may take paid scope out of a running delivery — cancel a story's work, a task, or a story
 the built-in developers cannot build — but only with a reason (``scope_drop``, ``story_drop``).
-Each drop is a ``ScopeChange``: an event (``scope.dropped``) on the project's stream, an e-mail to
-the customer's owners (``scope_dropped_notify``, the one place that sends it), and the price
+Each drop is a ``ScopeChange``: an event (``scope.dropped``) on the project's stream — from which
+``success.notifications`` tells the customer's owners, once each, by their notification
+preferences (this module sends no e-mail itself) — and the price
 consequence proposed to the owner — a credit in proportion to the story's points of the accepted
 quote. Until an owner consents (``scope_consent``: who, when, the credit), the drop counts as
 dropped scope everywhere and the project does not read "Completed" (``drops_unconsented``).
@@ -13,7 +14,7 @@ the unpaid milestones cannot absorb stays recorded as owed, for the account mana
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,9 +22,7 @@ from projects.delivery import controls
 from projects.delivery.events import event_append
 from projects.models import Event, Project, Quote, ScheduledPayment, ScopeChange, Story, Task
 from tenants.audit import Action, audit_record
-from tenants.emails import send_templated_email
-from tenants.links import portal_link
-from tenants.models import Customer, Membership, Role, User
+from tenants.models import User
 
 
 class ScopeChangeError(Exception):
@@ -82,7 +81,6 @@ def _record(*, project: Project, story: Story | None, task: Task | None, user: U
             "credit_cents": change.credit_cents,
         },
     )
-    scope_dropped_notify(change)
     return change
 
 
@@ -113,25 +111,6 @@ def scope_drop(*, task: Task, user: User, reason: str) -> ScopeChange:
         return story_drop(story=story, user=user, reason=reason)
     controls.task_cancel(task=task, user=user)
     return _record(project=task.project, story=story, task=task, user=user, reason=reason)
-
-
-def _owners(customer: Customer) -> list[str]:
-    return list(
-        Membership.objects.filter(customer=customer, role=Role.OWNER, user__is_active=True)
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-
-
-def scope_dropped_notify(change: ScopeChange) -> None:
-    """E-mail the owners that paid scope was dropped and that their consent is asked (no
-    notification layer exists yet; when one does, it reads the ``scope.dropped`` event instead)."""
-    schema: str = connection.schema_name  # type: ignore[attr-defined]
-    customer = Customer.objects.get(schema_name=schema)
-    owners = _owners(customer)
-    if owners:
-        link = portal_link(schema, f"/projects/{change.project_id}/")
-        send_templated_email("scope_dropped", owners, {"change": change, "customer": customer, "link": link})
 
 
 def drops_unconsented(project: Project) -> list[ScopeChange]:

@@ -181,6 +181,25 @@ def test_an_owner_key_approves_the_plan_and_others_cannot(world: World) -> None:
     assert twice.status_code == 409 and "not waiting for an approval" in twice.json()["detail"]
 
 
+def test_the_api_refuses_the_delivery_acceptance_without_confirm_true(world: World) -> None:
+    with schema_context("alpha"):
+        project = started_mvp("Accepted", world.users["alpha_owner"], stories=1)
+        accept = Task.objects.get(project=project, key="accept")
+        Task.objects.filter(pk=accept.pk).update(status=Task.Status.AWAITING_APPROVAL)
+    owner_key = key_make(world, scope=Scope.WRITE)
+    path = f"projects/{project.pk}/tasks/{accept.pk}/approve/"
+    for unconfirmed in ({}, {"confirm": False}):
+        refused = _post(owner_key, path, unconfirmed)
+        assert refused.status_code == 400 and "confirm: true" in refused.json()["confirm"][0], refused.content
+        with schema_context("alpha"):
+            assert Task.objects.get(pk=accept.pk).status == Task.Status.AWAITING_APPROVAL
+    assert _post(owner_key, path, {"confirm": "maybe"}).status_code == 400
+    beta_key = key_make(world, "beta", scope=Scope.WRITE)
+    assert _post(beta_key, path, {"confirm": True}, on="beta").status_code == 404
+    response = _post(owner_key, path, {"confirm": True})
+    assert response.status_code == 200 and response.json()["status"] == "done", response.content
+
+
 # --- quote acceptance -----------------------------------------------------------------------------
 
 

@@ -42,6 +42,9 @@ def test_the_plan_approval_and_the_delivery_acceptance_are_recorded(world: World
         accept = Task.objects.get(project=project, key="accept")
         Task.objects.filter(pk=accept.pk).update(status=Task.Status.AWAITING_APPROVAL)
     assert owner.post(url("task_approve", project.pk, accept.pk), REMOTE_ADDR=ADDRESS).status_code == 302
+    assert not AuditEntry.objects.filter(action=Action.DELIVERY_ACCEPTED).exists()  # not confirmed: refused
+    confirmed = {"confirm": "yes"}
+    assert owner.post(url("task_approve", project.pk, accept.pk), confirmed, REMOTE_ADDR=ADDRESS).status_code == 302
 
     for action, task in ((Action.PLAN_APPROVED, plan), (Action.DELIVERY_ACCEPTED, accept)):
         entry = _only(action)

@@ -39,6 +39,24 @@ def test_an_owner_approves_the_plan_and_it_is_recorded(world: World) -> None:
         assert event.actor == "alpha-owner@example.test"
 
 
+def test_the_delivery_acceptance_is_refused_without_its_confirmation(world: World) -> None:
+    project, _ = _delivery()
+    with schema_context("alpha"):
+        accept = Task.objects.get(project=project, key="accept")
+        Task.objects.filter(pk=accept.pk).update(status=Task.Status.AWAITING_APPROVAL)
+    owner = world.client("alpha_owner", on="alpha")
+    path = f"/projects/{project.pk}/tasks/{accept.pk}/approve/"
+    for unconfirmed in ({}, {"confirm": "no"}, {"confirm": "true"}):
+        response = owner.post(path, unconfirmed, follow=True)
+        assert "confirm it before approving" in response.content.decode(), unconfirmed
+        with schema_context("alpha"):
+            assert Task.objects.get(pk=accept.pk).status == Task.Status.AWAITING_APPROVAL
+    assert world.client("beta_owner", on="alpha").post(path, {"confirm": "yes"}).status_code == 404
+    assert owner.post(path, {"confirm": "yes"}).status_code == 302
+    with schema_context("alpha"):
+        assert Task.objects.get(pk=accept.pk).status == Task.Status.DONE
+
+
 @pytest.mark.parametrize("user", ["alpha_member", "alpha_viewer"])
 def test_only_owners_approve(world: World, user: str) -> None:
     project, approval = _delivery()

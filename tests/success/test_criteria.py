@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_free_agents")]
 def result(story: int, index: int, status: str, **extra: object) -> dict[str, object]:
     return {
         "story": story,
-        "index": index,
+        "index": index + 1,  # the criterion's number; ``index`` is its position
         "criterion": f"criterion {index}",
         "status": status,
         "test": f"tests/test_story_{story:03d}.py::test_{index}",

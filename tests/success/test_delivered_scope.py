@@ -57,7 +57,7 @@ def checks_of(task: Task, status: str = "pass") -> list[dict[str, object]]:
     return [
         {
             "story": item["number"],
-            "index": index,
+            "index": index,  # 1-based, as the generator numbers criteria
             "criterion": text,
             "derived": False,
             "status": status,
@@ -65,7 +65,7 @@ def checks_of(task: Task, status: str = "pass") -> list[dict[str, object]]:
             "output": "1 passed",
             "commit": "0123456789abcdef",
         }
-        for index, text in enumerate(item["acceptance_criteria"])
+        for index, text in enumerate(item["acceptance_criteria"], 1)
     ]
 
 
