@@ -48,6 +48,9 @@ class ScopeFacts:
     blocked: int = 0
     blocked_since: datetime | None = None
     skipped: list[str] = field(default_factory=list)  # steps that did nothing, with what they leave open
+    # (story id, decision) of the stories not dropped, oldest first: the acceptance factor of the
+    # success probability reads them from here, so the dashboard asks for them once.
+    decisions: list[tuple[int, str]] = field(default_factory=list)
 
     def blocked_for(self, now: datetime) -> timedelta | None:
         if not self.blocked:
@@ -106,15 +109,19 @@ def scope_facts(project_ids: Iterable[int]) -> dict[int, ScopeFacts]:
         "story_id", "status", "evidence", "waived_reason"
     ):
         checks.setdefault(check.story_id, []).append(check.outcome)
-    accepted: dict[int, bool] = {}
-    for story_id, decision in (
+    decided = list(
         StoryDecision.objects.filter(project_id__in=ids)
         .order_by("decided_at", "pk")
-        .values_list("story_id", "decision")
-    ):
-        accepted[story_id] = decision == StoryDecision.Decision.ACCEPTED
-    for story in _story_rows(ids):
+        .values_list("project_id", "story_id", "decision")
+    )
+    accepted = {story_id: decision == StoryDecision.Decision.ACCEPTED for _, story_id, decision in decided}
+    stories = _story_rows(ids)
+    for story in stories:
         _story_count(facts[story.project_id], story, changes.get(story.pk), story.pk in done, checks, accepted)
+    in_scope = {story.pk for story in stories if not story.dropped}
+    for project_id, story_id, decision in decided:
+        if story_id in in_scope:
+            facts[project_id].decisions.append((story_id, decision))
     for project_id, title, data in Task.objects.filter(
         project_id__in=ids, status=Task.Status.DONE, output__data__has_key="skipped"
     ).values_list("project_id", "title", "output__data"):

@@ -119,15 +119,19 @@ def _rate(decisions: list[str]) -> float:
     return sum(1 for d in decisions if d == StoryDecision.Decision.ACCEPTED) / len(decisions)
 
 
-def acceptance_factor(project: Project) -> Factor:
+def acceptance_factor(project: Project, decided: list[tuple[int, str]] | None = None) -> Factor:
+    """The share of decided stories accepted; ``decided`` is (story id, decision) of the stories
+    not dropped, oldest first, when the caller has read them (``ScopeFacts.decisions``)."""
     label = "Acceptance"
     latest: dict[int, str] = {}
     ordered: list[str] = []
-    for story_id, decision in (
-        StoryDecision.objects.filter(project=project, story__dropped=False)
-        .order_by("decided_at", "pk")
-        .values_list("story_id", "decision")
-    ):
+    if decided is None:
+        decided = list(
+            StoryDecision.objects.filter(project=project, story__dropped=False)
+            .order_by("decided_at", "pk")
+            .values_list("story_id", "decision")
+        )
+    for story_id, decision in decided:
         latest[story_id] = decision
         ordered.append(decision)
     if not latest:
@@ -223,7 +227,7 @@ def success_probability(
     factors = (
         timeline_factor(project, workflow, now, timeline),
         gates_factor(project),
-        acceptance_factor(project),
+        acceptance_factor(project, scope.decisions if scope is not None else None),
         satisfaction_factor(project),
         delivery_factor(project, workflow, now, scope),
     )

@@ -365,6 +365,42 @@ def _paragraph(text: str, style: Any) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+def _project_table(row: dict[str, Any], styles: Any) -> Table:
+    """The briefing's table of one project's numbers."""
+    table = Table(
+        [
+            ["Status", row["status"]],
+            ["Progress", f"{row['progress_percent']} %"],
+            ["Tasks done this week", str(row["tasks_done"])],
+            ["Gate runs passed / blocked", f"{row['gate_runs_passed']} / {row['gate_runs_blocked']}"],
+            ["Escalations", str(row["escalations"])],
+            ["Acceptance rate", _shown(row["acceptance_rate"], " %")],
+            ["Satisfaction (mean)", _shown(row["satisfaction_mean"], " / 10")],
+            ["Timeline", row["timeline"]],
+            ["Success probability", _shown(row["success_probability"], " %")],
+            *[
+                [label, _paragraph("; ".join(row.get(key) or []) or "none", styles["BodyText"])]
+                for key, label in (
+                    ("escalations_open", "Escalations open"),
+                    ("blocked_work", "Blocked work"),
+                    ("scope_open", "Scope not delivered or dropped"),
+                )
+            ],
+        ],
+        colWidths=[60 * mm, 110 * mm],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor("#555555")),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dddddd")),
+            ]
+        )
+    )
+    return table
+
+
 def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
     """Render the briefing's numbers as a PDF with two charts and a table per project."""
     styles = getSampleStyleSheet()
@@ -403,37 +439,7 @@ def briefing_pdf(customer: Customer, numbers: dict[str, Any]) -> bytes:
         story += [_progress_chart(part, title), Spacer(1, 4 * mm)]
     for row in numbers["projects"]:
         story.append(_paragraph(row["name"], styles["Heading3"]))
-        table = Table(
-            [
-                ["Status", row["status"]],
-                ["Progress", f"{row['progress_percent']} %"],
-                ["Tasks done this week", str(row["tasks_done"])],
-                ["Gate runs passed / blocked", f"{row['gate_runs_passed']} / {row['gate_runs_blocked']}"],
-                ["Escalations", str(row["escalations"])],
-                ["Acceptance rate", _shown(row["acceptance_rate"], " %")],
-                ["Satisfaction (mean)", _shown(row["satisfaction_mean"], " / 10")],
-                ["Timeline", row["timeline"]],
-                ["Success probability", _shown(row["success_probability"], " %")],
-                *[
-                    [label, _paragraph("; ".join(row.get(key) or []) or "none", styles["BodyText"])]
-                    for key, label in (
-                        ("escalations_open", "Escalations open"),
-                        ("blocked_work", "Blocked work"),
-                        ("scope_open", "Scope not delivered or dropped"),
-                    )
-                ],
-            ],
-            colWidths=[60 * mm, 110 * mm],
-        )
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONTSIZE", (0, 0), (-1, -1), 9),
-                    ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor("#555555")),
-                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#dddddd")),
-                ]
-            )
-        )
+        table = _project_table(row, styles)
         story += [table, Spacer(1, 3 * mm)]
     if not numbers["projects"]:
         story.append(_paragraph("No project was in delivery this week.", styles["BodyText"]))

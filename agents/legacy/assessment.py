@@ -28,6 +28,7 @@ from agents.legacy.complexity import (
 )
 from agents.legacy.debt import DebtEstimate, estimate_debt
 from agents.legacy.dependencies import (
+    DependencyGraph,
     Hotspot,
     build_dependency_graph,
     cycles,
@@ -35,10 +36,10 @@ from agents.legacy.dependencies import (
     rank_hotspots,
 )
 from agents.legacy.effort import CocomoEstimate, Timeline, estimate_effort, reconcile_timeline
-from agents.legacy.loc import LanguageLoc, LineCounts, loc_by_language, scan_file
+from agents.legacy.loc import LanguageLoc, LineCounts, ScannedSource, loc_by_language, scan_file
 from agents.legacy.plan import TARGET_PHASES, MigrationPlan, plan_migration
-from agents.legacy.sources import SkippedFile, collect_sources
-from billing.catalog import assessment_price_cents, modernization_size_class
+from agents.legacy.sources import SkippedFile, SourceFile, collect_sources
+from billing.catalog import SizeClass, assessment_price_cents, modernization_size_class
 
 COMPLEXITY_METHODS: dict[str, str] = {
     RADON: "radon cyclomatic complexity and maintainability index (Python)",
@@ -137,6 +138,47 @@ class Assessment:
         return data
 
 
+def _module_reports(
+    scans: list[tuple[SourceFile, ScannedSource]],
+    measured: list[ModuleComplexity],
+    graph: DependencyGraph,
+    phase_of: dict[str, int],
+) -> tuple[ModuleReport, ...]:
+    """One row per source file: its line counts, complexity, fan-in/out and migration phase."""
+    fan_in = graph.fan_in()
+    fan_out = graph.fan_out()
+    return tuple(
+        ModuleReport(
+            path=source.path,
+            language=source.language.name,
+            blank=scanned.counts.blank,
+            comment=scanned.counts.comment,
+            code=scanned.counts.code,
+            complexity_method=module.method,
+            functions=len(module.functions),
+            total_complexity=module.total_complexity,
+            mean_complexity=round(module.mean_complexity, 2),
+            max_complexity=module.max_complexity,
+            maintainability_index=module.maintainability_index,
+            fan_in=fan_in.get(source.path, 0),
+            fan_out=fan_out.get(source.path, 0),
+            phase=phase_of.get(source.path),
+        )
+        for (source, scanned), module in zip(scans, measured, strict=True)
+    )
+
+
+def _size_class_report(size_class: SizeClass) -> SizeClassReport:
+    return SizeClassReport(
+        code=str(size_class.code),
+        name=size_class.name,
+        timeline_low=size_class.timeline.low,
+        timeline_high=size_class.timeline.high,
+        timeline_unit=size_class.timeline.unit,
+        timeline=size_class.timeline.label,
+    )
+
+
 def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) -> Assessment:
     """Analyse the code base under ``root`` (already extracted and trusted to read)."""
     started = time.perf_counter()
@@ -156,28 +198,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
         service=bool(imported & SERVICE_IMPORTS),
         data_stores=sorted(imported & DATA_STORE_IMPORTS),
     )
-    phase_of = plan.phase_of()
-    fan_in = graph.fan_in()
-    fan_out = graph.fan_out()
-    modules = tuple(
-        ModuleReport(
-            path=source.path,
-            language=source.language.name,
-            blank=scanned.counts.blank,
-            comment=scanned.counts.comment,
-            code=scanned.counts.code,
-            complexity_method=module.method,
-            functions=len(module.functions),
-            total_complexity=module.total_complexity,
-            mean_complexity=round(module.mean_complexity, 2),
-            max_complexity=module.max_complexity,
-            maintainability_index=module.maintainability_index,
-            fan_in=fan_in.get(source.path, 0),
-            fan_out=fan_out.get(source.path, 0),
-            phase=phase_of.get(source.path),
-        )
-        for (source, scanned), module in zip(scans, measured, strict=True)
-    )
+    modules = _module_reports(scans, measured, graph, plan.phase_of())
     complexities = [f.complexity for module in measured for f in module.functions]
     # Rounded once, so the price is reproducible from the stored figure.
     mean_complexity = round(sum(complexities) / len(complexities), 4) if complexities else 0.0
@@ -207,14 +228,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
         hotspots=tuple(hotspots),
         debt=estimate_debt(measured, code_lines=totals.code),
         effort=effort,
-        size_class=SizeClassReport(
-            code=str(size_class.code),
-            name=size_class.name,
-            timeline_low=size_class.timeline.low,
-            timeline_high=size_class.timeline.high,
-            timeline_unit=size_class.timeline.unit,
-            timeline=size_class.timeline.label,
-        ),
+        size_class=_size_class_report(size_class),
         timeline=reconcile_timeline(
             band_low=size_class.timeline.low,
             band_high=size_class.timeline.high,

@@ -171,12 +171,21 @@ class _Parser:
         self.collecting = False  # after an "Acceptance criteria:" label
         self.in_fence = False
         self.index = 0
+        self.story_sentences = False  # the document writes stories as "As a … I want …" sentences
 
     def run(self) -> list[Draft]:
         while self.index < len(self.lines):
             line = self.lines[self.index]
             self.index += 1
             self.line(line)
+        if self.story_sentences:
+            # A document that writes its stories as story sentences uses its prose as background
+            # ("Pet owners should manage their pets online, vets keep their notes in one place"
+            # above the stories that say so): only a prose brief has its stories in the prose.
+            for draft in self.drafts:
+                if draft.from_prose:
+                    self.context.extend([draft.source, *draft.criteria])
+            self.drafts = [draft for draft in self.drafts if not draft.from_prose]
         return self.drafts
 
     def line(self, line: str) -> None:
@@ -305,6 +314,7 @@ class _Parser:
         for cell in cells:
             found += drafts_from_sentences(cell, epic=self.epic, default=self.section_priority, priority_text=row)[0]
         if found:
+            self.story_sentences = True
             self.add_stories(found, "")
         else:
             self.context.append(row)
@@ -314,6 +324,7 @@ class _Parser:
         if found:
             for draft in found:
                 draft.indent = indent
+            self.story_sentences = True
             self.add_stories(found, rest)
             return
         current = self.current
@@ -339,6 +350,7 @@ class _Parser:
     def prose(self, text: str) -> None:
         found, rest = drafts_from_sentences(text, epic=self.epic, default=self.section_priority)
         if found:
+            self.story_sentences = True
             self.add_stories(found, rest)
             return
         label = EPIC_LABEL.match(text)

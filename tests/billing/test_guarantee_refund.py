@@ -5,7 +5,7 @@ tests run it). It lives beside the billing tests to share their one localstripe 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,7 @@ from billing import gateway, services
 from billing.milestones import mvp_milestones
 from billing.models import Charge, Refund
 from projects.delivery.events import event_append
-from projects.models import Event, Phase, Project, Story, Workflow
+from projects.models import Event, Phase, Project, Story, Task, Workflow
 from success.guarantee import conditions_check, guarantees_due_assess
 from success.models import (
     Escalation,
@@ -28,6 +28,7 @@ from success.models import (
     SuccessMetric,
     Survey,
 )
+from success.outcomes import outcome_read
 from tests.billing.billing_world import accepted_project, card_add
 from tests.world import World
 
@@ -54,8 +55,9 @@ def paid_project(world: World) -> tuple[Project, list[Charge]]:
 
 
 def deliver(project: Project, *, days_late: int, decisions: list[str]) -> None:
-    """Lay out a finished delivery: two phases (the gated one passed), stories decided, a page-load
-    measurement, then the ``project.completed`` event that opens the survey and the guarantee."""
+    """Lay out a finished delivery: two phases (the gated one passed), stories built and every
+    criterion verified by QA, stories decided, a page-load measurement, then the
+    ``project.completed`` event that opens the survey and the guarantee."""
     now = timezone.now()
     start, planned_end = now - timedelta(days=20), now - timedelta(days=days_late)
     with schema_context("alpha"), transaction.atomic():
@@ -89,8 +91,19 @@ def deliver(project: Project, *, days_late: int, decisions: list[str]) -> None:
             finished_at=now,
         )
         GateRun.objects.create(project=project, phase=quality, number=1, service="mvp", verdict=GateRun.Verdict.PASSED)
-        for number, decision in enumerate(decisions, 1):
-            story = Story.objects.create(project=project, position=number, title=f"S{number}", as_a="u", i_want="x")
+        stories = [
+            Story.objects.create(
+                project=project,
+                position=number,
+                title=f"S{number}",
+                as_a="u",
+                i_want="x",
+                acceptance_criteria=[f"S{number} is saved", f"S{number} is listed"],
+            )
+            for number in range(1, len(decisions) + 1)
+        ]
+        build_and_verify(project, quality, stories, finished=start + timedelta(days=8))
+        for story, decision in zip(stories, decisions, strict=True):
             StoryDecision.objects.create(
                 project=project, story=story, decision=decision, decided_by_email="alpha-owner@example.test"
             )
@@ -98,6 +111,48 @@ def deliver(project: Project, *, days_late: int, decisions: list[str]) -> None:
             project_id=project.pk, kind=Event.Kind.TASK_REPORT, message="probe", data={"page_load_p95_ms": 840}
         )
         event_append(project_id=project.pk, kind=Event.Kind.PROJECT_COMPLETED, message="every phase is done")
+
+
+def build_and_verify(project: Project, phase: Phase, stories: list[Story], *, finished: datetime) -> None:
+    """Each story built by its developer task, then every criterion verified by the QA step: its
+    outcome reports a passing test per criterion, read as the worker's success hook reads it."""
+    for number, story in enumerate(stories, 1):
+        Task.objects.create(
+            project=project,
+            phase=phase,
+            position=number,
+            key="story",
+            title=f"Build {story.title}",
+            role="fullstack_developer",
+            inputs={"item": {"number": number, "story_id": story.pk, "title": story.title}},
+            status=Task.Status.DONE,
+            finished_at=finished,
+        )
+    checks = [
+        {
+            "story_id": story.pk,
+            "index": index,
+            "criterion": criterion,
+            "status": "pass",
+            "test": f"tests.test_story_{story.pk}.Acceptance.test_criterion_{index}",
+            "output": "ok",
+            "commit": "0" * 40,
+        }
+        for story in stories
+        for index, criterion in enumerate(story.acceptance_criteria)
+    ]
+    qa = Task.objects.create(
+        project=project,
+        phase=phase,
+        position=len(stories) + 1,
+        key="quality",
+        title="Quality assurance",
+        role="qa_engineer",
+        status=Task.Status.DONE,
+        finished_at=finished,
+        output={"data": {"acceptance_checks": checks}},
+    )
+    outcome_read(task=qa)
 
 
 def rate_delivery(project: Project, score: int) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.utils import timezone
 from markdown_it import MarkdownIt
 
 from agents.appgen import design_story, generate
@@ -29,6 +30,7 @@ from agents.providers import JobContext, JobSpec, Outcome
 from agents.providers.builtin import BuiltinProvider
 from agents.quoting import md_block, md_inline, py_comment, py_docstring
 from agents.workspace import Workspace, WorkspaceError
+from tests.team_remote import team_remote
 
 PAYLOAD_NAME = 'P""";exec(open("payload.py").read())#'
 MARKER = "PAYLOAD-RAN"
@@ -254,24 +256,9 @@ def _commit_on_main(tree: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=IDS)
-def test_every_document_the_agents_write_parses_and_shows_the_name_as_text(tmp_path: Path, name: str) -> None:
-    agents = Agents(tmp_path / "project", name)
-    stories = [{**_story(1, name), "priority": "must", "points": 3}, {**_story(2, name), "priority": "should"}]
-    items = [{"number": 1, "title": f"Decide {name}", "sentence": name, "acceptance_criteria": [name]}]
-    agents.run("requirements_analyst", "requirements", stories=stories)
-    agents.run("requirements_analyst", "sprint_plan", stories=stories)
-    agents.run("solution_architect", "architecture", stories=stories, features={})
-    agents.run("solution_architect", "validation", expect=["docs/requirements.md"])
-    agents.run("devops", "ci")
-    agents.run("devops", "deploy")
-    agents.run("team_integration", "team_assessment", items=items)
-    agents.run("team_integration", "process")
-    agents.run("task_execution", "pickup", items=items)
-    agents.run("task_execution", "backlog_item", item=items[0])
-    agents.run("handoff_coordinator", "handoff", expect=[])
-
-    tree = agents.workspace
+def _check_documents(tree: Path) -> int:
+    """Every file the agents wrote under ``tree`` parses as what its name says; Markdown renders
+    without markup of its own. Returns how many files were checked."""
     checked = 0
     for path in sorted(p for p in tree.rglob("*") if p.is_file() and ".git" not in p.relative_to(tree).parts):
         text = path.read_text("utf-8")
@@ -289,6 +276,33 @@ def test_every_document_the_agents_write_parses_and_shows_the_name_as_text(tmp_p
             assert "<script" not in rendered and '<a href="javascript' not in rendered
             assert "<img" not in rendered
         checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=IDS)
+def test_every_document_the_agents_write_parses_and_shows_the_name_as_text(tmp_path: Path, name: str) -> None:
+    agents = Agents(tmp_path / "project", name)
+    stories = [{**_story(1, name), "priority": "must", "points": 3}, {**_story(2, name), "priority": "should"}]
+    items = [{"number": 1, "title": f"Decide {name}", "sentence": name, "acceptance_criteria": [name]}]
+    agents.run("requirements_analyst", "requirements", stories=stories)
+    agents.run("requirements_analyst", "sprint_plan", stories=stories)
+    agents.run("solution_architect", "architecture", stories=stories, features={})
+    agents.run("solution_architect", "validation", expect=["docs/requirements.md"])
+    agents.run("devops", "ci")
+    agents.run("devops", "deploy")
+    # Augmentation works on the customer's own repository: the team's roles run on a workspace that
+    # is a clone of a connected remote (a local bare repository, as a customer's would be).
+    team = Agents(tmp_path / "augmentation", name)
+    bare = team_remote(tmp_path / "team")
+    repository = {"url": f"file://{bare}", "secret": "", "connected_at": timezone.now().isoformat()}
+    team.run("team_integration", "team_assessment", items=items, repository=repository)
+    team.run("team_integration", "process", repository=repository)
+    team.run("task_execution", "pickup", items=items, repository=repository)
+    item = team.run("task_execution", "backlog_item", item=items[0], repository=repository)
+    team.run("handoff_coordinator", "handoff", expect=list(item.artifacts), repository=repository)
+
+    tree = agents.workspace
+    checked = _check_documents(tree) + _check_documents(team.workspace)
     assert checked > 15
 
     expected = _markdown_text(name)
