@@ -75,7 +75,20 @@ FEED_GROUPS: dict[str, FeedGroup] = {
         FeedGroup(
             "problems",
             "Problems",
-            frozenset({K.TASK_FAILED, K.TASK_RETRY, K.TASK_BLOCKED, K.TASK_ESCALATED, K.RUN_LOST, K.PHASE_BLOCKED}),
+            # Every kind that reports something wrong: a story the agents cannot build (story.gap)
+            # and a failed payment are problems as much as a failed task.
+            frozenset(
+                {
+                    K.TASK_FAILED,
+                    K.TASK_RETRY,
+                    K.TASK_BLOCKED,
+                    K.TASK_ESCALATED,
+                    K.RUN_LOST,
+                    K.PHASE_BLOCKED,
+                    K.STORY_GAP,
+                    K.PAYMENT_FAILED,
+                }
+            ),
         ),
         FeedGroup(
             "decisions",

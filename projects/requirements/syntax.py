@@ -86,6 +86,8 @@ def clean(text: str) -> str:
 
 def singular(role: str) -> str:
     words = role.split()
+    if not words:
+        return ""
     last = words[-1]
     if last.endswith("ies") and len(last) > 4:
         last = last[:-3] + "y"

@@ -139,12 +139,22 @@ def _criteria(text: str) -> list[str]:
     return [part.strip(" -•") for part in parts if part.strip(" -•")]
 
 
+# "The system must export invoices": the goal is what follows the modal verb.
+_SYSTEM_MUST = re.compile(
+    r"^(?:the\s+)?(?:system|app|application|platform|portal|software|product|site|website|tool)\s+"
+    r"(?:must|should|shall|will|can|needs?\s+to)\s+(?:be\s+able\s+to\s+)?",
+    _I,
+)
+# A goal names something to do: at least one word of two letters ("=1+1" or "+1" does not).
+_WORD = re.compile(r"[^\W\d_]{2}")
+
+
 def draft_from_row(
     header: TableHeader, cells: list[str], *, epic: str, default: Priority, known_roles: set[str]
 ) -> Draft | None:
     """The story of one backlog row, or None for a blank, repeated-header or out-of-scope row."""
-    goal = re.sub(r"^I\s+(?:want|need|would\s+like)\s+", "", header.cell(cells, "goal"), flags=_I)
-    if not goal or [c.strip().lower() for c in cells] == [c.strip().lower() for c in header.cells]:
+    goal = _SYSTEM_MUST.sub("", re.sub(r"^I\s+(?:want|need|would\s+like)\s+", "", header.cell(cells, "goal"), flags=_I))
+    if not _WORD.search(goal) or [c.strip().lower() for c in cells] == [c.strip().lower() for c in header.cells]:
         return None
     if _out_of_scope(header, cells):
         return None

@@ -41,7 +41,9 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     # A pipe would split the Markdown cell; line breaks inside a cell separate criteria.
-    text = str(value).replace("|", "/").replace("\r\n", "; ").replace("\n", "; ").replace("\r", "; ")
+    # A leading "=", "+" or "@" makes a cell a formula when the text is opened in a spreadsheet
+    # again (CSV injection); a story never starts with one.
+    text = str(value).lstrip("=+@\t ").replace("|", "/").replace("\r\n", "; ").replace("\n", "; ").replace("\r", "; ")
     return " ".join(text.split())
 
 

@@ -91,6 +91,18 @@ def test_the_history_filters_by_kind_and_by_group(world: World) -> None:
     assert client.get(_url("project_history", project_id), {"before": "1"}).context["page"].events == []
 
 
+def test_the_problems_group_holds_every_problem_kind(world: World) -> None:
+    problem_kinds = [Event.Kind.STORY_GAP, Event.Kind.TASK_ESCALATED, Event.Kind.PAYMENT_FAILED, Event.Kind.RUN_LOST]
+    with schema_context("alpha"):
+        delivery = delivery_make("Problems", tasks=1)
+        for kind in [*problem_kinds, Event.Kind.TASK_REPORT]:
+            Event.objects.create(project=delivery.project, kind=kind, message=f"a {kind}")
+    client = world.client("alpha_viewer", on="alpha")
+    page = client.get(_url("project_history", delivery.project.pk), {"kind": "group:problems"}).context["page"]
+    kinds = {event.kind for event in page.events}
+    assert set(problem_kinds) <= kinds and Event.Kind.TASK_REPORT not in kinds
+
+
 def test_a_cursor_of_another_project_matches_nothing(world: World) -> None:
     with schema_context("alpha"):
         project_id, _ = _many_events(5)
