@@ -10,7 +10,9 @@ An approval that *closes* something says so before it is given: accepting the de
 workflow, which closes story acceptance for good (``success.acceptance`` accepts decisions only
 while the workflow is active), opens the 30-day guarantee window (``success.guarantee``), stops
 the preview and charges the milestone due on acceptance. Such an approval is only given from its
-decision page, with the consequences listed and confirmed (``CLOSING_KEYS``).
+decision page, with the consequences listed and confirmed (``CLOSING_KEYS``), and only once nothing
+stands in its way (``Decision.blockers``: unfinished or blocked tasks, paid stories neither
+delivered nor dropped with consent) — until then the page lists them and how to resolve each.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from billing.catalog import GUARANTEE_DAYS
+from projects.delivery.acceptance_guard import Blocker, acceptance_blockers
 from projects.delivery.previews import project_preview_state
 from projects.models import Project, ScheduledPayment, Task, Workflow
 from success.acceptance import acceptance_summary
@@ -35,6 +38,9 @@ class Decision:
     phase: str
     consequences: tuple[str, ...] = field(default=())
     preview: str = ""  # "running", "stopped", or "" when the project has no preview to look at
+    # What stands in the way of a closing approval (``projects.delivery.acceptance_guard``): while
+    # any is left, the approval is not offered and nothing is charged.
+    blockers: tuple[Blocker, ...] = field(default=())
 
     @property
     def about_preview(self) -> bool:
@@ -77,6 +83,9 @@ def decisions_read(project: Project) -> list[Decision]:
         Decision(pk, key, title, phase, _closing_consequences(project) if key in CLOSING_KEYS else ())
         for pk, key, title, phase in waiting
     ]
+    if any(decision.closes for decision in decisions):
+        blockers = tuple(acceptance_blockers(project))
+        decisions = [replace(d, blockers=blockers) if d.closes else d for d in decisions]
     if any(decision.closes or decision.about_preview for decision in decisions):
         state = project_preview_state(project, Workflow.objects.filter(project=project).first())
         preview = "" if state is None else "running" if state["running"] else "stopped"

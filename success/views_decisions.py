@@ -107,5 +107,8 @@ def decision_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpRespons
     except orchestration.WorkflowError as error:
         messages.error(request, str(error))
         return _done(request, page)
-    messages.success(request, f"Approved: {decision.title}. The agents carry on.")
+    if decision.closes:
+        messages.success(request, "Delivery accepted: the project is complete and the success guarantee has started.")
+    else:
+        messages.success(request, f"Approved: {decision.title}. The agents carry on.")
     return _done(request, reverse(_NEXT.get(request.POST.get("next", ""), "project_detail"), args=[project.pk]))

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents import pools
+from projects.delivery.acceptance_guard import acceptance_blockers, blockers_message
 from projects.delivery.dispatch import current_schema, dispatch_on_commit
 from projects.delivery.events import event_append
 from projects.delivery.orchestration import (
@@ -143,6 +144,8 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
         raise WorkflowError(f"“{task.title}” is not waiting for an approval.")
     if task.key == CONNECT_STEP and not RepositoryConnection.objects.filter(project_id=task.project_id).exists():
         raise WorkflowError("This step waits for the team's repository: connect it on the project's Repository page.")
+    if task.key == ACCEPT and (blockers := acceptance_blockers(task.project)):
+        raise WorkflowError(blockers_message(blockers))
     now = timezone.now()
     task.status, task.finished_at = Task.Status.DONE, now
     task.output = {"approved_by": who, "approved_at": now.isoformat()}

@@ -38,6 +38,7 @@ from billing.milestones import Milestone, Trigger
 from billing.models import CustomQuote, Subscription
 from billing.signals import custom_quote_issued, milestone_failed, milestone_paid, subscription_renewal_failed
 from projects.broker import payments_charge_send
+from projects.delivery.acceptance_guard import acceptance_blockers
 from projects.delivery.controls import project_pause, project_resume
 from projects.delivery.events import event_append
 from projects.delivery.planning import project_start
@@ -145,6 +146,8 @@ def _trigger_of(event: Event) -> tuple[Trigger, list[int] | None] | None:
     if event.kind == Event.Kind.APPROVAL_GRANTED and event.task_id is not None:
         task = event.task
         if task is not None and task.key == ACCEPT and task.project.service == Service.MVP:
+            if acceptance_blockers(task.project):  # an acceptance task_approve would refuse charges nothing
+                return None
             return Trigger.DELIVERY_ACCEPTED, None
     if event.kind == Event.Kind.PHASE_PASSED and event.phase_id is not None:
         phase = Phase.objects.filter(pk=event.phase_id).select_related("project").first()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.previews import DEPLOYED
@@ -20,9 +21,11 @@ from projects.delivery.deliverables import project_workspace
 from projects.delivery.events import event_append
 from projects.delivery.planning import project_start
 from projects.delivery.previews import project_preview_home
-from projects.models import Event, Project, ScheduledPayment, Service, Story, Task, Workflow
+from projects.models import Event, Phase, Project, ScheduledPayment, ScopeChange, Service, Story, Task, Workflow
 from success import plan_docs
 from success.fragments import update_html
+from success.models import Guarantee
+from tests.success.success_world import committed
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +49,10 @@ def _waiting(key: str, slug: str = "alpha") -> tuple[Project, Task]:
         project_start(project=project)
         task = Task.objects.get(project=project, key=key)
         Task.objects.filter(pk=task.pk).update(status=Task.Status.AWAITING_APPROVAL)
+        if key == "accept":  # the delivery is accepted once everything before it has ended
+            Task.objects.filter(project=project).exclude(pk=task.pk).update(status=Task.Status.DONE)
+            Phase.objects.filter(project=project).exclude(key="acceptance").update(status=Phase.Status.DONE)
+            Phase.objects.filter(project=project, key="acceptance").update(status=Phase.Status.RUNNING)
         return project, task
 
 
@@ -241,3 +248,67 @@ def test_the_delivery_decision_points_at_the_preview(world: World, tmp_path: Pat
     for url in (_url("decision_page", project.pk, task.pk), _url("project_detail", project.pk)):
         page = owner.get(url).content.decode()
         assert "The preview is stopped" in page and f"{_url('project_detail', project.pk)}#preview" in page
+
+
+def _due_on_acceptance(project: Project) -> ScheduledPayment:
+    return ScheduledPayment.objects.create(
+        project=project,
+        quote=project.quotes.create(number=1, snapshot={}),
+        position=2,
+        key="delivery",
+        label="Second 50 %",
+        amount_cents=3_750_000,
+        trigger="delivery_accepted",
+    )
+
+
+def test_the_delivery_is_neither_offered_nor_accepted_nor_charged_while_work_is_blocked(world: World) -> None:
+    project, task = _waiting("accept")
+    with schema_context("alpha"):
+        payment = _due_on_acceptance(project)
+        story = Story.objects.get(project=project)
+        fix = Task.objects.filter(project=project, key="story").get()
+        Task.objects.filter(pk=fix.pk).update(status=Task.Status.BLOCKED, blocked_since=timezone.now())
+    owner = world.client("alpha_owner", on="alpha")
+    dashboard = owner.get(_url("project_dashboard", project.pk)).content.decode()
+    assert f'data-testid="accept-blocked-{task.pk}"' in dashboard
+    page = owner.get(_url("decision_page", project.pk, task.pk)).content.decode()
+    assert 'data-testid="acceptance-blockers"' in page and f"“{fix.title}” is blocked." in page
+    assert "Wait until it is finished, or drop it from the scope with your consent." in page
+    assert f'data-testid="approve-{task.pk}"' not in page and 'data-testid="accept-unavailable"' in page
+    # Whatever posts the confirmed form, nothing is accepted and nothing is charged.
+    with committed():
+        answer = owner.post(_url("decision_approve", project.pk, task.pk), {"next": "project", "confirm": "yes"})
+    assert answer.status_code == 302 and answer["Location"] == _url("decision_page", project.pk, task.pk)
+    with schema_context("alpha"):
+        assert Task.objects.get(pk=task.pk).status == Task.Status.AWAITING_APPROVAL
+        assert ScheduledPayment.objects.get(pk=payment.pk).status == ScheduledPayment.Status.SCHEDULED
+        assert not Event.objects.filter(project=project, kind=Event.Kind.APPROVAL_GRANTED).exists()
+        assert Workflow.objects.get(project=project).is_active
+        assert not Guarantee.objects.filter(project=project).exists()
+        # The story's development ended without building it: still in the way.
+        Task.objects.filter(pk=fix.pk).update(
+            status=Task.Status.DONE, output={"summary": "not built", "data": {"built": False}}
+        )
+        Story.objects.filter(pk=story.pk).update(gap={"capability": "payments", "reason": "Stripe is not built in."})
+    page = owner.get(_url("decision_page", project.pk, task.pk)).content.decode()
+    assert "“List orders” is not built: it needs the model provider or a developer. Stripe is not built in." in page
+    assert f'data-testid="approve-{task.pk}"' not in page
+    with schema_context("alpha"):  # dropped, but without the owner's consent yet
+        Story.objects.filter(pk=story.pk).update(dropped=True)
+        change = ScopeChange.objects.create(project=project, story=story, title=story.title, reason="later")
+    page = owner.get(_url("decision_page", project.pk, task.pk)).content.decode()
+    assert "and no owner has consented yet" in page and f'data-testid="approve-{task.pk}"' not in page
+    with schema_context("alpha"):
+        ScopeChange.objects.filter(pk=change.pk).update(consented_at=timezone.now(), consented_by_email="o@x.test")
+    page = owner.get(_url("decision_page", project.pk, task.pk)).content.decode()
+    assert 'data-testid="acceptance-blockers"' not in page and f'data-testid="approve-{task.pk}"' in page
+    with committed():
+        answer = owner.post(_url("decision_approve", project.pk, task.pk), {"next": "project", "confirm": "yes"})
+    assert answer.status_code == 302 and answer["Location"] == _url("project_detail", project.pk)
+    with schema_context("alpha"):
+        assert Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED
+        assert Guarantee.objects.filter(project=project).exists()
+        assert ScheduledPayment.objects.get(pk=payment.pk).status != ScheduledPayment.Status.SCHEDULED
+    flash = owner.get(_url("project_detail", project.pk)).content.decode()
+    assert "The agents carry on" not in flash and "the project is complete" in flash

@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
 from projects.delivery.controls import task_approve
+from projects.delivery.orchestration import WorkflowError
 from projects.delivery.planning import project_start
 from projects.models import Event, Project, Quote, ScheduledPayment, ScopeChange, Story, Task, Workflow
 from projects.signals import phase_ready_for_gates
@@ -132,23 +133,25 @@ def test_a_story_needing_payments_is_flagged_escalated_undelivered_until_the_own
     dashboard = managed.client("alpha_owner", on="alpha").get(f"/projects/{project.pk}/dashboard/").content.decode()
     assert 'data-testid="progress">66 %<' in dashboard  # 2 of 3 paid stories can be delivered
     assert "Needs the model provider or a developer: Pay online" in dashboard
+    # The delivery cannot be accepted while paid scope is neither delivered nor dropped with consent.
     with schema_context("alpha"):
-        with committed():
-            task_approve(task=Task.objects.get(project=project, key="accept"), user=owner)
-        assert Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED
+        accept = Task.objects.get(project=project, key="accept")
+        with pytest.raises(WorkflowError, match="Pay online"), committed():
+            task_approve(task=accept, user=owner)
+        assert Task.objects.get(pk=accept.pk).status == Task.Status.AWAITING_APPROVAL
+        assert Workflow.objects.get(project=project).is_active
         assert CriterionCheck.objects.filter(project=project, status="pass").count() == 4
-        conditions = {c.code: c for c in conditions_check(project)}
-        assert conditions["delivered_in_timeline"].state == "not_met"
-        assert "Pay online" in conditions["delivered_in_timeline"].evidence
-        assert conditions["acceptance_criteria_met"].state != "met"  # the payment criterion is unverified
 
     client = managed.client("alpha_owner", on="alpha")
+    decision = client.get(f"/projects/{project.pk}/decisions/{accept.pk}/").content.decode()
+    assert 'data-testid="acceptance-blockers"' in decision and f'data-testid="approve-{accept.pk}"' not in decision
+    assert "Pay online" in decision and "needs the model provider or a developer" in decision
     for url in (f"/projects/{project.pk}/dashboard/", f"/projects/{project.pk}/success/"):
         page = client.get(url).content.decode()
         assert 'data-testid="progress">100 %' not in page and 'data-testid="probability">100 %' not in page, url
-        assert "paid scope missing" in page and ">Completed<" not in page, url
+        assert ">Completed<" not in page, url
     row = row_of(client.get("/").content.decode(), project.pk)
-    assert "100 %" not in row and "paid scope missing" in row
+    assert "100 %" not in row
 
     # The account manager drops the story with a reason; the owners are told and asked.
     staff = managed.client("staff", on="alpha")
@@ -168,7 +171,7 @@ def test_a_story_needing_payments_is_flagged_escalated_undelivered_until_the_own
     asked = [m for m in mailbox.to("alpha-owner@example.test") if "Scope dropped" in m.subject]
     assert asked and "Card payments come in a later project" in asked[0].text
     page = client.get(f"/projects/{project.pk}/").content.decode()
-    assert "paid scope missing" in page and f'data-testid="consent-{change.pk}"' in page
+    assert f'data-testid="consent-{change.pk}"' in page
 
     # Only an owner consents.
     assert managed.client("alpha_member", on="alpha").post(
@@ -180,6 +183,11 @@ def test_a_story_needing_payments_is_flagged_escalated_undelivered_until_the_own
         change.refresh_from_db()
         assert change.consented_by_email == "alpha-owner@example.test" and change.consented_at is not None
         assert not ScheduledPayment.objects.filter(project=project).exists()  # no quote here: nothing to credit
+        with committed():
+            task_approve(task=accept, user=owner)  # nothing stands in the way any more
+        assert Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED
+        conditions = {c.code: c for c in conditions_check(project)}
+        assert conditions["acceptance_criteria_met"].state != "met"  # the payment criterion is unverified
         summary = daily_summary_make(project=project, day=timezone.now().date())
         WeeklyBriefing.objects.filter(week_start=week_of(timezone.now().date())).delete()  # made fresh
         briefing = weekly_briefing_make(week_start=week_of(timezone.now().date()))
