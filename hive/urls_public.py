@@ -18,4 +18,7 @@ urlpatterns = [
     path("", include("tenants.urls_public")),
 ]
 
-handler404 = "api.errors.not_found"
+handler400 = "hive.errors.bad_request"
+handler403 = "hive.errors.permission_denied"
+handler404 = "hive.errors.not_found"
+handler500 = "hive.errors.server_error"

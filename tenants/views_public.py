@@ -23,14 +23,25 @@ from tenants.verification import email_mark_verified
 
 
 def next_is_safe(request: HttpRequest, target: str) -> bool:
-    """Allow relative targets and absolute ones on the apex or any customer subdomain."""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    """Allow relative targets and absolute ones on the apex or any customer subdomain.
+
+    Every target passes Django's own check (backslashes, control characters, schemes), with
+    https required when the request came over https; a target on another host of the domain
+    must name no user or password.
+    """
+    secure = request.is_secure()
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=secure):
         return True
-    parts = urlsplit(target)
-    host = (parts.hostname or "").lower()
-    return parts.scheme in ("http", "https") and (
-        host == settings.HIVE_DOMAIN or host.endswith("." + settings.HIVE_DOMAIN)
-    )
+    try:
+        parts = urlsplit(target)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    if parts.username is not None or parts.password is not None:
+        return False
+    if not (host == settings.HIVE_DOMAIN or host.endswith("." + settings.HIVE_DOMAIN)):
+        return False
+    return url_has_allowed_host_and_scheme(target, allowed_hosts={parts.netloc}, require_https=secure)
 
 
 @require_http_methods(["GET", "POST"])

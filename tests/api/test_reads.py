@@ -4,6 +4,7 @@ secrets."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -185,8 +186,37 @@ def test_tasks_approvals_runs_and_events(delivered: Delivered) -> None:
         seen += [e["id"] for e in body["results"]]
         link = body["next"]
     assert seen == stored_events and len(seen) > 7
-    bad = api_client(delivered.key).get(f"/api/v1/projects/{pk}/events/?cursor=not-a-cursor")
-    assert bad.status_code == 404
+
+
+def _cursor(query: str) -> str:
+    return base64.b64encode(query.encode()).decode()
+
+
+def test_a_malformed_or_made_up_event_cursor_is_a_400(delivered: Delivered, world: World) -> None:
+    """Red-team finding: ``p=';drop`` was a 500 (ValueError in int()); a numeric cursor that no page
+    gave out answered with a ``previous`` link to events that do not exist."""
+    pk = delivered.project.pk
+    with schema_context("alpha"):
+        last = Event.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    client = api_client(delivered.key)
+    for cursor in (
+        "not-a-cursor",
+        "cD0nOyBkcm9w",  # p=';drop
+        _cursor("p=1e3"),
+        _cursor("p=-4"),
+        _cursor("p=" + "9" * 40),
+        _cursor(f"p={last + 1000}"),  # a number, but no event of the stream
+        _cursor("o=abc"),
+        _cursor("r=x&p=1"),
+        "%00",
+    ):
+        response = client.get(f"/api/v1/projects/{pk}/events/", {"cursor": cursor})
+        assert response.status_code == 400, (cursor, response.content[:300])
+        assert response.json() == {"cursor": ["Invalid cursor: keep the next or previous link of a page."]}
+    # A real cursor still works, and its previous link leads back to the first page.
+    first = client.get(f"/api/v1/projects/{pk}/events/?page_size=3").json()
+    second = client.get(first["next"]).json()
+    assert client.get(second["previous"]).json()["results"] == first["results"]
 
 
 def test_gates(delivered: Delivered) -> None:
