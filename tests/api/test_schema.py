@@ -65,6 +65,11 @@ def test_the_schema_is_served_on_every_host_and_lists_every_endpoint(world: Worl
         "/api/v1/charges/",
     } <= paths
     assert "cursor" in {p["name"] for p in schema["paths"]["/api/v1/projects/{id}/events/"]["get"]["parameters"]}
+    # Accepting the delivery needs ``confirm: true``; the schema says so.
+    approve = schema["paths"]["/api/v1/projects/{id}/tasks/{task_pk}/approve/"]["post"]["requestBody"]
+    body = approve["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    confirm = schema["components"]["schemas"][body]["properties"]["confirm"]
+    assert confirm["type"] == "boolean" and "accept" in confirm["description"]
 
 
 def test_the_docs_page_loads_its_scripts_from_our_own_static_files(world: World) -> None:

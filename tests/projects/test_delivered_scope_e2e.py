@@ -160,8 +160,12 @@ def test_a_payment_story_is_flagged_escalated_and_undelivered_until_the_owner_co
         assert PAY in conditions["delivered_in_timeline"].evidence
 
     assert [m for m in mailbox.to("staff@hive.test") if "A story the built-in developers cannot build" in m.subject]
-    acceptance = (workspace / "docs" / "acceptance.md").read_text()
-    assert PAY in acceptance or "| 3 |" in acceptance
+    # The deliverable's matrix says what the platform stored: story number, criterion number, result.
+    lines = (workspace / "docs" / "acceptance.md").read_text().splitlines()
+    for check in checks:
+        line = next(row for row in lines if row.startswith(f"| {check.story.position} | {check.index + 1} | "))
+        result = {"pass": "| verified-pass |", "unverified": "| unverified |"}[check.status]
+        assert check.criterion[:30] in line and line.endswith(result), line
     app = "\n".join(p.read_text() for p in (workspace / "app").rglob("*.py")).lower()
     assert not re.search(r"\bcard(_number)?\b", app), "the generated app stores card data"
 
