@@ -443,3 +443,17 @@ def test_it_counts_story_sentences_in_tables_against_the_cap() -> None:
     rows = "".join(f"| As a user, I want report {n}. | As an admin, I want audit {n}. |\n" for n in range(3))
     with pytest.raises(RequirementsError, match=r"more than 5 user stories"):
         analyse_requirements(rows, max_stories=5)
+
+
+def test_prose_above_story_sentences_is_background_not_a_story() -> None:
+    text = (
+        "# Clinic\n\nPet owners should manage their pets online, vets keep their notes in one place.\n\n"
+        "As a pet owner, I want to register my pets so that the clinic knows them.\n"
+        "As a vet, I want to add visit notes so that the next vet knows the history.\n"
+    )
+    analysis = analyse_requirements(text)
+    assert [s.as_a for s in analysis.stories] == ["pet owner", "vet"]
+    assert not any("manage their pets" in s.source for s in analysis.stories)
+    # The same sentence alone is a prose brief: there it is the story.
+    brief = analyse_requirements("# Clinic\n\nPet owners should manage their pets online.\n")
+    assert [s.sentence for s in brief.stories] == ["As a pet owner, I want to manage my pets online."]
