@@ -57,6 +57,17 @@ class StripeCustomer(models.Model):
         return self.payment_methods.filter(is_default=True).first()
 
 
+_BRAND_LABELS = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+}
+
+
 class PaymentMethod(models.Model):
     """A card on file: a cache of the Stripe PaymentMethod attached to the tenant's customer."""
 
@@ -78,7 +89,12 @@ class PaymentMethod(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.brand} •••• {self.last4}"
+        return f"{self.brand_label} •••• {self.last4}"
+
+    @property
+    def brand_label(self) -> str:
+        """The brand as people write it ("Visa", not Stripe's "visa")."""
+        return _BRAND_LABELS.get(self.brand.lower(), self.brand.title())
 
     @property
     def expiry(self) -> str:

@@ -561,7 +561,9 @@ LOGGING = {
 
 # The secret store (tenants.secrets): Fernet keys, comma-separated; the first encrypts, every one
 # decrypts (rotation: put the new key first, run ``secrets_rotate``, then drop the old one). Tests
-# get a fixed key of their own; anywhere else the store refuses to work without keys.
+# get a fixed key of their own; `make run` (scripts/run_stack.py) makes one and keeps it in
+# .run/secret-keys; production sets it from its secret manager, the same for every process.
+# Without keys the store refuses, customers read a plain message and staff get an escalation.
 _TEST_SECRET_KEY = "aGl2ZS10ZXN0LW9ubHktc2VjcmV0LXN0b3JlLWtleSE="  # noqa: S105  (tests only)
 HIVE_SECRET_KEYS = env_list("HIVE_SECRET_KEYS", [_TEST_SECRET_KEY] if TESTING else [])
 # Customer repositories (projects.delivery.repository): file:// remotes are for tests and local installs.

@@ -11,6 +11,10 @@ after the commit with ``schema_name``, ``project_id``, ``task_id`` and ``reason`
 
 ``payment_overdue``: a milestone charged after the start failed (first failure) or failed its last
 retry (the delivery is paused); sent with ``schema_name``, ``project_id`` and ``reason``.
+
+``platform_unavailable``: something the platform must provide is not configured (the secret store
+has no keys), so a customer's action was refused; sent at once (outside the refused action's
+transaction) with ``schema_name``, ``project_id`` and ``reason`` (the operator's message).
 """
 
 from __future__ import annotations
@@ -20,3 +24,4 @@ from django.dispatch import Signal
 phase_ready_for_gates = Signal()
 task_escalated = Signal()
 payment_overdue = Signal()
+platform_unavailable = Signal()

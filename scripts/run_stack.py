@@ -12,6 +12,7 @@ everything the first made (the venv, the data, the demo customer and its passwor
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -149,6 +150,21 @@ def demo_password() -> str:
     return path.read_text().strip()
 
 
+def secret_keys() -> str:
+    """The secret store's key (a Fernet key: 32 random bytes, URL-safe base64), made on the first
+    run and kept in .run/secret-keys (mode 0600) so that stored credentials open on the next run.
+    Production sets HIVE_SECRET_KEYS itself (see README); an HIVE_SECRET_KEYS in the environment
+    wins over this file."""
+    path = STATE / "secret-keys"
+    if not path.exists():
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+    path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def main() -> int:
     STATE.mkdir(exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
@@ -163,6 +179,9 @@ def main() -> int:
             "DEBUG": os.environ.get("DEBUG", "1"),
             "PYTHONUNBUFFERED": "1",
         }
+        # Every process (portal, workers, beat) gets the one key: a repository credential stored
+        # by the portal is opened by a worker.
+        env.setdefault("HIVE_SECRET_KEYS", secret_keys())
         # Links in e-mails (receipts, pay-now, escalations) name the port this stack serves on.
         env.setdefault("HIVE_SITE_URL", f"http://{env.get('HIVE_DOMAIN', 'hive.localhost')}:{PORT}")
         start_localstripe(env, children)

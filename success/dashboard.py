@@ -21,7 +21,7 @@ project.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,7 @@ from projects.delivery.progress import (
     project_timeline,
 )
 from projects.models import Event, Phase, Project, Run, Task, Workflow
+from projects.scoping.scope_snapshot import project_quality_standards
 from success.delivery_status import ScopeFacts, duration_text, project_scope_facts, scope_facts, status_words
 from tenants.quality import COVERAGE_MIN, HIGH_FINDINGS_MAX, PAGE_LOAD_MAX, SECRET_FINDINGS_MAX, Measure, Threshold
 
@@ -403,6 +404,25 @@ QUALITY_METRICS = (
     QualityMetric(Measure.SECRET_FINDINGS, "Committed secrets found", "", SECRET_FINDINGS_MAX),
 )
 _QUALITY_KEYS = [metric.key for metric in QUALITY_METRICS]
+# Measure → the code of the quality standard (billing.catalog) that sets its target.
+_STANDARD_CODES = {
+    Measure.COVERAGE: "test_coverage",
+    Measure.HIGH_FINDINGS: "high_security_findings",
+    Measure.PAGE_LOAD_P95: "page_load",
+}
+
+
+def project_quality_metrics(project: Project) -> tuple[QualityMetric, ...]:
+    """The quality metrics with the project's own targets (`project_quality_standards`: a
+    stricter page load asked for in the requirements replaces the catalog's 2 s), as the gates
+    judge them."""
+    own = {c.code: c.threshold for c in project_quality_standards(project) if c.threshold is not None}
+    return tuple(
+        replace(metric, threshold=own.get(_STANDARD_CODES.get(metric.key, ""), metric.threshold))
+        for metric in QUALITY_METRICS
+    )
+
+
 _QUALITY_SCAN = 50
 
 
@@ -452,7 +472,7 @@ def quality_read(project: Project) -> list[QualityReading]:
     reports += [(finished_at, output.get("data") or {}) for finished_at, output in outputs if finished_at]
     reports.sort(key=lambda report: report[0], reverse=True)
     readings = []
-    for metric in QUALITY_METRICS:
+    for metric in project_quality_metrics(project):
         latest = next(
             ((at, value) for at, data in reports if (value := _number(data.get(metric.key))) is not None), None
         )

@@ -151,6 +151,18 @@ def on_payment_overdue(sender: Any, *, schema_name: str, project_id: int, reason
             )
 
 
+def on_platform_unavailable(sender: Any, *, schema_name: str, project_id: int, reason: str = "", **_: Any) -> None:
+    """Something the platform must provide is not configured and a customer was refused: staff fix it."""
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema_name):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            escalation_raise(
+                project=project, kind=Escalation.Kind.PLATFORM_FAULT, subject=f"unavailable:{project.pk}", reason=reason
+            )
+
+
 def timeline_watch(*, now: datetime | None = None) -> list[Escalation]:
     """Escalate every active project of this schema later than the slip threshold."""
     now = now or timezone.now()

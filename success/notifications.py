@@ -105,8 +105,9 @@ def project_page(o: Occurrence) -> str:
 
 
 def approval_page(o: Occurrence) -> str:
-    """The project page, at the approval's own controls."""
-    return project_page(o) + (f"#task-{o.task_id}" if o.task_id else "")
+    """The approval's own page (its decision and controls), or the project page without a task."""
+    assert o.project is not None
+    return _url("decision_page", o.project.pk, o.task_id) if o.task_id else project_page(o)
 
 
 def preview_page(o: Occurrence) -> str:
@@ -345,15 +346,31 @@ def event_occurrence(event: Event) -> Occurrence:
 
 
 def event_notify(*, schema_name: str, event_id: int) -> None:
-    """After an event's commit: the notifications its kind calls for."""
+    """After an event's commit: the notifications its kind calls for; a decision made settles
+    the "Approval needed" notifications of its task."""
     with schema_context(schema_name):
         event = Event.objects.select_related("project").filter(pk=event_id).first()
-        if event is not None and event.kind in RULES:
+        if event is None:
+            return
+        if event.kind in RULES:
             notify(event_occurrence(event))
+        if event.kind in _SETTLING and event.task_id is not None:
+            approvals_settle(event.project, event.task_id)
+
+
+# Kinds that decide an approval: its "Approval needed" notifications are no longer news.
+_SETTLING = frozenset({Event.Kind.APPROVAL_GRANTED, Event.Kind.TASK_CANCELLED})
+
+
+def approvals_settle(project: Project, task_id: int) -> int:
+    """Mark read every unread "Approval needed" notification of the task's approval requests."""
+    requested = Event.objects.filter(project=project, task_id=task_id, kind=Event.Kind.APPROVAL_REQUESTED)
+    keys = [f"event:{pk}" for pk in requested.values_list("pk", flat=True)]
+    return Notification.objects.filter(key__in=keys, read_at__isnull=True).update(read_at=timezone.now())
 
 
 def event_wants_notice(kind: str) -> bool:
-    return kind in RULES
+    return kind in RULES or kind in _SETTLING
 
 
 def _notify_on_commit(occurrence: Occurrence) -> None:

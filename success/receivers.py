@@ -27,8 +27,8 @@ from django.db.models.signals import post_save
 from django_tenants.utils import schema_context
 
 from projects.models import Event, Phase, Project
-from projects.signals import payment_overdue, phase_ready_for_gates, task_escalated
-from success.escalations import on_payment_overdue, on_platform_fault, on_task_escalated
+from projects.signals import payment_overdue, phase_ready_for_gates, platform_unavailable, task_escalated
+from success.escalations import on_payment_overdue, on_platform_fault, on_platform_unavailable, on_task_escalated
 from success.gates import FINISHING, on_phase_ready_for_gates, on_task_finished
 from success.guarantee import guarantee_open
 from success.notifications import event_notify, event_wants_notice, sources_connect, sources_disconnect
@@ -76,6 +76,7 @@ def connect_receivers() -> None:
     phase_ready_for_gates.connect(on_phase_ready_for_gates, dispatch_uid="success.gates")
     task_escalated.connect(on_task_escalated, dispatch_uid="success.escalations")
     payment_overdue.connect(on_payment_overdue, dispatch_uid="success.escalations.payment")
+    platform_unavailable.connect(on_platform_unavailable, dispatch_uid="success.escalations.unavailable")
     post_save.connect(_event_saved, sender=Event, dispatch_uid="success.lifecycle")
     sources_connect()
 
@@ -85,5 +86,6 @@ def disconnect_receivers() -> None:
     phase_ready_for_gates.disconnect(dispatch_uid="success.gates")
     task_escalated.disconnect(dispatch_uid="success.escalations")
     payment_overdue.disconnect(dispatch_uid="success.escalations.payment")
+    platform_unavailable.disconnect(dispatch_uid="success.escalations.unavailable")
     post_save.disconnect(sender=Event, dispatch_uid="success.lifecycle")
     sources_disconnect()

@@ -116,7 +116,11 @@ def daily_numbers(project: Project, day: date, *, now: datetime | None = None) -
         )
         if score is not None
     ]
-    quality = {reading.metric.key: reading.display for reading in quality_read(project) if reading.value is not None}
+    quality = {
+        reading.metric.label: f"{reading.display} (target {reading.metric.target})"
+        for reading in quality_read(project)
+        if reading.value is not None
+    }
     return {
         "day": day.isoformat(),
         "progress_percent": int(facts.progress(project_progress(project), workflow) * 100) if workflow else 0,

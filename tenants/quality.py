@@ -53,6 +53,8 @@ class Threshold:
 
     @property
     def label(self) -> str:
+        if self.comparison.value == "<=" and self.limit == 0:
+            return "none"  # "HIGH security findings: none", not "≤ 0"
         symbol = {"<=": "≤", ">=": "≥", "<": "<"}[self.comparison.value]
         spacer = "" if self.unit in {"%", "/10"} else " "
         unit = f"{spacer}{self.unit}" if self.unit else ""

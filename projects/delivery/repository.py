@@ -20,6 +20,7 @@ and never the credential.
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -36,9 +37,11 @@ from projects.delivery.orchestration import WorkflowError
 from projects.delivery.workflow import CONNECT_STEP
 from projects.models import Event, Project, RepositoryConnection, Service, Task
 from projects.scoping.payment_schedule import payments_trigger
+from projects.signals import platform_unavailable
 from tenants.models import Customer, User
 from tenants.secrets import SecretStoreError, secret_encrypt, secret_hint, secret_rotate
 
+log = logging.getLogger(__name__)
 MAX_TOKEN_CHARS = 500
 _CONNECTOR = "repository connection"
 
@@ -62,7 +65,11 @@ def _credential_check(scheme: str, credential: str) -> str:
     return credential
 
 
-@transaction.atomic
+# What the customer reads when the secret store cannot take a credential (no keys configured, a
+# broken key): never the operator's message, which goes to the log and to the account manager.
+STORE_UNAVAILABLE = "Connecting repositories is not available right now; your account manager has been told."
+
+
 def repository_connect(*, project: Project, url: str, credential: str, user: User) -> RepositoryConnection:
     """Connect (or reconnect) the project's repository; see the module docstring."""
     if project.service != Service.AUGMENTATION:
@@ -75,24 +82,40 @@ def repository_connect(*, project: Project, url: str, credential: str, user: Use
     try:
         token = secret_encrypt(credential) if credential else ""
     except SecretStoreError as error:
-        raise RepositoryError(f"The credential could not be stored: {error}") from error
+        # Outside any transaction, so that the escalation raised for staff is kept.
+        log.error("repository connection of project %s refused: %s", project.pk, error)
+        schema: str = connection.schema_name  # type: ignore[attr-defined]
+        platform_unavailable.send(
+            sender=RepositoryConnection,
+            schema_name=schema,
+            project_id=project.pk,
+            reason=f"A customer could not connect a repository: {error}",
+        )
+        raise RepositoryError(STORE_UNAVAILABLE) from error
+    return _connection_save(project, remote.url, remote.scheme, credential, token, user)
+
+
+@transaction.atomic
+def _connection_save(
+    project: Project, url: str, scheme: str, credential: str, token: str, user: User
+) -> RepositoryConnection:
     now = timezone.now()
     existing = RepositoryConnection.objects.select_for_update().filter(project=project).first()
     fields = {
-        "url": remote.url,
-        "scheme": remote.scheme,
+        "url": url,
+        "scheme": scheme,
         "credential": token,
         "credential_hint": secret_hint(credential) if credential else "no credential (local repository)",
         "credential_changed_at": now,
     }
     if existing is None:
         repo = RepositoryConnection.objects.create(project=project, connected_by_email=user.email, **fields)
-        message = f"{user.email} connected the repository {remote.url}"
+        message = f"{user.email} connected the repository {url}"
     else:
         for name, value in fields.items():
             setattr(existing, name, value)
         existing.save(update_fields=list(fields))
-        repo, message = existing, f"{user.email} replaced the repository connection ({remote.url})"
+        repo, message = existing, f"{user.email} replaced the repository connection ({url})"
     event_append(project_id=project.pk, kind=Event.Kind.REPOSITORY_CONNECTED, actor=user.email, message=message)
     if existing is None:
         schema: str = connection.schema_name  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from projects.requirements.estimate import PRIORITY_TAG, detect_priority, make_story, title_from
 from projects.requirements.model import DEFAULT_ROLE, Priority, UserStory
+from projects.requirements.prose import is_person, statement_verb_ok, thing_requirement, wants_noun
 from projects.requirements.syntax import (
     KNOWN_ROLES,
     ROLE_ACTION,
@@ -191,14 +192,18 @@ def first_person(text: str) -> str:
 
 def draft_from_prose(sentence: str, *, epic: str, default: Priority) -> Draft | None:
     """A story from a prose sentence that states a capability of a named user, else None."""
-    text = sentence.strip().rstrip(".!;")
+    text = wants_noun(sentence.strip().rstrip(".!;"))
     match = _PROSE_CAPABILITY.match(text)
-    if match is None:
+    role = role_noun(match.group("role")) if match else None
+    if match is not None and role is not None and role not in SYSTEM_ROLES and is_person(role):
+        want = match.group("action")
+    elif (thing := thing_requirement(text)) is not None:
+        role, want = thing
+    elif (stated := _subject_role(text, frozenset())) is not None and statement_verb_ok(stated[1]):
+        role, want = stated  # "Clients pay the consultation fee online by card"
+    else:
         return None
-    role = role_noun(match.group("role"))
-    if role is None or role in SYSTEM_ROLES:
-        return None
-    want, so_that = match.group("action"), ""
+    so_that = ""
     split = SO_THAT.match(want)
     if split:
         want, so_that = split.group("head"), split.group("so")

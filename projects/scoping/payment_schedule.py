@@ -110,7 +110,12 @@ def quote_terms(service: str, schedule: tuple[ScheduledMilestone, ...], *, today
         ),
         "The full deliverable (the git repository) is released when "
         + ("the last milestone is paid" if release == "final" else "the first milestone is paid")
-        + "; until then you have the live preview and the acceptance material.",
+        + "; until then you have "
+        + (
+            "the agents' work as pull requests in your connected repository and the sprint reports."
+            if service == Service.AUGMENTATION
+            else "the live preview and the acceptance material."
+        ),
         "Prices are in US dollars and fixed for this scope; a change of scope makes a new quote version.",
     ]
     if service == Service.MODERNIZATION:

@@ -236,8 +236,8 @@ def augmentation_snapshot(project: Project, engagement: Engagement) -> dict[str,
         snapshot |= {
             "price_cents": price,
             "price": format_usd(price),
-            "terms": f"{engagement.sprints} sprint(s) of {engagement.sprint_weeks} weeks at "
-            f"{SPRINT_AUGMENTATION.price_label}",
+            "terms": f"{engagement.sprints} sprint{'' if engagement.sprints == 1 else 's'} of "
+            f"{engagement.sprint_weeks} weeks at {SPRINT_AUGMENTATION.price_label}",
         }
     elif engagement.kind == Engagement.Kind.CONTINUOUS:
         assert CONTINUOUS_AUGMENTATION.price_cents is not None

@@ -246,7 +246,7 @@ def test_an_owner_key_accepts_the_latest_quote_through_the_consent_step(world: W
     assert blind.status_code == 409 and "payment step" in blind.json()["detail"]
 
     offer = _consent(key, project, 2)
-    assert (offer["quote_number"], offer["due_now_cents"], offer["card"]) == (2, 3_750_000, "visa •••• 4242")
+    assert (offer["quote_number"], offer["due_now_cents"], offer["card"]) == (2, 3_750_000, "Visa •••• 4242")
     assert [line["amount_cents"] for line in offer["now"] + offer["later"]] == [3_750_000, 3_750_000]
     assert _accept(key, project, 2, offer["consent"], authorise=False).status_code == 400
     other_key = key_make(world, scope=Scope.WRITE)
@@ -259,13 +259,13 @@ def test_an_owner_key_accepts_the_latest_quote_through_the_consent_step(world: W
     assert _quote(project, 2).accepted_at is None
 
     offer = _consent(key, project, 2)
-    assert offer["card"] == "visa •••• 1881"
+    assert offer["card"] == "Visa •••• 1881"
     response = _accept(key, project, 2, offer["consent"])
     assert response.status_code == 200, response.content
     assert response.json()["accepted_by_email"] == "alpha-owner@example.test"
     quote = _quote(project, 2)
     assert quote.accepted_at is not None and quote.accepted_by == world.users["alpha_owner"]
-    assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "visa •••• 1881")
+    assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "Visa •••• 1881")
     with schema_context("alpha"):
         assert Project.objects.get(pk=project.pk).status == Project.Status.AWAITING_PAYMENT
     # A double submit accepts once; the scope is now locked, so no new version can be made.

@@ -204,7 +204,7 @@ def test_it_holds_the_mvp_quality_standards() -> None:
     assert standards["uptime"].is_met(99.9) and not standards["uptime"].is_met(99.89)
     assert standards["blocking_issue_age"].is_met(4) and not standards["blocking_issue_age"].is_met(4.1)
     labels = [s.threshold.label for s in MVP_QUALITY_STANDARDS if s.threshold]
-    assert labels == ["≥ 95%", "< 2 s", "≤ 0", "≥ 99.9%", "≤ 4 hours"]
+    assert labels == ["≥ 95%", "< 2 s", "none", "≥ 99.9%", "≤ 4 hours"]
     assert quality_standards("mvp") == MVP_QUALITY_STANDARDS
 
 

@@ -45,7 +45,8 @@ def test_an_owner_sets_the_contact_and_manages_cards_in_test_mode(world: World, 
     remote = gateway.client().v1.customers.retrieve(stripe_customer.stripe_id)
     assert remote.email == "ap@alpha.test" and remote.address is not None and remote.address.country == "US"
 
-    assert client.post(url("billing_card_add"), CARD).status_code == 302
+    added = client.post(url("billing_card_add"), CARD, follow=True)
+    assert "Visa •••• 4242" in added.content.decode() and "visa ••••" not in added.content.decode()
     assert client.post(url("billing_card_add"), {**CARD, "number": "4000 0566 5566 5556"}).status_code == 302
     first, second = PaymentMethod.objects.order_by("created_at")
     assert first.is_default and not second.is_default
@@ -80,6 +81,7 @@ def test_history_and_a_printable_receipt(world: World, stripe_emulator: str) -> 
     receipt = viewer.get(url("billing_receipt", charge.pk))
     assert receipt.status_code == 200
     assert charge.receipt_number.encode() in receipt.content and b"$37,500" in receipt.content
+    assert b'<meta name="viewport" content="width=device-width, initial-scale=1">' in receipt.content
     assert b"data-print" in receipt.content and b"js/forms.js" in receipt.content  # the print link (static/js/forms.js)
 
 

@@ -85,11 +85,11 @@ def test_an_owner_scopes_quotes_and_accepts_an_mvp(page: Any, site: str, world: 
     page.get_by_test_id("authorise").check()
     confirm.click()
     page.wait_for_url("**/projects/*/")
-    assert "$37,500 is being charged to visa •••• 4242" in page.content()
+    assert "$37,500 is being charged to Visa •••• 4242" in page.content()
 
     with schema_context("alpha"):
         project = Project.objects.get(name=name)
         assert project.status == Project.Status.AWAITING_PAYMENT
         quote = project.quotes.get()
         assert quote.snapshot["story_count"] == 9 and quote.accepted_by_email == "alpha-owner@example.test"
-        assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "visa •••• 4242")
+        assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "Visa •••• 4242")

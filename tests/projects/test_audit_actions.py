@@ -142,5 +142,5 @@ def test_accepting_a_quote_is_recorded(world: World) -> None:
         "project_id": project.pk,
         "price_cents": quote.price_cents,
         "authorised_now_cents": (quote.price_cents or 0) // 2,
-        "authorised_card": "visa •••• 4242",
+        "authorised_card": "Visa •••• 4242",
     }

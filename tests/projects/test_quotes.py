@@ -89,6 +89,7 @@ def test_it_makes_quote_v1_from_the_scope(world: World) -> None:
         "Age of any blocking issue: ≤ 4 hours",
         "Automated test coverage: ≥ 95%",
         "Page load time: < 2 s",
+        "HIGH security findings: none",
         # the guarantee
         "30-day success guarantee",
         "Customer user acceptance: ≥ 90%",
@@ -171,14 +172,14 @@ def test_an_owner_accepts_the_latest_quote(world: World) -> None:
     assert quote.accepted_at is not None and before <= quote.accepted_at <= timezone.now()
     assert quote.accepted_by == world.users["alpha_owner"]
     assert quote.accepted_by_email == "alpha-owner@example.test"
-    assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "visa •••• 4242")
+    assert (quote.authorised_now_cents, quote.authorised_card) == (3_750_000, "Visa •••• 4242")
     assert _status(project) == Project.Status.AWAITING_PAYMENT
     page = owner.get(url("project_detail", project.pk))
-    assert "Quote v1 accepted and its payments authorised: $37,500 is being charged to visa •••• 4242." in text_of(page)
+    assert "Quote v1 accepted and its payments authorised: $37,500 is being charged to Visa •••• 4242." in text_of(page)
     assert "Awaiting payment" in text_of(page)
     accepted = by_testid(owner.get(url("quote_detail", project.pk, 1)), "accepted")
     assert accepted.startswith("Accepted by alpha-owner@example.test on ")
-    assert "authorised its payments on visa •••• 4242 ($37,500 at acceptance)" in accepted
+    assert "authorised its payments on Visa •••• 4242 ($37,500 at acceptance)" in accepted
 
 
 def test_only_the_latest_version_can_be_accepted(world: World) -> None:
@@ -346,7 +347,9 @@ def test_three_sprints_cost_75000(world: World) -> None:
     assert quote.price_cents == 7_500_000
     page = member.get(url("quote_detail", project.pk, 1))
     assert by_testid(page, "quote-price") == "$75,000"
-    assert "3 sprint(s) of 3 weeks at $25,000 per sprint" in text_of(page)
+    assert "3 sprints of 3 weeks at $25,000 per sprint" in text_of(page)
+    # Augmentation has no live preview: the terms say what it delivers before the release.
+    assert "live preview" not in text_of(page) and "pull requests in your connected repository" in text_of(page)
     assert "Velocity improvement: ≥ 40%" in text_of(page)
     card_on_file(world.customers["alpha"])
     quote_accept_consenting(world.client("alpha_owner", on="alpha"), project, 1)

@@ -78,3 +78,25 @@ def test_a_repository_connected_before_the_start_lets_the_workflow_go_on_at_once
         project_start(project=project, user=hive.users["alpha_owner"])
         assert Task.objects.get(project=project, key="connect_repository").status == "done"
         assert Task.objects.get(project=project, key="team_assessment").status != "pending"
+
+
+def test_without_secret_store_keys_the_customer_reads_a_plain_message_once_and_staff_are_told(
+    hive: World, settings: pytest.FixtureRequest
+) -> None:
+    from success.models import Escalation
+
+    settings.HIVE_SECRET_KEYS = []  # type: ignore[attr-defined]
+    project = _project("- Track invoices with an amount")
+    page = reverse("project_repository", urlconf=URLCONF, args=[project.pk])
+    response = hive.client("alpha_member", on="alpha").post(
+        page, {"url": "https://git.example.com/t/a.git", "credential": "tok-123456"}
+    )
+
+    shown = response.content.decode()
+    assert response.status_code == 400
+    message = "Connecting repositories is not available right now; your account manager has been told."
+    assert shown.count(message) == 1 and "HIVE_SECRET_KEYS" not in shown and "secret store" not in shown
+    with schema_context("alpha"):
+        assert not RepositoryConnection.objects.filter(project=project).exists()
+        escalation = Escalation.objects.get(project=project, kind=Escalation.Kind.PLATFORM_FAULT)
+    assert "HIVE_SECRET_KEYS" in escalation.reason

@@ -50,7 +50,7 @@ def test_an_approval_waiting_mails_the_owner_a_link_to_the_decision_and_lists_it
         task = Task.objects.get(project=project, key="approve_plan")
     sent = [m for m in mailbox.to(OWNER) if "Approval needed" in m.subject]
     assert len(sent) == 1
-    link = f"{PORTAL}/projects/{project.pk}/#task-{task.pk}"
+    link = f"{PORTAL}/projects/{project.pk}/decisions/{task.pk}/"
     assert sent[0].subject == "[Alpha Industries] Approval needed: Shop & <Co> — Customer approves the plan"
     assert link in sent[0].text and "&amp;" not in sent[0].text  # text is not HTML-escaped
     assert f'href="{link}"' in sent[0].html and "Shop &amp; &lt;Co&gt;" in sent[0].html  # HTML is
@@ -65,8 +65,10 @@ def test_an_approval_waiting_mails_the_owner_a_link_to_the_decision_and_lists_it
     assert f'data-testid="notification-{row.pk}"' in page and f'data-testid="unread-count">{unread}<' in page
     assert f'data-testid="unread-badge">{unread}<' in owner.get("/reports/").content.decode()
     opened = owner.post(f"/notifications/{row.pk}/open/")
-    assert opened.status_code == 302 and opened["Location"] == f"/projects/{project.pk}/#task-{task.pk}"
+    assert opened.status_code == 302 and opened["Location"] == f"/projects/{project.pk}/decisions/{task.pk}/"
     assert f'data-testid="approve-{task.pk}"' in owner.get(opened["Location"]).content.decode()
+    # The project page's decisions block carries the anchor older e-mails link to.
+    assert f'id="task-{task.pk}"' in owner.get(f"/projects/{project.pk}/").content.decode()
     with schema_context("alpha"):
         assert Notification.objects.get(pk=row.pk).read_at is not None
 
@@ -80,6 +82,25 @@ def test_an_approval_waiting_mails_the_owner_a_link_to_the_decision_and_lists_it
         "Customer approves the plan"
         not in world.client("beta_owner", on="beta").get("/notifications/").content.decode()
     )
+
+
+def test_an_approval_given_settles_its_approval_needed_notification(world: World, mailbox: Mailbox) -> None:
+    with schema_context("alpha"):
+        project = started_mvp("Settled", world.users["alpha_owner"], stories=1)
+        run_until(project, "review", world.users["alpha_owner"])
+        task = Task.objects.get(project=project, key="approve_plan")
+        row = Notification.objects.get(email=OWNER, kind=NotificationKind.APPROVAL_NEEDED, project=project)
+        assert row.read_at is None
+
+    owner = world.client("alpha_owner", on="alpha")
+    with committed():
+        approved = owner.post(f"/projects/{project.pk}/decisions/{task.pk}/approve/")
+    assert approved.status_code in (200, 204, 302)
+
+    with schema_context("alpha"):
+        assert Notification.objects.get(pk=row.pk).read_at is not None
+    page = owner.get("/notifications/").content.decode()
+    assert f'data-testid="notification-{row.pk}"' not in page or "New · Approval needed" not in page
 
 
 def test_blocked_and_escalated_tasks_scope_changes_and_the_preview_tell_the_team(
