@@ -57,7 +57,7 @@ def _decidable(story: Story) -> None:
     if workflow is None or not workflow.is_active:
         raise AcceptanceError("Stories are accepted while the delivery is under way; this project's is not.")
     task = story_task(story)
-    if task is None or task.status != Task.Status.DONE:
+    if task is None or task.status != Task.Status.DONE or task.not_built:
         raise AcceptanceError("The story is not implemented yet; it can be decided once its work is done.")
     latest = latest_decision(story)
     if latest is not None and latest.fix_task is not None and latest.fix_task.status not in Task.FINISHED:
@@ -205,10 +205,10 @@ def story_acceptance_rows(project: Project) -> list[dict[str, Any]]:
         decisions.setdefault(decision.story_id, []).append(decision)
     done = {
         int(story_id)
-        for story_id in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
-            "inputs__item__story_id", flat=True
+        for story_id, built in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
+            "inputs__item__story_id", "output__data__built"
         )
-        if story_id is not None
+        if story_id is not None and built is not False  # ended without building it: not implemented
     }
     rows = []
     for story in stories:

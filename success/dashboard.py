@@ -40,7 +40,7 @@ from projects.delivery.progress import (
     project_progress,
     project_timeline,
 )
-from projects.models import Event, Phase, Project, Run, Task, Workflow
+from projects.models import NOT_BUILT_LABEL, SKIPPED_LABEL, Event, Phase, Project, Run, Task, Workflow
 from success.delivery_status import ScopeFacts, duration_text, project_scope_facts, scope_facts, status_words
 from tenants.quality import COVERAGE_MIN, HIGH_FINDINGS_MAX, PAGE_LOAD_MAX, SECRET_FINDINGS_MAX, Measure, Threshold
 
@@ -225,6 +225,10 @@ def role_label(role: str) -> str:
         return role.replace("_", " ").capitalize() if role else "Customer"
 
 
+NOT_BUILT, SKIPPED = "not_built", "skipped"
+SHOWN_LABELS = {NOT_BUILT: NOT_BUILT_LABEL, SKIPPED: SKIPPED_LABEL}
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     id: int
@@ -239,6 +243,8 @@ class Card:
 
     @property
     def status_label(self) -> str:
+        if self.status in SHOWN_LABELS:
+            return SHOWN_LABELS[self.status]
         try:
             return str(Task.Status(self.status).label)
         except ValueError:
@@ -282,8 +288,18 @@ class PhaseBoard:
 
 def _column_case() -> Case:
     return Case(
+        When(status=S.DONE, output__data__built=False, then=Value("waiting")),  # not built: still open
         *[When(status__in=column.statuses, then=Value(column.key)) for column in COLUMNS],
         default=Value(COLUMNS[0].key),
+    )
+
+
+def _shown_case() -> Case:
+    """A done task that built nothing, or did nothing, shows so (``Card.status_label``)."""
+    return Case(
+        When(status=S.DONE, output__data__built=False, then=Value(NOT_BUILT)),
+        When(status=S.DONE, output__data__has_key="skipped", then=Value(SKIPPED)),
+        default=F("status"),
     )
 
 
@@ -307,7 +323,8 @@ def boards_read(project: Project, phase_ids: Iterable[int] | None = None) -> lis
         )
         .filter(rank__lte=CARD_CAP)
         .order_by("phase_id", "column", "rank")
-        .values_list("pk", "phase_id", "column", "column_total", "title", "role", "status", "started_at")
+        .annotate(shown=_shown_case())
+        .values_list("pk", "phase_id", "column", "column_total", "title", "role", "shown", "started_at")
     )
     index = {column.key: number for number, column in enumerate(COLUMNS)}
     for pk, phase_id, column, column_total, title, role, status, started_at in rows:
@@ -512,6 +529,7 @@ class Adherence:
     planned: bool
     delay: timedelta | None
     blocked_for: timedelta | None = None  # a task is blocked: never "on plan"
+    open_gaps: int = 0  # paid stories the built-in developers cannot build: never plainly "on plan"
 
     @property
     def state(self) -> str:
@@ -531,6 +549,9 @@ class Adherence:
         assert self.delay is not None
         if self.delay > timedelta(0):
             return f"Behind plan by {duration_text(self.delay)}"
+        if self.open_gaps:
+            plural = "story is" if self.open_gaps == 1 else "stories are"
+            return f"Open gaps: {self.open_gaps} paid {plural} not built (needs the model provider or a developer)"
         if self.delay < -timedelta(hours=1):
             return f"On plan, {duration_text(-self.delay)} ahead"
         return "On plan"
@@ -590,6 +611,7 @@ def dashboard_read(
             planned=bool(workflow and workflow.planned_end),
             delay=timeline.delay if timeline else None,
             blocked_for=scope.blocked_for(now) if workflow is not None and workflow.is_active else None,
+            open_gaps=len(scope.open_gaps),
         ),
         scope=scope,
         boards=boards_read(project, phase_ids) if workflow is not None else [],
@@ -642,6 +664,9 @@ class ProjectSummary:
             return "bad", f"Blocked: {self.blocked} task{plural}" + (f" for {duration_text(since)}" if since else "")
         if self.delay is not None and self.delay > timedelta(0):
             return "warn", f"Behind plan by {duration_text(self.delay)}"
+        if self.scope.open_gaps:
+            gaps = len(self.scope.open_gaps)
+            return "warn", f"Open gaps: {gaps} paid stor{'y' if gaps == 1 else 'ies'} not built"
         if self.workflow.status == Workflow.Status.PAUSED:
             return "warn", "Paused"
         return "ok", "On plan" if self.delay is not None else "Running"
