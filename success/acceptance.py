@@ -46,6 +46,12 @@ def story_task(story: Story) -> Task | None:
     return Task.objects.filter(project_id=story.project_id, key="story", inputs__item__story_id=story.pk).first()
 
 
+def _built_item(story: Story) -> dict[str, Any]:
+    task = story_task(story)
+    item = task.inputs.get("item") if task is not None else None
+    return dict(item) if isinstance(item, dict) else {}
+
+
 def latest_decision(story: Story) -> StoryDecision | None:
     return StoryDecision.objects.filter(story=story).order_by("-decided_at", "-pk").first()
 
@@ -101,6 +107,7 @@ def story_reject(*, story: Story, user: User, comment: str, unmet_criteria: Iter
         role=Role.FULLSTACK_DEVELOPER.value,
         inputs={
             "item": {
+                **_built_item(story),  # its number and design, as the development step had them
                 "story_id": story.pk,
                 "title": story.title,
                 "sentence": story_sentence(story.as_a, story.i_want, story.so_that),
