@@ -269,9 +269,15 @@ class PhaseBoard:
     name: str
     status: str
     columns: list[ColumnCards]
+    still_open: list[str] = field(default_factory=list)  # what its skipped steps leave open
+    skipped: bool = False
 
     @property
     def status_label(self) -> str:
+        if self.skipped and self.status == Phase.Status.DONE:  # a step did nothing: never plainly "Done"
+            return "Skipped — not applicable" + (
+                f"; still open: {', '.join(self.still_open)}" if self.still_open else ""
+            )
         try:
             return str(Phase.Status(self.status).label)
         except ValueError:
@@ -324,13 +330,27 @@ def boards_read(project: Project, phase_ids: Iterable[int] | None = None) -> lis
         .filter(rank__lte=CARD_CAP)
         .order_by("phase_id", "column", "rank")
         .annotate(shown=_shown_case())
-        .values_list("pk", "phase_id", "column", "column_total", "title", "role", "shown", "started_at")
+        .values_list(
+            "pk",
+            "phase_id",
+            "column",
+            "column_total",
+            "title",
+            "role",
+            "shown",
+            "started_at",
+            "output__data__skipped__leaves_open",
+        )
     )
     index = {column.key: number for number, column in enumerate(COLUMNS)}
-    for pk, phase_id, column, column_total, title, role, status, started_at in rows:
+    for pk, phase_id, column, column_total, title, role, status, started_at, leaves_open in rows:
         board = boards.get(phase_id)
         if board is None:
             continue
+        if status == SKIPPED:
+            board.skipped = True
+            if isinstance(leaves_open, str) and leaves_open and leaves_open not in board.still_open:
+                board.still_open.append(leaves_open)
         cell = board.columns[index[column]]
         cell.total = column_total
         cell.cards.append(Card(pk, title, role, status, started_at))

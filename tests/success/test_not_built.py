@@ -9,10 +9,13 @@ page and the project page say so, the acceptance matrix (success page, decision 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django_tenants.utils import schema_context
 
 from projects.models import Project, Story, Task
+from projects.signals import phase_ready_for_gates
 from success.acceptance import story_acceptance_rows
 from success.delivery_status import project_scope_facts
 from tests.success.success_world import finish, run_until, started_mvp
@@ -21,6 +24,16 @@ from tests.world import World
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_free_agents")]
 
 NOT_BUILT = "Not built — needs the model provider or a developer"
+
+
+@pytest.fixture
+def no_gates() -> Iterator[None]:
+    """Quality gates are a matter of their own (coverage, findings, page load): off here."""
+    phase_ready_for_gates.disconnect(dispatch_uid="success.gates")
+    yield
+    from success.gates import on_phase_ready_for_gates
+
+    phase_ready_for_gates.connect(on_phase_ready_for_gates, dispatch_uid="success.gates")
 
 
 def test_a_story_that_was_not_built_reads_not_built_everywhere(world: World) -> None:
@@ -53,3 +66,22 @@ def test_a_story_that_was_not_built_reads_not_built_everywhere(world: World) -> 
     assert f'data-testid="task-status">{NOT_BUILT}<' in task_page
     success = client.get(f"/projects/{project.pk}/success/").content.decode()
     assert "Story 2" in success and "On plan" not in success
+
+
+@pytest.mark.usefixtures("no_gates")
+def test_a_deployment_that_applied_nothing_reads_skipped_with_what_stays_open(world: World) -> None:
+    owner = world.users["alpha_owner"]
+    with schema_context("alpha"):
+        project = started_mvp("Undeployed", owner, stories=1)
+        Project.objects.filter(pk=project.pk).update(status=Project.Status.IN_DELIVERY)
+        phase = run_until(project, "deployment", owner)
+        deploy = Task.objects.get(project=project, key="deploy")
+        skipped = {"reason": "no production cluster is configured", "leaves_open": "production hosting of the tier"}
+        finish(deploy, {"release": "release-1", "skipped": skipped})
+        deploy.refresh_from_db()
+        assert deploy.shown_status == "Skipped — not applicable"
+    page = world.client("alpha_viewer", on="alpha").get(f"/projects/{project.pk}/dashboard/").content.decode()
+    block = page[page.index(f'data-testid="phase-{phase.pk}"') :]
+    block = block[: block.index("</h3>")]
+    assert "Skipped — not applicable; still open: production hosting of the tier" in block
+    assert ">Done<" not in block
