@@ -26,7 +26,7 @@ from projects.models import Assessment, Engagement, Project, Service, Task, Work
 from projects.requirements import COLUMN_CHOICES, RequirementsError, UnrecognisedColumns
 from projects.scoping import intake, quotes
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
-from projects.scoping.scope_snapshot import tier_change_of_edit, tier_changes
+from projects.scoping.scope_snapshot import story_gap, tier_change_of_edit, tier_changes
 from projects.scoping.uploads import upload_limit, upload_refusal
 from projects.views_scope import scope_context
 from tenants.access import current_customer, portal_role, require_role
@@ -90,6 +90,7 @@ def _detail_context(request: HttpRequest, project: Project, **extra: Any) -> dic
                 changes = tier_changes(project, stories, context["scope"])
                 for story in stories:
                     story.tier_change = changes.get(story.pk, "")  # type: ignore[attr-defined]
+                    story.capability_gap = story_gap(story)  # type: ignore[attr-defined]
         context["non_functional"] = project.nonfunctional_requirements
     elif project.service == Service.MODERNIZATION:
         context["assessment"] = Assessment.objects.filter(project=project).first()
@@ -330,7 +331,8 @@ def quote_accept(request: HttpRequest, pk: int, number: int) -> HttpResponse:
                     f"{offer.due_now_label} is being charged to {offer.card}.",
                 )
                 return redirect("project_detail", pk=project.pk)
-    context = {"project": project, "quote": quote, "offer": offer, "here": request.get_full_path()}
+    gaps = [st for st in quote.snapshot.get("stories") or [] if isinstance(st, dict) and st.get("gap")]
+    context = {"project": project, "quote": quote, "offer": offer, "here": request.get_full_path(), "quote_gaps": gaps}
     return render(request, "projects/quote_consent.html", context, status=400 if request.method == "POST" else 200)
 
 

@@ -46,6 +46,12 @@ def story_task(story: Story) -> Task | None:
     return Task.objects.filter(project_id=story.project_id, key="story", inputs__item__story_id=story.pk).first()
 
 
+def _built_item(story: Story) -> dict[str, Any]:
+    task = story_task(story)
+    item = task.inputs.get("item") if task is not None else None
+    return dict(item) if isinstance(item, dict) else {}
+
+
 def latest_decision(story: Story) -> StoryDecision | None:
     return StoryDecision.objects.filter(story=story).order_by("-decided_at", "-pk").first()
 
@@ -57,7 +63,7 @@ def _decidable(story: Story) -> None:
     if workflow is None or not workflow.is_active:
         raise AcceptanceError("Stories are accepted while the delivery is under way; this project's is not.")
     task = story_task(story)
-    if task is None or task.status != Task.Status.DONE:
+    if task is None or task.status != Task.Status.DONE or task.not_built:
         raise AcceptanceError("The story is not implemented yet; it can be decided once its work is done.")
     latest = latest_decision(story)
     if latest is not None and latest.fix_task is not None and latest.fix_task.status not in Task.FINISHED:
@@ -101,6 +107,7 @@ def story_reject(*, story: Story, user: User, comment: str, unmet_criteria: Iter
         role=Role.FULLSTACK_DEVELOPER.value,
         inputs={
             "item": {
+                **_built_item(story),  # its number and design, as the development step had them
                 "story_id": story.pk,
                 "title": story.title,
                 "sentence": story_sentence(story.as_a, story.i_want, story.so_that),
@@ -205,10 +212,10 @@ def story_acceptance_rows(project: Project) -> list[dict[str, Any]]:
         decisions.setdefault(decision.story_id, []).append(decision)
     done = {
         int(story_id)
-        for story_id in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
-            "inputs__item__story_id", flat=True
+        for story_id, built in Task.objects.filter(project=project, key="story", status=Task.Status.DONE).values_list(
+            "inputs__item__story_id", "output__data__built"
         )
-        if story_id is not None
+        if story_id is not None and built is not False  # ended without building it: not implemented
     }
     rows = []
     for story in stories:

@@ -40,7 +40,7 @@ from projects.delivery.progress import (
     project_progress,
     project_timeline,
 )
-from projects.models import Event, Phase, Project, Run, Task, Workflow
+from projects.models import NOT_BUILT_LABEL, SKIPPED_LABEL, Event, Phase, Project, Run, Task, Workflow
 from projects.scoping.scope_snapshot import project_quality_standards
 from success.delivery_status import ScopeFacts, duration_text, project_scope_facts, scope_facts, status_words
 from tenants.quality import COVERAGE_MIN, HIGH_FINDINGS_MAX, PAGE_LOAD_MAX, SECRET_FINDINGS_MAX, Measure, Threshold
@@ -239,6 +239,10 @@ def role_label(role: str) -> str:
         return role.replace("_", " ").capitalize() if role else "Customer"
 
 
+NOT_BUILT, SKIPPED = "not_built", "skipped"
+SHOWN_LABELS = {NOT_BUILT: NOT_BUILT_LABEL, SKIPPED: SKIPPED_LABEL}
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     id: int
@@ -253,6 +257,8 @@ class Card:
 
     @property
     def status_label(self) -> str:
+        if self.status in SHOWN_LABELS:
+            return SHOWN_LABELS[self.status]
         try:
             return str(Task.Status(self.status).label)
         except ValueError:
@@ -277,9 +283,15 @@ class PhaseBoard:
     name: str
     status: str
     columns: list[ColumnCards]
+    still_open: list[str] = field(default_factory=list)  # what its skipped steps leave open
+    skipped: bool = False
 
     @property
     def status_label(self) -> str:
+        if self.skipped and self.status == Phase.Status.DONE:  # a step did nothing: never plainly "Done"
+            return "Skipped — not applicable" + (
+                f"; still open: {', '.join(self.still_open)}" if self.still_open else ""
+            )
         try:
             return str(Phase.Status(self.status).label)
         except ValueError:
@@ -296,8 +308,18 @@ class PhaseBoard:
 
 def _column_case() -> Case:
     return Case(
+        When(status=S.DONE, output__data__built=False, then=Value("waiting")),  # not built: still open
         *[When(status__in=column.statuses, then=Value(column.key)) for column in COLUMNS],
         default=Value(COLUMNS[0].key),
+    )
+
+
+def _shown_case() -> Case:
+    """A done task that built nothing, or did nothing, shows so (``Card.status_label``)."""
+    return Case(
+        When(status=S.DONE, output__data__built=False, then=Value(NOT_BUILT)),
+        When(status=S.DONE, output__data__has_key="skipped", then=Value(SKIPPED)),
+        default=F("status"),
     )
 
 
@@ -321,13 +343,28 @@ def boards_read(project: Project, phase_ids: Iterable[int] | None = None) -> lis
         )
         .filter(rank__lte=CARD_CAP)
         .order_by("phase_id", "column", "rank")
-        .values_list("pk", "phase_id", "column", "column_total", "title", "role", "status", "started_at")
+        .annotate(shown=_shown_case())
+        .values_list(
+            "pk",
+            "phase_id",
+            "column",
+            "column_total",
+            "title",
+            "role",
+            "shown",
+            "started_at",
+            "output__data__skipped__leaves_open",
+        )
     )
     index = {column.key: number for number, column in enumerate(COLUMNS)}
-    for pk, phase_id, column, column_total, title, role, status, started_at in rows:
+    for pk, phase_id, column, column_total, title, role, status, started_at, leaves_open in rows:
         board = boards.get(phase_id)
         if board is None:
             continue
+        if status == SKIPPED:
+            board.skipped = True
+            if isinstance(leaves_open, str) and leaves_open and leaves_open not in board.still_open:
+                board.still_open.append(leaves_open)
         cell = board.columns[index[column]]
         cell.total = column_total
         cell.cards.append(Card(pk, title, role, status, started_at))
@@ -545,6 +582,7 @@ class Adherence:
     planned: bool
     delay: timedelta | None
     blocked_for: timedelta | None = None  # a task is blocked: never "on plan"
+    open_gaps: int = 0  # paid stories the built-in developers cannot build: never plainly "on plan"
 
     @property
     def state(self) -> str:
@@ -564,6 +602,9 @@ class Adherence:
         assert self.delay is not None
         if self.delay > timedelta(0):
             return f"Behind plan by {duration_text(self.delay)}"
+        if self.open_gaps:
+            plural = "story is" if self.open_gaps == 1 else "stories are"
+            return f"Open gaps: {self.open_gaps} paid {plural} not built (needs the model provider or a developer)"
         if self.delay < -timedelta(hours=1):
             return f"On plan, {duration_text(-self.delay)} ahead"
         return "On plan"
@@ -623,6 +664,7 @@ def dashboard_read(
             planned=bool(workflow and workflow.planned_end),
             delay=timeline.delay if timeline else None,
             blocked_for=scope.blocked_for(now) if workflow is not None and workflow.is_active else None,
+            open_gaps=len(scope.open_gaps),
         ),
         scope=scope,
         boards=boards_read(project, phase_ids) if workflow is not None else [],
@@ -675,6 +717,9 @@ class ProjectSummary:
             return "bad", f"Blocked: {self.blocked} task{plural}" + (f" for {duration_text(since)}" if since else "")
         if self.delay is not None and self.delay > timedelta(0):
             return "warn", f"Behind plan by {duration_text(self.delay)}"
+        if self.scope.open_gaps:
+            gaps = len(self.scope.open_gaps)
+            return "warn", f"Open gaps: {gaps} paid stor{'y' if gaps == 1 else 'ies'} not built"
         if self.workflow.status == Workflow.Status.PAUSED:
             return "warn", "Paused"
         return "ok", "On plan" if self.delay is not None else "Running"

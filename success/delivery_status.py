@@ -97,13 +97,13 @@ def scope_facts(project_ids: Iterable[int]) -> dict[int, ScopeFacts]:
             "story_id", "consented_at", "title"
         )
     }
-    done = {
-        int(sid)
-        for sid in Task.objects.filter(project_id__in=ids, key="story", status=Task.Status.DONE).values_list(
-            "inputs__item__story_id", flat=True
-        )
-        if sid is not None
-    }
+    done: set[int] = set()
+    not_built: set[int] = set()  # ended without building it: not implemented, an open gap
+    for sid, built in Task.objects.filter(project_id__in=ids, key="story", status=Task.Status.DONE).values_list(
+        "inputs__item__story_id", "output__data__built"
+    ):
+        if sid is not None:
+            (not_built if built is False else done).add(int(sid))
     checks: dict[int, list[str]] = {}
     for check in CriterionCheck.objects.filter(project_id__in=ids).only(
         "story_id", "status", "evidence", "waived_reason"
@@ -117,6 +117,8 @@ def scope_facts(project_ids: Iterable[int]) -> dict[int, ScopeFacts]:
     accepted = {story_id: decision == StoryDecision.Decision.ACCEPTED for _, story_id, decision in decided}
     stories = _story_rows(ids)
     for story in stories:
+        if story.pk in not_built and not story.gap:  # built nothing, whether or not the gap was recorded
+            story.gap = {"capability": "a capability", "reason": ""}
         _story_count(facts[story.project_id], story, changes.get(story.pk), story.pk in done, checks, accepted)
     in_scope = {story.pk for story in stories if not story.dropped}
     for project_id, story_id, decision in decided:

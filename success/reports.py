@@ -98,6 +98,7 @@ def daily_numbers(project: Project, day: date, *, now: datetime | None = None) -
         planned=bool(workflow and workflow.planned_end),
         delay=timeline.delay if timeline else None,
         blocked_for=facts.blocked_for(now) if workflow is not None and workflow.is_active else None,
+        open_gaps=len(facts.open_gaps),
     )
     gate_runs = list(
         GateRun.objects.filter(project=project, evaluated_at__gte=start, evaluated_at__lt=end).values_list(
@@ -310,6 +311,7 @@ def weekly_numbers(week_start: date, *, now: datetime | None = None) -> dict[str
                     planned=workflow.planned_end is not None,
                     delay=timeline.delay,
                     blocked_for=facts.blocked_for(now) if workflow.is_active else None,
+                    open_gaps=len(facts.open_gaps),
                 ).text,
                 "success_probability": probability.percent,
             }

@@ -27,7 +27,9 @@ class BuiltinProvider:
             raise JobCancelled(spec.title)
         step = step_for(spec.role, spec.key)
         if step is None:
-            raise JobFailed(f"the built-in provider has no work for the step {spec.key!r} of the {spec.role} role")
+            raise JobFailed(
+                f"the built-in developers have no work for “{spec.title}”: it needs the model provider or a developer"
+            )
         started = time.monotonic()
         context.workspace.parent.mkdir(parents=True, exist_ok=True)
         result = step(Job(spec, context))

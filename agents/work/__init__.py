@@ -30,6 +30,7 @@ BY_KEY: dict[str, Step] = {
     "sprint_plan": mvp.sprint_plan,
     "ci": mvp.ci,
     "story": mvp.story,
+    "story_fix": mvp.story_fix,
     "quality": mvp.quality,
     "preview": mvp.preview,
     "deploy": mvp.deploy,

@@ -358,6 +358,32 @@ def story(job: Job) -> Result:
     gap = _story_gap(item)
     if gap is not None:
         return _not_built(job, item, gap)
+    return _story_build(job, item)
+
+
+def story_fix(job: Job) -> Result:
+    """A story the customer rejected: its slice re-built from its specification, the rejection
+    recorded beside it (``docs/stories/``), its acceptance tests run again. A story the built-in
+    developers cannot build ends "not built" at once (no retry would change that), which
+    escalates it like the story step's own gap."""
+    item = dict(job.inputs.get("item") or {})
+    given = job.inputs.get("rejection")
+    rejection: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+    gap = _story_gap(item)
+    if gap is not None:
+        return _not_built(job, item, gap)
+    comment = str(rejection.get("comment") or "").strip()[:2000]
+    unmet = [str(c) for c in rejection.get("unmet_criteria") or []][:50]
+    note = "\n## Rejected by the customer\n\n" + md_block(comment or "(no comment)") + "\n"
+    if unmet:
+        note += "\nCriteria reported unmet:\n\n" + "\n".join(f"- {md_inline(c)}" for c in unmet) + "\n"
+    job.report("fix", f"re-building story {int(item.get('number', 0))} after the customer's rejection")
+    result = _story_build(job, item, note=note)
+    data = {**result.data, "fix": True, "rejection": {"comment": comment, "unmet_criteria": unmet}}
+    return Result(f"after the customer's rejection, {result.summary}", result.artifacts, data)
+
+
+def _story_build(job: Job, item: dict[str, Any], *, note: str = "") -> Result:
     name = f"story/{int(item.get('number', 0)):03d}-{slug(str(item.get('title', '')))}"
     with job.branch(name) as branch:
         design = _design_of(branch.path, item)
@@ -368,7 +394,7 @@ def story(job: Job) -> Result:
             f"docs/stories/{design.number:03d}-{slug(design.title)}.md",
             f"# Story {design.number}: {md_inline(design.title)}\n\n{md_block(design.sentence)}\n\n"
             f"Implemented as: {what}.\n"
-            f"Specification: `{spec}`; acceptance tests: `tests/test_story_{design.number:03d}.py`.\n",
+            f"Specification: `{spec}`; acceptance tests: `tests/test_story_{design.number:03d}.py`.\n" + note,
         )
         issue = _issue_path(item)
         if (branch.path / issue).exists():

@@ -4,6 +4,8 @@ engagements, repository connections, quotes, scheduled payments) and delivery
 ``from projects.models import X`` keeps working for every model."""
 
 from projects.models.delivery import (
+    NOT_BUILT_LABEL,
+    SKIPPED_LABEL,
     Event,
     EventImmutableError,
     Phase,
@@ -25,6 +27,8 @@ from projects.models.scoping import (
 )
 
 __all__ = [
+    "NOT_BUILT_LABEL",
+    "SKIPPED_LABEL",
     "Assessment",
     "Engagement",
     "Event",

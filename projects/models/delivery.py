@@ -136,6 +136,26 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def not_built(self) -> bool:
+        """Ended without building its story: the built-in developers cannot (``data["built"]`` False)."""
+        data = self.output.get("data") if isinstance(self.output, dict) else None
+        return self.status == self.Status.DONE and isinstance(data, dict) and data.get("built") is False
+
+    @property
+    def shown_status(self) -> str:
+        """The status as the customer reads it: a step that built nothing or did nothing says so."""
+        if self.not_built:
+            return NOT_BUILT_LABEL
+        data = self.output.get("data") if isinstance(self.output, dict) else None
+        if self.status == self.Status.DONE and isinstance(data, dict) and data.get("skipped"):
+            return SKIPPED_LABEL
+        return str(self.get_status_display())
+
+
+NOT_BUILT_LABEL = "Not built — needs the model provider or a developer"
+SKIPPED_LABEL = "Skipped — not applicable"
+
 
 class Run(models.Model):
     """One attempt of a task on an agent: who ran it, how long, what came out, what it used."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from agents.appgen.capabilities import capability_gap
 from billing.catalog import (
     CONTINUOUS_AUGMENTATION,
     GUARANTEE_DAYS,
@@ -51,6 +52,18 @@ def features_from_json(data: dict[str, Any]) -> Features:
         ai_ml=frozenset(data.get("ai_ml", [])),
         real_time=frozenset(data.get("real_time", [])),
     )
+
+
+GAP_WORDS = "needs the model provider or a developer"
+
+
+def story_gap(row: Story) -> dict[str, str] | None:
+    """What the built-in developers cannot build in the story (``agents.appgen.capabilities``),
+    said on the scope page, the quote and the payment step before the quote is accepted."""
+    gap = capability_gap(row.title, row.sentence, [str(c) for c in row.acceptance_criteria or []])
+    if gap is None:
+        return None
+    return {"capability": gap.capability, "reason": gap.reason, "words": GAP_WORDS}
 
 
 def story_of(row: Story) -> UserStory:
@@ -180,6 +193,7 @@ def mvp_snapshot(project: Project, scope: Scope, stories: list[Story]) -> dict[s
                 "priority": s.get_priority_display(),
                 "points": s.points,
                 "acceptance_criteria": list(s.acceptance_criteria),
+                "gap": story_gap(s),
             }
             for s in stories
         ],

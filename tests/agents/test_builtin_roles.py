@@ -334,5 +334,30 @@ def test_augmentation_does_nothing_without_a_connected_repository(agent: Agent) 
 
 
 def test_a_step_without_builtin_work_fails_plainly(agent: Agent) -> None:
-    with pytest.raises(JobFailed, match="no work for the step 'dance'"):
+    with pytest.raises(JobFailed, match="no work for “dance step”") as failed:
         agent.run("qa_engineer", "dance")
+    assert "qa_engineer" not in str(failed.value) and "'dance'" not in str(failed.value)  # no internal keys
+
+
+def test_a_rejected_story_is_rebuilt_with_its_rejection_recorded_and_its_tests_run_again(agent: Agent) -> None:
+    agent.run("requirements_analyst", "requirements", stories=STORIES[:2])
+    agent.run("devops", "ci")
+    for story in STORIES[:2]:
+        agent.run("fullstack_developer", "story", item=story)
+    rejection = {
+        "comment": "The price is shown <b>without</b> the currency.",
+        "unmet_criteria": ["x"],
+        "by": "o@x.test",
+    }
+    fixed = agent.run("fullstack_developer", "story_fix", item=STORIES[1], rejection=rejection)
+    assert fixed.data["fix"] is True and fixed.data["rejection"]["comment"].startswith("The price is shown")
+    assert fixed.summary.startswith("after the customer's rejection, story 2 implemented")
+    doc = next((agent.workspace / "docs" / "stories").glob("002-*.md")).read_text()
+    assert "## Rejected by the customer" in doc and "without" in doc and "<b>" not in doc
+    tests = [data for data in agent.reported("tests") if data.get("branch", "").startswith("story/002")]
+    assert len(tests) == 2 and tests[-1]["tests_failed"] == 0  # the acceptance tests ran again, and pass
+    assert "Merge story/002" in agent.log("--oneline", "-3")
+    # A story the built-in developers cannot build ends "not built" at once: no attempt to retry.
+    pay = {**STORIES[1], "number": 9, "title": "Pay by card", "sentence": "As a buyer, I want to pay by card (Stripe)"}
+    unbuilt = agent.run("fullstack_developer", "story_fix", item=pay, rejection=rejection)
+    assert unbuilt.data["built"] is False and unbuilt.data["gap"]["capability"]

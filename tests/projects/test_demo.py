@@ -57,6 +57,9 @@ def test_demo_approvals_grant_the_plan_at_once_and_the_acceptance_later(demo_ten
         assert Task.objects.get(pk=accept.pk).status == Task.Status.AWAITING_APPROVAL
         _await(project, "accept", ready_for=timedelta(minutes=11))
         assert not Event.objects.filter(project=other).exists()
+    assert demo.demo_approvals() == 0  # the delivery is not accepted while its work is unfinished
+    with schema_context("alpha"):
+        Task.objects.filter(project=project).exclude(pk=accept.pk).update(status=Task.Status.DONE)
     assert demo.demo_approvals() == 1
     with schema_context("alpha"):
         assert Task.objects.get(pk=accept.pk).output["approved_by"] == "demo"

@@ -449,3 +449,32 @@ def test_a_story_row_is_not_shared_between_quote_versions(world: World) -> None:
         story.title = "Renamed"
         story.save()
     assert _quote(project, 1).snapshot["stories"][0]["title"] == title
+
+
+VET = """# Vet clinic
+
+As a pet owner, I want to register my pets (name, species, birth date) so that the clinic knows them.
+
+As a pet owner, I want to pay the consultation fee online by card (Stripe) so that I do not queue at the desk.
+"""
+
+
+def test_a_story_the_built_in_developers_cannot_build_is_flagged_before_the_quote_is_accepted(world: World) -> None:
+    member = world.client("alpha_member", on="alpha")
+    project = new_project(member, Service.MVP)
+    assert member.post(url("requirements_submit", project.pk), {"text": VET}).status_code == 302
+    with schema_context("alpha"):
+        pay = Story.objects.get(project=project, i_want__icontains="pay the consultation fee")
+        pets = Story.objects.get(project=project, i_want__icontains="register my pets")
+    scope = member.get(url("project_detail", project.pk)).content.decode()
+    flag = by_testid(member.get(url("project_detail", project.pk)), f"scope-gap-{pay.pk}")
+    assert "needs the model provider or a developer" in flag
+    assert f'data-testid="scope-gap-{pets.pk}"' not in scope
+    _make_quote(member, project)
+    owner = world.client("alpha_owner", on="alpha")
+    quote = owner.get(url("quote_detail", project.pk, 1)).content.decode()
+    assert quote.count('data-testid="quote-gap"') == 1 and "needs the model provider or a developer" in quote
+    card_on_file(world.customers["alpha"])
+    step = by_testid(owner.get(url("quote_accept", project.pk, 1)), "consent-gaps")
+    assert pay.title in step and "1 story of this quote needs the model provider or a developer" in step
+    assert pets.title not in step
