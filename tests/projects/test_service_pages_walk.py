@@ -19,10 +19,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from projects.scoping import intake
 from projects.delivery.controls import task_approve
 from projects.delivery.planning import project_start
 from projects.models import Event, Phase, Project, Service, Story, Task, Workflow
+from projects.scoping import intake
 from success.models import Guarantee
 from tests.projects.progress import wait_while_progressing
 from tests.workers import thread_worker
