@@ -96,3 +96,19 @@ def test_a_name_of_ordinary_unicode_is_kept(world: World, client: Client) -> Non
     assert response.status_code == 302
     with schema_context("alpha"):
         assert Project.objects.get().name == "Café Zürich — 東京 👩‍💻"
+
+
+def test_the_billing_contact_is_one_line_per_field(world: World) -> None:
+    from billing.forms import BillingContactForm
+
+    data = {
+        "billing_name": "Alpha\r\nBcc: victim@evil.example",
+        "billing_email": "billing@alpha.test",
+        "address_line1": "1 Main St\nX-Injected: 1",
+        "city": "Springfield",
+        "country": "US",
+    }
+    form = BillingContactForm(data)
+    assert not form.is_valid()
+    assert form.errors["billing_name"] == [MESSAGE] and form.errors["address_line1"] == [MESSAGE]
+    assert BillingContactForm({**data, "billing_name": "Alpha", "address_line1": "1 Main St"}).is_valid()
