@@ -80,7 +80,7 @@ _SYSTEM_DIRS = [
 _SEGMENT = r"[^/\s\"'`,:;()<>\[\]]+"
 _WINDOWS_PATH = re.compile(r"(?<![\w/])(?:[A-Za-z]:|\\\\[\w.$-]+)((?:\\[^\\\s\"'`,;:()<>|?*]+)+)\\?")
 _FILE_URL = re.compile(rf"\bfile://(?:{_SEGMENT})?((?:/{_SEGMENT})*)/?", re.IGNORECASE)
-_STORAGE_PATH = re.compile(rf"(?<![\w/.~-])(?:{_SEGMENT}/)*(?:storage|tenant_[\w-]+)(?:/{_SEGMENT})+")
+_STORAGE_PATH = re.compile(rf"(?<![\w/.~-])(?:{_SEGMENT}/)*(?:var/storage|tenant_[\w-]+)(?:/{_SEGMENT})+")
 # Secrets: a credential in a URL, a whole database address, NAME_KEY=… assignments, bearer
 # headers, private key blocks, and the token shapes of the providers the platform talks to.
 _URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^\s/@\"'<>]+@", re.IGNORECASE)
@@ -105,7 +105,8 @@ _TOKEN = re.compile(
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+)"
 )
 _IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]\d)")
-_LOCALHOST = re.compile(r"\blocalhost\b", re.IGNORECASE)
+# The machine itself, not a domain under it (``alpha-3.preview.localhost`` is a preview's address).
+_LOCALHOST = re.compile(r"(?<![\w.-])localhost(?![\w-]|\.\w)", re.IGNORECASE)
 REDACTED = "[redacted]"
 INTERNAL = "[internal address]"
 

@@ -66,6 +66,8 @@ def test_customer_text_removes_secrets_internal_addresses_and_paths(text: str, s
         "version 1.2.3 on 8.8.8.8 passed 12 of 13",
         "password reset e-mail sent to the user",
         "GET /api/v1/users answered 200",
+        "Preview ready at http://alpha-3.preview.localhost:8000/ and https://alpha.hive.localhost/app/x",
+        "the storage/retrieval layer is done",
     ],
 )
 def test_ordinary_words_stay(text: str) -> None:
@@ -75,6 +77,7 @@ def test_ordinary_words_stay(text: str) -> None:
 def test_the_redactions_say_what_was_there() -> None:
     assert customer_text("TOKEN=abc123") == "TOKEN=[redacted]"
     assert customer_text("at 10.0.0.5") == "at [internal address]"
+    assert customer_text("db on localhost:5432.") == "db on [internal address]:5432."
     assert customer_text("open file:///srv/x/app.py") == "open …/app.py"
 
 
