@@ -155,7 +155,10 @@ TRANSPORTS = frozenset({"https", "ssh", "file"})
 # What a command that talks to a customer's remote adds: its one transport (below), no redirects to
 # another host or scheme, no credential helper or prompt of anybody's.
 _REMOTE_SETTINGS = ("http.followRedirects=false", "credential.helper=", "core.askPass=")
-_REMOTE_ENVIRONMENT = frozenset({"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_SSH_COMMAND"})
+_REMOTE_ENVIRONMENT = frozenset(
+    {"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_CONFIG_KEY_1", "GIT_CONFIG_VALUE_1"}
+    | {"GIT_SSH_COMMAND"}
+)
 
 
 def git_remote_run(

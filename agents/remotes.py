@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from agents import remote_addresses
 from agents.hostgit import GitError, git_remote_run, git_run
 from tenants.secrets import Revealed
 
@@ -53,6 +54,7 @@ _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SCP = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>[^@/:]+):(?P<path>[^/].*|/.*)$")
 _PATH_PART = re.compile(r"^[A-Za-z0-9._~+@-]*$")
 REMOTE_NAME = "customer"
+DEFAULT_PORTS = {"https": 443, "ssh": 22}
 
 
 class RemoteError(Exception):
@@ -85,6 +87,13 @@ def _check_host(host: str) -> None:
         raise RemoteError("The URL names no valid host name.")
 
 
+def _check_address(host: str, port: int) -> None:
+    try:
+        remote_addresses.check_host(host, port)
+    except remote_addresses.AddressRefused as refused:
+        raise RemoteError(str(refused)) from None
+
+
 def remote_parse(raw: str) -> Remote:
     """The remote ``raw`` names, or RemoteError saying why it is refused."""
     url = raw.strip()
@@ -104,6 +113,7 @@ def remote_parse(raw: str) -> Remote:
         if not _USER.match(user):
             raise RemoteError("The user name in the URL is not accepted.")
         _check_host(host)
+        _check_address(host, 22)
         _check_path(path)
         return Remote(f"ssh://{user}@{host}/{path.lstrip('/')}", "ssh")
     parts = urlsplit(url)
@@ -121,10 +131,13 @@ def remote_parse(raw: str) -> Remote:
         raise RemoteError("Put the access token in the token field, not in the URL.")
     if userinfo and (":" in userinfo or not _USER.match(userinfo)):
         raise RemoteError("The URL carries a password or an unusual user name: put credentials in their field.")
+    if hostport.startswith("[") and "]" in hostport:  # an IPv6 literal: a private one is told why
+        _check_address(hostport[: hostport.index("]") + 1], DEFAULT_PORTS[scheme])
     host, _, port = hostport.partition(":")
     _check_host(host)
     if port and (not port.isdigit() or not 0 < int(port) < 65536):
         raise RemoteError("The port in the URL is not a number between 1 and 65535.")
+    _check_address(host, int(port) if port else DEFAULT_PORTS[scheme])
     _check_path(parts.path)
     return Remote(f"{scheme}://{parts.netloc}{parts.path}", scheme)
 
@@ -141,11 +154,28 @@ def _file_remote(netloc: str, path: str) -> Remote:
 # --- transport ----------------------------------------------------------------------------------
 
 
+def _pinned_address(remote: Remote) -> tuple[str, int, str] | None:
+    """(host, port, checked address) git must connect to, right before the command runs (the
+    name may resolve elsewhere than when the URL was entered); None for file:// or private
+    remotes allowed by the setting."""
+    if remote.scheme == "file":
+        return None
+    parts = urlsplit(remote.url)
+    host, port = parts.hostname or "", parts.port or DEFAULT_PORTS[remote.scheme]
+    try:
+        address = remote_addresses.resolve_public(host, port)
+    except remote_addresses.AddressRefused as refused:
+        raise RemoteError(str(refused)) from None
+    return None if address is None else (host, port, str(address))
+
+
 @contextmanager
 def _transport(remote: Remote, secret: Revealed | None) -> Iterator[dict[str, str]]:
-    """The environment that gives git the credential for one command, and nothing else."""
+    """The environment that gives git the credential for one command, and nothing else; git
+    connects to the address checked now (``agents.remote_addresses``)."""
     if remote.needs_credential and (secret is None or not secret.value):
         raise RemoteError("The repository has no credential stored: connect it again with a key or token.")
+    pinned = _pinned_address(remote)
     with tempfile.TemporaryDirectory(prefix="hive-remote-") as private:
         os.chmod(private, 0o700)
         env: dict[str, str] = {}
@@ -153,6 +183,11 @@ def _transport(remote: Remote, secret: Revealed | None) -> Iterator[dict[str, st
             basic = base64.b64encode(f"x-access-token:{secret.value.strip()}".encode()).decode()
             env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader"}
             env["GIT_CONFIG_VALUE_0"] = f"Authorization: Basic {basic}"
+            if pinned is not None:
+                host, port, address = pinned
+                shown = f"[{address}]" if ":" in address else address
+                env |= {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_1": "http.curloptResolve"}
+                env["GIT_CONFIG_VALUE_1"] = f"{host}:{port}:{shown}"
         elif remote.scheme == "ssh" and secret is not None:
             key = Path(private) / "key"
             key.touch(mode=0o600)
@@ -162,6 +197,9 @@ def _transport(remote: Remote, secret: Revealed | None) -> Iterator[dict[str, st
                 f"-F /dev/null -i {shlex.quote(str(key))} -o IdentitiesOnly=yes -o BatchMode=yes"
                 f" -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={shlex.quote(str(known))}"
             )
+            if pinned is not None:
+                host, _, address = pinned
+                options += f" -o HostName={shlex.quote(address)} -o HostKeyAlias={shlex.quote(host)}"
             env = {"GIT_SSH_COMMAND": f"ssh {options}"}
         yield env
 

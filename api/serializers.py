@@ -15,6 +15,7 @@ from billing.models import Charge
 from projects.models import Event, Phase, Project, Quote, Run, Story, Task
 from projects.requirements import MAX_REQUIREMENTS_CHARS
 from success.models import DailySummary, GateResult, GateRun, GateWaiver, StoryDecision, WeeklyBriefing
+from tenants.text import refuse_control_characters
 
 MAX_COMMENT_CHARS = 5_000
 
@@ -34,7 +35,7 @@ class ProjectDetailSerializer(ProjectSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=160, trim_whitespace=True)
+    name = serializers.CharField(max_length=160, trim_whitespace=True, validators=[refuse_control_characters])
     requirements_text = serializers.CharField(max_length=MAX_REQUIREMENTS_CHARS, trim_whitespace=False)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from billing.models import CustomQuote, StripeCustomer
+from tenants.text import refuse_control_characters
 
 
 class BillingContactForm(forms.ModelForm[StripeCustomer]):
@@ -30,6 +31,16 @@ class BillingContactForm(forms.ModelForm[StripeCustomer]):
             "address_line1": "Address line 1",
             "address_line2": "Address line 2",
         }
+
+    def clean(self) -> dict[str, Any]:
+        # Every field is one line of a receipt (and of Stripe's customer record): no line breaks.
+        cleaned = super().clean() or {}
+        for name, value in list(cleaned.items()):
+            try:
+                refuse_control_characters(value)
+            except forms.ValidationError as refused:
+                self.add_error(name, refused)
+        return cleaned
 
     def clean_country(self) -> str:
         country = str(self.cleaned_data.get("country", "")).strip().upper()

@@ -568,4 +568,7 @@ _TEST_SECRET_KEY = "aGl2ZS10ZXN0LW9ubHktc2VjcmV0LXN0b3JlLWtleSE="  # noqa: S105 
 HIVE_SECRET_KEYS = env_list("HIVE_SECRET_KEYS", [_TEST_SECRET_KEY] if TESTING else [])
 # Customer repositories (projects.delivery.repository): file:// remotes are for tests and local installs.
 HIVE_GIT_ALLOW_FILE_REMOTES = env_bool("HIVE_GIT_ALLOW_FILE_REMOTES", TESTING)
+# ...and remotes on loopback, private, link-local or reserved addresses (agents.remote_addresses):
+# never in production (the workers would reach the platform's own services); tests turn it on.
+HIVE_GIT_ALLOW_PRIVATE_REMOTES = env_bool("HIVE_GIT_ALLOW_PRIVATE_REMOTES", False)
 HIVE_GIT_REMOTE_TIMEOUT_SECONDS = env_int("HIVE_GIT_REMOTE_TIMEOUT_SECONDS", 120)

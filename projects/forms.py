@@ -7,10 +7,11 @@ from typing import Any
 from django import forms
 
 from projects.models import Engagement, Service, Story
+from tenants.text import refuse_control_characters
 
 
 class NewProjectForm(forms.Form):
-    name = forms.CharField(max_length=160, label="Project name")
+    name = forms.CharField(max_length=160, label="Project name", validators=[refuse_control_characters])
     service = forms.ChoiceField(choices=Service.choices, widget=forms.RadioSelect, initial=Service.MVP)
 
 

@@ -2,10 +2,11 @@
 made with their diff statistics (read from the project's repository through the hardened host
 git, ``agents.hostgit``), the test results its agents reported, and its log.
 
-The log is the task's events and its runs' errors. Customers see it sanitised
-(``log_sanitise``): an error's Python traceback and every absolute host path are the platform's
-internals (and may name other customers' storage), so a traceback is replaced by a line saying
-it was withheld and a path by ``…/<last part>``. Staff (account managers) see the log as written.
+The log is the task's events and its runs' errors. Customers see it through the platform's one
+sanitiser, ``projects.faults.customer_text``: a Python traceback (the platform's internals) becomes
+a sentence saying the team was alerted, secrets become ``[redacted]``, host paths (which may name
+other customers' storage) ``…/<last part>``, internal addresses ``[internal address]``. Staff
+(account managers) see the log as written.
 
 Commit ids come from agents' reports, which are untrusted: only hexadecimal ids are looked up,
 each passed after ``--end-of-options``, at most ``MAX_COMMITS`` of them.
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from projects.faults import customer_text
+
 from agents.hostgit import GitError, git_run
 from agents.workspace import Workspace
 from projects.models import Event, Run, Task
@@ -25,17 +28,7 @@ from projects.models import Event, Run, Task
 MAX_COMMITS = 20
 MAX_LOG_EVENTS = 500
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\):\n(?:[ \t].*\n?)*(?:\S.*)?")
-_FRAME = re.compile(r'^\s*File "[^"]*", line \d+.*$', re.MULTILINE)
-_HOST_PATH = re.compile(r"(?<![\w.:/~-])(/(?:[^\s/'\"<>():,;]+/)+)([^\s/'\"<>():,;]*)")
 _TEST_KEYS = ("tests_passed", "tests_failed", "tests_total", "coverage_percent")
-
-
-def log_sanitise(text: str) -> str:
-    """``text`` without tracebacks or absolute host paths (see the module docstring)."""
-    text = _TRACEBACK.sub("(technical details withheld: your account manager can see them)", text)
-    text = _FRAME.sub("", text)
-    return _HOST_PATH.sub(lambda match: f"…/{match[2]}" if match[2] else "…/", text).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +82,7 @@ def _outcome(run: Run) -> str:
 
 def runs_read(task: Task, *, staff: bool) -> list[TaskRun]:
     rows = Run.objects.filter(task=task).order_by("attempt", "pk")
-    clean = (lambda text: text) if staff else log_sanitise
+    clean = (lambda text: text) if staff else customer_text
     return [
         TaskRun(
             run.attempt,
@@ -176,7 +169,7 @@ def log_read(task: Task, *, staff: bool) -> list[LogLine]:
     lines.sort(key=lambda line: line.at)
     if staff:
         return lines
-    return [LogLine(line.at, line.kind, line.actor, log_sanitise(line.text)) for line in lines]
+    return [LogLine(line.at, line.kind, line.actor, customer_text(line.text)) for line in lines]
 
 
 def task_detail_read(task: Task, workspace: Workspace, *, staff: bool) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from projects.faults import customer_text
 
 from projects.access import get_project_for_member
 from projects.delivery.deliverables import project_workspace
 from projects.models import Project, Task
 from success.dashboard import FEED_GROUPS
 from success.history import KINDS, PAGE_SIZE, history_filter, history_page
-from success.task_detail import log_sanitise, task_detail_read
+from success.task_detail import task_detail_read
 
 
 def _cursor(value: str | None) -> int | None:
@@ -52,8 +53,8 @@ def task_page(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     context = {
         "project": project,
         "task": task,
-        "summary": summary if staff else log_sanitise(summary),
-        "blocked_reason": task.blocked_reason if staff else log_sanitise(task.blocked_reason),
+        "summary": summary if staff else customer_text(summary),
+        "blocked_reason": task.blocked_reason if staff else customer_text(task.blocked_reason),
         **task_detail_read(task, project_workspace(project), staff=staff),
     }
     return render(request, "success/task.html", context)

@@ -9,10 +9,11 @@ from django.contrib.auth import password_validation
 
 from tenants.models import Role, User
 from tenants.subdomains import MAX_LENGTH, validate_subdomain
+from tenants.text import refuse_control_characters
 
 
 class SignupForm(forms.Form):
-    company_name = forms.CharField(max_length=120, label="Company name")
+    company_name = forms.CharField(max_length=120, label="Company name", validators=[refuse_control_characters])
     subdomain = forms.CharField(
         max_length=MAX_LENGTH + 20,
         help_text="Your portal's address: <subdomain>.{domain}. Lowercase letters, digits and hyphens.",
@@ -71,7 +72,7 @@ class RoleForm(forms.Form):
 class JoinForm(forms.Form):
     """A new person accepting an invitation chooses their name and password."""
 
-    full_name = forms.CharField(max_length=150, required=False)
+    full_name = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
 
     def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:

@@ -20,6 +20,7 @@ from tenants.audit import Action, audit_record
 from tenants.emails import send_templated_email
 from tenants.models import Customer, Domain, Invitation, Membership, Role, SignupRequest, User
 from tenants.subdomains import validate_subdomain
+from tenants.text import one_line
 from tenants.verification import email_verified_require
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def signup_request(
     of a signup link, so the signup form does not tell who has an account here.
     """
     email = email.strip().lower()
+    company_name = one_line(company_name)  # the form refuses control characters; stored on one line whatever the caller
     # Links older than their lifetime can never be used: their rows (and password hashes) go.
     stale = timezone.now() - timedelta(seconds=settings.HIVE_EMAIL_VERIFICATION_MAX_AGE)
     SignupRequest.objects.filter(created_at__lt=stale).delete()

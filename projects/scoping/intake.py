@@ -29,6 +29,7 @@ from projects.scoping.scope_snapshot import (
 from projects.storage import project_storage
 from tenants.audit import Action, audit_record
 from tenants.models import User
+from tenants.text import one_line
 
 
 class ScopingError(Exception):
@@ -42,7 +43,7 @@ def ensure_scope_open(project: Project) -> None:
 
 @transaction.atomic
 def project_create(*, name: str, service: Service, user: User) -> Project:
-    return Project.objects.create(name=name.strip(), service=service, created_by=user)
+    return Project.objects.create(name=one_line(name), service=service, created_by=user)
 
 
 def _requirements_parse(

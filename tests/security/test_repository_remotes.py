@@ -177,9 +177,10 @@ def test_another_tenant_and_an_outsider_get_nothing_and_a_viewer_cannot_connect(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_token_never_shows_in_pages_events_reports_failures_or_logs(
-    world: World, team: Project, tmp_path: Path, caplog: Any
+    world: World, team: Project, tmp_path: Path, caplog: Any, settings: Any
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    settings.HIVE_GIT_ALLOW_PRIVATE_REMOTES = True  # a remote on loopback that answers nothing
     member = world.client("alpha_member", on="alpha")
     refused = member.post(_page(team), {"url": "ext::sh%20-c%20id", "credential": TOKEN})
     assert refused.status_code == 400 and "are refused" in refused.content.decode()
@@ -215,8 +216,9 @@ def test_a_token_never_shows_in_pages_events_reports_failures_or_logs(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_deploy_key_is_refused_for_https_and_kept_out_of_ssh_errors(
-    world: World, team: Project, tmp_path: Path
+    world: World, team: Project, tmp_path: Path, settings: Any
 ) -> None:
+    settings.HIVE_GIT_ALLOW_PRIVATE_REMOTES = True  # a remote on loopback that answers nothing
     member = world.client("alpha_member", on="alpha")
     wrong = member.post(_page(team), {"url": "git@127.0.0.1:team/app.git", "credential": "not-a-key"})
     assert wrong.status_code == 400 and "private key" in wrong.content.decode()
