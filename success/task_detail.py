@@ -3,7 +3,7 @@ made with their diff statistics (read from the project's repository through the 
 git, ``agents.hostgit``), the test results its agents reported, and its log.
 
 The log is the task's events and its runs' errors. Customers see it through the platform's one
-sanitiser, ``projects.faults.customer_text``: a Python traceback (the platform's internals) becomes
+sanitiser, ``projects.delivery.faults.customer_text``: a Python traceback (the platform's internals) becomes
 a sentence saying the team was alerted, secrets become ``[redacted]``, host paths (which may name
 other customers' storage) ``…/<last part>``, internal addresses ``[internal address]``. Staff
 (account managers) see the log as written.
@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from projects.faults import customer_text
-
 from agents.hostgit import GitError, git_run
 from agents.workspace import Workspace
+from projects.delivery.faults import customer_text
 from projects.models import Event, Run, Task
 
 MAX_COMMITS = 20

@@ -7,10 +7,10 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from projects.faults import customer_text
 
 from projects.access import get_project_for_member
 from projects.delivery.deliverables import project_workspace
+from projects.delivery.faults import customer_text
 from projects.models import Project, Task
 from success.dashboard import FEED_GROUPS
 from success.history import KINDS, PAGE_SIZE, history_filter, history_page

@@ -1,4 +1,4 @@
-"""The repository page of a team augmentation (projects/views_repository.py, projects/repository.py):
+"""The repository page of a team augmentation (projects/views_repository.py, projects/delivery/repository.py):
 connecting approves the waiting step once, replacing the connection rotates the credential without
 charging or approving anything again, and customer text of any length never makes a page fail."""
 

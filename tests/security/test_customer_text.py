@@ -2,7 +2,7 @@
 (red-team finding: the task log's sanitiser let credentials in URLs, ``…_KEY=`` assignments, DSNs,
 token shapes, private IPs, ``file://`` URLs, Windows paths and relative storage paths through).
 
-There is one sanitiser, ``projects.faults.customer_text``: event messages, the task log, run
+There is one sanitiser, ``projects.delivery.faults.customer_text``: event messages, the task log, run
 errors and blocked reasons all go through it.
 """
 
@@ -14,9 +14,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from projects.faults import customer_text
 
 from projects.delivery.events import event_append
+from projects.delivery.faults import customer_text
 from projects.models import Event, Run
 from tests.success.delivery import delivery_make
 from tests.world import World

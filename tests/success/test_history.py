@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from projects.faults import customer_text
 
 from agents.workspace import PLATFORM, tree_write
 from projects.delivery.deliverables import project_workspace
+from projects.delivery.faults import customer_text
 from projects.models import Event, Run, Task
 from success.history import PAGE_SIZE, history_page
 from tests.success.delivery import delivery_make

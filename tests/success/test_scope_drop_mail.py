@@ -1,5 +1,5 @@
 """A dropped story is told to the owners exactly once each, through the notifications (which honour
-each person's preference): ``projects.scope_changes`` sends no e-mail of its own."""
+each person's preference): ``projects.delivery.scope_changes`` sends no e-mail of its own."""
 
 from __future__ import annotations
 
