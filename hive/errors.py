@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.views import defaults
 
 from api import errors as api_errors
@@ -27,7 +28,7 @@ logger = logging.getLogger("hive.errors")
 
 PLAIN = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Agent Hive</title>'
-    '<link rel="stylesheet" href="/static/css/hive.css"></head><body><main><section class="card" '
+    '<link rel="stylesheet" href="{stylesheet}"></head><body><main><section class="card" '
     'data-testid="error-{status}"><h1>{title}</h1><p><a class="btn secondary" href="/">Back to the start page</a>'
     "</p></section></main></body></html>"
 )
@@ -61,7 +62,14 @@ def _rendered(request: HttpRequest, status: int, title: str, render: Callable[[]
             return response
     except Exception:
         logger.exception("The %s page of %s failed to render", status, request.path)
-        return HttpResponse(PLAIN.format(title=title, status=status), status=status)
+        return HttpResponse(PLAIN.format(title=title, status=status, stylesheet=_stylesheet()), status=status)
+
+
+def _stylesheet() -> str:
+    try:
+        return static("css/hive.css")
+    except Exception:  # no manifest entry: the page stays readable unstyled
+        return "/static/css/hive.css"
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -65,3 +65,20 @@ def test_refusals_answer_a_styled_403_never_a_500(
         _assert_styled_403(refused)
     failures = [r for r in caplog.records if r.exc_info and "ProgrammingError" in repr(r.exc_info[1])]
     assert not failures
+
+
+@pytest.mark.django_db
+def test_an_error_page_that_fails_is_logged_and_still_answers_its_status(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.views import defaults
+
+    def broken(request: object, exception: Exception) -> None:
+        raise RuntimeError("the 403 template is broken")
+
+    monkeypatch.setattr(defaults, "permission_denied", broken)
+    with caplog.at_level(logging.ERROR, logger="hive.errors"):
+        response = world.client("alpha_viewer", on="alpha").get("/audit/")
+    assert response.status_code == 403 and 'data-testid="error-403"' in response.content.decode()
+    (record,) = [r for r in caplog.records if r.name == "hive.errors"]
+    assert "403 page of /audit/ failed" in record.getMessage() and record.exc_info is not None
