@@ -24,6 +24,7 @@ from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
 from projects.delivery.controls import task_approve
+from projects.delivery.orchestration import WorkflowError
 from projects.models import Project, ScopeChange, Service, Story, Task, Workflow
 from success.guarantee import conditions_check
 from success.models import CriterionCheck, Escalation, WeeklyBriefing
@@ -149,15 +150,11 @@ def test_a_payment_story_is_flagged_escalated_and_undelivered_until_the_owner_co
         assert paid and all(c.status == "unverified" and "payment" in c.reason for c in paid)
 
         below_100(owner_client, project)  # everything else delivered: the payment story is not
-        task_approve(task=Task.objects.get(project=project, key="accept"), user=owner)
-        wait_while_progressing(
-            lambda: Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED,
-            project_id=project.pk,
-            what="the project to complete",
-        )
+        # The delivery cannot be accepted (nor the last milestone charged) while paid scope is open.
+        with pytest.raises(WorkflowError, match="Pay online"):
+            task_approve(task=Task.objects.get(project=project, key="accept"), user=owner)
         conditions = {c.code: c for c in conditions_check(project)}
-        assert conditions["delivered_in_timeline"].state == "not_met"
-        assert PAY in conditions["delivered_in_timeline"].evidence
+        assert conditions["delivered_in_timeline"].state != "met"
 
     assert [m for m in mailbox.to("staff@hive.test") if "A story the built-in developers cannot build" in m.subject]
     # The deliverable's matrix says what the platform stored: story number, criterion number, result.
@@ -174,7 +171,7 @@ def test_a_payment_story_is_flagged_escalated_and_undelivered_until_the_owner_co
         page = owner_client.get(url).content.decode()
         assert "paid scope missing" in page and ">Completed<" not in page, url
 
-    # The account manager drops the story with a reason; the owner consents.
+    # The account manager drops the story with a reason; the owner consents; then the owner accepts.
     with schema_context("alpha"):
         staff_client = hive.client("staff", on="alpha")
     staff_client.post(
@@ -184,6 +181,13 @@ def test_a_payment_story_is_flagged_escalated_and_undelivered_until_the_owner_co
     with schema_context("alpha"):
         change = ScopeChange.objects.get(project=project, story=pay)
     assert owner_client.post(f"/projects/{project.pk}/scope-changes/{change.pk}/consent/").status_code == 302
+    with thread_worker(concurrency=4), schema_context("alpha"):
+        task_approve(task=Task.objects.get(project=project, key="accept"), user=owner)
+        wait_while_progressing(
+            lambda: Workflow.objects.get(project=project).status == Workflow.Status.COMPLETED,
+            project_id=project.pk,
+            what="the project to complete",
+        )
     with schema_context("alpha"):
         summary = daily_summary_make(project=project, day=timezone.now().date())
         WeeklyBriefing.objects.filter(week_start=week_of(timezone.now().date())).delete()
