@@ -23,7 +23,6 @@ import redis
 from celery.contrib.testing.worker import TestWorkController, start_worker
 from django.db import connection
 from django_tenants.utils import schema_context
-from kombu import pools as kombu_pools
 
 from agents.models import AgentPool, LeaseRequest
 from agents.pools import pools_ensure
@@ -91,10 +90,9 @@ def use_test_broker() -> None:
         return
     app.conf.update(broker_url=BROKER_URL, result_backend=BROKER_URL, task_ignore_result=True)
     # Pools made before the switch point at the old broker.
-    # app.pool is kombu's registry pool for the URL: closing it alone leaves the registry's
-    # producer pool bound to a closed pool, which a later switch back to that URL would reuse
-    # ("Acquire on closed pool"). Close and forget every registered pool instead.
-    kombu_pools.reset()  # type: ignore[no-untyped-call]
+    # app.pool is kombu's registry pool for the old URL: forget it, never close it — the registry
+    # keeps it for that URL, and a producer pool bound to a closed one fails every later send
+    # ("Acquire on closed pool") once a test switches back to that URL.
     app._pool = None
     app.amqp._producer_pool = None
 

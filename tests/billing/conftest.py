@@ -19,7 +19,6 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
-from kombu import pools as kombu_pools
 
 from billing import gateway
 from billing.signals import milestone_failed, milestone_paid, subscription_canceled, subscription_renewal_failed
@@ -99,10 +98,9 @@ def stripe_emulator(localstripe_url: str, settings: Any, celery_worker_thread: A
 def celery_worker_thread() -> Iterator[Any]:
     """A real Celery worker (threads) on a Redis database of its own."""
     app.conf.update(broker_url=BROKER_URL, result_backend=BROKER_URL, task_ignore_result=True)
-    # app.pool is kombu's registry pool for the URL: closing it alone leaves the registry's
-    # producer pool bound to a closed pool, which a later switch back to that URL would reuse
-    # ("Acquire on closed pool"). Close and forget every registered pool instead.
-    kombu_pools.reset()  # type: ignore[no-untyped-call]
+    # app.pool is kombu's registry pool for the old URL: forget it, never close it — the registry
+    # keeps it for that URL, and a producer pool bound to a closed one fails every later send
+    # ("Acquire on closed pool") once a test switches back to that URL.
     app._pool = None
     app.amqp._producer_pool = None
     redis.Redis.from_url(BROKER_URL).flushdb()

@@ -131,7 +131,7 @@ def build_and_verify(project: Project, phase: Phase, stories: list[Story], *, fi
     checks = [
         {
             "story_id": story.pk,
-            "index": index,
+            "index": index,  # the generator's 1-based criterion number (success.criteria)
             "criterion": criterion,
             "status": "pass",
             "test": f"tests.test_story_{story.pk}.Acceptance.test_criterion_{index}",
@@ -139,7 +139,7 @@ def build_and_verify(project: Project, phase: Phase, stories: list[Story], *, fi
             "commit": "0" * 40,
         }
         for story in stories
-        for index, criterion in enumerate(story.acceptance_criteria)
+        for index, criterion in enumerate(story.acceptance_criteria, start=1)
     ]
     qa = Task.objects.create(
         project=project,

@@ -57,7 +57,7 @@ def test_the_owner_follows_the_approval_email_to_the_decision_and_finds_it_in_th
     match = re.search(r"Review and approve: (\S+)", mail.text)
     assert match is not None
     link = match.group(1)
-    assert link == server.origin("alpha") + f"/projects/{project.pk}/#task-{task.pk}"
+    assert link == server.origin("alpha") + f"/projects/{project.pk}/decisions/{task.pk}/"
     assert f'href="{link}"' in mail.html
 
     page.goto(server.origin() + "/login/")
@@ -66,10 +66,9 @@ def test_the_owner_follows_the_approval_email_to_the_decision_and_finds_it_in_th
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("http://alpha.hive.localhost:*/")
 
-    page.goto(link)
-    row = page.locator(f"#task-{task.pk}")
-    expect(row).to_contain_text("Customer approves the plan")
-    expect(row.get_by_test_id(f"approve-{task.pk}")).to_be_visible()
+    page.goto(link)  # the page that asks for the decision
+    expect(page.get_by_test_id("decision-title")).to_contain_text("Customer approves the plan")
+    expect(page.get_by_test_id(f"approve-{task.pk}")).to_be_visible()
     expect(page.get_by_test_id("unread-badge")).to_have_text("1")
 
     page.get_by_test_id("notifications-link").click()
@@ -78,7 +77,7 @@ def test_the_owner_follows_the_approval_email_to_the_decision_and_finds_it_in_th
     expect(item).to_have_count(1)
     expect(item).to_contain_text("Approval needed: Notified shop — Customer approves the plan")
     item.get_by_role("button", name="Review and approve").click()
-    page.wait_for_url(re.compile(rf".*/projects/{project.pk}/#task-{task.pk}$"))
+    page.wait_for_url(re.compile(rf".*/projects/{project.pk}/decisions/{task.pk}/$"))
     expect(page.get_by_test_id("unread-badge")).to_have_count(0)
 
     page.get_by_test_id(f"approve-{task.pk}").click()
