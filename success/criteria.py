@@ -225,23 +225,30 @@ def _undecided(check: CriterionCheck) -> CriterionCheck:
     return locked
 
 
+def _decide(check: CriterionCheck, user: User, *, waived_reason: str, evidence: str, action: str) -> CriterionCheck:
+    """Record a person's decision on a check that did not pass: exactly one of a waiver's reason or
+    evidence, who and when; audited with what was decided."""
+    check = _undecided(check)
+    check.waived_reason, check.evidence = waived_reason, evidence
+    check.decided_by_email, check.decided_at = user.email, timezone.now()
+    check.save(update_fields=["waived_reason", "evidence", "decided_by_email", "decided_at"])
+    decided = {"reason": waived_reason} if waived_reason else {"evidence": evidence}
+    audit_record(
+        action=action,
+        user=user,
+        obj=check,
+        detail={"project_id": check.project_id, "story_id": check.story_id, **decided},
+    )
+    return check
+
+
 @transaction.atomic
 def check_waive(*, check: CriterionCheck, user: User, reason: str) -> CriterionCheck:
     """The account manager accepts an unverified or failed criterion without a passing check; the
     reason is shown to the customer next to it."""
     if not reason.strip():
         raise CriterionError("A waiver needs a reason the customer can read.")
-    check = _undecided(check)
-    check.waived_reason, check.evidence = reason.strip(), ""
-    check.decided_by_email, check.decided_at = user.email, timezone.now()
-    check.save(update_fields=["waived_reason", "evidence", "decided_by_email", "decided_at"])
-    audit_record(
-        action=Action.CRITERION_WAIVED,
-        user=user,
-        obj=check,
-        detail={"project_id": check.project_id, "story_id": check.story_id, "reason": check.waived_reason},
-    )
-    return check
+    return _decide(check, user, waived_reason=reason.strip(), evidence="", action=Action.CRITERION_WAIVED)
 
 
 @transaction.atomic
@@ -250,17 +257,7 @@ def check_evidence_attach(*, check: CriterionCheck, user: User, evidence: str) -
     a link to a review)."""
     if not evidence.strip():
         raise CriterionError("Attach the evidence: say what shows the criterion is met.")
-    check = _undecided(check)
-    check.evidence, check.waived_reason = evidence.strip(), ""
-    check.decided_by_email, check.decided_at = user.email, timezone.now()
-    check.save(update_fields=["waived_reason", "evidence", "decided_by_email", "decided_at"])
-    audit_record(
-        action=Action.CRITERION_EVIDENCED,
-        user=user,
-        obj=check,
-        detail={"project_id": check.project_id, "story_id": check.story_id, "evidence": check.evidence},
-    )
-    return check
+    return _decide(check, user, waived_reason="", evidence=evidence.strip(), action=Action.CRITERION_EVIDENCED)
 
 
 def check_for_row(*, project: Project, story: Story, index: int) -> CriterionCheck:
