@@ -103,6 +103,15 @@ class TaskApproveSerializer(serializers.Serializer[Any]):
             "list these). Without it that approval is refused with 400."
         ),
     )
+    uat_testers = serializers.IntegerField(
+        required=False, min_value=1, help_text='User acceptance testing (task key "uat"): how many people tested it.'
+    )
+    uat_satisfied = serializers.IntegerField(
+        required=False, min_value=0, help_text="User acceptance testing: how many of the testers were satisfied."
+    )
+    uat_findings = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000, help_text="User acceptance testing: what the testers found."
+    )
 
 
 class TaskSerializer(serializers.ModelSerializer[Task]):

@@ -31,6 +31,8 @@ from api.permissions import KeyCanWrite, OwnerKey, OwnerKeyOnly
 from billing.models import Charge
 from projects.delivery import controls, orchestration
 from projects.delivery.progress import project_progress
+from projects.delivery.uat import UatReport, UatReportError
+from projects.delivery.workflow import UAT_STEP
 from projects.models import Event, Project, Quote, Run, Service, Story, Task, Workflow
 from projects.requirements import RequirementsError
 from projects.scoping import intake, quotes
@@ -278,11 +280,25 @@ class TaskApprove(ProjectScoped, APIView):
             raise ValidationError(
                 {"confirm": ["Accepting the delivery closes it and charges its last milestone: send confirm: true."]}
             )
+        report = _uat_report(task, data.validated_data)
         try:
-            task = controls.task_approve(task=task, user=_client(request).creator)
+            task = controls.task_approve(task=task, user=_client(request).creator, uat=report)
         except orchestration.WorkflowError as exc:
             raise Conflict(str(exc)) from exc
         return Response(serializers.TaskSerializer(task).data)
+
+
+def _uat_report(task: Task, data: dict[str, Any]) -> UatReport | None:
+    """The report a user acceptance testing step is given with (``projects.delivery.uat``)."""
+    if task.key != UAT_STEP:
+        return None
+    if "uat_testers" not in data or "uat_satisfied" not in data:
+        needed = "User acceptance testing is reported: send uat_testers and uat_satisfied."
+        raise ValidationError({"uat_testers": [needed]})
+    try:
+        return UatReport(data["uat_testers"], data["uat_satisfied"], data.get("uat_findings", ""))
+    except UatReportError as exc:
+        raise ValidationError({"uat_satisfied": [str(exc)]}) from exc
 
 
 class RunList(ProjectScoped, generics.ListAPIView[Run]):

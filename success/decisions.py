@@ -22,10 +22,12 @@ from dataclasses import dataclass, field, replace
 from billing.catalog import GUARANTEE_DAYS
 from projects.delivery.acceptance_guard import Blocker, acceptance_blockers
 from projects.delivery.previews import project_preview_state
+from projects.delivery.workflow import UAT_STEP
 from projects.models import Project, ScheduledPayment, Task, Workflow
 from success.acceptance import acceptance_summary
 
 PLAN_KEYS = frozenset({"approve_plan"})
+UAT_KEYS = frozenset({UAT_STEP})  # given with a report of user acceptance testing (projects.delivery.uat)
 CLOSING_KEYS = frozenset({"accept"})
 _ACCEPTANCE_TRIGGER = "delivery_accepted"
 
@@ -49,6 +51,10 @@ class Decision:
     @property
     def about_plan(self) -> bool:
         return self.key in PLAN_KEYS
+
+    @property
+    def about_uat(self) -> bool:
+        return self.key in UAT_KEYS
 
     @property
     def closes(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 
 from projects.delivery.controls import PROVIDER_CHOICES
+from projects.delivery.uat import MAX_FINDINGS, MAX_TESTERS, UatReport, UatReportError
 from success.models import StoryDecision
 
 
@@ -93,3 +94,26 @@ class AgentSettingsForm(forms.Form):
             "budget_tokens": data["budget_tokens"],
             "budget_cost": None if cost is None else str(cost),
         }
+
+
+class UatReportForm(forms.Form):
+    """The customer's report of user acceptance testing (``projects.delivery.uat``)."""
+
+    testers = forms.IntegerField(min_value=1, max_value=MAX_TESTERS, label="How many people tested it")
+    satisfied = forms.IntegerField(min_value=0, max_value=MAX_TESTERS, label="How many of them were satisfied")
+    findings = forms.CharField(
+        required=False,
+        max_length=MAX_FINDINGS,
+        label="What they found (problems, wishes)",
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast(dict[str, Any], super().clean())
+        if self.errors:
+            return cleaned
+        try:
+            cleaned["report"] = UatReport(cleaned["testers"], cleaned["satisfied"], cleaned.get("findings") or "")
+        except UatReportError as error:
+            raise forms.ValidationError(str(error)) from error
+        return cleaned

@@ -60,7 +60,8 @@ from billing.catalog import (
 )
 from projects.delivery.controls import task_cancel
 from projects.delivery.gates import phase_gates_block, phase_gates_pass, phase_gates_retry
-from projects.delivery.orchestration import WorkflowError, task_add, workflow_lock
+from projects.delivery.orchestration import WorkflowError, approval_add, task_add, workflow_lock
+from projects.delivery.workflow import UAT_STEP
 from projects.models import Event, Phase, Project, Service, Task
 from projects.scoping.scope_snapshot import project_quality_standards
 from success.escalations import escalation_raise
@@ -387,6 +388,7 @@ def _remediation_plan(phase: Phase, run: GateRun, checks: list[Check], results: 
                 "measured": _value_text(check),
                 "evidence": check.evidence,
                 "instructions": check.gate.fix,
+                **({"findings": _uat_findings(phase)} if check.gate.code == UAT.code else {}),
             },
             actor=actor,
         )
@@ -396,6 +398,17 @@ def _remediation_plan(phase: Phase, run: GateRun, checks: list[Check], results: 
         fixes += 1
     if not fixes:
         _recheck_add(phase, run, actor)
+
+
+def _uat_findings(phase: Phase) -> str:
+    """What the customer's testers found, from their latest report (``projects.delivery.uat``)."""
+    output = (
+        Task.objects.filter(phase=phase, key=UAT_STEP, status=Task.Status.DONE)
+        .order_by("-finished_at", "-pk")
+        .values_list("output", flat=True)
+        .first()
+    )
+    return str((output or {}).get("findings") or "")[:4000]
 
 
 def _measuring_task(phase: Phase) -> Task | None:
@@ -425,6 +438,15 @@ def _recheck_add(phase: Phase, run: GateRun, actor: str) -> Task:
     )
     run.recheck_task = task
     run.save(update_fields=["recheck_task"])
+    uat = GateResult.objects.filter(run=run, code=UAT.code).exclude(state__in=[GateState.PASSED, GateState.WAIVED])
+    if uat.exists():
+        # Only the customer's testers measure it: re-running the parity check does not; ask them again.
+        approval_add(
+            phase=phase,
+            key=UAT_STEP,
+            title=f"User acceptance testing again (after gate run #{run.number}): report how your testers found it",
+            actor=actor,
+        )
     return task
 
 
@@ -540,7 +562,8 @@ def on_phase_ready_for_gates(sender: Any, *, schema_name: str, phase_id: int, **
             log.exception("gates of phase %s:%s could not be evaluated", schema_name, phase_id)
 
 
-FINISHING = frozenset({Event.Kind.TASK_SUCCEEDED, Event.Kind.TASK_CANCELLED})
+# A task of a blocked phase ended: agent work, or the customer's report of user acceptance testing.
+FINISHING = frozenset({Event.Kind.TASK_SUCCEEDED, Event.Kind.TASK_CANCELLED, Event.Kind.APPROVAL_GRANTED})
 
 
 def on_task_finished(*, schema_name: str, phase_id: int) -> None:

@@ -20,9 +20,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from projects.access import get_project_for_member
 from projects.delivery import controls, orchestration
 from projects.delivery.deliverables import project_workspace
+from projects.delivery.uat import UatReport
 from projects.models import Project, Task
 from success import acceptance, plan_docs
 from success.decisions import Decision, decision_find
+from success.forms import UatReportForm
 from tenants.access import portal_role
 from tenants.models import Role, User
 from tenants.reauth import recent_auth_required
@@ -59,8 +61,21 @@ def _decision_of(project: Project, task_pk: int) -> Decision:
     return decision
 
 
+def _uat_context(project: Project, form: UatReportForm | None) -> dict[str, object]:
+    """What the testers tried: the segments' change notes and the parity report, and the form."""
+    documents = plan_docs.documents_list(project_workspace(project))
+    first = next((d.path for d in documents if d.path.startswith("docs/modernization/")), None)
+    return {**_plan_context(project, first), "documents_shown": True, "uat_form": form or UatReportForm()}
+
+
 @require_GET
 def decision_page(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
+    return _decision_render(request, pk, task_pk)
+
+
+def _decision_render(
+    request: HttpRequest, pk: int, task_pk: int, uat_form: UatReportForm | None = None
+) -> HttpResponse:
     project = get_project_for_member(request, pk)
     if not Task.objects.filter(pk=task_pk, project=project, kind=Task.Kind.APPROVAL).exists():
         raise Http404("No such decision")
@@ -74,6 +89,8 @@ def decision_page(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     if decision is not None and decision.about_plan:
         context.update(_plan_context(project, None))
         context["documents_shown"] = True
+    if decision is not None and decision.about_uat:
+        context.update(_uat_context(project, uat_form))
     if decision is not None and decision.closes:
         context["stories"] = acceptance.story_acceptance_rows(project)
         context["acceptance"] = acceptance.acceptance_summary(project)
@@ -100,15 +117,23 @@ def decision_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpRespons
     if decision.closes and request.POST.get("confirm") != "yes":
         messages.error(request, "Read what this approval closes and confirm it before approving.")
         return _done(request, page)
+    report: UatReport | None = None
+    if decision.about_uat:
+        form = UatReportForm(request.POST)
+        if not form.is_valid():
+            return _decision_render(request, pk, task_pk, uat_form=form)
+        report = form.cleaned_data["report"]
     task = Task.objects.get(pk=task_pk, project=project)
     assert isinstance(request.user, User)
     try:
-        controls.task_approve(task=task, user=request.user)
+        controls.task_approve(task=task, user=request.user, uat=report)
     except orchestration.WorkflowError as error:
         messages.error(request, str(error))
         return _done(request, page)
     if decision.closes:
         messages.success(request, "Delivery accepted: the project is complete and the success guarantee has started.")
+    elif report is not None:
+        messages.success(request, f"Recorded: {report.sentence()}. The quality gates read it now.")
     else:
         messages.success(request, f"Approved: {decision.title}. The agents carry on.")
     return _done(request, reverse(_NEXT.get(request.POST.get("next", ""), "project_detail"), args=[project.pk]))

@@ -42,6 +42,9 @@ class TestReport:
     outcomes: dict[str, str] = field(default_factory=dict)  # test id → passed/failed/skipped
     output: str = ""
     details: dict[str, str] = field(default_factory=dict)  # test id → a failed test's traceback
+    # The tests' own time (the sum of the JUnit cases' times: no interpreter start-up or collection);
+    # None where the runner reports no per-test times.
+    test_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -134,6 +137,7 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
             writable=[Path(scratch)],  # where the JUnit XML is written (read back as hostile input)
         )
         outcomes: dict[str, str] = {}
+        timed = 0.0
         if junit.exists():
             for case in ElementTree.parse(junit).iter("testcase"):  # noqa: S314 - pytest's own output
                 name = f"{case.get('classname', '')}::{case.get('name', '')}"
@@ -141,6 +145,7 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
                 outcomes[name] = (
                     "failed" if tags & {"failure", "error"} else "skipped" if "skipped" in tags else "passed"
                 )
+                timed += _case_seconds(case.get("time"), timeout)
     values = list(outcomes.values())
     output = result.output
     if result.stopped or result.exit_code < 0:
@@ -153,4 +158,15 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
         seconds=result.seconds,
         outcomes=outcomes,
         output=output[-4000:],
+        test_seconds=timed if outcomes else None,
     )
+
+
+def _case_seconds(value: str | None, limit: float) -> float:
+    """One JUnit case's time, as written by code under test's process: a finite number within the
+    run's time limit, else nothing."""
+    try:
+        seconds = float(value or 0)
+    except ValueError:
+        return 0.0
+    return seconds if 0 <= seconds <= limit else 0.0

@@ -28,7 +28,8 @@ from projects.delivery.orchestration import (
     preview_stop_on_commit,
     workflow_lock,
 )
-from projects.delivery.workflow import ACCEPT, APPROVE_PLAN, CONNECT_STEP
+from projects.delivery.uat import UatReport
+from projects.delivery.workflow import ACCEPT, APPROVE_PLAN, CONNECT_STEP, UAT_STEP
 from projects.models import Event, Phase, Project, RepositoryConnection, Run, Task, Workflow
 from tenants.audit import Action, audit_record
 from tenants.models import User
@@ -131,10 +132,12 @@ APPROVAL_ACTIONS = {APPROVE_PLAN: Action.PLAN_APPROVED, ACCEPT: Action.DELIVERY_
 
 
 @transaction.atomic
-def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
+def task_approve(*, task: Task, user: User | None, actor: str = "", uat: UatReport | None = None) -> Task:
     """The customer approves (the plan, the preview, the delivery); the workflow moves on.
 
     ``actor`` names an approver without an account: only the demo's automatic approvals use it.
+    The user acceptance testing step is given only with its report (``uat``, see
+    ``projects.delivery.uat``): its number is what the UAT gate measures.
     """
     if user is None and not actor:
         raise WorkflowError("An approval names who approved.")
@@ -146,23 +149,31 @@ def task_approve(*, task: Task, user: User | None, actor: str = "") -> Task:
         raise WorkflowError("This step waits for the team's repository: connect it on the project's Repository page.")
     if task.key == ACCEPT and (blockers := acceptance_blockers(task.project)):
         raise WorkflowError(blockers_message(blockers))
+    if task.key == UAT_STEP and uat is None:
+        raise WorkflowError(
+            "Report the result of user acceptance testing (how many testers, how many satisfied) on its decision page."
+        )
     now = timezone.now()
     task.status, task.finished_at = Task.Status.DONE, now
-    task.output = {"approved_by": who, "approved_at": now.isoformat()}
+    task.output = {"approved_by": who, "approved_at": now.isoformat(), **(uat.output() if uat else {})}
     task.save(update_fields=["status", "finished_at", "output"])
     event_append(
         project_id=task.project_id,
         kind=Event.Kind.APPROVAL_GRANTED,
         task=task,
         actor=who,
-        message=f"{who} approved “{task.title}”",
+        message=f"{who} reported “{task.title}”: {uat.sentence()}" if uat else f"{who} approved “{task.title}”",
     )
     audit_record(
         action=APPROVAL_ACTIONS.get(task.key, Action.APPROVAL_GRANTED),
         user=user,
         actor_label="" if user is not None else who,
         obj=task,
-        detail={"project_id": task.project_id, "project": task.project.name},
+        detail={
+            "project_id": task.project_id,
+            "project": task.project.name,
+            **({"uat": uat.sentence()} if uat else {}),
+        },
     )
     dispatch_on_commit(advance(task.project_id, now=now, workflow=workflow))
     return task

@@ -256,3 +256,26 @@ def task_add(
         pools.lease_request(role=task.role, schema_name=current_schema(), task_id=task.pk, ready_at=now)
         dispatch_on_commit({task.role})
     return task
+
+
+def approval_add(*, phase: Phase, key: str, title: str, actor: str = "system") -> Task:
+    """Ask the customer again for a decision of an open phase (user acceptance testing after a
+    gate that did not pass): an approval step awaiting the customer at once."""
+    workflow = workflow_lock(phase.project_id)
+    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).get(pk=phase.pk)
+    if phase.status in {Phase.Status.DONE, Phase.Status.CANCELLED} or not workflow.is_active:
+        raise WorkflowError(f"{phase.name} takes no more decisions.")
+    now = timezone.now()
+    last = Task.objects.filter(phase=phase).order_by("-position").values_list("position", flat=True).first()
+    task = Task.objects.create(
+        project_id=phase.project_id,
+        phase=phase,
+        position=(last or 0) + 1,
+        key=key,
+        title=title[:300],
+        kind=Task.Kind.APPROVAL,
+        status=Task.Status.AWAITING_APPROVAL,
+        ready_at=now,
+    )
+    event_append(project_id=phase.project_id, kind=Event.Kind.APPROVAL_REQUESTED, task=task, actor=actor, message=title)
+    return task

@@ -10,7 +10,8 @@ which steps fan out to one task per item (user story, migration segment, backlog
 * Modernization: legacy analysis → technical debt assessment → modernization strategy (the
   customer approves the migration plan) → incremental development (one task per migration
   segment of the assessment's plan, each after the segments it depends on) → parallel testing
-  (parity per segment, gated) → gradual rollout → validation.
+  (parity per segment, then the customer reports user acceptance testing; gated) → gradual
+  rollout → validation.
 * Augmentation: the customer connects the repository → team assessment → process integration →
   task pickup → execution (one task per backlog item) → handoff → review (the team approves).
 
@@ -65,6 +66,7 @@ class WorkflowTemplate:
 APPROVE_PLAN = "approve_plan"  # the customer approves the plan
 ACCEPT = "accept"  # the customer accepts the delivery (MVP: the second milestone falls due)
 TESTING_PHASE = "testing"  # modernization: a passed testing phase is a paid migration phase
+UAT_STEP = "uat"  # modernization: the customer reports user acceptance testing (projects.delivery.uat)
 STORIES_STEPS = frozenset({"requirements", "sprint_plan", "architecture"})  # get the stories as inputs
 BACKLOG_STEPS = frozenset({"team_assessment", "pickup"})  # get the backlog items as inputs
 FEATURES_STEPS = frozenset({"architecture"})  # get the project's context features
@@ -144,7 +146,10 @@ MODERNIZATION_PHASES = (
         TESTING_PHASE,
         "Parallel testing",
         3,
-        (Step("parity", "Check functional parity against the legacy system", R.TESTING_SPECIALIST, (), None, True),),
+        (
+            Step("parity", "Check functional parity against the legacy system", R.TESTING_SPECIALIST, (), None, True),
+            Step(UAT_STEP, "User acceptance testing: report how your testers found it", None, ("parity",)),
+        ),
         gated=True,
     ),
     PhaseTemplate(

@@ -38,6 +38,8 @@ from projects.delivery.controls import task_approve
 from projects.delivery.orchestration import open_phase
 from projects.delivery.payments import connect_billing_signals, payments_sweep
 from projects.delivery.repository import repository_connect
+from projects.delivery.uat import UatReport
+from projects.delivery.workflow import UAT_STEP
 from projects.models import (
     Assessment,
     Engagement,
@@ -158,7 +160,7 @@ def _drive(project: Project, owner: Any, *, until: str | None = None) -> None:
             workable = [Task.Status.READY, Task.Status.QUEUED, Task.Status.RUNNING, Task.Status.AWAITING_APPROVAL]
             for task in Task.objects.filter(project=project, phase=phase, status__in=workable).order_by("position"):
                 if task.kind == Task.Kind.APPROVAL:
-                    task_approve(task=task, user=owner)
+                    task_approve(task=task, user=owner, uat=UatReport(10, 10) if task.key == UAT_STEP else None)
                 else:
                     finish(task)
     raise AssertionError("the delivery did not finish")
