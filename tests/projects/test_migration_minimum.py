@@ -57,7 +57,7 @@ def _zip_of(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _assessed(world: World, directory: Path, name: str) -> tuple[Project, dict[str, object]]:
+def _assessed(world: World, directory: Path, name: str) -> tuple[Project, dict[str, Any]]:
     """A modernization project whose member uploaded ``directory`` through the portal's form."""
     member = world.client("alpha_member", on="alpha")
     project = new_project(member, Service.MODERNIZATION, name=name)
@@ -66,7 +66,7 @@ def _assessed(world: World, directory: Path, name: str) -> tuple[Project, dict[s
     response = member.post(url("legacy_submit", project.pk), {"archive": archive, "git_path": ""})
     assert response.status_code == 302, text_of(response)[:2000]
     with schema_context("alpha"):
-        result: dict[str, object] = Assessment.objects.get(project=project).result
+        result: dict[str, Any] = Assessment.objects.get(project=project).result
     return project, result
 
 
@@ -102,7 +102,7 @@ def test_a_small_code_base_is_told_plainly_and_refused_the_fixed_schedule_until_
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     project, result = _assessed(world, SMALL, "h11 rewrite")
-    lines = result["totals"]["code"]  # type: ignore[index]
+    lines = result["totals"]["code"]
     assert isinstance(lines, int) and 1_000 < lines < 1_500
     member, owner = world.client("alpha_member", on="alpha"), world.client("alpha_owner", on="alpha")
     card_on_file(world.customers["alpha"])
@@ -181,7 +181,7 @@ def test_a_fixed_schedule_frozen_before_the_rule_is_refused_by_the_service(world
 
 def test_a_code_base_above_the_minimum_keeps_its_phase_schedule(world: World) -> None:
     project, result = _assessed(world, LARGE, "pytest rewrite")
-    lines = result["totals"]["code"]  # type: ignore[index]
+    lines = result["totals"]["code"]
     assert isinstance(lines, int) and lines >= settings.HIVE_MODERNIZATION_MIN_LINES
     member, owner = world.client("alpha_member", on="alpha"), world.client("alpha_owner", on="alpha")
     assert 'data-testid="small-codebase"' not in member.get(url("project_detail", project.pk)).content.decode()
