@@ -109,6 +109,16 @@ def assessment_below_minimum(result: Mapping[str, Any]) -> BelowMinimum | None:
     return below_minimum(totals.get("code") if isinstance(totals, Mapping) else None)
 
 
+def assessment_notice(*, project: Project, result: Any) -> BelowMinimum | None:
+    """The assessment page's notice: while the customer waits for the account manager's custom
+    quote (none once it is issued, or once a quote is accepted)."""
+    if not isinstance(result, Mapping) or project.is_locked:
+        return None
+    if project.quotes.filter(snapshot__outcome="custom_quote").exists():
+        return None
+    return assessment_below_minimum(result)
+
+
 def fixed_schedule_refusal(*, quote: Quote, project: Project) -> BelowMinimum | None:
     """Why ``quote`` of a modernization cannot be accepted as a fixed schedule, or None.
 

@@ -1,10 +1,9 @@
 """The small-code-base notice of a modernization (``projects.scoping.migration_minimum``) for the
-assessment and quote pages: ``{% assessment_below_minimum r as below %}``,
+assessment and quote pages: ``{% assessment_below_minimum r project as below %}``,
 ``{% quote_below_minimum quote project as below %}``, then ``projects/_small_codebase.html``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django import template
@@ -17,8 +16,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def assessment_below_minimum(result: Any) -> BelowMinimum | None:
-    return migration_minimum.assessment_below_minimum(result) if isinstance(result, Mapping) else None
+def assessment_below_minimum(result: Any, project: Project) -> BelowMinimum | None:
+    return migration_minimum.assessment_notice(project=project, result=result)
 
 
 @register.simple_tag

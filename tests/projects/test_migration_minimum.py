@@ -18,6 +18,7 @@ import h11
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -32,6 +33,7 @@ from projects.scoping.intake import ScopingError
 from projects.scoping.migration_minimum import below_minimum
 from projects.scoping.payment_schedule import quote_terms, schedule_of_scope
 from projects.scoping.scope_snapshot import modernization_snapshot
+from tenants.models import Customer, User
 from tests.api.conftest import api_client, key_make
 from tests.projects.portal import by_testid, card_on_file, new_project, quote_accept_consenting, text_of, url
 from tests.world import World
@@ -154,6 +156,8 @@ def test_a_small_code_base_is_told_plainly_and_refused_the_fixed_schedule_until_
         'data-testid="small-codebase"' not in page.content.decode() and 'data-testid="accept"' in page.content.decode()
     )
 
+    assert 'data-testid="small-codebase"' not in member.get(url("project_detail", project.pk)).content.decode()
+
     assert quote_accept_consenting(owner, project, custom.number).status_code == 302
     assert _latest(project).accepted_at is not None and _status(project) == Project.Status.AWAITING_PAYMENT
     assert CustomQuote.objects.get(project_id=project.pk).accepted_at is not None
@@ -198,3 +202,21 @@ def test_a_code_base_above_the_minimum_keeps_its_phase_schedule(world: World) ->
     card_on_file(world.customers["alpha"])
     assert quote_accept_consenting(owner, project, quote.number).status_code == 302
     assert _status(project) == Project.Status.AWAITING_PAYMENT
+
+
+def test_the_request_goes_to_the_customers_account_manager_only(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    manager = User.objects.create_user(email="am@hive.test", password="x" * 20, is_staff=True)
+    Customer.objects.filter(pk=world.customers["alpha"].pk).update(account_manager=manager)
+    project, _ = _assessed(world, SMALL, 'h11 <b>"port"</b>')
+
+    with django_capture_on_commit_callbacks(execute=True), schema_context("alpha"):
+        quotes.quote_create(project=project)
+
+    [request] = [m for m in mail.outbox if "[Custom quote needed]" in m.subject]
+    assert request.to == ["am@hive.test"]
+    assert 'h11 <b>"port"</b>' in request.subject  # plain text, as typed
+    assert isinstance(request, EmailMultiAlternatives)
+    html = str(request.alternatives[0][0])
+    assert "&lt;b&gt;" in html and "<b>" not in html
