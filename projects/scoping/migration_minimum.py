@@ -77,13 +77,13 @@ class BelowMinimum:
                 "No fixed-price migration is offered for it: your account manager prepares a custom quote, "
                 "which you can accept here once it is ready."
             )
-        per_line = format_usd(MIGRATION_FLOOR_CENTS // max(1, self.code_lines))
+        per_line = format_usd((MIGRATION_FLOOR_CENTS // max(1, self.code_lines) + 50) // 100 * 100)  # whole dollars
         return (
-            f"Your code base ({self.code_lines:,} lines) is smaller than this service's per-phase pricing is made for: "
-            f"the migration runs in {PHASE_COUNT} phases of about 20 % each, and {arithmetic} — about {per_line} "
-            f"per line of your code. The fixed phase schedule starts at {self.min_lines:,} lines, so no fixed-price "
-            "migration is offered for this code base: your account manager prepares a custom quote for it, "
-            "which you can accept here once it is ready."
+            f"Your code base ({self.code_lines:,} lines) is smaller than this service's per-phase pricing is made for. "
+            f"The fixed schedule migrates it in {PHASE_COUNT} phases of about 20 % each, and no phase costs less than "
+            f"{phase_floor}: {arithmetic}, about {per_line} per line of your code. That schedule starts at "
+            f"{self.min_lines:,} lines, so no fixed-price migration is offered for this code base: your account "
+            "manager prepares a custom quote for it, which you can accept here once it is ready."
         )
 
     @property

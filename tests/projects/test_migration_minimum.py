@@ -113,6 +113,7 @@ def test_a_small_code_base_is_told_plainly_and_refused_the_fixed_schedule_until_
     notice = by_testid(page, "small-codebase")
     assert f"Your code base ({lines:,} lines) {PARAGRAPH}" in notice
     assert "5 phases at the $500,000 floor = $2,500,000" in notice
+    assert f"about ${round(2_500_000 / lines):,} per line of your code" in notice
     assert "your account manager prepares a custom quote" in notice
 
     mail.outbox.clear()
