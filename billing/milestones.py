@@ -253,3 +253,17 @@ def schedule_from_json(rows: Iterable[dict[str, Any]]) -> tuple[ScheduledMilesto
         )
         for row in rows
     )
+
+
+# --- the smallest code base the fixed phase schedule is made for -----------------------------------
+# (``projects.scoping.migration_minimum`` explains the rule and applies ``HIVE_MODERNIZATION_MIN_LINES``.)
+
+# The least a whole migration costs on the fixed schedule: every phase at the per-phase floor.
+MIGRATION_FLOOR_CENTS = PHASE_COUNT * PHASE_PRICE.low_cents
+
+
+def agent_month_cents() -> int:
+    """What the seed charges for one agent working one month: continuous augmentation's monthly
+    price divided by the agents it promises at least ("$75K per month", "3+ specialized agents")."""
+    assert CONTINUOUS_AUGMENTATION.price_cents is not None
+    return CONTINUOUS_AUGMENTATION.price_cents // CONTINUOUS_AUGMENTATION.min_agents

@@ -372,6 +372,9 @@ CELERY_BEAT_SCHEDULE["recover-stale-charges"] = {"task": "billing.recover_stale_
 # is retried this many days after each failure (then the delivery pauses until it is paid); the
 # sweep charges sprints that started and retries that are due.
 HIVE_QUOTE_VALID_DAYS = env_int("HIVE_QUOTE_VALID_DAYS", 30)
+# The smallest code base (code lines) a modernization's fixed phase schedule is offered for; below it
+# the account manager prepares a custom quote. Why 25,000: projects/scoping/migration_minimum.py.
+HIVE_MODERNIZATION_MIN_LINES = env_int("HIVE_MODERNIZATION_MIN_LINES", 25_000)
 HIVE_DUNNING_RETRY_DAYS = [int(day) for day in env_list("HIVE_DUNNING_RETRY_DAYS", ["1", "3", "7"])]
 CELERY_BEAT_SCHEDULE["charge-due-payments"] = {"task": "projects.payments_sweep", "schedule": 300.0}
 # Which paid milestone releases the full deliverable (git bundle): "final" (every milestone of the

@@ -25,6 +25,7 @@ from projects.forms import EngagementForm, LegacyCodeForm, NewProjectForm, Requi
 from projects.models import Assessment, Engagement, Project, Service, Task, Workflow
 from projects.requirements import COLUMN_CHOICES, RequirementsError, UnrecognisedColumns
 from projects.scoping import intake, quotes
+from projects.scoping.migration_minimum import fixed_schedule_refusal
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
 from projects.scoping.scope_snapshot import story_gap, tier_change_of_edit, tier_changes
 from projects.scoping.uploads import upload_limit, upload_refusal
@@ -291,7 +292,8 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         and quote.accepted_at is None
         and quote.number == latest
         and quote.price_cents is not None
-        and not project.is_locked,
+        and not project.is_locked
+        and fixed_schedule_refusal(quote=quote, project=project) is None,
         "price": format_usd(quote.price_cents) if quote.price_cents is not None else "Custom quote",
     }
     return render(request, "projects/quote.html", context)

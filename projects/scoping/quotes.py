@@ -15,6 +15,14 @@ from billing.models import CustomQuote
 from projects.broker import payments_charge_send
 from projects.models import Assessment, Engagement, Project, Quote, Service
 from projects.scoping.intake import ScopingError, current_scope, ensure_scope_open
+from projects.scoping.migration_minimum import (
+    CUSTOM_MIGRATION,
+    BelowMinimum,
+    assessment_below_minimum,
+    below_minimum,
+    custom_quote_request,
+    fixed_schedule_refusal,
+)
 from projects.scoping.payment_schedule import (
     PaymentSetupError,
     quote_terms,
@@ -44,6 +52,9 @@ def _scope_snapshot(project: Project) -> dict[str, Any]:
         assessment = Assessment.objects.filter(project=project).first()
         if assessment is None:
             raise ScopingError("Upload the legacy code first: the quote is based on its assessment.")
+        below = assessment_below_minimum(assessment.result)
+        if below is not None:
+            return _custom_migration_snapshot(project, assessment.result, below)
         schedule = schedule_of_scope(service=project.service, price_cents=None, assessment=assessment.result)
         snapshot = modernization_snapshot(project, assessment.result, price_cents=schedule_total(schedule))
     else:
@@ -57,6 +68,31 @@ def _scope_snapshot(project: Project) -> dict[str, Any]:
     return snapshot
 
 
+def _custom_migration_snapshot(project: Project, result: dict[str, Any], below: BelowMinimum) -> dict[str, Any]:
+    """A code base below the fixed schedule's minimum: the assessment's figures without a price,
+    and the paragraph that says why the account manager prices it."""
+    try:
+        snapshot = modernization_snapshot(project, result, price_cents=0)
+    except (KeyError, TypeError, ValueError):  # an assessment whose figures cannot be read
+        snapshot = {"service": project.service, **service_terms(project.service)}
+    for key in ("price", "assessment_price", "phase_price_rule", "implementation_price"):
+        snapshot.pop(key, None)
+    return snapshot | {"outcome": CUSTOM_MIGRATION, "price_cents": None, "small_codebase": below.paragraph}
+
+
+def _custom_quote_request_once(project: Project, snapshot: dict[str, Any]) -> None:
+    """Ask the account manager for a custom quote the first time a quote version needs one."""
+    if snapshot["outcome"] != CUSTOM_MIGRATION or project.quotes.filter(snapshot__outcome=CUSTOM_MIGRATION).exists():
+        return
+    below = below_minimum(snapshot.get("code_loc"))
+    if below is None:  # the snapshot is made only below the minimum; nothing to ask otherwise
+        return
+    customer = Customer.objects.select_related("account_manager").get(
+        schema_name=connection.schema_name  # type: ignore[attr-defined]
+    )
+    custom_quote_request(project=project, below=below, customer=customer)
+
+
 @transaction.atomic
 def quote_create(*, project: Project) -> Quote:
     """Freeze the current scope as the project's next quote version."""
@@ -68,11 +104,12 @@ def quote_create(*, project: Project) -> Quote:
             f"Your account manager's quote v{latest.number} is waiting for you: accept it, or ask them to change it."
         )
     snapshot = _scope_snapshot(project)
+    _custom_quote_request_once(project, snapshot)
     number = (project.quotes.aggregate(last=Max("number"))["last"] or 0) + 1
     quote = Quote.objects.create(
         project=project, number=number, snapshot=snapshot, price_cents=snapshot.get("price_cents")
     )
-    custom = snapshot["outcome"] in {"custom_engagement", Engagement.Kind.PROJECT}
+    custom = snapshot["outcome"] in {"custom_engagement", Engagement.Kind.PROJECT, CUSTOM_MIGRATION}
     project.status = Project.Status.CUSTOM_REQUESTED if custom else Project.Status.QUOTED
     project.save(update_fields=["status"])
     return quote
@@ -108,11 +145,15 @@ def quote_from_custom(*, project: Project, custom: CustomQuote) -> Quote:
 
 
 def quote_acceptable(*, quote: Quote, project: Project) -> None:
-    """Raise ScopingError unless ``quote`` is the project's newest, priced, unexpired version."""
+    """Raise ScopingError unless ``quote`` is the project's newest, priced, unexpired version — and,
+    for a modernization, not a fixed schedule for a code base below the minimum (``migration_minimum``)."""
     ensure_scope_open(project)
     latest = project.quotes.aggregate(last=Max("number"))["last"]
     if quote.number != latest:
         raise ScopingError(f"Quote v{quote.number} was replaced by v{latest}; review and accept the newest version.")
+    below = fixed_schedule_refusal(quote=quote, project=project)
+    if below is not None:
+        raise ScopingError(below.refusal)
     if quote.price_cents is None:
         raise ScopingError("This is a custom engagement: your account manager will send you a quote to accept.")
     valid_until = quote_valid_until(quote)
