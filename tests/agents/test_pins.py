@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from agents.legacy.package_index import Release, choose
 from agents.legacy.pins import raise_pins
 from agents.legacy.requirement_files import read_pins
+from tests.agents.test_builtin_roles import Agent
 
 PACKAGES = {
     "hivepin": {"1.0.0": "", "1.4.0": "", "2.0.0": ""},
@@ -240,3 +242,43 @@ def test_pins_are_read_with_comments_extras_and_markers(tmp_path: Path) -> None:
         "(its marker excludes the Python the tests run on: kept as it is)",
     )
     assert found.pins[0].raised(Version("4.2.9")) == "Django[argon2]==4.2.9"  # the name as the customer wrote it
+
+
+def test_the_first_segment_raises_the_pins_and_its_page_lists_them(
+    tmp_path: Path, index: Index, settings: SettingsWrapper
+) -> None:
+    settings.HIVE_PACKAGE_INDEX_URL = index.url
+    legacy = legacy_tree(tmp_path / "legacy", "hivepin==1.0.0\nhivebreak==1.0.0\n-e git+https://example.invalid/x\n")
+    agent = Agent(tmp_path / "project", project="Pinned")
+    agent.run("legacy_analyst", "legacy_analysis", legacy_dir=str(legacy))
+    outcome = agent.run("modernization_developer", "segment", item={"number": 1, "modules": ["legacy_app.py"]})
+    data = outcome.data
+    assert data["pins"]["raised"][0]["after"] == "==1.4.0" and data["pins"]["tests_ran"]
+    assert {
+        "module": "requirements.txt",
+        "tools": ["dependency pins"],
+        "rewrites": ["hivepin ==1.0.0 → ==1.4.0 (2 of 2 tests pass against 1.4.0)"],
+    } in data["changes"]
+    assert any(c.startswith("dependency pin kept: hivebreak ==1.0.0 kept: 1.5.0 broke 1 tests") for c in data["cannot"])
+    assert any("-e git+https://example.invalid/x (a pip option" in c for c in data["cannot"])
+    page = (agent.workspace / "docs/modernization/segments/01.md").read_text()
+    assert "## Dependency pins" in page and "| hivepin | requirements.txt | \\==1.0.0 | \\==1.4.0 |" in page
+    assert "hivepin ==1.0.0 → 2.0.0 (a new major version may change the API; not applied)" in page
+    assert (agent.workspace / "requirements.txt").read_text().startswith("hivepin==1.4.0\nhivebreak==1.0.0\n")
+    assert "1 dependency pins raised" in agent.log("-1", "--format=%s", "HEAD^2")
+    second = agent.run("modernization_developer", "segment", item={"number": 2, "modules": []})
+    assert second.data["pins"] is None  # the code base's pins are raised once
+
+
+def test_a_segment_without_a_configured_index_says_the_pins_were_not_checked(
+    tmp_path: Path, settings: SettingsWrapper
+) -> None:
+    settings.HIVE_PACKAGE_INDEX_URL = ""
+    legacy = legacy_tree(tmp_path / "legacy", "hivepin==1.0.0\n")
+    agent = Agent(tmp_path / "project", project="Unpinned")
+    agent.run("legacy_analyst", "legacy_analysis", legacy_dir=str(legacy))
+    outcome = agent.run("modernization_developer", "segment", item={"number": 1, "modules": ["legacy_app.py"]})
+    assert (
+        "dependency pins not checked: no package index is configured (HIVE_PACKAGE_INDEX_URL)" in outcome.data["cannot"]
+    )
+    assert "dependency pins not checked" in (agent.workspace / "docs/modernization/segments/01.md").read_text()
