@@ -282,3 +282,14 @@ def test_a_segment_without_a_configured_index_says_the_pins_were_not_checked(
         "dependency pins not checked: no package index is configured (HIVE_PACKAGE_INDEX_URL)" in outcome.data["cannot"]
     )
     assert "dependency pins not checked" in (agent.workspace / "docs/modernization/segments/01.md").read_text()
+
+
+def test_no_pin_is_raised_when_no_test_passes_on_the_current_pins(tmp_path: Path, index: Index) -> None:
+    # hivebreak is not pinned, so the legacy module cannot even be imported: there is no evidence.
+    tree = legacy_tree(tmp_path / "legacy", "hivepin==1.0.0\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    report = raise_pins(tree, index_url=index.url, target_python="3.11", scratch=scratch)
+    assert report.raised == [] and not report.tests_ran
+    assert report.cannot == ["hivepin ==1.0.0 not raised to 1.4.0: no test passes on the current pins (1 ran)"]
+    assert (tree / "requirements.txt").read_text() == "hivepin==1.0.0\n"
