@@ -37,6 +37,7 @@ MAX_LINES = 2000
 MAX_LINE_CHARS = 1000
 MAX_FILES = 20
 MAX_DEPTH = 4
+_CONTINUED = "\\"
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://|^file:|^[./~\\]", re.I)
 
 
@@ -126,11 +127,19 @@ def _read_capped(path: Path) -> tuple[str, str]:
 
 
 def _requirements_txt(text: str) -> list[tuple[int, str]]:
-    entries = []
+    """(first line number, the logical line without its comment); ``\\`` continues a line."""
+    entries: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = re.sub(r"(^|\s)#.*$", "", line).strip()
-        if stripped:
-            entries.append((number, stripped))
+        start, sofar = pending if pending else (number, "")
+        piece = stripped.removesuffix(_CONTINUED).strip()
+        joined = f"{sofar} {piece}".strip()
+        pending = (start, joined) if stripped.endswith(_CONTINUED) else None
+        if pending is None and joined:
+            entries.append((start, joined))
+    if pending and pending[1]:
+        entries.append(pending)
     return entries
 
 
@@ -172,6 +181,8 @@ def parse_line(raw: str) -> tuple[_Parsed | None, str]:
     """(the pin, "") or (None, why it is refused) or (None, "") for a requirement with no pin."""
     if len(raw) > MAX_LINE_CHARS:
         return None, f"a line over {MAX_LINE_CHARS} characters"
+    if " --hash" in raw or " -" in raw.split(";")[0]:
+        return None, "carries pip options (--hash …): kept, the new release's hashes are not written here"
     if raw.startswith("-"):
         return None, "a pip option: includes, editables and other indexes are not followed"
     if _URL.search(raw):

@@ -229,6 +229,7 @@ def test_the_choice_stays_in_the_major_unless_the_target_python_needs_more() -> 
 def test_pins_are_read_with_comments_extras_and_markers(tmp_path: Path) -> None:
     (tmp_path / "requirements-dev.txt").write_text(
         "Django[argon2]==4.2.1 # web\nclick>=7\nattrs~=21.0\nsix\nfoo==1.*\nbar==2.0; sys_platform == 'nonexistent'\n"
+        "hashed==1.0 \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\n"
     )
     found = read_pins(tmp_path)
     assert [(p.name, p.operator, str(p.version), p.line) for p in found.pins] == [
@@ -240,6 +241,8 @@ def test_pins_are_read_with_comments_extras_and_markers(tmp_path: Path) -> None:
         "requirements-dev.txt:5: foo==1.* (a range, not a pin (only == pins and >= floors are raised))",
         "requirements-dev.txt:6: bar==2.0; sys_platform == 'nonexistent' "
         "(its marker excludes the Python the tests run on: kept as it is)",
+        "requirements-dev.txt:7: hashed==1.0 --hash=sha256:abc --hash=sha256:def "
+        "(carries pip options (--hash …): kept, the new release's hashes are not written here)",
     )
     assert found.pins[0].raised(Version("4.2.9")) == "Django[argon2]==4.2.9"  # the name as the customer wrote it
 
