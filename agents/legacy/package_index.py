@@ -62,6 +62,12 @@ class Choice:
     major_required: bool  # the current major has no release for the target Python
 
 
+def public_url(url: str) -> str:
+    """The index URL as shown to customers: without any user or token in it."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _fetch(client: httpx.Client, url: str) -> httpx.Response:
     start = urlsplit(url)
     for _ in range(MAX_REDIRECTS + 1):

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 from packaging.version import Version
 
-from agents.legacy.package_index import IndexUnreachable, NotOnIndex, choose, download, releases
+from agents.legacy.package_index import IndexUnreachable, NotOnIndex, choose, download, public_url, releases
 from agents.legacy.requirement_files import Pin, Pins, read_pins, rewrite
 from agents.tools.process import PYTHON
 from agents.tools.sandbox import Limits, sandbox_run
@@ -86,7 +86,7 @@ def raise_pins(tree: Path, *, index_url: str, target_python: str, scratch: Path)
     """Raise the pins of ``tree`` in place where its tests pass against the raised versions.
     ``scratch`` is an empty directory of the caller's (the wheelhouse and the test copies)."""
     found = read_pins(tree)
-    report = PinReport(index_url, found.files, cannot=list(found.cannot))
+    report = PinReport(public_url(index_url), found.files, cannot=list(found.cannot))
     if not found.pins:
         return report
     if not index_url:
@@ -114,7 +114,7 @@ def _candidates(found: Pins, index_url: str, target_python: str, report: PinRepo
                 available = releases(client, index_url, pin.name)
             except IndexUnreachable as exc:
                 report.cannot.insert(
-                    0, f"dependency pins not checked: the package index {index_url} could not be reached ({exc})"
+                    0, f"dependency pins not checked: the package index {report.index_url} could not be reached ({exc})"
                 )
                 return {}
             except NotOnIndex as exc:
