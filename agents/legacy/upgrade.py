@@ -19,8 +19,9 @@ Three passes, each a change the characterization and legacy tests then check:
    ``-> None`` on functions that return nothing, scalar return types from literal returns, and
    parameter types from ``bool``/``int``/``str``… defaults. Sandboxed like pyupgrade.
 
-Dependency pins are not raised: the sandbox has no network and a registry lookup per customer
-dependency is not made; ``cannot`` says so when the segment has a requirements file.
+Dependency pins are raised separately, once per code base (``agents.legacy.pins``): the releases
+are looked up and the wheels fetched on the host from the configured index, and the tests run
+against them in the sandbox, which stays offline.
 """
 
 from __future__ import annotations
@@ -137,8 +138,6 @@ def modernize(tree: Path, files: list[str], *, target: str = DEFAULT_TARGET) -> 
             (tree / path).write_text(original[path], "utf-8")  # a pass broke it: keep the legacy text
             tools[path] = []
             cannot.append(f"{path}: the changes did not compile and were undone")
-    if any(name in ("requirements.txt", "setup.py", "pyproject.toml") for name in (Path(f).name for f in files)):
-        cannot.append("dependency pins: not raised (no registry access from the sandbox); review them by hand")
     changed = tuple(
         ModuleChange(
             path=path,

@@ -14,7 +14,11 @@ out-grow its run. The walls, and what each stops:
 - *mount namespace with an allow-list root* (bubblewrap): only ``/usr`` and its ``/bin``,
   ``/lib`` links, the Python runtime and venv, a handful of harmless ``/etc`` files (generated
   ``passwd``/``group``/``hosts``; no ``shadow``) — all read-only — and the one tree under test
-  read-write; private tmpfs ``/tmp`` and HOME; a fresh ``/proc``; bubblewrap's minimal ``/dev``.
+  read-write; private tmpfs ``/tmp`` and HOME; a fresh ``/proc``; bubblewrap's minimal ``/dev``;
+  besides, only what the caller names for the run: ``writable`` scratch directories (a report it
+  reads back as hostile) and ``read_only`` paths (the platform's helper scripts; a wheelhouse the
+  host downloaded and the packages installed from it for a legacy code base's tests,
+  ``agents.legacy.pins`` — the host fetches, the sandbox never gets a network for it).
   Reading or writing anything else of the host fails because it is not there;
 - *network namespace*: a loopback of its own (the suite's own servers work), no route to the
   host's 127.0.0.1 or the internet; Unix sockets of the host are not in the filesystem;

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -111,7 +112,12 @@ def _outcomes_read(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return dict(list(outcomes.items())[:5000]), details
 
 
-def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
+def pytest_run(tree: Path, *, timeout: float = 900, python_path: Sequence[Path] = ()) -> TestReport:
+    """``python_path``: host directories (packages installed for this run, e.g. a legacy code base's
+    dependencies at chosen versions) visible read-only and placed first on ``PYTHONPATH``."""
+    environment = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    if python_path:
+        environment["PYTHONPATH"] = ":".join(str(Path(p).resolve()) for p in python_path)
     with tempfile.TemporaryDirectory(prefix="pytest-") as scratch:
         junit = Path(scratch) / "junit.xml"
         result = sandbox_run(
@@ -133,8 +139,9 @@ def pytest_run(tree: Path, *, timeout: float = 900) -> TestReport:
             ],
             cwd=tree,
             limits=Limits(timeout=timeout),
-            env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            env=environment,
             writable=[Path(scratch)],  # where the JUnit XML is written (read back as hostile input)
+            read_only=[Path(p).resolve() for p in python_path],
         )
         outcomes: dict[str, str] = {}
         timed = 0.0

@@ -28,11 +28,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 from agents.legacy import assess
 from agents.legacy.characterize import TESTS_DIR, Baseline, Generated, generate, run_baseline
 from agents.legacy.complexity import measure_complexity
 from agents.legacy.languages import language_for
 from agents.legacy.loc import scan_file
+from agents.legacy.pins import PinReport, raise_pins
+from agents.legacy.requirement_files import dependency_files
 from agents.legacy.sources import SourceFile
 from agents.legacy.upgrade import DEFAULT_TARGET, TARGETS, Upgrade, modernize
 from agents.providers.base import JobFailed
@@ -44,6 +48,11 @@ from agents.workspace import MAIN, Verdict
 DOCS = "docs/modernization"
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache")
 TIMING_ROUNDS = 5
+PINS_POLICY = (
+    "Each pin moves to the newest release of its major version for the target Python, only when the tests "
+    "(run in the sandbox, offline, against the downloaded wheels) still pass; a newer major version is "
+    "recommended, not applied.\n\n"
+)
 
 
 def _legacy_dir(job: Job) -> Path:
@@ -296,12 +305,17 @@ def segment(job: Job) -> Result:
         note = _segment_note(number, modules, python, upgrade if changed else None, kept, broken, tests, percent)
         note += _metrics_table(metrics_before, metrics_after, before, after if kept else before)
         note += "".join(f"- cannot modernize: {md_inline(item)}\n" for item in upgrade.cannot)
+        pins = _dependency_pins(job, branch.path, number, target)
+        note += _pins_note(pins) if pins else ""
         branch.write(f"{DOCS}/segments/{number:02d}.md", note)
         branch.write(
             f"deploy/flags/segment-{number}.json",
             json.dumps({"segment": number, "modules": modules, "enabled": True}, indent=2) + "\n",
         )
-        job.commit(branch, f"Segment {number}: modernize {len(changed)} modules for Python {target}, parity kept")
+        raised = f"; {len(pins.raised)} dependency pins raised" if pins else ""
+        job.commit(
+            branch, f"Segment {number}: modernize {len(changed)} modules for Python {target}{raised}, parity kept"
+        )
 
         def verify(tree: Path) -> Verdict:
             merged = legacy_tests(tree)
@@ -323,13 +337,64 @@ def segment(job: Job) -> Result:
                 {"module": c.path, "tools": list(c.tools), "rewrites": list(c.rewrites)}
                 for c in upgrade.changed
                 if c.path in changed
-            ],
-            "cannot": list(upgrade.cannot),
+            ]
+            + (_pins_changes(pins) if pins else []),
+            "cannot": list(upgrade.cannot) + (_pins_cannot(pins) if pins else []),
+            "pins": pins.to_dict() if pins else None,
             "before": {**metrics_before, "test_seconds": before.seconds if before else None},
             "after": {**metrics_after, "test_seconds": after.seconds if kept and after else None},
             "merge": merged.commit,
         },
     )
+
+
+def _dependency_pins(job: Job, tree: Path, number: int, target: str) -> PinReport | None:
+    """The code base's dependency pins, raised by the first segment: they belong to the whole code
+    base rather than to one segment's modules, and every later segment builds on them."""
+    if number != 1 or not dependency_files(tree):
+        return None
+    index = str(getattr(settings, "HIVE_PACKAGE_INDEX_URL", ""))
+    with tempfile.TemporaryDirectory(prefix="pins-") as scratch:
+        pins = raise_pins(tree, index_url=index, target_python=target, scratch=Path(scratch))
+    job.report(
+        "dependencies",
+        f"segment {number}: {len(pins.raised)} dependency pins raised, {len(pins.kept)} kept because tests broke, "
+        f"{len(pins.cannot)} not modernized",
+        pins_raised=len(pins.raised),
+        pins_kept=len(pins.kept),
+    )
+    return pins
+
+
+def _pins_note(pins: PinReport) -> str:
+    rows = [
+        [r.pin.name, r.pin.file, f"{r.pin.operator}{r.pin.version}", f"{r.pin.operator}{r.to}", r.tests]
+        for r in pins.raised
+    ]
+    return (
+        f"\n## Dependency pins\n\nIndex: {md_inline(pins.index_url or 'none configured')}. "
+        + PINS_POLICY
+        + (table(["package", "file", "before", "after", "tests"], rows) if rows else "No pin raised.\n")
+        + "\n"
+        + "".join(f"- {md_inline(item)}\n" for item in _pins_cannot(pins))
+        + "".join(f"- unchanged: {md_inline(item)}\n" for item in pins.unchanged)
+    )
+
+
+def _pins_cannot(pins: PinReport) -> list[str]:
+    return (
+        [f"dependency pin kept: {item}" for item in pins.kept]
+        + [f"dependency major version recommended: {item}" for item in pins.recommended]
+        + [f"dependency pins: {item}" if not item.startswith("dependency pins") else item for item in pins.cannot]
+    )
+
+
+def _pins_changes(pins: PinReport) -> list[dict[str, Any]]:
+    files = sorted({r.pin.file for r in pins.raised})
+    return [
+        {"module": f, "tools": ["dependency pins"], "rewrites": [r.line() for r in pins.raised if r.pin.file == f]}
+        for f in files
+    ]
 
 
 def _parity_percent(before: TestReport | None, after: TestReport | None) -> float | None:
