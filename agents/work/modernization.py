@@ -341,8 +341,8 @@ def segment(job: Job) -> Result:
             + (_pins_changes(pins) if pins else []),
             "cannot": list(upgrade.cannot) + (_pins_cannot(pins) if pins else []),
             "pins": pins.to_dict() if pins else None,
-            "before": {**metrics_before, "test_seconds": before.seconds if before else None},
-            "after": {**metrics_after, "test_seconds": after.seconds if kept and after else None},
+            "before": {**metrics_before, "test_seconds": before.test_seconds if before else None},
+            "after": {**metrics_after, "test_seconds": after.test_seconds if kept and after else None},
             "merge": merged.commit,
         },
     )
