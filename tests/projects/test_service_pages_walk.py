@@ -8,21 +8,17 @@ missing measurement — fails here. (The augmentation walk, which needs the team
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from projects.delivery.planning import project_start
 from projects.models import Project, Service, Story
-from projects.scoping import intake
 from success.models import Guarantee
 from tests.projects.progress import wait_while_progressing
-from tests.projects.walker import Walker
+from tests.projects.walker import Walker, legacy_project
 from tests.workers import thread_worker
 from tests.world import World
 
@@ -47,16 +43,7 @@ def _mvp() -> Project:
 
 
 def _modernization() -> Project:
-    project = Project.objects.create(name="Walk legacy", service=Service.MODERNIZATION)
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for path in sorted(LEGACY_APP.rglob("*")):
-            if path.is_file():
-                bundle.write(path, f"legacy_app/{path.relative_to(LEGACY_APP).as_posix()}")
-    upload = SimpleUploadedFile("legacy.zip", archive.getvalue(), content_type="application/zip")
-    intake.assessment_run(project=project, upload=upload)
-    Project.objects.filter(pk=project.pk).update(status=Project.Status.IN_DELIVERY)
-    return Project.objects.get(pk=project.pk)
+    return legacy_project("Walk legacy", LEGACY_APP, package="legacy_app")
 
 
 @pytest.mark.parametrize("make", [_mvp, _modernization], ids=["mvp", "modernization"])

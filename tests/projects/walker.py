@@ -5,16 +5,37 @@ at most three times and no task is left blocked."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.urls import reverse
 
 from projects.delivery.controls import task_approve
 from projects.delivery.workflow import UAT_STEP
-from projects.models import Event, Phase, Project, Task, Workflow
+from projects.models import Event, Phase, Project, Service, Task, Workflow
+from projects.scoping import intake
 from tests.world import World
 
 URLCONF = "hive.urls_tenant"
 PAGES = ("project_detail", "project_dashboard", "project_dashboard_state", "project_success")
+
+
+def legacy_project(name: str, root: Path, *, package: str) -> Project:
+    """A modernization of the code under ``root``, uploaded as a zip as a customer does (the
+    assessment runs), in delivery."""
+    project = Project.objects.create(name=name, service=Service.MODERNIZATION)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                bundle.write(path, f"{package}/{path.relative_to(root).as_posix()}")
+    upload = SimpleUploadedFile(f"{package}.zip", archive.getvalue(), content_type="application/zip")
+    intake.assessment_run(project=project, upload=upload)
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.IN_DELIVERY)
+    return Project.objects.get(pk=project.pk)
 
 
 class Walker:
