@@ -43,7 +43,8 @@ def test_a_legacy_code_base_without_tests_is_modernized_end_to_end(hive: World) 
         assert segments.count() == 5
         assert all(task.output["data"]["parity_percent"] == 100.0 for task in segments)
         parity = GateResult.objects.filter(run__project=project, code="functional_parity").order_by("-run__number")
-        assert parity.first() is not None and parity.first().state == GateState.PASSED
+        latest = parity.first()
+        assert latest is not None and latest.state == GateState.PASSED
         assert GateResult.objects.filter(run__project=project, code="uat_satisfaction", state=GateState.PASSED).exists()
         assert (
             GateResult.objects.filter(run__project=project, code="performance_vs_legacy").exclude(value=None).exists()
