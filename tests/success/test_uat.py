@@ -6,12 +6,14 @@ gives the developers the findings and asks the testers again after the fix."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from api.models import Scope
 from projects.delivery.controls import task_approve
 from projects.delivery.orchestration import WorkflowError
 from projects.delivery.planning import project_start
@@ -21,6 +23,7 @@ from projects.models import Assessment, Phase, Project, Service, Task
 from success.gates import FIX_KEY, gates_evaluate, remediation_advance
 from success.measurements import reading_latest, records_read
 from success.models import GateRun, GateState
+from tests.api.conftest import api_client, key_make
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +140,24 @@ def test_a_failed_uat_gives_the_findings_to_the_developers_and_asks_the_testers_
         assert remediation_advance(phase=phase) == "recheck"
         again = Task.objects.get(phase=phase, key=UAT_STEP, status=Task.Status.AWAITING_APPROVAL)
         assert "after gate run #1" in again.title
+
+
+def test_the_api_reports_uat_with_its_numbers_and_refuses_it_without(world: World) -> None:
+    project, task = _uat_waiting()
+    owner_key = key_make(world, scope=Scope.WRITE)
+    path = f"/api/v1/projects/{project.pk}/tasks/{task.pk}/approve/"
+
+    def post(data: dict[str, object], key: str = owner_key, on: str = "alpha") -> Any:
+        return api_client(key, on=on).post(path, data, content_type="application/json")
+
+    assert post({}).status_code == 400
+    assert post({"uat_testers": 3, "uat_satisfied": 5}).status_code == 400
+    beta_key = key_make(world, "beta", scope=Scope.WRITE)
+    assert post({"uat_testers": 3, "uat_satisfied": 3}, beta_key, "beta").status_code == 404
+    with schema_context("alpha"):
+        assert Task.objects.get(pk=task.pk).status == Task.Status.AWAITING_APPROVAL
+    answer = post({"uat_testers": 20, "uat_satisfied": 19, "uat_findings": "Fine."})
+    assert answer.status_code == 200, answer.content
+    with schema_context("alpha"):
+        done = Task.objects.get(pk=task.pk)
+        assert done.output["data"]["uat_satisfaction_percent"] == "95.0" and done.output["findings"] == "Fine."
