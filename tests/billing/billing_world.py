@@ -40,9 +40,10 @@ def accepted_project(slug: str, user: User, *, service: Service = Service.MVP, p
     directly, for the billing-level tests of what a charge without a card does."""
     with schema_context(slug), transaction.atomic():
         project = Project.objects.create(name=f"{slug} billing {time.monotonic_ns()}", service=service)
-        quote = Quote.objects.create(
-            project=project, number=1, snapshot={"service": service.value}, price_cents=price_cents
-        )
+        snapshot: dict[str, object] = {"service": service.value}
+        if service == Service.MODERNIZATION:  # a fixed schedule is quoted from 25,000 lines (migration_minimum)
+            snapshot["code_loc"] = 120_000
+        quote = Quote.objects.create(project=project, number=1, snapshot=snapshot, price_cents=price_cents)
         offer = payment_offer(quote=quote, customer=Customer.objects.get(schema_name=slug))
         if offer.card is not None:
             quote_accept(quote=quote, user=user, consent=offer.token)
