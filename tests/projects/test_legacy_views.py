@@ -197,7 +197,7 @@ def test_a_modernization_quote_schedules_the_assessment_and_each_phase(
     page = member.get(url("quote_detail", project.pk, 1))
     text = text_of(page)
     assert by_testid(page, "quote-price") == by_testid(page, "schedule-total") == format_usd(quote.price_cents or 0)
-    assert f"{LEGACY_CODE_LINES} lines of code · Small system · timeline commitment 3–6 months" in text
+    assert f"{LEGACY_CODE_LINES} lines of code to migrate · Small system · timeline commitment 3–6 months" in text
     assert "plus $7.50 per line of code it migrates, rounded to the nearest $1,000, within $500,000–$2,000,000" in text
     assert f"when phase 1 ({lines[0]:,} lines) passes its quality gates" in text
     assert "rolled back within 4 hours" in text
