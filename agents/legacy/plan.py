@@ -19,10 +19,18 @@ the system per phase, each phase gated, each phase reversible within 4 hours. Th
 3. cuts that order into contiguous phases, each within ``MIN_SHARE``–``MAX_SHARE`` of the code
    lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6 (3 or 2 only when a
    module larger than a phase leaves too little for more); a single module larger than
-   ``MAX_SHARE`` is a phase of its own. The cut is the
-   one whose shares are closest to equal (a dynamic programme over the order). When no cut in
-   the order keeps the balance (too few or too uneven modules), the plan says so in ``note`` and
-   falls back to slices as close as possible to equal.
+   ``MAX_SHARE`` is a phase of its own — or, when no cut exists that way, it takes beside it
+   modules too small together (under ``MIN_SHARE``) to be a phase. The cut is the
+   one whose shares are closest to equal (a dynamic programme over the order);
+4. when still no cut keeps the balance, the imports of **re-export modules** (a package
+   ``__init__`` that only gathers its submodules' names, ``facades``) stop constraining the
+   order: such a module must otherwise come last, and a small last module can leave no balanced
+   cut. Those imports are listed on the plan as cut edges, with the reason. When no cut in the
+   order keeps the balance even then (too few or too uneven modules), the plan says so in
+   ``note`` and falls back to slices as close as possible to equal.
+
+The plan is of the code to migrate only: ``assess`` gives it the graph without the code's own
+tests, packaging, docs and examples (``kinds``).
 
 Each phase's price is ``billing.milestones.phase_price_cents`` of its code lines, the rule the
 quote and the charge use.
