@@ -429,6 +429,8 @@ def test_an_uploaded_repository_is_phased_on_its_code_and_the_page_and_quote_nam
     assert "scripts (scripts/, bin/, tools/) are migrated with the code" in text
     assert "only re-exports names" in by_testid(page, "cut-edges")
     assert text.count("not migrated (tests)") == 4
+    # The dependency graph draws them too, in a column of their own after the phases.
+    assert ">not migrated</text>" in html and 'data-module="h11-main/tests/test_roundtrip.py"' in html
     # The quote prices the same phases of the same lines, and says what it leaves out.
     assert member.post(url("quote_create", project.pk)).status_code == 302
     with schema_context("alpha"):
