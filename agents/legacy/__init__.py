@@ -6,7 +6,10 @@ Scoping (a modernization quote) and the legacy-analysis agent call the same two 
    :func:`copy_from_git_path` for a repository on the server (``archives``);
 2. :func:`assess` it (``assessment``): lines of code per language (``loc``), complexity and
    maintainability (``complexity``), the import graph and hotspots (``dependencies``), technical
-   debt (``debt``), COCOMO II effort (``effort``) and the phased migration plan (``plan``).
+   debt (``debt``), COCOMO II effort (``effort``) and the phased migration plan (``plan``). Only
+   code is migrated: the code's own tests, packaging, docs and examples (``kinds``) are measured
+   and listed, not phased; package ``__init__`` modules that only re-export (``facades``) may move
+   before what they import when the strict order leaves no balanced cut.
 
 Everything here is plain Python on files: no ORM, no database, no Django settings.
 """

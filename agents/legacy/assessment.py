@@ -7,6 +7,12 @@ hotspots, the debt estimate (``debt``), the COCOMO II effort (``effort``) and th
 (``plan``). The size class, timeline commitment and assessment price are the catalog's
 (``billing.catalog``), so the quote and the charge use the same rule.
 
+Every file is measured, but only **code** is migrated (``kinds``): the code's own tests, its
+packaging, docs and examples are listed in ``excluded`` with what happens to them, and stay out
+of the phase plan, the hotspots, the debt, the size class and the COCOMO II effort — all of which
+are about the code that is migrated (``migrated``). The assessment price reads every analysed line
+(``totals``): the assessment reads and runs the tests too.
+
 :meth:`Assessment.to_dict` gives plain JSON types (dicts, lists, strings, numbers, None) for a
 ``JSONField``; nothing in it depends on where the code was unpacked (paths are relative).
 """
@@ -36,6 +42,8 @@ from agents.legacy.dependencies import (
     rank_hotspots,
 )
 from agents.legacy.effort import CocomoEstimate, Timeline, estimate_effort, reconcile_timeline
+from agents.legacy.facades import reexport_modules
+from agents.legacy.kinds import MIGRATED_SCOPE, TREATMENT, Kind, kind_of, packages_of
 from agents.legacy.loc import LanguageLoc, LineCounts, ScannedSource, loc_by_language, scan_file
 from agents.legacy.plan import TARGET_PHASES, MigrationPlan, plan_migration
 from agents.legacy.sources import SkippedFile, SourceFile, collect_sources
@@ -51,9 +59,10 @@ COMPLEXITY_METHODS: dict[str, str] = {
 }
 HOTSPOT_UNIT = "complexity points × code lines × (1 + fan-in)"
 HOTSPOT_EXPLAINED = (
-    "score = the module's total cyclomatic complexity × its code lines × (1 + the number of modules that "
-    "import it); a complex, large module many others rely on is both the riskiest to change and the one "
-    "whose change ripples furthest. The score ranks modules against each other; it has no absolute scale."
+    "score = the module's total cyclomatic complexity × its code lines × (1 + the number of modules of the "
+    "code to migrate that import it; tests are not counted); a complex, large module many others rely on is "
+    "both the riskiest to change and the one whose change ripples furthest. The score ranks modules against "
+    "each other; it has no absolute scale."
 )
 # Imports that mean the code keeps data of its own (rollback must restore it) ...
 DATA_STORE_IMPORTS = frozenset(
@@ -90,6 +99,18 @@ class ModuleReport:
     fan_in: int
     fan_out: int
     phase: int | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class ExcludedGroup:
+    """Files of one kind that are measured but not migrated, and what happens to them instead."""
+
+    kind: str
+    label: str
+    treatment: str
+    files: tuple[str, ...]
+    code: int
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,9 @@ class Assessment:
 
     files: int
     totals: LineCounts
+    migrated: LineCounts
+    excluded: tuple[ExcludedGroup, ...]
+    migrated_scope: str
     languages: tuple[LanguageLoc, ...]
     modules: tuple[ModuleReport, ...]
     complexity_methods: dict[str, str]
@@ -143,6 +167,7 @@ def _module_reports(
     measured: list[ModuleComplexity],
     graph: DependencyGraph,
     phase_of: dict[str, int],
+    kinds: dict[str, Kind],
 ) -> tuple[ModuleReport, ...]:
     """One row per source file: its line counts, complexity, fan-in/out and migration phase."""
     fan_in = graph.fan_in()
@@ -163,6 +188,7 @@ def _module_reports(
             fan_in=fan_in.get(source.path, 0),
             fan_out=fan_out.get(source.path, 0),
             phase=phase_of.get(source.path),
+            kind=str(kinds[source.path]),
         )
         for (source, scanned), module in zip(scans, measured, strict=True)
     )
@@ -179,40 +205,74 @@ def _size_class_report(size_class: SizeClass) -> SizeClassReport:
     )
 
 
+def _excluded_groups(
+    scans: list[tuple[SourceFile, ScannedSource]], kinds: dict[str, Kind]
+) -> tuple[ExcludedGroup, ...]:
+    """The files that are not migrated, one group per kind, with what happens to them."""
+    groups = []
+    for kind, (label, treatment) in TREATMENT.items():
+        members = [(source.path, scanned.counts.code) for source, scanned in scans if kinds[source.path] is kind]
+        if members:
+            groups.append(
+                ExcludedGroup(
+                    kind=str(kind),
+                    label=label,
+                    treatment=treatment,
+                    files=tuple(path for path, _ in members),
+                    code=sum(code for _, code in members),
+                )
+            )
+    return tuple(groups)
+
+
+def _sum(counts: list[LineCounts]) -> LineCounts:
+    total = LineCounts()
+    for item in counts:
+        total = total + item
+    return total
+
+
 def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) -> Assessment:
     """Analyse the code base under ``root`` (already extracted and trusted to read)."""
     started = time.perf_counter()
     tree = collect_sources(Path(root))
     scans = [(source, scan_file(source)) for source in tree.files]
     measured: list[ModuleComplexity] = [measure_complexity(source, scanned) for source, scanned in scans]
+    packages = packages_of(source.path for source in tree.files)
+    kinds = {source.path: kind_of(source.path, packages) for source in tree.files}
+    migrating = [source.path for source in tree.files if kinds[source.path] is Kind.CODE]
     graph = build_dependency_graph(tree.files)
+    code_graph = graph.restricted(migrating)
     code_lines = {source.path: scanned.counts.code for source, scanned in scans}
-    totals = LineCounts()
-    for _, scanned in scans:
-        totals = totals + scanned.counts
+    totals = _sum([scanned.counts for _, scanned in scans])
+    migrated = _sum([scanned.counts for source, scanned in scans if kinds[source.path] is Kind.CODE])
     imported = imported_top_level(tree.files)
     plan = plan_migration(
-        graph,
+        code_graph,
         code_lines,
         phases=phases,
+        reexports=reexport_modules(source for source in tree.files if kinds[source.path] is Kind.CODE),
         service=bool(imported & SERVICE_IMPORTS),
         data_stores=sorted(imported & DATA_STORE_IMPORTS),
     )
-    modules = _module_reports(scans, measured, graph, plan.phase_of())
+    modules = _module_reports(scans, measured, graph, plan.phase_of(), kinds)
     complexities = [f.complexity for module in measured for f in module.functions]
     # Rounded once, so the price is reproducible from the stored figure.
     mean_complexity = round(sum(complexities) / len(complexities), 4) if complexities else 0.0
     hotspots = rank_hotspots(
-        graph,
+        code_graph,
         complexity={module.path: module.total_complexity for module in measured},
         code_lines=code_lines,
         limit=hotspot_limit,
     )
-    size_class = modernization_size_class(totals.code)
-    effort = estimate_effort(totals.code)
+    size_class = modernization_size_class(migrated.code)
+    effort = estimate_effort(migrated.code)
     return Assessment(
         files=len(tree.files),
         totals=totals,
+        migrated=migrated,
+        excluded=_excluded_groups(scans, kinds),
+        migrated_scope=MIGRATED_SCOPE,
         languages=tuple(loc_by_language(scans)),
         modules=modules,
         complexity_methods={
@@ -226,7 +286,7 @@ def assess(root: Path, *, phases: int = TARGET_PHASES, hotspot_limit: int = 10) 
         cycles=tuple(cycles(graph)),
         external_packages=graph.external,
         hotspots=tuple(hotspots),
-        debt=estimate_debt(measured, code_lines=totals.code),
+        debt=estimate_debt([m for m in measured if kinds[m.path] is Kind.CODE], code_lines=migrated.code),
         effort=effort,
         size_class=_size_class_report(size_class),
         timeline=reconcile_timeline(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+from agents.legacy.kinds import Kind, kind_of, packages_of
 from agents.legacy.sources import collect_sources
 from agents.tools.process import PYTHON
 from agents.tools.sandbox import Limits, sandbox_run
@@ -106,9 +107,12 @@ def importable_modules(tree: Path) -> tuple[list[str], list[str]]:
     """The import roots (relative directories) and dotted names of the tree's public modules."""
     roots: set[str] = set()
     names: list[str] = []
-    for source in collect_sources(tree).files:
+    files = collect_sources(tree).files
+    packages = packages_of(source.path for source in files)
+    for source in files:
         path = PurePosixPath(source.path)
-        if path.suffix != ".py" or _is_test(path):
+        # Only code to migrate: tests, packaging, docs and examples are not its public API.
+        if path.suffix != ".py" or kind_of(source.path, packages) is not Kind.CODE:
             continue
         parts = list(path.parent.parts)
         start = len(parts)
@@ -122,16 +126,6 @@ def importable_modules(tree: Path) -> tuple[list[str], list[str]]:
         roots.add("/".join(parts[:start]) or ".")
         names.append(".".join(dotted))
     return sorted(roots), sorted(set(names))
-
-
-def _is_test(path: PurePosixPath) -> bool:
-    return (
-        "tests" in path.parts
-        or "test" in path.parts
-        or path.name.startswith("test_")
-        or path.name.endswith("_test.py")
-        or path.name == "conftest.py"
-    )
 
 
 def generate(tree: Path, *, timeout: float = 300) -> Generated:

@@ -81,6 +81,16 @@ class DependencyGraph:
     def fan_out(self) -> dict[str, int]:
         return {module: len(self.dependencies(module) - {module}) for module in self.modules}
 
+    def restricted(self, modules: Iterable[str]) -> DependencyGraph:
+        """The graph of only ``modules``: edges to or from any other module are dropped."""
+        keep = frozenset(modules)
+        return DependencyGraph(
+            tuple(m for m in self.modules if m in keep),
+            {m: targets & keep for m, targets in self.edges.items() if m in keep},
+            self.external,
+            {edge: count for edge, count in self.references.items() if edge[0] in keep and edge[1] in keep},
+        )
+
 
 @dataclass(frozen=True)
 class Condensation:

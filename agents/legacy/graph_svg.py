@@ -29,15 +29,21 @@ def _short(name: str) -> str:
     return name if len(name) <= _NAME else "…" + name[-(_NAME - 1) :]
 
 
+_NOT_MIGRATED = 1_000_000  # the column key of the files that are not migrated: after every phase
+
+
 def dependency_svg(result: Mapping[str, Any]) -> str:
     """The SVG of ``result`` (an ``Assessment.to_dict()``); an empty string without modules."""
     modules: Sequence[Mapping[str, Any]] = result.get("modules") or []
     if not modules:
         return ""
-    shown = list(modules)[:MAX_NODES]
+    # The code to migrate first, so a large test suite does not push it out of the drawing; the
+    # files that are not migrated (tests, packaging, docs, examples) in a last column of their own.
+    shown = sorted(modules, key=lambda m: str(m.get("kind") or "code") != "code")[:MAX_NODES]
     columns: dict[int, list[str]] = defaultdict(list)
     for module in shown:
-        columns[int(module.get("phase") or 0)].append(str(module["path"]))
+        excluded = str(module.get("kind") or "code") != "code"
+        columns[_NOT_MIGRATED if excluded else int(module.get("phase") or 0)].append(str(module["path"]))
     order = sorted(columns)
     place: dict[str, tuple[int, int]] = {}
     for index, phase in enumerate(order):
@@ -58,7 +64,7 @@ def dependency_svg(result: Mapping[str, Any]) -> str:
         'orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" fill="#777"/></marker></defs>',
     ]
     for index, phase in enumerate(order):
-        label = f"phase {phase}" if phase else "no phase"
+        label = "not migrated" if phase == _NOT_MIGRATED else f"phase {phase}" if phase else "no phase"
         parts.append(f'<text x="{MARGIN + index * COLUMN}" y="{MARGIN}" font-weight="bold">{escape(label)}</text>')
     for source, target in result.get("dependency_edges") or []:
         source, target = str(source), str(target)

@@ -19,10 +19,18 @@ the system per phase, each phase gated, each phase reversible within 4 hours. Th
 3. cuts that order into contiguous phases, each within ``MIN_SHARE``–``MAX_SHARE`` of the code
    lines (15–25 %), preferring ``TARGET_PHASES`` (5) phases, then 4, then 6 (3 or 2 only when a
    module larger than a phase leaves too little for more); a single module larger than
-   ``MAX_SHARE`` is a phase of its own. The cut is the
-   one whose shares are closest to equal (a dynamic programme over the order). When no cut in
-   the order keeps the balance (too few or too uneven modules), the plan says so in ``note`` and
-   falls back to slices as close as possible to equal.
+   ``MAX_SHARE`` is a phase of its own — or, when no cut exists that way, it takes beside it
+   modules too small together (under ``MIN_SHARE``) to be a phase. The cut is the
+   one whose shares are closest to equal (a dynamic programme over the order);
+4. when still no cut keeps the balance, the imports of **re-export modules** (a package
+   ``__init__`` that only gathers its submodules' names, ``facades``) stop constraining the
+   order: such a module must otherwise come last, and a small last module can leave no balanced
+   cut. Those imports are listed on the plan as cut edges, with the reason. When no cut in the
+   order keeps the balance even then (too few or too uneven modules), the plan says so in
+   ``note`` and falls back to slices as close as possible to equal.
+
+The plan is of the code to migrate only: ``assess`` gives it the graph without the code's own
+tests, packaging, docs and examples (``kinds``).
 
 Each phase's price is ``billing.milestones.phase_price_cents`` of its code lines, the rule the
 quote and the charge use.
@@ -57,6 +65,17 @@ _LISTED_MODULES = 5
 _PHASE_COUNTS = (TARGET_PHASES, TARGET_PHASES - 1, TARGET_PHASES + 1, TARGET_PHASES - 2, TARGET_PHASES - 3)
 _RANDOM_ORDERS = 40
 _RANDOM_ORDERS_UP_TO = 2000  # modules (after grouping cycles): beyond, the three fixed orders only
+_REEXPORT_REASON = (
+    "{m} only re-exports names from {t} (imports, __all__ and constants, no code that uses them), so it may "
+    "move before {t}; its import reaches the legacy {t} until that module's phase"
+)
+
+
+def _oversize_fits(weights: Sequence[int], total: int) -> bool:
+    """A phase above ``MAX_SHARE`` is kept for one module alone larger than a phase, plus modules
+    too small together (under ``MIN_SHARE``) to be a phase of their own."""
+    largest = max(weights, default=0)
+    return largest > total * MAX_SHARE + 1e-9 and sum(weights) - largest < total * MIN_SHARE - 1e-9
 
 
 @dataclass(frozen=True)
@@ -113,8 +132,10 @@ def plan_migration(
     phases: int = TARGET_PHASES,
     service: bool = False,
     data_stores: Sequence[str] = (),
+    reexports: frozenset[str] = frozenset(),
 ) -> MigrationPlan:
-    """Plan the migration of every module of ``graph`` in about ``phases`` phases."""
+    """Plan the migration of every module of ``graph`` in about ``phases`` phases; ``reexports`` are
+    the modules that only re-export names (``facades``), which may move before what they import."""
     total = sum(code_lines.get(m, 0) for m in graph.modules)
     kind = "service" if service else "library"
     stores = tuple(sorted(set(data_stores)))
@@ -124,6 +145,14 @@ def plan_migration(
         # than the smallest phase too, and keep that plan if it balances.
         tighter = _attempt(graph, code_lines, total, MIN_SHARE, phases)
         attempt = tighter if tighter.balanced else attempt
+    released = frozenset(m for m in reexports if graph.dependencies(m) - {m})
+    for share in (MAX_SHARE, MIN_SHARE):
+        if attempt.balanced or not released or attempt.units < round(1 / MAX_SHARE):
+            break
+        # A package __init__ that re-exports everything must otherwise come last, and a small last
+        # module can leave no balanced cut: let re-export modules move before what they import.
+        freed = _attempt(graph, code_lines, total, share, phases, released)
+        attempt = freed if freed.balanced else attempt
     if attempt.units == 0:
         return MigrationPlan(
             phases, (), total, ORDERING, ROLLBACK_HOURS, "no code lines to migrate", MIN_SHARE, MAX_SHARE, True,
@@ -150,9 +179,26 @@ class _Attempt:
     balanced: bool
 
 
-def _attempt(graph: DependencyGraph, code_lines: Mapping[str, int], total: int, share: float, phases: int) -> _Attempt:
-    """Split cycles larger than ``share`` of the code, order, and cut into phases."""
-    kept, cut = split_large_cycles(graph, code_lines, total * share)
+def _attempt(
+    graph: DependencyGraph,
+    code_lines: Mapping[str, int],
+    total: int,
+    share: float,
+    phases: int,
+    released: frozenset[str] = frozenset(),
+) -> _Attempt:
+    """Split cycles larger than ``share`` of the code, order, and cut into phases; the imports of
+    the ``released`` (re-export) modules do not constrain the order."""
+    freed = [CutEdge(m, t, graph.weight(m, t), _REEXPORT_REASON.format(m=m, t=t)) for m in released
+             for t in sorted(graph.dependencies(m) - {m})]  # fmt: skip
+    ordered = DependencyGraph(
+        graph.modules,
+        {m: frozenset() if m in released else targets for m, targets in graph.edges.items()},
+        graph.external,
+        graph.references,
+    )
+    kept, cut = split_large_cycles(ordered, code_lines, total * share)
+    cut = sorted([*cut, *freed], key=lambda e: (e.importer, e.imported))
     components = tuple(strongly_connected_components(graph.modules, kept))
     component_of = {member: number for number, members in enumerate(components) for member in members}
     edges = {
@@ -180,8 +226,7 @@ def _attempt(graph: DependencyGraph, code_lines: Mapping[str, int], total: int, 
     slices, note = _balanced_cut(orders, weights, total, phases, units)
     shares = [sum(weights[c] for c in chunk) / total for chunk in slices]
     balanced = all(
-        MIN_SHARE - 1e-9 <= part <= MAX_SHARE + 1e-9
-        or (part > MAX_SHARE and len([c for c in chunk if weights[c] > 0]) == 1)
+        MIN_SHARE - 1e-9 <= part <= MAX_SHARE + 1e-9 or _oversize_fits([weights[c] for c in chunk], total)
         for part, chunk in zip(shares, slices, strict=True)
     )
     return _Attempt(components, edges, weights, cut, units, slices, note, balanced)
@@ -325,11 +370,12 @@ def _balanced_cut(
         )
         return _cut(order, weights, count, total), note
     counts = (phases,) if phases != TARGET_PHASES else _PHASE_COUNTS
-    for candidate in orders:
-        for count in counts:
-            found = _balanced(candidate, weights, total, count)
-            if found is not None:
-                return found, None
+    for company in (False, True):  # an oversize module alone first; then with small modules beside it
+        for candidate in orders:
+            for count in counts:
+                found = _balanced(candidate, weights, total, count, company=company)
+                if found is not None:
+                    return found, None
     count = min(phases, units)
     note = (
         f"no cut of the dependency order keeps every phase within {round(MIN_SHARE * 100)}–"
@@ -339,9 +385,12 @@ def _balanced_cut(
     return _cut(order, weights, count, total), note
 
 
-def _balanced(order: list[int], weights: list[int], total: int, count: int) -> list[list[int]] | None:
-    """Dynamic programme: ``count`` slices, each within the shares or one oversize unit alone,
-    minimising the squared distance of the shares from 1/count. None when there is no such cut."""
+def _balanced(
+    order: list[int], weights: list[int], total: int, count: int, *, company: bool = False
+) -> list[list[int]] | None:
+    """Dynamic programme: ``count`` slices, each within the shares or one oversize unit alone (with
+    ``company``: plus units under ``MIN_SHARE`` together), minimising the squared distance of the
+    shares from 1/count. None when there is no such cut."""
     # Units without code lines join the slice of the unit before them (or the first slice).
     groups: list[list[int]] = []
     for number in order:
@@ -361,12 +410,14 @@ def _balanced(order: list[int], weights: list[int], total: int, count: int) -> l
     best[0][0] = 0.0
     for k in range(1, count + 1):
         for end in range(1, n + 1):
-            start = end - 1
+            start, largest = end - 1, 0
             while start >= 0:
                 weight = prefix[end] - prefix[start]
-                if weight > high and end - start > 1:
+                largest = max(largest, sizes[start])
+                if weight > high and end - start > 1 and (not company or weight - largest >= low):
                     break
-                fits = low - 1e-9 <= weight <= high + 1e-9 or (end - start == 1 and weight > high)
+                alone = end - start == 1 or (company and weight - largest < low - 1e-9)
+                fits = low - 1e-9 <= weight <= high + 1e-9 or (alone and largest > high)
                 if fits and best[k - 1][start] < infinity:
                     cost = best[k - 1][start] + ((weight - ideal) / total) ** 2
                     if cost < best[k][end]:

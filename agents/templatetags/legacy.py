@@ -17,3 +17,12 @@ register = template.Library()
 def dependency_graph(result: Mapping[str, Any]) -> SafeString:
     # dependency_svg escapes every name it draws (module paths are hostile).
     return mark_safe(dependency_svg(result))  # noqa: S308
+
+
+@register.filter
+def percent_of(share: float | int | str | None) -> str:
+    """A phase's share (0–1) as a percentage with one decimal, the figure the quote shows."""
+    try:
+        return str(round(float(share or 0) * 100, 1))
+    except (TypeError, ValueError):
+        return "—"

@@ -184,7 +184,12 @@ def _assessment_text(job: Job, result: Any, data: dict[str, Any], written: Gener
     return (
         f"# Assessment of {md_inline(job.project)}\n\n"
         f"- files: {result.files}\n- code lines: {result.totals.code:,}\n"
-        f"- functions: {result.function_count} (mean complexity {result.mean_function_complexity})\n"
+        f"- code lines to migrate (the segments): {result.migrated.code:,}\n"
+        + "".join(
+            f"- not migrated: {g.label}, {len(g.files)} files, {g.code:,} code lines — {g.treatment}\n"
+            for g in result.excluded
+        )
+        + f"- functions: {result.function_count} (mean complexity {result.mean_function_complexity})\n"
         f"- timeline: {result.timeline.label} ({result.timeline.basis}: {md_inline(result.timeline.reason)})\n"
         f"- import cycles: {len(result.cycles)}\n"
         f"- external packages: {md_inline(', '.join(result.external_packages)) or 'none'}\n"

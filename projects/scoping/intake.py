@@ -201,6 +201,11 @@ def assessment_run(*, project: Project, upload: UploadedFile[bytes] | None = Non
         result = assess(staging / "code")
         if result.totals.code == 0:
             raise ScopingError("No source code was found in what you gave us.")
+        if result.migrated.code == 0:
+            found = ", ".join(
+                f"{g.label} ({len(g.files)} file{'s' if len(g.files) != 1 else ''})" for g in result.excluded
+            )
+            raise ScopingError(f"Only {found} were found: there is no code to migrate.")
         shutil.rmtree(target, ignore_errors=True)
         (staging / "code").rename(target)
     except ArchiveError as exc:

@@ -60,7 +60,8 @@ class PaymentSetupError(Exception):
 
 def phase_lines(result: dict[str, Any]) -> list[int]:
     """The code lines of each migration phase of an assessment result."""
-    total = int(result.get("totals", {}).get("code", 0))
+    # Shares are of the migrated lines (older results: of every line).
+    total = int((result.get("migrated") or result.get("totals", {})).get("code", 0))
     lines = []
     for phase in result.get("plan", {}).get("phases", []):
         if "code_lines" in phase:

@@ -210,7 +210,12 @@ def modernization_snapshot(project: Project, result: dict[str, Any], *, price_ce
         "price_cents": price_cents,
         "price": format_usd(price_cents),
         "assessment_price": format_usd(result["assessment_price_cents"]),
-        "code_loc": result["totals"]["code"],
+        # The lines to migrate (the phases' and the size class's); older results counted every line.
+        "code_loc": (result.get("migrated") or result["totals"])["code"],
+        "not_migrated": [
+            {"label": g["label"], "files": len(g["files"]), "code": g["code"], "treatment": g["treatment"]}
+            for g in result.get("excluded", [])
+        ],
         "size_class": result["size_class"]["name"],
         # The one timeline of the assessment (size class band or COCOMO II, with the reason).
         "timeline": (result.get("timeline") or {}).get("label") or result["size_class"]["timeline"],

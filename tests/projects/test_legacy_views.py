@@ -28,6 +28,7 @@ from billing.catalog import format_usd
 from billing.milestones import phase_price_cents
 from projects.models import Assessment, Project, Quote, Service
 from projects.scoping import intake
+from tests.agents.repositories import repository_of, zip_of
 from tests.projects.portal import by_testid, card_on_file, new_project, quote_accept_consenting, text_of, url
 from tests.world import World
 
@@ -201,7 +202,7 @@ def test_a_modernization_quote_schedules_the_assessment_and_each_phase(
     page = member.get(url("quote_detail", project.pk, 1))
     text = text_of(page)
     assert by_testid(page, "quote-price") == by_testid(page, "schedule-total") == format_usd(quote.price_cents or 0)
-    assert f"{LEGACY_CODE_LINES} lines of code · Small system · timeline commitment 3–6 months" in text
+    assert f"{LEGACY_CODE_LINES} lines of code to migrate · Small system · timeline commitment 3–6 months" in text
     assert "plus $7.50 per line of code it migrates, rounded to the nearest $1,000, within $500,000–$2,000,000" in text
     assert f"when phase 1 ({lines[0]:,} lines) passes its quality gates" in text
     assert "rolled back within 4 hours" in text
@@ -392,3 +393,68 @@ def test_it_asks_for_code_when_nothing_is_given(storage: Path, member: Client, p
 
     assert response.status_code == 400
     assert "Upload an archive of the code or give a git repository path." in text_of(response)
+
+
+def test_an_uploaded_repository_is_phased_on_its_code_and_the_page_and_quote_name_what_is_not_migrated(
+    storage: Path, member: Client, project: Project, tmp_path: Path
+) -> None:
+    # h11 zipped as its repository: the package, tests/ (run as the parity baseline), setup.py,
+    # noxfile.py, docs/conf.py and an example — the upload of the tryout that got 13/22/29/7/29 %.
+    data = zip_of(repository_of("h11", tmp_path / "h11"), "h11-main")
+
+    response = _upload(member, project, "h11-main.zip", data)
+
+    assert response.status_code == 302, text_of(response)[:2000]
+    with schema_context("alpha"):
+        result = Assessment.objects.get(project=project).result
+    phases, migrated = result["plan"]["phases"], result["migrated"]["code"]
+    page = member.get(url("project_detail", project.pk))
+    text, html = text_of(page), page.content.decode()
+    # The phases shown: five, each 15–25 % of the migrated lines, priced on those lines.
+    assert result["plan"]["balanced"] and result["plan"]["note"] is None
+    assert [by_testid(page, f"phase-{p['number']}").split()[:3] for p in phases] == [
+        [str(p["number"]), f"{round(p['share'] * 100, 1)}", "%"] for p in phases
+    ]
+    assert len(phases) == 5 and all(15 <= round(p["share"] * 100, 1) <= 25 for p in phases)
+    assert sum(p["code_lines"] for p in phases) == migrated < result["totals"]["code"]
+    for p in phases:
+        assert format_usd(phase_price_cents(p["code_lines"])) in by_testid(page, f"phase-{p['number']}")
+    assert f"{migrated} lines of code to migrate" in text
+    # What is not migrated is named, with what happens to it.
+    tests_line = by_testid(page, "excluded-tests")
+    assert tests_line.startswith("legacy tests: 4 files, ")
+    assert "run as the parity baseline on the legacy code and on every phase, not migrated" in tests_line
+    for name in ("tests/test_roundtrip.py", "tests/test_headers.py", "tests/conftest.py", "tests/__init__.py"):
+        assert f"<code>h11-main/{name}</code>" in html
+    assert by_testid(page, "excluded-packaging").startswith("packaging and configuration: 2 files")
+    assert "<code>h11-main/setup.py</code>" in html and "<code>h11-main/noxfile.py</code>" in html
+    assert by_testid(page, "excluded-docs").startswith("documentation: 1 file,")
+    assert by_testid(page, "excluded-examples").startswith("examples and benchmarks: 1 file,")
+    assert "scripts (scripts/, bin/, tools/) are migrated with the code" in text
+    assert "only re-exports names" in by_testid(page, "cut-edges")
+    assert text.count("not migrated (tests)") == 4
+    # The dependency graph draws them too, in a column of their own after the phases.
+    assert ">not migrated</text>" in html and 'data-module="h11-main/tests/test_roundtrip.py"' in html
+    # The quote prices the same phases of the same lines, and says what it leaves out.
+    assert member.post(url("quote_create", project.pk)).status_code == 302
+    with schema_context("alpha"):
+        schedule = Quote.objects.get(project=project, number=1).snapshot["schedule"]
+    assert [row["amount_cents"] for row in schedule[1:]] == [phase_price_cents(p["code_lines"]) for p in phases]
+    quote = member.get(url("quote_detail", project.pk, 1))
+    assert f"{migrated} lines of code to migrate ·" in text_of(quote)
+    assert by_testid(quote, "not-migrated").startswith("Not migrated: legacy tests (4 files,")
+    for p in phases:
+        assert f"{round(p['share'] * 100, 1)} % of the code to migrate" in text_of(quote)
+
+
+def test_a_repository_of_only_tests_and_docs_is_refused_as_nothing_to_migrate(
+    storage: Path, member: Client, project: Project
+) -> None:
+    data = _zip({"repo/tests/test_a.py": b"def test_a():\n    assert 1\n", "repo/docs/conf.py": b"project = 'x'\n"})
+
+    response = _upload(member, project, "repo.zip", data)
+
+    assert response.status_code == 400
+    assert "there is no code to migrate" in text_of(response) and "legacy tests (1 file)" in text_of(response)
+    with schema_context("alpha"):
+        assert not Assessment.objects.filter(project=project).exists()
