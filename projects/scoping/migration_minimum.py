@@ -105,8 +105,13 @@ def below_minimum(code_lines: Any) -> BelowMinimum | None:
 
 
 def assessment_below_minimum(result: Mapping[str, Any]) -> BelowMinimum | None:
-    totals = result.get("totals")
-    return below_minimum(totals.get("code") if isinstance(totals, Mapping) else None)
+    """By the lines of code to migrate (an uploaded repository's tests, packaging, docs and examples
+    are not migrated, ``agents.legacy.kinds``); an older assessment without that split by all its code."""
+    for key in ("migrated", "totals"):
+        counted = result.get(key)
+        if isinstance(counted, Mapping):
+            return below_minimum(counted.get("code"))
+    return below_minimum(None)
 
 
 def assessment_notice(*, project: Project, result: Any) -> BelowMinimum | None:

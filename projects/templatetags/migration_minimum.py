@@ -23,3 +23,9 @@ def assessment_below_minimum(result: Any, project: Project) -> BelowMinimum | No
 @register.simple_tag
 def quote_below_minimum(quote: Quote, project: Project) -> BelowMinimum | None:
     return migration_minimum.fixed_schedule_refusal(quote=quote, project=project)
+
+
+@register.simple_tag
+def assessment_priced_fixed(result: Any) -> bool:
+    """Whether the assessment's phases carry the fixed schedule's prices (at or above the minimum)."""
+    return isinstance(result, dict) and migration_minimum.assessment_below_minimum(result) is None

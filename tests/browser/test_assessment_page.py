@@ -39,6 +39,7 @@ def test_the_assessment_page_shows_modules_graph_hotspots_and_a_balanced_plan(
     page: Any, site: str, world: World, tmp_path: Path, settings: SettingsWrapper
 ) -> None:
     settings.HIVE_STORAGE_ROOT = tmp_path / "storage"
+    settings.HIVE_MODERNIZATION_MIN_LINES = 0  # the fixture is small: read the fixed schedule's phase prices
     page.goto(site + "/login/")
     page.fill("#id_username", "alpha-member@example.test")
     page.fill("#id_password", PASSWORD)

@@ -115,6 +115,8 @@ def test_a_small_code_base_is_told_plainly_and_refused_the_fixed_schedule_until_
     assert "5 phases at the $500,000 floor = $2,500,000" in notice
     assert f"about ${round(2_500_000 / lines):,} per line of your code" in notice
     assert "your account manager prepares a custom quote" in notice
+    # The plan's phases carry no fixed price either: their cell says the custom quote prices them.
+    assert 'data-testid="phase-price-custom"' in page.content.decode() and "$502,000" not in text_of(page)
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the request is mailed after the commit
