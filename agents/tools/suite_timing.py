@@ -4,10 +4,12 @@ modernization (legacy against modernized, ``agents.work.modernization.performanc
 A single run of a small suite takes milliseconds, which a busy two-core machine's noise (process
 start-up, the sandbox, other work) swamps: the gate once read 58 % and once 94.6 % for code that
 had only been reformatted. So the suite is repeated *inside one sandboxed interpreter*
-(``agents/tools/timing_runner.py``) until its test bodies have run for ``BUDGET`` seconds (or
-``MAX_ROUNDS`` runs), and the figure is the fastest round of test bodies — for deterministic code the
-least disturbed run is the closest to its own cost; start-up, collection and pytest's own set-up
-are not counted. No maintained tool times an arbitrary pytest suite this way (pytest-benchmark times
+(``agents/tools/timing_runner.py``): a warm-up run that is not counted (imports, Hypothesis'
+strategies), then at least ``MIN_ROUNDS`` runs and until the test bodies have taken ``BUDGET``
+seconds (at most ``MAX_ROUNDS``); the figure is the fastest counted run — for deterministic code
+the least disturbed run is the closest to its own cost. Start-up, collection and pytest's own set-up
+are not counted. (Wall time: the process CPU clock advances in 4 ms ticks here, too coarse.)
+No maintained tool times an arbitrary pytest suite this way (pytest-benchmark times
 functions a test marks; timeit has no pytest collection), hence this small runner.
 
 The report is written by the sandboxed process, next to code under test, so it is read as hostile
@@ -28,7 +30,8 @@ from agents.tools.sandbox import Limits, sandbox_run
 
 _RUNNER = Path(__file__).resolve().with_name("timing_runner.py")
 BUDGET = 0.4  # seconds of test bodies per measurement
-MAX_ROUNDS = 40
+MIN_ROUNDS = 10  # counted runs, after the warm-up run
+MAX_ROUNDS = 60
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
 
 
@@ -51,7 +54,7 @@ def suite_timing(tree: Path, *, timeout: float = 300) -> SuiteTiming | None:
         out.mkdir()
         report = out / "timing.json"
         result = sandbox_run(
-            [PYTHON, str(_RUNNER), str(copy), str(BUDGET), str(MAX_ROUNDS), str(report)],
+            [PYTHON, str(_RUNNER), str(copy), str(BUDGET), str(MIN_ROUNDS), str(MAX_ROUNDS), str(report)],
             cwd=copy,
             limits=Limits(timeout=timeout),
             env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},

@@ -552,7 +552,8 @@ def performance(job: Job) -> Result:
     )
     text = (
         "# Performance against the legacy baseline\n\nMeasure: the time the code base's test bodies take for one"
-        " run of the suite (the suite repeated in one interpreter until 0.4 s were measured, its fastest run;"
+        " run of the suite (the suite repeated in one interpreter after a warm-up run, at least 10 times and"
+        " until 0.4 s were measured, its fastest run;"
         f" interpreter start-up, collection and set-up excluded), fastest of {TIMING_ROUNDS} measurements each,"
         " legacy and modernized"
         " alternating — a proxy for the code paths the tests exercise.\n\n"
