@@ -48,7 +48,7 @@ from agents.workspace import MAIN, Verdict
 
 DOCS = "docs/modernization"
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache")
-TIMING_ROUNDS = 5
+TIMING_ROUNDS = 3
 PINS_POLICY = (
     "Each pin moves to the newest release of its major version for the target Python, only when the tests "
     "(run in the sandbox, offline, against the downloaded wheels) still pass; a newer major version is "
@@ -509,20 +509,25 @@ def rollout(job: Job) -> Result:
     return Result(f"rollout runbook of {len(plan['phases'])} steps in deploy/rollout.md", written, {})
 
 
-def _timings(legacy: Path, modern: Path) -> tuple[float | None, float | None]:
+def _timings(job: Job, legacy: Path, modern: Path) -> tuple[float | None, float | None]:
     """One round of each suite's test bodies, timed by ``agents.tools.suite_timing`` (repeated in
-    one sandboxed interpreter until enough time is measured), ``TIMING_ROUNDS`` times each with legacy
-    and modern alternating so that a busy moment of the machine weighs on both; the fastest is the
-    run least disturbed by the rest of the machine. None for a side that could not be timed."""
+    one sandboxed interpreter), ``TIMING_ROUNDS`` times each with legacy and modern alternating so
+    that a busy moment of the machine weighs on both; the fastest is the run least disturbed by the
+    rest of the machine. Each pair is reported as it is measured. None for a side not timed."""
     before: list[float] = []
     after: list[float] = []
     if not has_tests(legacy) or not has_tests(modern):
         return None, None
-    for _ in range(TIMING_ROUNDS):
+    for number in range(1, TIMING_ROUNDS + 1):
         for tree, times in ((legacy, before), (modern, after)):
             timing = suite_timing(tree)
             if timing is not None:
                 times.append(timing.best_round)
+        job.report(
+            "performance",
+            f"measurement {number} of {TIMING_ROUNDS}: legacy {_ms(before[-1] if before else None)},"
+            f" modernized {_ms(after[-1] if after else None)} per run of the suite",
+        )
     return (min(before) if before else None), (min(after) if after else None)
 
 
@@ -541,7 +546,7 @@ def performance(job: Job) -> Result:
             shutil.copytree(legacy, copy, ignore=_IGNORED)
             shutil.copytree(modern / TESTS_DIR, copy / TESTS_DIR, ignore=_IGNORED)
             legacy = copy
-        before, after = _timings(legacy, modern)
+        before, after = _timings(job, legacy, modern)
     percent = round(100.0 * before / after, 1) if before and after else None
     job.report(
         "performance",
@@ -552,7 +557,7 @@ def performance(job: Job) -> Result:
     )
     text = (
         "# Performance against the legacy baseline\n\nMeasure: the time the code base's test bodies take for one"
-        " run of the suite (the suite repeated in one interpreter after a warm-up run, at least 10 times and"
+        " run of the suite (the suite repeated in one interpreter after a warm-up run, at least 3 times and"
         " until 0.4 s were measured, its fastest run;"
         f" interpreter start-up, collection and set-up excluded), fastest of {TIMING_ROUNDS} measurements each,"
         " legacy and modernized"

@@ -26,7 +26,7 @@ def test_a_slower_implementation_measures_slower(tmp_path: Path) -> None:
     slow = _tree(tmp_path / "slow", "def total():\n    return sum(i for i in range(200_000))\n")
     quick, heavy = suite_timing(fast), suite_timing(slow)
     assert quick is not None and heavy is not None
-    assert quick.rounds >= 11 and quick.calls == quick.rounds  # one warm-up run, then at least 10
+    assert quick.rounds >= 4 and quick.calls == quick.rounds  # one warm-up run, then at least 3
     assert heavy.best_round > 5 * quick.best_round
 
 
