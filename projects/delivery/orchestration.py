@@ -57,6 +57,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -224,6 +225,31 @@ def open_phase(project: Project) -> Phase | None:
     return open_phases(project.pk).first()
 
 
+def _open_phase_locked(phase: Phase) -> tuple[Workflow, Phase]:
+    """The workflow and the phase, locked in that order, refused when nothing can be added to it."""
+    workflow = workflow_lock(phase.project_id)
+    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
+    if phase.status in {Phase.Status.DONE, Phase.Status.CANCELLED}:
+        raise WorkflowError(f"{phase.name} is {phase.get_status_display().lower()}; no work can be added to it.")
+    if not workflow.is_active:
+        raise WorkflowError(f"The project is {workflow.get_status_display().lower()}; no work can be added.")
+    return workflow, phase
+
+
+def _task_append(phase: Phase, **fields: Any) -> Task:
+    """A new task at the end of ``phase``."""
+    last = Task.objects.filter(phase=phase).order_by("-position").values_list("position", flat=True).first()
+    title = str(fields.pop("title"))[:300]
+    return Task.objects.create(
+        project_id=phase.project_id,
+        phase=phase,
+        position=(last or 0) + 1,
+        title=title,
+        ready_at=timezone.now(),
+        **fields,
+    )
+
+
 @transaction.atomic
 def task_add(
     *, phase: Phase, key: str, title: str, role: str, inputs: dict[str, object] | None = None, actor: str = "system"
@@ -231,51 +257,29 @@ def task_add(
     """Add agent work to an open phase of an active workflow (gate remediation, a fix for a
     rejected story). The task is ready at once and asks for an agent while the workflow runs;
     the phase does not finish before it does."""
-    workflow = workflow_lock(phase.project_id)
-    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).select_related("project").get(pk=phase.pk)
-    if phase.status in {Phase.Status.DONE, Phase.Status.CANCELLED}:
-        raise WorkflowError(f"{phase.name} is {phase.get_status_display().lower()}; no work can be added to it.")
-    if not workflow.is_active:
-        raise WorkflowError(f"The project is {workflow.get_status_display().lower()}; no work can be added.")
-    now = timezone.now()
-    last = Task.objects.filter(phase=phase).order_by("-position").values_list("position", flat=True).first()
-    task = Task.objects.create(
-        project_id=phase.project_id,
-        phase=phase,
-        position=(last or 0) + 1,
+    workflow, phase = _open_phase_locked(phase)
+    task = _task_append(
+        phase,
         key=key,
-        title=title[:300],
+        title=title,
         kind=Task.Kind.AGENT,
         role=role,
         inputs={"project": phase.project.name, **(inputs or {})},
         status=Task.Status.READY,
-        ready_at=now,
     )
     event_append(project_id=phase.project_id, kind=Event.Kind.TASK_READY, task=task, actor=actor, message=task.title)
     if workflow.status == Workflow.Status.RUNNING and phase.status != Phase.Status.PENDING:
-        pools.lease_request(role=task.role, schema_name=current_schema(), task_id=task.pk, ready_at=now)
+        assert task.ready_at is not None
+        pools.lease_request(role=task.role, schema_name=current_schema(), task_id=task.pk, ready_at=task.ready_at)
         dispatch_on_commit({task.role})
     return task
 
 
+@transaction.atomic
 def approval_add(*, phase: Phase, key: str, title: str, actor: str = "system") -> Task:
     """Ask the customer again for a decision of an open phase (user acceptance testing after a
     gate that did not pass): an approval step awaiting the customer at once."""
-    workflow = workflow_lock(phase.project_id)
-    phase = Phase.objects.select_for_update(no_key=True, of=("self",)).get(pk=phase.pk)
-    if phase.status in {Phase.Status.DONE, Phase.Status.CANCELLED} or not workflow.is_active:
-        raise WorkflowError(f"{phase.name} takes no more decisions.")
-    now = timezone.now()
-    last = Task.objects.filter(phase=phase).order_by("-position").values_list("position", flat=True).first()
-    task = Task.objects.create(
-        project_id=phase.project_id,
-        phase=phase,
-        position=(last or 0) + 1,
-        key=key,
-        title=title[:300],
-        kind=Task.Kind.APPROVAL,
-        status=Task.Status.AWAITING_APPROVAL,
-        ready_at=now,
-    )
+    _, phase = _open_phase_locked(phase)
+    task = _task_append(phase, key=key, title=title, kind=Task.Kind.APPROVAL, status=Task.Status.AWAITING_APPROVAL)
     event_append(project_id=phase.project_id, kind=Event.Kind.APPROVAL_REQUESTED, task=task, actor=actor, message=title)
     return task
