@@ -27,6 +27,7 @@ from projects.requirements import COLUMN_CHOICES, RequirementsError, Unrecognise
 from projects.scoping import intake, quotes
 from projects.scoping.migration_minimum import fixed_schedule_refusal
 from projects.scoping.payment_schedule import deliverable_release, payment_offer, quote_schedule
+from projects.scoping.scope_fingerprint import scope_changed_since
 from projects.scoping.scope_snapshot import story_gap, tier_change_of_edit, tier_changes
 from projects.scoping.uploads import upload_limit, upload_refusal
 from projects.views_scope import scope_context
@@ -293,7 +294,9 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         and quote.number == latest
         and quote.price_cents is not None
         and not project.is_locked
-        and fixed_schedule_refusal(quote=quote, project=project) is None,
+        and fixed_schedule_refusal(quote=quote, project=project) is None
+        and not scope_changed_since(quote.snapshot, project),
+        "scope_changed": quote.accepted_at is None and scope_changed_since(quote.snapshot, project),
         "price": format_usd(quote.price_cents) if quote.price_cents is not None else "Custom quote",
     }
     return render(request, "projects/quote.html", context)

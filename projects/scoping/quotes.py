@@ -30,6 +30,7 @@ from projects.scoping.payment_schedule import (
     schedule_authorise,
     schedule_of_scope,
 )
+from projects.scoping.scope_fingerprint import KEY, scope_changed_since, scope_fingerprint
 from projects.scoping.scope_snapshot import (
     augmentation_snapshot,
     modernization_snapshot,
@@ -81,9 +82,11 @@ def _custom_migration_snapshot(project: Project, result: dict[str, Any], below: 
 
 
 def _custom_quote_request_once(project: Project, snapshot: dict[str, Any]) -> None:
-    """Ask the account manager for a custom quote the first time a quote version needs one."""
-    if snapshot["outcome"] != CUSTOM_MIGRATION or project.quotes.filter(snapshot__outcome=CUSTOM_MIGRATION).exists():
-        return
+    """Ask the account manager for a custom quote the first time a quote version of this code (its
+    scope fingerprint) needs one — code uploaded again is asked for again."""
+    asked = project.quotes.filter(snapshot__outcome=CUSTOM_MIGRATION, **{f"snapshot__{KEY}": snapshot.get(KEY)})
+    if snapshot["outcome"] != CUSTOM_MIGRATION or asked.exists():
+        return  # asked once for this code: the same code quoted again asks nobody again
     below = below_minimum(snapshot.get("code_loc"))
     if below is None:  # the snapshot is made only below the minimum; nothing to ask otherwise
         return
@@ -99,11 +102,12 @@ def quote_create(*, project: Project) -> Quote:
     project = Project.objects.select_for_update().get(pk=project.pk)
     ensure_scope_open(project)
     latest = project.quotes.order_by("-number").first()
-    if latest is not None and latest.snapshot.get("outcome") == "custom_quote" and latest.accepted_at is None:
+    waiting = latest is not None and latest.snapshot.get("outcome") == "custom_quote" and latest.accepted_at is None
+    if latest is not None and waiting and not scope_changed_since(latest.snapshot, project):
         raise ScopingError(
             f"Your account manager's quote v{latest.number} is waiting for you: accept it, or ask them to change it."
         )
-    snapshot = _scope_snapshot(project)
+    snapshot = {**_scope_snapshot(project), KEY: scope_fingerprint(project)}
     _custom_quote_request_once(project, snapshot)
     number = (project.quotes.aggregate(last=Max("number"))["last"] or 0) + 1
     quote = Quote.objects.create(
@@ -132,6 +136,7 @@ def quote_from_custom(*, project: Project, custom: CustomQuote) -> Quote:
         "scope_text": custom.scope,
         "price_cents": custom.amount_cents,
         "price": format_usd(custom.amount_cents),
+        KEY: scope_fingerprint(project),
         **service_terms(project.service),
         **quote_terms(project.service, schedule, today=timezone.localdate()),
     }
@@ -151,6 +156,12 @@ def quote_acceptable(*, quote: Quote, project: Project) -> None:
     latest = project.quotes.aggregate(last=Max("number"))["last"]
     if quote.number != latest:
         raise ScopingError(f"Quote v{quote.number} was replaced by v{latest}; review and accept the newest version.")
+    if scope_changed_since(quote.snapshot, project):
+        what = "code" if project.service == Service.MODERNIZATION else "scope"
+        raise ScopingError(
+            f"The {what} changed after quote v{quote.number} was made: it cannot be accepted for what it did not"
+            " price. Get a new version of the quote (or, for an account manager's quote, ask them again)."
+        )
     below = fixed_schedule_refusal(quote=quote, project=project)
     if below is not None:
         raise ScopingError(below.refusal)
