@@ -272,8 +272,10 @@ HIVE_SANDBOX_UID = env_int("HIVE_SANDBOX_UID", 65534)
 HIVE_SANDBOX_ALLOW_UNSAFE_GUARD = env_bool("HIVE_SANDBOX_ALLOW_UNSAFE_GUARD", False)
 # The package index the modernization developers look dependency releases up on and fetch wheels
 # from, on the host only (agents.legacy.package_index; the sandbox has no network). Empty: pins are
-# not checked and each segment's note says so. Tests serve their own index and never reach PyPI.
-HIVE_PACKAGE_INDEX_URL = env_str("HIVE_PACKAGE_INDEX_URL", "" if TESTING else "https://pypi.org/simple").strip()
+# not checked and each segment's note says so — the default: the platform calls no outside host unless
+# the operator names one (production sets https://pypi.org/simple or its own mirror). Tests serve
+# their own index and never reach PyPI.
+HIVE_PACKAGE_INDEX_URL = env_str("HIVE_PACKAGE_INDEX_URL", "").strip()
 if HIVE_PACKAGE_INDEX_URL and not HIVE_PACKAGE_INDEX_URL.startswith(("https://", "http://")):
     raise RuntimeError("HIVE_PACKAGE_INDEX_URL must be an http(s) URL of a PEP 503/691 simple index, or empty")
 # Legacy code may also be read from git repositories under this directory on the server.
