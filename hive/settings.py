@@ -300,6 +300,12 @@ FILE_UPLOAD_HANDLERS = [
 # Requirements are parsed in a child process under these limits, and refused past these caps.
 HIVE_INTAKE_CPU_SECONDS = env_int("HIVE_INTAKE_CPU_SECONDS", 8)
 HIVE_INTAKE_WALL_SECONDS = env_int("HIVE_INTAKE_WALL_SECONDS", 10)
+# The legacy assessment of an upload runs in a child interpreter with these limits
+# (projects.scoping.assessment_limits): CPU seconds, wall seconds, memory, children per web process.
+HIVE_ASSESSMENT_CPU_SECONDS = env_int("HIVE_ASSESSMENT_CPU_SECONDS", 120)
+HIVE_ASSESSMENT_WALL_SECONDS = env_int("HIVE_ASSESSMENT_WALL_SECONDS", 180)
+HIVE_ASSESSMENT_MEMORY_MB = env_int("HIVE_ASSESSMENT_MEMORY_MB", 2048)
+HIVE_ASSESSMENT_CONCURRENCY = env_int("HIVE_ASSESSMENT_CONCURRENCY", 2)
 HIVE_INTAKE_MEMORY_MB = env_int("HIVE_INTAKE_MEMORY_MB", 768)
 HIVE_INTAKE_CONCURRENCY = env_int("HIVE_INTAKE_CONCURRENCY", 2)  # parses at once per web process
 HIVE_INTAKE_MAX_TEXT_CHARS = env_int("HIVE_INTAKE_MAX_TEXT_CHARS", 1_000_000)

@@ -16,9 +16,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from agents.legacy import ArchiveError, assess, copy_from_git_path, extract_archive
+from agents.legacy import ArchiveError, copy_from_git_path, extract_archive
 from projects.models import Assessment, Engagement, Project, Service, Story
 from projects.requirements import RequirementsError, estimate_points
+from projects.scoping.assessment_limits import AssessmentRefused, assessment_bounded
 from projects.scoping.intake_limits import IntakeLimits, ParsedRequirements, requirements_parse
 from projects.scoping.scope import Scope, scope_mvp
 from projects.scoping.scope_snapshot import (
@@ -198,12 +199,16 @@ def assessment_run(*, project: Project, upload: UploadedFile[bytes] | None = Non
             source = git_path.strip()
         else:
             raise ScopingError("Upload a .zip or .tar.gz of the code, or give the path of a git repository.")
-        result = assess(staging / "code")
-        if result.totals.code == 0:
+        try:
+            result = assessment_bounded(staging / "code")
+        except AssessmentRefused as exc:
+            raise ScopingError(str(exc)) from exc
+        if result["totals"]["code"] == 0:
             raise ScopingError("No source code was found in what you gave us.")
-        if result.migrated.code == 0:
+        if result["migrated"]["code"] == 0:
             found = ", ".join(
-                f"{g.label} ({len(g.files)} file{'s' if len(g.files) != 1 else ''})" for g in result.excluded
+                f"{g['label']} ({len(g['files'])} file{'s' if len(g['files']) != 1 else ''})"
+                for g in result["excluded"]
             )
             raise ScopingError(f"Only {found} were found: there is no code to migrate.")
         shutil.rmtree(target, ignore_errors=True)
@@ -214,7 +219,7 @@ def assessment_run(*, project: Project, upload: UploadedFile[bytes] | None = Non
         shutil.rmtree(staging, ignore_errors=True)
     with transaction.atomic():
         assessment, _ = Assessment.objects.update_or_create(
-            project=project, defaults={"source": source[:300], "result": result.to_dict(), "created_at": timezone.now()}
+            project=project, defaults={"source": source[:300], "result": result, "created_at": timezone.now()}
         )
     return assessment
 
