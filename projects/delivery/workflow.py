@@ -11,7 +11,7 @@ which steps fan out to one task per item (user story, migration segment, backlog
   customer approves the migration plan) → incremental development (one task per migration
   segment of the assessment's plan, each after the segments it depends on) → parallel testing
   (parity per segment, then the customer reports user acceptance testing; gated) → gradual
-  rollout → validation.
+  rollout → validation (performance and compliance; gated) → acceptance (the customer accepts).
 * Augmentation: the customer connects the repository → team assessment → process integration →
   task pickup → execution (one task per backlog item) → handoff → review (the team approves).
 
@@ -162,10 +162,12 @@ MODERNIZATION_PHASES = (
         (
             Step("performance", "Validate performance against the legacy baseline", R.TESTING_SPECIALIST),
             Step("validation", "Compliance validation and audit trail", R.COMPLIANCE_VALIDATOR, (), None, True),
-            Step(ACCEPT, "Customer accepts the migration", None, ("performance", "validation")),
         ),
         gated=True,  # the performance benchmark is the performance gate (success.gates)
     ),
+    # Accepting comes after the validation gates have passed, never beside them: a customer once
+    # accepted while the performance gate, evaluated afterwards, failed.
+    PhaseTemplate("acceptance", "Acceptance", 1, (Step(ACCEPT, "Customer accepts the migration", None),)),
 )
 
 # Sprint progress counts delivered items, not phases: only the execution phase (one task per

@@ -192,6 +192,7 @@ def assessment_run(*, project: Project, upload: UploadedFile[bytes] | None = Non
                 for chunk in upload.chunks():
                     out.write(chunk)
             extract_archive(archive, staging / "code")
+            _unwrap_repository(staging / "code")
             source = upload.name or "upload"
         elif git_path.strip():
             root = Path(settings.HIVE_GIT_IMPORT_ROOT)
@@ -222,6 +223,26 @@ def assessment_run(*, project: Project, upload: UploadedFile[bytes] | None = Non
             project=project, defaults={"source": source[:300], "result": result, "created_at": timezone.now()}
         )
     return assessment
+
+
+_REPOSITORY_MARKERS = ("setup.py", "setup.cfg", "pyproject.toml", "requirements.txt", "tests", "test")
+
+
+def _unwrap_repository(root: Path) -> None:
+    """A repository zipped with its folder (GitHub's "Download ZIP": ``name-main/…``) is assessed
+    and tested from inside that folder, as a checkout is: its tests import the package from the
+    repository root. Only a single folder that is not itself a package and holds a repository's
+    files (packaging, requirements or tests) is unwrapped."""
+    entries = list(root.iterdir())
+    if len(entries) != 1 or entries[0].is_symlink() or not entries[0].is_dir():
+        return
+    wrapper = entries[0]
+    if (wrapper / "__init__.py").exists() or not any((wrapper / name).exists() for name in _REPOSITORY_MARKERS):
+        return
+    moved = wrapper.rename(root / ".hive-unwrap")
+    for child in list(moved.iterdir()):
+        child.rename(root / child.name)
+    moved.rmdir()
 
 
 def _ensure_dir(path: Path) -> Path:
