@@ -298,7 +298,7 @@ def _uat_report(task: Task, data: dict[str, Any]) -> UatReport | None:
     try:
         return UatReport(data["uat_testers"], data["uat_satisfied"], data.get("uat_findings", ""))
     except UatReportError as exc:
-        raise ValidationError({"uat_satisfied": [str(exc)]}) from exc
+        raise ValidationError({"non_field_errors": [str(exc)]}) from exc
 
 
 class RunList(ProjectScoped, generics.ListAPIView[Run]):

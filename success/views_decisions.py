@@ -121,7 +121,9 @@ def decision_approve(request: HttpRequest, pk: int, task_pk: int) -> HttpRespons
     if decision.about_uat:
         form = UatReportForm(request.POST)
         if not form.is_valid():
-            return _decision_render(request, pk, task_pk, uat_form=form)
+            shown = _decision_render(request, pk, task_pk, uat_form=form)
+            shown.status_code = 400  # shown again with what was typed; nothing recorded
+            return shown
         report = form.cleaned_data["report"]
     task = Task.objects.get(pk=task_pk, project=project)
     assert isinstance(request.user, User)

@@ -93,7 +93,7 @@ def test_the_owner_reports_uat_on_its_decision_page_and_the_gate_reads_it(world:
         _url("decision_approve", project.pk, task.pk), {"testers": "5", "satisfied": "7", "findings": "Keep me"}
     )
     text = answer.content.decode()
-    assert answer.status_code == 200 and "More testers satisfied than tested" in text and "Keep me" in text
+    assert answer.status_code == 400 and "More testers satisfied than tested" in text and "Keep me" in text
     with schema_context("alpha"):
         task.refresh_from_db()
         assert task.status == Task.Status.AWAITING_APPROVAL
