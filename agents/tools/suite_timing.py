@@ -30,7 +30,7 @@ from agents.tools.sandbox import Limits, sandbox_run
 
 _RUNNER = Path(__file__).resolve().with_name("timing_runner.py")
 BUDGET = 0.4  # seconds of test bodies per measurement
-MIN_ROUNDS = 3  # counted runs, after the warm-up run
+MIN_ROUNDS = 5  # counted runs, after the warm-up run
 MAX_ROUNDS = 60
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
 

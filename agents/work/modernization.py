@@ -48,7 +48,7 @@ from agents.workspace import MAIN, Verdict
 
 DOCS = "docs/modernization"
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache")
-TIMING_ROUNDS = 3
+TIMING_ROUNDS = 5
 # Below this a run of the suite is too quick to compare two speeds (timer and scheduling noise of
 # tens of microseconds were seen to move the ratio by 8 %): the performance gate is then unknown.
 RESOLUTION_SECONDS = 0.001
@@ -566,7 +566,7 @@ def performance(job: Job) -> Result:
     )
     text = (
         "# Performance against the legacy baseline\n\nMeasure: the time the code base's test bodies take for one"
-        " run of the suite (the suite repeated in one interpreter after a warm-up run, at least 3 times and"
+        " run of the suite (the suite repeated in one interpreter after a warm-up run, at least 5 times and"
         " until 0.4 s were measured, its fastest run;"
         f" interpreter start-up, collection and set-up excluded), fastest of {TIMING_ROUNDS} measurements each,"
         " legacy and modernized"

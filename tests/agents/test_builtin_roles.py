@@ -277,7 +277,11 @@ def test_modernization_keeps_the_legacy_tests_passing(tmp_path: Path) -> None:
     parity = agent.run("testing_specialist", "parity", expect=["docs/modernization/assessment.md"])
     assert parity.data["parity_percent"] == 100.0 and parity.data["security_high_findings"] == 0
     performance = agent.run("testing_specialist", "performance", legacy_dir=str(legacy))
-    assert performance.data["performance_percent"] > 0
+    # Two trivial tests run in microseconds: too quick to compare two speeds, so not measured (unknown).
+    assert performance.data["performance_percent"] is None and performance.data["legacy_seconds"] < 0.001
+    assert (
+        "not measured (runs under 1.00 ms are not compared)" in (agent.workspace / "reports/performance.md").read_text()
+    )
     events = [
         {"created_at": "2030-01-01T00:00:00", "actor": "agent", "kind": "task.report", "message": m, "report": k}
         | ({"branch": d["branch"]} if "branch" in d else {})
