@@ -283,6 +283,8 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     project = get_project_for_member(request, pk)
     quote = get_quote_for_member(request, project, number)
     latest = project.quotes.order_by("-number").values_list("number", flat=True).first()
+    # One digest of the current scope per page (it reads the stories or the whole assessment).
+    scope_changed = quote.accepted_at is None and scope_changed_since(quote.snapshot, project)
     context = {
         "project": project,
         "quote": quote,
@@ -295,8 +297,8 @@ def quote_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         and quote.price_cents is not None
         and not project.is_locked
         and fixed_schedule_refusal(quote=quote, project=project) is None
-        and not scope_changed_since(quote.snapshot, project),
-        "scope_changed": quote.accepted_at is None and scope_changed_since(quote.snapshot, project),
+        and not scope_changed,
+        "scope_changed": scope_changed,
         "price": format_usd(quote.price_cents) if quote.price_cents is not None else "Custom quote",
     }
     return render(request, "projects/quote.html", context)

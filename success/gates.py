@@ -61,6 +61,7 @@ from billing.catalog import (
 from projects.delivery.controls import task_cancel
 from projects.delivery.gates import phase_gates_block, phase_gates_pass, phase_gates_retry
 from projects.delivery.orchestration import WorkflowError, approval_add, task_add, workflow_lock
+from projects.delivery.uat import MAX_FINDINGS
 from projects.delivery.workflow import UAT_STEP
 from projects.models import Event, Phase, Project, Service, Task
 from projects.scoping.scope_snapshot import project_quality_standards
@@ -408,7 +409,7 @@ def _uat_findings(phase: Phase) -> str:
         .values_list("output", flat=True)
         .first()
     )
-    return str((output or {}).get("findings") or "")[:4000]
+    return str((output or {}).get("findings") or "")[:MAX_FINDINGS]
 
 
 def _measuring_task(phase: Phase) -> Task | None:
